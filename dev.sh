@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Switchboard developer entry point. Every step is idempotent.
+#   ./dev.sh demo          install deps, build, run the embedded demo (switchboard dev)
+#   ./dev.sh test          install deps, build (sanitized), run the whole ctest suite
+#   ./dev.sh deps          install missing Debian packages only
+#   ./dev.sh build         configure + build into build/
+#   ./dev.sh bench [NAME]  build (Release) and run benchmarks; NAME=engine writes bench-results/engine.json
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config ccache clang
+  protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
+  librocksdb-dev librdkafka-dev libyaml-cpp-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+log() { printf '[dev.sh] %s\n' "$*" >&2; }
+
+deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# build DIR [cmake args...]
+build() {
+  local dir=$1; shift
+  local launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  local gen=()
+  command -v ninja >/dev/null && [ ! -f "$dir/Makefile" ] && gen=(-G Ninja)
+  cmake -S . -B "$dir" "${gen[@]}" "${launcher[@]}" "$@" >/dev/null
+  cmake --build "$dir" -j "${JOBS:-2}"
+}
+
+case "${1:-}" in
+  deps) deps ;;
+  build) deps; build build -DCMAKE_BUILD_TYPE=Release ;;
+  demo)
+    deps; build build -DCMAKE_BUILD_TYPE=Release
+    exec build/switchboard dev "${@:2}"
+    ;;
+  test)
+    deps
+    # Tests run sanitized (ASan+UBSan) in their own tree so the Release build stays fast for demo/bench.
+    build build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSB_SANITIZE=ON
+    cd build-test && exec ctest --output-on-failure -j "${JOBS:-2}" "${@:2}"
+    ;;
+  bench)
+    deps; build build -DCMAKE_BUILD_TYPE=Release
+    mkdir -p bench-results
+    name=${2:-all}
+    for b in build/bench/*_bench; do
+      n=$(basename "$b" _bench)
+      [ "$name" = all ] || [ "$name" = "$n" ] || continue
+      "$b" --results "bench-results/$n.json"
+    done
+    ;;
+  *) sed -n '2,8p' "$0"; exit 2 ;;
+esac

@@ -1,0 +1,464 @@
+// Event handling of the routing engine, and the public facade.
+#include "router/engine/engine.h"
+
+#include <algorithm>
+
+#include "router/engine/engine_impl.h"
+
+namespace sb::engine {
+namespace {
+
+std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+
+void AddTo(pb::QueueStats& st, uint64_t (pb::QueueStats::*get)() const,
+           void (pb::QueueStats::*set)(uint64_t)) {
+  (st.*set)((st.*get)() + 1);
+}
+
+}  // namespace
+
+Result<AgentIdx> EngineImpl::FindAgent(std::string_view id) const {
+  auto it = agent_index_.find(std::string(id));
+  if (it == agent_index_.end()) return NotFound("agent_id: unknown agent " + Quote(id));
+  return it->second;
+}
+
+Result<ContactIdx> EngineImpl::FindContact(std::string_view id) const {
+  auto it = contact_index_.find(std::string(id));
+  if (it == contact_index_.end()) return NotFound("contact_id: unknown contact " + Quote(id));
+  return it->second;
+}
+
+ContactIdx EngineImpl::NewContactSlot() {
+  if (!free_contacts_.empty()) {
+    const ContactIdx c = free_contacts_.back();
+    free_contacts_.pop_back();
+    return c;
+  }
+  contacts_.emplace_back();
+  return ContactIdx{static_cast<uint32_t>(contacts_.size() - 1)};
+}
+
+AgentIdx EngineImpl::AgentSlot(const std::string& id) {
+  auto [it, inserted] = agent_index_.try_emplace(id, AgentIdx{static_cast<uint32_t>(agents_.size())});
+  if (inserted) {
+    agents_.emplace_back().id = id;
+    agents_.back().prof.assign(cfg_.num_skills(), 0);
+  }
+  return it->second;
+}
+
+Status EngineImpl::ContactArrived(const pb::Contact& contact, Decisions* out) {
+  if (contact.id().empty()) return InvalidArgument("contact.id: required");
+  if (contact_index_.count(contact.id())) {
+    return AlreadyExists("contact.id: contact " + Quote(contact.id()) + " is already being routed");
+  }
+  auto queue = cfg_.FindQueue(contact.queue());
+  if (!queue) return InvalidArgument("contact.queue: unknown queue " + Quote(contact.queue()));
+  if (contact.channel() <= pb::CHANNEL_UNSPECIFIED || contact.channel() >= kNumChannels) {
+    return InvalidArgument("contact.channel: required (voice, chat, email, callback or task)");
+  }
+  auto extras = cfg_.ContactExtras(contact);
+  if (!extras.ok()) return extras.status();
+
+  const ContactIdx c = NewContactSlot();
+  ContactRec& cr = C(c);
+  cr.contact = contact;
+  cr.extras = std::move(extras).value();
+  cr.live = true;
+  cr.origin = *queue;
+  cr.queue = *queue;
+  cr.state = pb::CONTACT_STATE_WAITING;
+  cr.difficult = contact.flags().difficult();
+  cr.counts_for_sl = !contact.flags().test() && !contact.flags().outbound();
+  cr.arrived_ms = now_;
+  cr.state_since_ms = now_;
+  const int level = (contact.priority() == pb::PRIORITY_URGENT ? 2 : 0) +
+                    (contact.origin() == pb::ORIGIN_EXTERNAL ? 1 : 0);
+  const bool emergency = contact.priority() == pb::PRIORITY_EMERGENCY;
+  cr.key = {static_cast<uint8_t>(emergency ? 0 : 1),
+            emergency ? now_ : now_ - level * cfg_.queue(*queue).aging_ms, next_seq_++};
+  if (!contact.preferred_agent().empty()) {
+    auto it = agent_index_.find(contact.preferred_agent());
+    if (it == agent_index_.end() || A(it->second).domain != cfg_.queue(*queue).domain) {
+      cr.preferred_released = true;
+      cr.next_reason = pb::REASON_PREFERRED_AGENT_UNKNOWN;
+    } else {
+      cr.preferred = it->second;
+    }
+  }
+  contact_index_.emplace(contact.id(), c);
+  if (cr.counts_for_sl) AddTo(StatsOf(cr.origin), &pb::QueueStats::arrived, &pb::QueueStats::set_arrived);
+
+  PlaceAt(c, 0);
+  ScheduleWaitingTimers(c);
+  const int64_t max_wait = cfg_.queue(cr.origin).max_wait_ms;
+  if (max_wait > 0) Schedule(TimerKind::kMaxWait, c, now_ + max_wait);
+  Route(c, out);
+  return Status::Ok();
+}
+
+Status EngineImpl::EndWaiting(std::string_view contact_id, bool abandoned, Decisions* out) {
+  auto found = FindContact(contact_id);
+  if (!found.ok()) return found.status();
+  const ContactIdx c = *found;
+  ContactRec& cr = C(c);
+  AgentIdx agent = kNoAgent;
+  if (cr.state == pb::CONTACT_STATE_WAITING) {
+    Unfile(c);
+  } else if (cr.state == pb::CONTACT_STATE_OFFERED) {
+    agent = cr.agent;
+    ReleaseItem(agent, c);
+    Emit(out, pb::DECISION_WITHDRAW, abandoned ? pb::REASON_OFFER_ABANDONED : pb::REASON_UNSPECIFIED,
+         &cr, &A(agent));
+  } else {
+    return FailedPrecondition("contact_id: contact " + Quote(contact_id) +
+                              " is already connected; end it with ContactEnded");
+  }
+  if (cr.counts_for_sl) {
+    pb::QueueStats& st = StatsOf(cr.origin);
+    if (!abandoned) {
+      AddTo(st, &pb::QueueStats::cancelled, &pb::QueueStats::set_cancelled);
+    } else if (now_ - cr.arrived_ms < cfg_.short_abandon_ms()) {
+      AddTo(st, &pb::QueueStats::short_abandoned, &pb::QueueStats::set_short_abandoned);
+    } else {
+      AddTo(st, &pb::QueueStats::abandoned, &pb::QueueStats::set_abandoned);
+    }
+  }
+  Finish(c);
+  if (agent != kNoAgent) FillAgent(agent, out);
+  return Status::Ok();
+}
+
+Status EngineImpl::ContactEnded(std::string_view contact_id, Decisions* out) {
+  auto found = FindContact(contact_id);
+  if (!found.ok()) return found.status();
+  const ContactIdx c = *found;
+  ContactRec& cr = C(c);
+  if (cr.state != pb::CONTACT_STATE_CONNECTED) {
+    return FailedPrecondition("contact_id: contact " + Quote(contact_id) + " is not connected");
+  }
+  const AgentIdx a = cr.agent;
+  const int64_t acw = cfg_.queue(cr.queue).acw_ms;
+  if (acw > 0) {
+    AgentRec& ar = A(a);
+    Account(ar);
+    for (WorkItem& w : ar.items) {
+      if (w.contact == c) {
+        w.state = pb::CONTACT_STATE_COMPLETED;
+        w.since_ms = now_;
+      }
+    }
+    ++ar.acw_items;
+    cr.state = pb::CONTACT_STATE_COMPLETED;
+    cr.state_since_ms = now_;
+    Schedule(TimerKind::kAcwLimit, c, now_ + acw);
+    RefreshReady(a);
+    return Status::Ok();
+  }
+  CloseWork(a, c);
+  FillAgent(a, out);
+  return Status::Ok();
+}
+
+void EngineImpl::CloseWork(AgentIdx a, ContactIdx c) {
+  ContactRec& cr = C(c);
+  ReleaseItem(a, c);
+  if (cr.counts_for_sl && cr.connected_ms > 0) {
+    pb::QueueStats& st = StatsOf(cr.origin);
+    const double handle = static_cast<double>(now_ - cr.connected_ms);
+    st.set_aht_ewma_ms(st.aht_ewma_ms() == 0 ? handle : 0.9 * st.aht_ewma_ms() + 0.1 * handle);
+  }
+  Finish(c);
+}
+
+Status EngineImpl::Login(const pb::Agent& agent, bool ready, Decisions* out) {
+  if (agent.id().empty()) return InvalidArgument("agent.id: required");
+  auto domain = cfg_.FindDomain(agent.domain());
+  if (!domain) return InvalidArgument("agent.domain: unknown domain " + Quote(agent.domain()));
+  std::vector<uint8_t> prof(cfg_.num_skills(), 0);
+  for (int i = 0; i < agent.skills_size(); ++i) {
+    const auto& s = agent.skills(i);
+    const std::string field = "agent.skills[" + std::to_string(i) + "]";
+    auto skill = cfg_.FindSkill(s.skill());
+    if (!skill) return InvalidArgument(field + ".skill: unknown skill " + Quote(s.skill()));
+    if (s.proficiency() < 1 || s.proficiency() > 5) {
+      return InvalidArgument(field + ".proficiency: must be 1..5 (got " +
+                             std::to_string(s.proficiency()) + ")");
+    }
+    prof[*skill] = static_cast<uint8_t>(s.proficiency());
+  }
+  if (agent.capacity_units() > 10000) {
+    return InvalidArgument("agent.capacity_units: must be at most 10000");
+  }
+  auto existing = agent_index_.find(agent.id());
+  if (existing != agent_index_.end() && A(existing->second).logged_in()) {
+    return FailedPrecondition("agent.id: agent " + Quote(agent.id()) + " is already logged in");
+  }
+  const AgentIdx a = AgentSlot(agent.id());
+  AgentRec& ar = A(a);
+  ar.domain = *domain;
+  ar.prof = std::move(prof);
+  ar.skills.assign(agent.skills().begin(), agent.skills().end());
+  ar.configured_capacity = agent.capacity_units();
+  ar.capacity = agent.capacity_units() > 0 ? agent.capacity_units() : cfg_.agent_units();
+  ar.presence = ready ? pb::AGENT_STATE_READY : pb::AGENT_STATE_NOT_READY;
+  ar.reason = ready ? "" : "login";
+  ar.presence_since_ms = ar.idle_since_ms = ar.accounted_at_ms = now_;
+  ar.busy_ms = ar.ready_ms = 0;
+  ar.difficult_streak = 0;
+  ++logged_in_;
+  JoinSigs(a);
+  FillAgent(a, out);
+  return Status::Ok();
+}
+
+Status EngineImpl::Logout(std::string_view agent_id, Decisions* out) {
+  auto found = FindAgent(agent_id);
+  if (!found.ok()) return found.status();
+  const AgentIdx a = *found;
+  AgentRec& ar = A(a);
+  if (!ar.logged_in()) return FailedPrecondition("agent_id: agent " + Quote(agent_id) + " is not logged in");
+  Account(ar);
+  ar.presence = pb::AGENT_STATE_LOGGED_OUT;
+  ar.reason.clear();
+  ar.presence_since_ms = now_;
+  LeaveSigs(a);
+  --logged_in_;
+  // Contacts that waited for this agent by name now take anyone; contacts it held go back to
+  // their place in the queue; after-contact work ends.
+  const std::vector<ContactIdx> waiting = std::move(ar.preferred_waiting);
+  ar.preferred_waiting.clear();
+  for (ContactIdx c : waiting) {
+    ContactRec& cr = C(c);
+    cr.waiting_for_preferred = false;
+    cr.preferred_released = true;
+    cr.next_reason = pb::REASON_PREFERRED_AGENT_LOGGED_OUT;
+    Route(c, out);
+  }
+  const std::vector<WorkItem> items = A(a).items;
+  for (const WorkItem& w : items) {
+    if (w.state == pb::CONTACT_STATE_COMPLETED) {
+      CloseWork(a, w.contact);
+    } else {
+      ReleaseItem(a, w.contact);
+      Requeue(w.contact, pb::REASON_AGENT_LOGGED_OUT, out);
+    }
+  }
+  return Status::Ok();
+}
+
+Status EngineImpl::SetReady(std::string_view agent_id, Decisions* out) {
+  auto found = FindAgent(agent_id);
+  if (!found.ok()) return found.status();
+  AgentRec& ar = A(*found);
+  if (!ar.logged_in()) return FailedPrecondition("agent_id: agent " + Quote(agent_id) + " is not logged in");
+  if (ar.presence != pb::AGENT_STATE_READY) {
+    Account(ar);
+    ar.presence = pb::AGENT_STATE_READY;
+    ar.reason.clear();
+    ar.presence_since_ms = now_;
+    if (ar.items.empty()) ar.idle_since_ms = now_;
+  }
+  FillAgent(*found, out);
+  return Status::Ok();
+}
+
+Status EngineImpl::SetNotReady(std::string_view agent_id, std::string_view reason, Decisions*) {
+  auto found = FindAgent(agent_id);
+  if (!found.ok()) return found.status();
+  AgentRec& ar = A(*found);
+  if (!ar.logged_in()) return FailedPrecondition("agent_id: agent " + Quote(agent_id) + " is not logged in");
+  Account(ar);
+  ar.presence = pb::AGENT_STATE_NOT_READY;
+  ar.reason = std::string(reason);
+  ar.presence_since_ms = now_;
+  RefreshReady(*found);
+  return Status::Ok();
+}
+
+Result<ContactIdx> EngineImpl::FindOffer(std::string_view agent_id, std::string_view contact_id,
+                                         uint32_t attempt) const {
+  auto a = FindAgent(agent_id);
+  if (!a.ok()) return a.status();
+  auto c = FindContact(contact_id);
+  if (!c.ok()) return c.status();
+  const ContactRec& cr = C(*c);
+  if (cr.state != pb::CONTACT_STATE_OFFERED || cr.agent != *a ||
+      (attempt != 0 && attempt != cr.attempt)) {
+    return FailedPrecondition("contact_id: contact " + Quote(contact_id) +
+                              " has no open offer to agent " + Quote(agent_id) +
+                              (attempt ? " at attempt " + std::to_string(attempt) : ""));
+  }
+  return *c;
+}
+
+Status EngineImpl::Accept(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
+                          Decisions*) {
+  auto found = FindOffer(agent_id, contact_id, attempt);
+  if (!found.ok()) return found.status();
+  const ContactIdx c = *found;
+  ContactRec& cr = C(c);
+  const AgentIdx a = cr.agent;
+  AgentRec& ar = A(a);
+  Account(ar);
+  for (WorkItem& w : ar.items) {
+    if (w.contact != c) continue;
+    w.state = pb::CONTACT_STATE_CONNECTED;
+    w.since_ms = now_;
+    if (w.difficult) {
+      --ar.difficult_pending;
+      ++ar.difficult_streak;
+    } else {
+      ar.difficult_streak = 0;
+    }
+  }
+  cr.state = pb::CONTACT_STATE_CONNECTED;
+  cr.state_since_ms = now_;
+  cr.connected_ms = now_;
+  if (!cr.answered && cr.counts_for_sl) {
+    pb::QueueStats& st = StatsOf(cr.origin);
+    const int64_t wait = now_ - cr.arrived_ms;
+    AddTo(st, &pb::QueueStats::answered, &pb::QueueStats::set_answered);
+    st.set_answered_wait_ms_total(st.answered_wait_ms_total() + wait);
+    if (wait <= cfg_.queue(cr.origin).sl_threshold_ms) {
+      AddTo(st, &pb::QueueStats::answered_in_threshold, &pb::QueueStats::set_answered_in_threshold);
+    }
+  }
+  cr.answered = true;
+  RefreshReady(a);
+  return Status::Ok();
+}
+
+Status EngineImpl::Reject(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
+                          Decisions* out) {
+  auto found = FindOffer(agent_id, contact_id, attempt);
+  if (!found.ok()) return found.status();
+  const ContactIdx c = *found;
+  const AgentIdx a = C(c).agent;
+  ReleaseItem(a, c);
+  C(c).excluded.push_back(a);
+  Requeue(c, pb::REASON_OFFER_REJECTED, out);
+  FillAgent(a, out);
+  return Status::Ok();
+}
+
+Status EngineImpl::WrapUp(std::string_view agent_id, std::string_view contact_id, Decisions* out) {
+  auto found = FindAgent(agent_id);
+  if (!found.ok()) return found.status();
+  const AgentIdx a = *found;
+  std::vector<ContactIdx> done;
+  for (const WorkItem& w : A(a).items) {
+    if (w.state != pb::CONTACT_STATE_COMPLETED) continue;
+    if (contact_id.empty() || C(w.contact).contact.id() == contact_id) done.push_back(w.contact);
+  }
+  if (done.empty()) {
+    return FailedPrecondition("contact_id: agent " + Quote(agent_id) + " has no after-contact work" +
+                              (contact_id.empty() ? "" : " for contact " + Quote(contact_id)));
+  }
+  for (ContactIdx c : done) CloseWork(a, c);
+  FillAgent(a, out);
+  return Status::Ok();
+}
+
+// ----------------------------------------------------------------------------------------------
+// Facade: read the clock, fire due timers, then apply the call.
+
+Engine::Engine(std::unique_ptr<EngineImpl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+Result<std::unique_ptr<Engine>> Engine::Create(const pb::RoutingConfig& config, const Clock* clock) {
+  auto compiled = CompiledConfig::Compile(config);
+  if (!compiled.ok()) return compiled.status();
+  return std::unique_ptr<Engine>(
+      new Engine(std::make_unique<EngineImpl>(std::move(compiled).value(), clock)));
+}
+
+Result<std::unique_ptr<Engine>> Engine::Restore(const pb::RoutingConfig& config,
+                                                const Clock* clock, const pb::EngineState& state) {
+  auto engine = Create(config, clock);
+  if (!engine.ok()) return engine.status();
+  SB_RETURN_IF_ERROR((*engine)->impl_->Import(state));
+  return engine;
+}
+
+#define SB_ENGINE_CALL(out, call)    \
+  impl_->BeginCall();                \
+  impl_->RunTimers(out);             \
+  return impl_->call
+
+Status Engine::ContactArrived(const pb::Contact& contact, Decisions* out) {
+  SB_ENGINE_CALL(out, ContactArrived(contact, out));
+}
+Status Engine::ContactCancelled(std::string_view id, Decisions* out) {
+  SB_ENGINE_CALL(out, EndWaiting(id, /*abandoned=*/false, out));
+}
+Status Engine::ContactAbandoned(std::string_view id, Decisions* out) {
+  SB_ENGINE_CALL(out, EndWaiting(id, /*abandoned=*/true, out));
+}
+Status Engine::ContactEnded(std::string_view id, Decisions* out) {
+  SB_ENGINE_CALL(out, ContactEnded(id, out));
+}
+Status Engine::AgentLogin(const pb::Agent& agent, bool ready, Decisions* out) {
+  SB_ENGINE_CALL(out, Login(agent, ready, out));
+}
+Status Engine::AgentLogout(std::string_view id, Decisions* out) {
+  SB_ENGINE_CALL(out, Logout(id, out));
+}
+Status Engine::AgentReady(std::string_view id, Decisions* out) {
+  SB_ENGINE_CALL(out, SetReady(id, out));
+}
+Status Engine::AgentNotReady(std::string_view id, std::string_view reason, Decisions* out) {
+  SB_ENGINE_CALL(out, SetNotReady(id, reason, out));
+}
+Status Engine::OfferAccepted(std::string_view agent_id, std::string_view contact_id,
+                             uint32_t attempt, Decisions* out) {
+  SB_ENGINE_CALL(out, Accept(agent_id, contact_id, attempt, out));
+}
+Status Engine::OfferRejected(std::string_view agent_id, std::string_view contact_id,
+                             uint32_t attempt, Decisions* out) {
+  SB_ENGINE_CALL(out, Reject(agent_id, contact_id, attempt, out));
+}
+Status Engine::WrapUpDone(std::string_view agent_id, std::string_view contact_id, Decisions* out) {
+  SB_ENGINE_CALL(out, WrapUp(agent_id, contact_id, out));
+}
+#undef SB_ENGINE_CALL
+
+void Engine::Tick(Decisions* out) {
+  impl_->BeginCall();
+  impl_->RunTimers(out);
+}
+
+Status Engine::Apply(const pb::RoutingEvent& e, Decisions* out) {
+  switch (e.event_case()) {
+    case pb::RoutingEvent::kContactArrived: return ContactArrived(e.contact_arrived().contact(), out);
+    case pb::RoutingEvent::kContactCancelled: return ContactCancelled(e.contact_cancelled().contact_id(), out);
+    case pb::RoutingEvent::kContactAbandoned: return ContactAbandoned(e.contact_abandoned().contact_id(), out);
+    case pb::RoutingEvent::kContactEnded: return ContactEnded(e.contact_ended().contact_id(), out);
+    case pb::RoutingEvent::kAgentLogin: return AgentLogin(e.agent_login().agent(), e.agent_login().ready(), out);
+    case pb::RoutingEvent::kAgentLogout: return AgentLogout(e.agent_logout().agent_id(), out);
+    case pb::RoutingEvent::kAgentReady: return AgentReady(e.agent_ready().agent_id(), out);
+    case pb::RoutingEvent::kAgentNotReady:
+      return AgentNotReady(e.agent_not_ready().agent_id(), e.agent_not_ready().reason(), out);
+    case pb::RoutingEvent::kOfferAccepted:
+      return OfferAccepted(e.offer_accepted().agent_id(), e.offer_accepted().contact_id(),
+                           e.offer_accepted().attempt(), out);
+    case pb::RoutingEvent::kOfferRejected:
+      return OfferRejected(e.offer_rejected().agent_id(), e.offer_rejected().contact_id(),
+                           e.offer_rejected().attempt(), out);
+    case pb::RoutingEvent::kWrapUpDone:
+      return WrapUpDone(e.wrap_up_done().agent_id(), e.wrap_up_done().contact_id(), out);
+    case pb::RoutingEvent::kTimer: Tick(out); return Status::Ok();
+    case pb::RoutingEvent::EVENT_NOT_SET: break;
+  }
+  return InvalidArgument("event: no event set");
+}
+
+Result<ContactView> Engine::GetContact(std::string_view id) const { return impl_->GetContact(id); }
+Result<AgentView> Engine::GetAgent(std::string_view id) const { return impl_->GetAgent(id); }
+Summary Engine::Summarize() const { return impl_->Summarize(); }
+pb::EngineState Engine::ExportState() const { return impl_->Export(); }
+size_t Engine::live_contacts() const { return impl_->live_contacts(); }
+size_t Engine::logged_in_agents() const { return impl_->logged_in_agents(); }
+
+}  // namespace sb::engine

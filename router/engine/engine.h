@@ -1,0 +1,108 @@
+// The routing engine: decides which agent gets which contact, exactly and deterministically.
+//
+// Pure core: events in, decisions out; no I/O, no threads, time only from the injected Clock.
+// Every call first fires the timers due at Clock::NowMs() (offer timeouts, ACW limits, bullseye
+// steps, preferred-agent waits, max waits), then applies the event. The same sequence of calls
+// at the same clock readings yields the same decisions, also after ExportState()/Restore().
+//
+// Thread: an Engine is owned by one thread (the shard's owner thread); it is not thread-safe.
+// Errors: a call that fails (unknown id, wrong state, bad input) changes nothing except firing
+// due timers, whose decisions are still appended to `out`.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "router/engine/types.h"
+#include "switchboard/v1/config.pb.h"
+#include "switchboard/v1/engine_state.pb.h"
+#include "switchboard/v1/events.pb.h"
+
+namespace sb::engine {
+
+class EngineImpl;
+
+struct ContactView {
+  pb::ContactState state;
+  std::string queue;       // current queue
+  std::string agent_id;    // offered or connected agent
+  uint32_t attempt;
+  uint32_t bullseye_step;
+  int64_t waited_ms;
+  int64_t position;           // 0-based among contacts ahead with the same requirement; -1 if not waiting
+  int64_t estimated_wait_ms;  // -1 when unknown (no agent can serve it)
+};
+
+struct AgentView {
+  pb::AgentState state;  // derived: reserved/busy/ACW when holding work
+  std::string reason;
+  uint32_t units_in_use;
+  uint32_t capacity_units;
+  uint32_t items;
+  double occupancy;  // busy / (busy + ready) since login, 0 when no time yet
+};
+
+struct QueueSummary {
+  std::string name;
+  uint64_t waiting = 0;
+  int64_t oldest_wait_ms = 0;
+  pb::QueueStats stats;
+  double service_level = 1.0;  // answered in threshold / (answered + abandoned beyond short)
+};
+
+struct Summary {
+  uint64_t waiting = 0, offered = 0, connected = 0;
+  uint64_t agents_ready = 0, agents_not_ready = 0, agents_reserved = 0, agents_busy = 0,
+           agents_acw = 0, agents_logged_in = 0;
+  std::vector<QueueSummary> queues;
+};
+
+class Engine {
+ public:
+  // REQUIRES: config validated (sb::config::Validate). `clock` must outlive the engine.
+  static Result<std::unique_ptr<Engine>> Create(const pb::RoutingConfig& config, const Clock* clock);
+  // Rebuilds an engine from ExportState() output taken under the same config.
+  static Result<std::unique_ptr<Engine>> Restore(const pb::RoutingConfig& config,
+                                                 const Clock* clock, const pb::EngineState& state);
+  ~Engine();
+
+  // Dispatches a RoutingEvent to the calls below.
+  Status Apply(const pb::RoutingEvent& event, Decisions* out);
+
+  Status ContactArrived(const pb::Contact& contact, Decisions* out);
+  Status ContactCancelled(std::string_view contact_id, Decisions* out);
+  Status ContactAbandoned(std::string_view contact_id, Decisions* out);
+  Status ContactEnded(std::string_view contact_id, Decisions* out);
+  Status AgentLogin(const pb::Agent& agent, bool ready, Decisions* out);
+  Status AgentLogout(std::string_view agent_id, Decisions* out);
+  Status AgentReady(std::string_view agent_id, Decisions* out);
+  Status AgentNotReady(std::string_view agent_id, std::string_view reason, Decisions* out);
+  // `attempt` 0 accepts whatever offer the agent holds for the contact.
+  Status OfferAccepted(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
+                       Decisions* out);
+  Status OfferRejected(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
+                       Decisions* out);
+  // An empty contact_id wraps up every contact the agent has in after-contact work.
+  Status WrapUpDone(std::string_view agent_id, std::string_view contact_id, Decisions* out);
+  // Fires due timers only.
+  void Tick(Decisions* out);
+
+  Result<ContactView> GetContact(std::string_view contact_id) const;
+  Result<AgentView> GetAgent(std::string_view agent_id) const;
+  // O(agents + queues); meant for status lines and wallboards, not the hot path.
+  Summary Summarize() const;
+  pb::EngineState ExportState() const;
+
+  // Approximate heap bytes held, for the benchmark's per-contact/per-agent figures.
+  size_t live_contacts() const;
+  size_t logged_in_agents() const;
+
+ private:
+  explicit Engine(std::unique_ptr<EngineImpl> impl);
+  std::unique_ptr<EngineImpl> impl_;
+};
+
+}  // namespace sb::engine

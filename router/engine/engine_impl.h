@@ -1,0 +1,230 @@
+// Private to the engine: data structures and the matching core. See README.md for the design.
+#pragma once
+
+#include <ext/pb_ds/assoc_container.hpp>
+#include <ext/pb_ds/tree_policy.hpp>
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <queue>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "router/engine/engine.h"
+#include "router/engine/requirements.h"
+
+namespace sb::engine {
+
+// Queue order of a waiting contact, fixed at arrival so a requeued contact returns to its place.
+// Emergencies (tier 0) go before everything, FIFO. Others order by virtual time
+// arrival - level * aging: a level is worth `aging` of waiting, so nothing starves.
+struct ContactKey {
+  uint8_t tier;
+  int64_t vtime;
+  uint64_t seq;  // unique
+  auto operator<=>(const ContactKey&) const = default;
+};
+
+// Order of ready agents for one requirement; smaller is better. Fields per strategy:
+// longest-idle (a=idle_since), least-occupied (a=units used, b=occupancy ppm, c=idle_since),
+// best-skill (a=-sum of proficiency over the requirement, b=idle_since). Agent index breaks ties.
+struct AgentKey {
+  int64_t a = 0, b = 0, c = 0;
+  uint32_t agent = 0;
+  auto operator<=>(const AgentKey&) const = default;
+};
+
+struct WaitEntry {
+  ContactKey key;
+  ContactIdx contact;
+  bool operator<(const WaitEntry& o) const { return key < o.key; }
+};
+
+// Order-statistics tree: O(log n) insert/erase and rank (queue position for estimated wait).
+using WaitSet = __gnu_pbds::tree<WaitEntry, __gnu_pbds::null_type, std::less<WaitEntry>,
+                                 __gnu_pbds::rb_tree_tag,
+                                 __gnu_pbds::tree_order_statistics_node_update>;
+
+// A requirement signature: contacts in one queue, on one channel, with one difficulty and the same
+// skill requirement. Contacts wait here; agents able to take them are ranked here.
+struct Sig {
+  QueueIdx queue;
+  pb::Channel channel;
+  bool difficult;
+  DomainIdx domain;
+  uint32_t units;
+  std::vector<Req> reqs;
+  WaitSet waiting;
+  std::set<AgentKey> ready;
+  uint32_t staffed = 0;  // logged-in agents with the skills, ready or not
+};
+
+struct WorkItem {
+  ContactIdx contact;
+  pb::ContactState state;  // OFFERED, CONNECTED, COMPLETED (= after-contact work)
+  int64_t since_ms;
+  uint32_t units;
+  pb::Channel channel;
+  bool difficult;
+};
+
+struct AgentRec {
+  std::string id;
+  DomainIdx domain = 0;
+  std::vector<uint8_t> prof;  // proficiency by SkillId, 0 = lacks the skill
+  std::vector<pb::SkillLevel> skills;  // as logged in, for export
+  uint32_t capacity = 0;
+  uint32_t configured_capacity = 0;  // as logged in (0 = default), for export
+  pb::AgentState presence = pb::AGENT_STATE_LOGGED_OUT;
+  std::string reason;
+  int64_t presence_since_ms = 0;
+  int64_t idle_since_ms = 0;
+  int64_t busy_ms = 0, ready_ms = 0, accounted_at_ms = 0;
+  uint32_t difficult_streak = 0;
+  uint32_t difficult_pending = 0;  // difficult offers not yet answered
+  uint32_t units_used = 0;
+  uint32_t acw_items = 0;
+  uint16_t on_channel[kNumChannels] = {};
+  std::vector<WorkItem> items;
+  std::vector<SigIdx> sigs;          // requirements this agent's skills meet
+  std::vector<AgentKey> sig_keys;    // parallel to sigs: key in that sig's ready set
+  std::vector<uint8_t> in_ready;     // parallel to sigs
+  std::vector<ContactIdx> preferred_waiting;  // contacts waiting for this agent, in key order
+
+  bool logged_in() const { return presence != pb::AGENT_STATE_LOGGED_OUT; }
+};
+
+struct ContactRec {
+  pb::Contact contact;
+  std::vector<Req> extras;
+  QueueIdx origin = 0;  // queue it arrived in: its stats and bullseye
+  QueueIdx queue = 0;   // queue it is in now
+  pb::ContactState state = pb::CONTACT_STATE_UNSPECIFIED;
+  bool difficult = false;
+  bool counts_for_sl = true;
+  bool answered = false;  // counted as answered once, even if requeued later
+  ContactKey key{};
+  int64_t arrived_ms = 0;
+  int64_t state_since_ms = 0;
+  int64_t connected_ms = 0;
+  uint32_t step = 0;
+  uint32_t attempt = 0;
+  SigIdx sig = 0;
+  AgentIdx agent = kNoAgent;  // offered/connected agent
+  AgentIdx preferred = kNoAgent;
+  bool preferred_released = false;
+  bool waiting_for_preferred = false;
+  pb::DecisionReason next_reason = pb::REASON_BEST_AVAILABLE;
+  std::vector<AgentIdx> excluded;
+  bool live = false;
+};
+
+enum class TimerKind : uint8_t { kOfferTimeout, kAcwLimit, kPreferredWait, kBullseye, kMaxWait };
+
+// Timers are checked against state when they fire, so a stale timer is a no-op and the order of
+// firing is canonical (due, kind, contact seq): the same after Restore() as before it.
+struct Timer {
+  int64_t due_ms;
+  TimerKind kind;
+  uint64_t contact_seq;
+  ContactIdx contact;
+  bool operator>(const Timer& o) const {
+    return std::tie(due_ms, kind, contact_seq) > std::tie(o.due_ms, o.kind, o.contact_seq);
+  }
+};
+
+class EngineImpl {
+ public:
+  EngineImpl(CompiledConfig config, const Clock* clock);
+
+  // --- events (engine.cc) ---
+  Status ContactArrived(const pb::Contact& contact, Decisions* out);
+  Status EndWaiting(std::string_view contact_id, bool abandoned, Decisions* out);
+  Status ContactEnded(std::string_view contact_id, Decisions* out);
+  Status Login(const pb::Agent& agent, bool ready, Decisions* out);
+  Status Logout(std::string_view agent_id, Decisions* out);
+  Status SetReady(std::string_view agent_id, Decisions* out);
+  Status SetNotReady(std::string_view agent_id, std::string_view reason, Decisions* out);
+  Status Accept(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
+                Decisions* out);
+  Status Reject(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
+                Decisions* out);
+  Status WrapUp(std::string_view agent_id, std::string_view contact_id, Decisions* out);
+  void RunTimers(Decisions* out);
+  void BeginCall() { now_ = std::max(now_, clock_->NowMs()); }
+
+  // --- views and state (state.cc) ---
+  Result<ContactView> GetContact(std::string_view contact_id) const;
+  Result<AgentView> GetAgent(std::string_view agent_id) const;
+  Summary Summarize() const;
+  pb::EngineState Export() const;
+  Status Import(const pb::EngineState& state);
+  size_t live_contacts() const { return contact_index_.size(); }
+  size_t logged_in_agents() const { return logged_in_; }
+
+ private:
+  // --- matching core (matching.cc) ---
+  SigIdx SigFor(QueueIdx queue, pb::Channel channel, bool difficult, std::vector<Req> reqs);
+  bool Qualifies(const AgentRec& a, const Sig& s) const;
+  bool AvailableFor(const AgentRec& a, const Sig& s) const;
+  AgentKey KeyFor(const AgentRec& a, AgentIdx idx, const Sig& s) const;
+  void JoinSigs(AgentIdx idx);
+  void LeaveSigs(AgentIdx idx);
+  void RefreshReady(AgentIdx idx);
+  // Finds an agent for a waiting contact now, else files it as waiting. `c` must not be filed.
+  void Route(ContactIdx c, Decisions* out);
+  // Offers waiting contacts to `a` while it has room.
+  void FillAgent(AgentIdx a, Decisions* out);
+  void Offer(ContactIdx c, AgentIdx a, pb::DecisionReason reason, Decisions* out);
+  void Unfile(ContactIdx c);  // removes a waiting contact from its sig or preferred list
+  void PlaceAt(ContactIdx c, uint32_t step);
+  // Places a waiting contact at bullseye `step`, reporting an overflow; schedules its next step.
+  void MoveToStep(ContactIdx c, uint32_t step, Decisions* out);
+  WorkItem ReleaseItem(AgentIdx a, ContactIdx c);
+  void Requeue(ContactIdx c, pb::DecisionReason reason, Decisions* out);
+  void Account(AgentRec& a);
+  void Schedule(TimerKind kind, ContactIdx c, int64_t due_ms);
+  void ScheduleWaitingTimers(ContactIdx c);
+  void FireTimer(const Timer& t, Decisions* out);
+  void Finish(ContactIdx c);  // frees the slot of a contact at the end of its life
+  // Ends a contact's work with the agent (after talk or ACW): handle time, then Finish.
+  void CloseWork(AgentIdx a, ContactIdx c);
+  Result<ContactIdx> FindOffer(std::string_view agent_id, std::string_view contact_id,
+                               uint32_t attempt) const;
+  void Emit(Decisions* out, pb::DecisionType type, pb::DecisionReason reason, const ContactRec* c,
+            const AgentRec* a);
+  pb::QueueStats& StatsOf(QueueIdx q) { return stats_[q]; }
+
+  Result<AgentIdx> FindAgent(std::string_view id) const;
+  Result<ContactIdx> FindContact(std::string_view id) const;
+  ContactIdx NewContactSlot();
+  AgentIdx AgentSlot(const std::string& id);
+
+  ContactRec& C(ContactIdx i) { return contacts_[i.value()]; }
+  const ContactRec& C(ContactIdx i) const { return contacts_[i.value()]; }
+  AgentRec& A(AgentIdx i) { return agents_[i.value()]; }
+  const AgentRec& A(AgentIdx i) const { return agents_[i.value()]; }
+
+  friend class EngineStateCodec;
+
+  CompiledConfig cfg_;
+  const Clock* clock_;
+  int64_t now_ = 0;  // clock reading of the current call
+  uint64_t next_seq_ = 1;
+  size_t logged_in_ = 0;
+
+  std::vector<AgentRec> agents_;
+  std::unordered_map<std::string, AgentIdx> agent_index_;
+  std::vector<ContactRec> contacts_;
+  std::vector<ContactIdx> free_contacts_;
+  std::unordered_map<std::string, ContactIdx> contact_index_;
+  std::vector<Sig> sigs_;
+  std::unordered_map<std::string, SigIdx> sig_index_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  std::vector<pb::QueueStats> stats_;
+};
+
+}  // namespace sb::engine

@@ -1,0 +1,289 @@
+// Views, summaries, and the engine state's protobuf form (export / restore).
+#include <algorithm>
+
+#include "router/engine/engine_impl.h"
+
+namespace sb::engine {
+namespace {
+
+// Handle time assumed for estimated wait until a queue has completed contacts of its own.
+constexpr double kDefaultAhtMs = 180'000;
+
+pb::AgentState Derived(const AgentRec& a) {
+  if (!a.logged_in()) return pb::AGENT_STATE_LOGGED_OUT;
+  bool offered = false;
+  for (const WorkItem& w : a.items) {
+    if (w.state == pb::CONTACT_STATE_CONNECTED) return pb::AGENT_STATE_BUSY;
+    offered |= w.state == pb::CONTACT_STATE_OFFERED;
+  }
+  if (offered) return pb::AGENT_STATE_RESERVED;
+  if (a.acw_items > 0) return pb::AGENT_STATE_AFTER_CONTACT_WORK;
+  return a.presence;
+}
+
+}  // namespace
+
+Result<ContactView> EngineImpl::GetContact(std::string_view contact_id) const {
+  auto found = FindContact(contact_id);
+  if (!found.ok()) return found.status();
+  const ContactRec& cr = C(*found);
+  ContactView v{cr.state, cfg_.queue(cr.queue).name, "", cr.attempt, cr.step,
+                now_ - cr.arrived_ms, -1, -1};
+  if (cr.agent != kNoAgent) v.agent_id = A(cr.agent).id;
+  if (cr.state == pb::CONTACT_STATE_WAITING) {
+    const Sig& s = sigs_[cr.sig];
+    if (cr.waiting_for_preferred) {
+      const auto& list = A(cr.preferred).preferred_waiting;
+      v.position = std::find(list.begin(), list.end(), *found) - list.begin();
+    } else {
+      v.position = static_cast<int64_t>(s.waiting.order_of_key({cr.key, *found}));
+    }
+    if (s.staffed > 0) {
+      const double aht = stats_[cr.origin].aht_ewma_ms() > 0 ? stats_[cr.origin].aht_ewma_ms()
+                                                               : kDefaultAhtMs;
+      const double per_agent = std::max<uint32_t>(1, cfg_.agent_units() / s.units);
+      v.estimated_wait_ms =
+          static_cast<int64_t>(static_cast<double>(v.position + 1) * aht / (s.staffed * per_agent));
+    }
+  }
+  return v;
+}
+
+Result<AgentView> EngineImpl::GetAgent(std::string_view agent_id) const {
+  auto found = FindAgent(agent_id);
+  if (!found.ok()) return found.status();
+  const AgentRec& a = A(*found);
+  const int64_t total = a.busy_ms + a.ready_ms;
+  return AgentView{Derived(a),
+                   a.reason,
+                   a.units_used,
+                   a.capacity,
+                   static_cast<uint32_t>(a.items.size()),
+                   total > 0 ? static_cast<double>(a.busy_ms) / static_cast<double>(total) : 0.0};
+}
+
+Summary EngineImpl::Summarize() const {
+  Summary sum;
+  sum.queues.resize(cfg_.queues().size());
+  for (size_t q = 0; q < sum.queues.size(); ++q) {
+    QueueSummary& qs = sum.queues[q];
+    qs.name = cfg_.queue(q).name;
+    qs.stats = stats_[q];
+    const uint64_t denom = qs.stats.answered() + qs.stats.abandoned();
+    qs.service_level = denom ? static_cast<double>(qs.stats.answered_in_threshold()) / denom : 1.0;
+  }
+  for (const ContactRec& c : contacts_) {
+    if (!c.live) continue;
+    switch (c.state) {
+      case pb::CONTACT_STATE_WAITING: {
+        ++sum.waiting;
+        QueueSummary& qs = sum.queues[c.queue];
+        ++qs.waiting;
+        qs.oldest_wait_ms = std::max(qs.oldest_wait_ms, now_ - c.arrived_ms);
+        break;
+      }
+      case pb::CONTACT_STATE_OFFERED: ++sum.offered; break;
+      case pb::CONTACT_STATE_CONNECTED: ++sum.connected; break;
+      default: break;
+    }
+  }
+  for (const AgentRec& a : agents_) {
+    switch (Derived(a)) {
+      case pb::AGENT_STATE_READY: ++sum.agents_ready; break;
+      case pb::AGENT_STATE_NOT_READY: ++sum.agents_not_ready; break;
+      case pb::AGENT_STATE_RESERVED: ++sum.agents_reserved; break;
+      case pb::AGENT_STATE_BUSY: ++sum.agents_busy; break;
+      case pb::AGENT_STATE_AFTER_CONTACT_WORK: ++sum.agents_acw; break;
+      default: continue;
+    }
+    ++sum.agents_logged_in;
+  }
+  return sum;
+}
+
+pb::EngineState EngineImpl::Export() const {
+  pb::EngineState st;
+  st.set_taken_at_ms(now_);
+  st.set_next_seq(next_seq_);
+  for (const AgentRec& a : agents_) {
+    pb::AgentRecord* r = st.add_agents();
+    r->mutable_agent()->set_id(a.id);
+    r->mutable_agent()->set_domain(cfg_.domain_name(a.domain));
+    for (const auto& s : a.skills) *r->mutable_agent()->add_skills() = s;
+    r->mutable_agent()->set_capacity_units(a.configured_capacity);
+    r->set_presence(a.presence);
+    r->set_reason(a.reason);
+    r->set_idle_since_ms(a.idle_since_ms);
+    r->set_presence_since_ms(a.presence_since_ms);
+    r->set_busy_ms(a.busy_ms);
+    r->set_ready_ms(a.ready_ms);
+    r->set_accounted_at_ms(a.accounted_at_ms);
+    r->set_difficult_streak(a.difficult_streak);
+    for (const WorkItem& w : a.items) {
+      pb::WorkItem* item = r->add_items();
+      item->set_contact_id(C(w.contact).contact.id());
+      item->set_state(w.state);
+      item->set_since_ms(w.since_ms);
+      item->set_units(w.units);
+    }
+  }
+  std::vector<const ContactRec*> live;
+  for (const ContactRec& c : contacts_) {
+    if (c.live) live.push_back(&c);
+  }
+  std::sort(live.begin(), live.end(),
+            [](const ContactRec* x, const ContactRec* y) { return x->key.seq < y->key.seq; });
+  for (const ContactRec* c : live) {
+    pb::ContactRecord* r = st.add_contacts();
+    *r->mutable_contact() = c->contact;
+    r->set_state(c->state);
+    r->set_arrived_ms(c->arrived_ms);
+    r->set_seq(c->key.seq);
+    r->set_queue(cfg_.queue(c->queue).name);
+    r->set_step(c->step);
+    r->set_attempt(c->attempt);
+    if (c->agent != kNoAgent) r->set_agent_id(A(c->agent).id);
+    r->set_state_since_ms(c->state_since_ms);
+    for (AgentIdx x : c->excluded) r->add_excluded_agents(A(x).id);
+    r->set_preferred_released(c->preferred_released);
+    r->set_connected_ms(c->connected_ms);
+    r->set_answered(c->answered);
+    r->set_next_reason(c->next_reason);
+  }
+  for (const auto& s : stats_) *st.add_queue_stats() = s;
+  return st;
+}
+
+Status EngineImpl::Import(const pb::EngineState& st) {
+  now_ = st.taken_at_ms();
+  next_seq_ = st.next_seq();
+  Decisions ignored;  // logging agents in from a snapshot decides nothing: no contacts yet
+
+  // 1. Agents, in index order so ties between agents break as before.
+  for (const pb::AgentRecord& r : st.agents()) {
+    if (r.presence() == pb::AGENT_STATE_LOGGED_OUT) {
+      AgentRec& a = A(AgentSlot(r.agent().id()));
+      auto domain = cfg_.FindDomain(r.agent().domain());
+      a.domain = domain ? *domain : 0;
+      a.presence_since_ms = r.presence_since_ms();
+      continue;
+    }
+    SB_RETURN_IF_ERROR(Login(r.agent(), /*ready=*/false, &ignored));
+    AgentRec& a = A(*FindAgent(r.agent().id()));
+    a.presence = r.presence();
+    a.reason = r.reason();
+    a.idle_since_ms = r.idle_since_ms();
+    a.presence_since_ms = r.presence_since_ms();
+    a.busy_ms = r.busy_ms();
+    a.ready_ms = r.ready_ms();
+    a.accounted_at_ms = r.accounted_at_ms();
+    a.difficult_streak = r.difficult_streak();
+  }
+  // 2. Contacts, placed at their step (creating requirement rankings) but not yet filed.
+  for (const pb::ContactRecord& r : st.contacts()) {
+    const pb::Contact& contact = r.contact();
+    auto queue = cfg_.FindQueue(contact.queue());
+    auto current = cfg_.FindQueue(r.queue());
+    if (!queue || !current) return InvalidArgument("state.contacts: unknown queue for " + contact.id());
+    auto extras = cfg_.ContactExtras(contact);
+    if (!extras.ok()) return extras.status();
+    const ContactIdx c = NewContactSlot();
+    ContactRec& cr = C(c);
+    cr.contact = contact;
+    cr.extras = std::move(extras).value();
+    cr.live = true;
+    cr.origin = *queue;
+    cr.state = r.state();
+    cr.difficult = contact.flags().difficult();
+    cr.counts_for_sl = !contact.flags().test() && !contact.flags().outbound();
+    cr.answered = r.answered();
+    cr.arrived_ms = r.arrived_ms();
+    cr.state_since_ms = r.state_since_ms();
+    cr.connected_ms = r.connected_ms();
+    cr.attempt = r.attempt();
+    cr.preferred_released = r.preferred_released();
+    cr.next_reason = static_cast<pb::DecisionReason>(r.next_reason());
+    const int level = (contact.priority() == pb::PRIORITY_URGENT ? 2 : 0) +
+                      (contact.origin() == pb::ORIGIN_EXTERNAL ? 1 : 0);
+    const bool emergency = contact.priority() == pb::PRIORITY_EMERGENCY;
+    cr.key = {static_cast<uint8_t>(emergency ? 0 : 1),
+              emergency ? cr.arrived_ms : cr.arrived_ms - level * cfg_.queue(*queue).aging_ms,
+              r.seq()};
+    if (!contact.preferred_agent().empty()) {
+      auto it = agent_index_.find(contact.preferred_agent());
+      if (it != agent_index_.end()) cr.preferred = it->second;
+    }
+    for (const auto& id : r.excluded_agents()) {
+      auto it = agent_index_.find(id);
+      if (it != agent_index_.end()) cr.excluded.push_back(it->second);
+    }
+    if (!r.agent_id().empty()) {
+      auto a = FindAgent(r.agent_id());
+      if (!a.ok()) return a.status();
+      cr.agent = *a;
+    }
+    contact_index_.emplace(contact.id(), c);
+    PlaceAt(c, r.step());
+    if (cr.queue != *current) return InvalidArgument("state.contacts: queue mismatch for " + contact.id());
+  }
+  // 3. Work the agents hold.
+  for (const pb::AgentRecord& r : st.agents()) {
+    if (r.presence() == pb::AGENT_STATE_LOGGED_OUT) continue;
+    const AgentIdx a = *FindAgent(r.agent().id());
+    AgentRec& ar = A(a);
+    for (const pb::WorkItem& item : r.items()) {
+      auto c = FindContact(item.contact_id());
+      if (!c.ok()) return c.status();
+      const ContactRec& cr = C(*c);
+      const Sig& s = sigs_[cr.sig];
+      ar.items.push_back({*c, item.state(), item.since_ms(), item.units(), s.channel, s.difficult});
+      ar.units_used += item.units();
+      ++ar.on_channel[s.channel];
+      if (item.state() == pb::CONTACT_STATE_OFFERED && s.difficult) ++ar.difficult_pending;
+      if (item.state() == pb::CONTACT_STATE_COMPLETED) ++ar.acw_items;
+    }
+  }
+  // 4. File waiting contacts and re-arm the timers that can still act (see Timer).
+  for (const pb::ContactRecord& r : st.contacts()) {
+    const ContactIdx c = *FindContact(r.contact().id());
+    ContactRec& cr = C(c);
+    const QueueSpec& q = cfg_.queue(cr.queue);
+    const int64_t max_wait = cfg_.queue(cr.origin).max_wait_ms;
+    if (max_wait > 0 && cr.arrived_ms + max_wait > now_) {
+      Schedule(TimerKind::kMaxWait, c, cr.arrived_ms + max_wait);
+    }
+    switch (cr.state) {
+      case pb::CONTACT_STATE_WAITING:
+        if (cr.preferred != kNoAgent && !cr.preferred_released) {
+          auto& list = A(cr.preferred).preferred_waiting;
+          list.push_back(c);  // contacts come in seq order; re-sorted by key below
+          cr.waiting_for_preferred = true;
+          Schedule(TimerKind::kPreferredWait, c, cr.arrived_ms + q.preferred_wait_ms);
+        } else {
+          sigs_[cr.sig].waiting.insert({cr.key, c});
+        }
+        ScheduleWaitingTimers(c);
+        break;
+      case pb::CONTACT_STATE_OFFERED:
+        Schedule(TimerKind::kOfferTimeout, c, cr.state_since_ms + q.offer_timeout_ms);
+        break;
+      case pb::CONTACT_STATE_COMPLETED:
+        Schedule(TimerKind::kAcwLimit, c, cr.state_since_ms + q.acw_ms);
+        break;
+      default:
+        break;
+    }
+  }
+  for (uint32_t i = 0; i < agents_.size(); ++i) {
+    auto& list = agents_[i].preferred_waiting;
+    std::sort(list.begin(), list.end(),
+              [this](ContactIdx x, ContactIdx y) { return C(x).key < C(y).key; });
+    RefreshReady(AgentIdx{i});
+  }
+  if (st.queue_stats_size() == static_cast<int>(stats_.size())) {
+    for (size_t q = 0; q < stats_.size(); ++q) stats_[q] = st.queue_stats(q);
+  }
+  return Status::Ok();
+}
+
+}  // namespace sb::engine

@@ -1,0 +1,44 @@
+// Strong types and the decision record of the routing engine.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "common/named_type.h"
+#include "switchboard/v1/decision.pb.h"
+
+namespace sb::engine {
+
+namespace pb = ::switchboard::v1;
+
+using AgentIdx = NamedType<uint32_t, struct AgentIdxTag>;
+using ContactIdx = NamedType<uint32_t, struct ContactIdxTag>;
+using SkillId = uint16_t;
+using QueueIdx = uint16_t;
+using DomainIdx = uint16_t;
+using SigIdx = uint32_t;
+
+inline constexpr AgentIdx kNoAgent{std::numeric_limits<uint32_t>::max()};
+inline constexpr int kNumChannels = 6;  // pb::Channel values 0..5
+
+// One routing decision. Plain strings (not protobuf) because decisions are made on the hot path;
+// ToProto() converts for the wire.
+struct Decision {
+  pb::DecisionType type = pb::DECISION_TYPE_UNSPECIFIED;
+  pb::DecisionReason reason = pb::REASON_UNSPECIFIED;
+  std::string contact_id;
+  std::string agent_id;
+  std::string queue;
+  uint32_t attempt = 0;
+  int64_t at_ms = 0;
+  uint32_t bullseye_step = 0;
+
+  pb::Decision ToProto() const;
+  bool operator==(const Decision&) const = default;
+};
+
+using Decisions = std::vector<Decision>;
+
+}  // namespace sb::engine

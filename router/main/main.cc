@@ -1,0 +1,30 @@
+// switchboard <subcommand> [flags]: the one binary of the cluster.
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "tools/dev/dev.h"
+
+namespace {
+
+void Usage(FILE* f) {
+  std::fprintf(f,
+               "usage: switchboard <command> [flags]\n"
+               "commands:\n"
+               "  dev     embedded demo: routing engine with simulated agents and traffic\n"
+               "run 'switchboard <command> --help' for its flags\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    Usage(argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  if (command == "dev") return sb::dev::Main(argc - 1, argv + 1);
+  std::fprintf(stderr, "switchboard: unknown command \"%s\"\n", command.c_str());
+  Usage(stderr);
+  return 2;
+}

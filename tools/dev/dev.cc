@@ -1,0 +1,1 @@
+namespace sb::dev { int Main(int, char**) { return 0; } }
