@@ -347,9 +347,9 @@ void EngineImpl::FireTimer(const Timer& t, Decisions* out) {
       ar.presence = pb::AGENT_STATE_NOT_READY;
       ar.reason = "missed offer";
       ar.presence_since_ms = now_;
+      RefreshReady(a);  // before the requeue: the contact must not come straight back to it
       Emit(out, pb::DECISION_AGENT_STATE, pb::REASON_MISSED_OFFER, &cr, &ar);
       Requeue(t.contact, pb::REASON_OFFER_TIMEOUT, out);
-      RefreshReady(a);
       return;
     }
     case TimerKind::kAcwLimit: {

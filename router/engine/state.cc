@@ -109,12 +109,13 @@ pb::EngineState EngineImpl::Export() const {
     pb::AgentRecord* r = st.add_agents();
     r->mutable_agent()->set_id(a.id);
     r->mutable_agent()->set_domain(cfg_.domain_name(a.domain));
+    r->set_presence(a.presence);
+    r->set_presence_since_ms(a.presence_since_ms);
+    if (!a.logged_in()) continue;  // only its identity matters: the next login starts afresh
     for (const auto& s : a.skills) *r->mutable_agent()->add_skills() = s;
     r->mutable_agent()->set_capacity_units(a.configured_capacity);
-    r->set_presence(a.presence);
     r->set_reason(a.reason);
     r->set_idle_since_ms(a.idle_since_ms);
-    r->set_presence_since_ms(a.presence_since_ms);
     r->set_busy_ms(a.busy_ms);
     r->set_ready_ms(a.ready_ms);
     r->set_accounted_at_ms(a.accounted_at_ms);
