@@ -23,5 +23,7 @@ class NamedType {
 
 template <typename T, typename Tag>
 struct std::hash<sb::NamedType<T, Tag>> {
-  size_t operator()(const sb::NamedType<T, Tag>& v) const noexcept { return std::hash<T>{}(v.value()); }
+  size_t operator()(const sb::NamedType<T, Tag>& v) const noexcept {
+    return std::hash<T>{}(v.value());
+  }
 };

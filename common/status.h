@@ -42,7 +42,9 @@ class [[nodiscard]] Status {
 
 inline Status InvalidArgument(std::string m) { return {Code::kInvalidArgument, std::move(m)}; }
 inline Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
-inline Status FailedPrecondition(std::string m) { return {Code::kFailedPrecondition, std::move(m)}; }
+inline Status FailedPrecondition(std::string m) {
+  return {Code::kFailedPrecondition, std::move(m)};
+}
 inline Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
 inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
 
@@ -72,8 +74,8 @@ class [[nodiscard]] Result {
 
 }  // namespace sb
 
-#define SB_RETURN_IF_ERROR(expr)          \
-  do {                                    \
-    ::sb::Status _sb_status = (expr);     \
+#define SB_RETURN_IF_ERROR(expr)             \
+  do {                                       \
+    ::sb::Status _sb_status = (expr);        \
     if (!_sb_status.ok()) return _sb_status; \
   } while (0)

@@ -40,7 +40,8 @@ ContactIdx EngineImpl::NewContactSlot() {
 }
 
 AgentIdx EngineImpl::AgentSlot(const std::string& id) {
-  auto [it, inserted] = agent_index_.try_emplace(id, AgentIdx{static_cast<uint32_t>(agents_.size())});
+  auto [it, inserted] =
+      agent_index_.try_emplace(id, AgentIdx{static_cast<uint32_t>(agents_.size())});
   if (inserted) {
     agents_.emplace_back().id = id;
     agents_.back().prof.assign(cfg_.num_skills(), 0);
@@ -88,7 +89,8 @@ Status EngineImpl::ContactArrived(const pb::Contact& contact, Decisions* out) {
     }
   }
   contact_index_.emplace(contact.id(), c);
-  if (cr.counts_for_sl) AddTo(StatsOf(cr.origin), &pb::QueueStats::arrived, &pb::QueueStats::set_arrived);
+  if (cr.counts_for_sl)
+    AddTo(StatsOf(cr.origin), &pb::QueueStats::arrived, &pb::QueueStats::set_arrived);
 
   PlaceAt(c, 0);
   ScheduleWaitingTimers(c);
@@ -109,8 +111,8 @@ Status EngineImpl::EndWaiting(std::string_view contact_id, bool abandoned, Decis
   } else if (cr.state == pb::CONTACT_STATE_OFFERED) {
     agent = cr.agent;
     ReleaseItem(agent, c);
-    Emit(out, pb::DECISION_WITHDRAW, abandoned ? pb::REASON_OFFER_ABANDONED : pb::REASON_UNSPECIFIED,
-         &cr, &A(agent));
+    Emit(out, pb::DECISION_WITHDRAW,
+         abandoned ? pb::REASON_OFFER_ABANDONED : pb::REASON_UNSPECIFIED, &cr, &A(agent));
   } else {
     return FailedPrecondition("contact_id: contact " + Quote(contact_id) +
                               " is already connected; end it with ContactEnded");
@@ -218,7 +220,8 @@ Status EngineImpl::Logout(std::string_view agent_id, Decisions* out) {
   if (!found.ok()) return found.status();
   const AgentIdx a = *found;
   AgentRec& ar = A(a);
-  if (!ar.logged_in()) return FailedPrecondition("agent_id: agent " + Quote(agent_id) + " is not logged in");
+  if (!ar.logged_in())
+    return FailedPrecondition("agent_id: agent " + Quote(agent_id) + " is not logged in");
   Account(ar);
   ar.presence = pb::AGENT_STATE_LOGGED_OUT;
   ar.reason.clear();
@@ -252,7 +255,8 @@ Status EngineImpl::SetReady(std::string_view agent_id, Decisions* out) {
   auto found = FindAgent(agent_id);
   if (!found.ok()) return found.status();
   AgentRec& ar = A(*found);
-  if (!ar.logged_in()) return FailedPrecondition("agent_id: agent " + Quote(agent_id) + " is not logged in");
+  if (!ar.logged_in())
+    return FailedPrecondition("agent_id: agent " + Quote(agent_id) + " is not logged in");
   if (ar.presence != pb::AGENT_STATE_READY) {
     Account(ar);
     ar.presence = pb::AGENT_STATE_READY;
@@ -268,7 +272,8 @@ Status EngineImpl::SetNotReady(std::string_view agent_id, std::string_view reaso
   auto found = FindAgent(agent_id);
   if (!found.ok()) return found.status();
   AgentRec& ar = A(*found);
-  if (!ar.logged_in()) return FailedPrecondition("agent_id: agent " + Quote(agent_id) + " is not logged in");
+  if (!ar.logged_in())
+    return FailedPrecondition("agent_id: agent " + Quote(agent_id) + " is not logged in");
   Account(ar);
   ar.presence = pb::AGENT_STATE_NOT_READY;
   ar.reason = std::string(reason);
@@ -353,7 +358,8 @@ Status EngineImpl::WrapUp(std::string_view agent_id, std::string_view contact_id
     if (contact_id.empty() || C(w.contact).contact.id() == contact_id) done.push_back(w.contact);
   }
   if (done.empty()) {
-    return FailedPrecondition("contact_id: agent " + Quote(agent_id) + " has no after-contact work" +
+    return FailedPrecondition("contact_id: agent " + Quote(agent_id) +
+                              " has no after-contact work" +
                               (contact_id.empty() ? "" : " for contact " + Quote(contact_id)));
   }
   for (ContactIdx c : done) CloseWork(a, c);
@@ -367,24 +373,25 @@ Status EngineImpl::WrapUp(std::string_view agent_id, std::string_view contact_id
 Engine::Engine(std::unique_ptr<EngineImpl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
-Result<std::unique_ptr<Engine>> Engine::Create(const pb::RoutingConfig& config, const Clock* clock) {
+Result<std::unique_ptr<Engine>> Engine::Create(const pb::RoutingConfig& config,
+                                               const Clock* clock) {
   auto compiled = CompiledConfig::Compile(config);
   if (!compiled.ok()) return compiled.status();
   return std::unique_ptr<Engine>(
       new Engine(std::make_unique<EngineImpl>(std::move(compiled).value(), clock)));
 }
 
-Result<std::unique_ptr<Engine>> Engine::Restore(const pb::RoutingConfig& config,
-                                                const Clock* clock, const pb::EngineState& state) {
+Result<std::unique_ptr<Engine>> Engine::Restore(const pb::RoutingConfig& config, const Clock* clock,
+                                                const pb::EngineState& state) {
   auto engine = Create(config, clock);
   if (!engine.ok()) return engine.status();
   SB_RETURN_IF_ERROR((*engine)->impl_->Import(state));
   return engine;
 }
 
-#define SB_ENGINE_CALL(out, call)    \
-  impl_->BeginCall();                \
-  impl_->RunTimers(out);             \
+#define SB_ENGINE_CALL(out, call) \
+  impl_->BeginCall();             \
+  impl_->RunTimers(out);          \
   return impl_->call
 
 Status Engine::ContactArrived(const pb::Contact& contact, Decisions* out) {
@@ -431,13 +438,20 @@ void Engine::Tick(Decisions* out) {
 
 Status Engine::Apply(const pb::RoutingEvent& e, Decisions* out) {
   switch (e.event_case()) {
-    case pb::RoutingEvent::kContactArrived: return ContactArrived(e.contact_arrived().contact(), out);
-    case pb::RoutingEvent::kContactCancelled: return ContactCancelled(e.contact_cancelled().contact_id(), out);
-    case pb::RoutingEvent::kContactAbandoned: return ContactAbandoned(e.contact_abandoned().contact_id(), out);
-    case pb::RoutingEvent::kContactEnded: return ContactEnded(e.contact_ended().contact_id(), out);
-    case pb::RoutingEvent::kAgentLogin: return AgentLogin(e.agent_login().agent(), e.agent_login().ready(), out);
-    case pb::RoutingEvent::kAgentLogout: return AgentLogout(e.agent_logout().agent_id(), out);
-    case pb::RoutingEvent::kAgentReady: return AgentReady(e.agent_ready().agent_id(), out);
+    case pb::RoutingEvent::kContactArrived:
+      return ContactArrived(e.contact_arrived().contact(), out);
+    case pb::RoutingEvent::kContactCancelled:
+      return ContactCancelled(e.contact_cancelled().contact_id(), out);
+    case pb::RoutingEvent::kContactAbandoned:
+      return ContactAbandoned(e.contact_abandoned().contact_id(), out);
+    case pb::RoutingEvent::kContactEnded:
+      return ContactEnded(e.contact_ended().contact_id(), out);
+    case pb::RoutingEvent::kAgentLogin:
+      return AgentLogin(e.agent_login().agent(), e.agent_login().ready(), out);
+    case pb::RoutingEvent::kAgentLogout:
+      return AgentLogout(e.agent_logout().agent_id(), out);
+    case pb::RoutingEvent::kAgentReady:
+      return AgentReady(e.agent_ready().agent_id(), out);
     case pb::RoutingEvent::kAgentNotReady:
       return AgentNotReady(e.agent_not_ready().agent_id(), e.agent_not_ready().reason(), out);
     case pb::RoutingEvent::kOfferAccepted:
@@ -448,8 +462,11 @@ Status Engine::Apply(const pb::RoutingEvent& e, Decisions* out) {
                            e.offer_rejected().attempt(), out);
     case pb::RoutingEvent::kWrapUpDone:
       return WrapUpDone(e.wrap_up_done().agent_id(), e.wrap_up_done().contact_id(), out);
-    case pb::RoutingEvent::kTimer: Tick(out); return Status::Ok();
-    case pb::RoutingEvent::EVENT_NOT_SET: break;
+    case pb::RoutingEvent::kTimer:
+      Tick(out);
+      return Status::Ok();
+    case pb::RoutingEvent::EVENT_NOT_SET:
+      break;
   }
   return InvalidArgument("event: no event set");
 }

@@ -27,12 +27,12 @@ class EngineImpl;
 
 struct ContactView {
   pb::ContactState state;
-  std::string queue;       // current queue
-  std::string agent_id;    // offered or connected agent
+  std::string queue;     // current queue
+  std::string agent_id;  // offered or connected agent
   uint32_t attempt;
   uint32_t bullseye_step;
   int64_t waited_ms;
-  int64_t position;           // 0-based among contacts ahead with the same requirement; -1 if not waiting
+  int64_t position;  // 0-based among contacts ahead with the same requirement; -1 if not waiting
   int64_t estimated_wait_ms;  // -1 when unknown (no agent can serve it)
 };
 
@@ -63,7 +63,8 @@ struct Summary {
 class Engine {
  public:
   // REQUIRES: config validated (sb::config::Validate). `clock` must outlive the engine.
-  static Result<std::unique_ptr<Engine>> Create(const pb::RoutingConfig& config, const Clock* clock);
+  static Result<std::unique_ptr<Engine>> Create(const pb::RoutingConfig& config,
+                                                const Clock* clock);
   // Rebuilds an engine from ExportState() output taken under the same config.
   static Result<std::unique_ptr<Engine>> Restore(const pb::RoutingConfig& config,
                                                  const Clock* clock, const pb::EngineState& state);

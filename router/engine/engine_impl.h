@@ -1,9 +1,9 @@
 // Private to the engine: data structures and the matching core. See README.md for the design.
 #pragma once
 
+#include <algorithm>
 #include <ext/pb_ds/assoc_container.hpp>
 #include <ext/pb_ds/tree_policy.hpp>
-#include <algorithm>
 #include <functional>
 #include <map>
 #include <queue>
@@ -44,9 +44,9 @@ struct WaitEntry {
 };
 
 // Order-statistics tree: O(log n) insert/erase and rank (queue position for estimated wait).
-using WaitSet = __gnu_pbds::tree<WaitEntry, __gnu_pbds::null_type, std::less<WaitEntry>,
-                                 __gnu_pbds::rb_tree_tag,
-                                 __gnu_pbds::tree_order_statistics_node_update>;
+using WaitSet =
+    __gnu_pbds::tree<WaitEntry, __gnu_pbds::null_type, std::less<WaitEntry>,
+                     __gnu_pbds::rb_tree_tag, __gnu_pbds::tree_order_statistics_node_update>;
 
 // A requirement signature: contacts in one queue, on one channel, with one difficulty and the same
 // skill requirement. Contacts wait here; agents able to take them are ranked here.
@@ -74,7 +74,7 @@ struct WorkItem {
 struct AgentRec {
   std::string id;
   DomainIdx domain = 0;
-  std::vector<uint8_t> prof;  // proficiency by SkillId, 0 = lacks the skill
+  std::vector<uint8_t> prof;           // proficiency by SkillId, 0 = lacks the skill
   std::vector<pb::SkillLevel> skills;  // as logged in, for export
   uint32_t capacity = 0;
   uint32_t configured_capacity = 0;  // as logged in (0 = default), for export
@@ -89,9 +89,9 @@ struct AgentRec {
   uint32_t acw_items = 0;
   uint16_t on_channel[kNumChannels] = {};
   std::vector<WorkItem> items;
-  std::vector<SigIdx> sigs;          // requirements this agent's skills meet
-  std::vector<AgentKey> sig_keys;    // parallel to sigs: key in that sig's ready set
-  std::vector<uint8_t> in_ready;     // parallel to sigs
+  std::vector<SigIdx> sigs;                   // requirements this agent's skills meet
+  std::vector<AgentKey> sig_keys;             // parallel to sigs: key in that sig's ready set
+  std::vector<uint8_t> in_ready;              // parallel to sigs
   std::vector<ContactIdx> preferred_waiting;  // contacts waiting for this agent, in key order
 
   bool logged_in() const { return presence != pb::AGENT_STATE_LOGGED_OUT; }

@@ -322,7 +322,8 @@ void EngineImpl::Schedule(TimerKind kind, ContactIdx c, int64_t due_ms) {
 void EngineImpl::ScheduleWaitingTimers(ContactIdx c) {
   const ContactRec& cr = C(c);
   const auto& steps = cfg_.queue(cr.origin).steps;
-  if (cr.step < steps.size()) Schedule(TimerKind::kBullseye, c, cr.arrived_ms + steps[cr.step].after_ms);
+  if (cr.step < steps.size())
+    Schedule(TimerKind::kBullseye, c, cr.arrived_ms + steps[cr.step].after_ms);
 }
 
 void EngineImpl::RunTimers(Decisions* out) {
@@ -340,7 +341,8 @@ void EngineImpl::FireTimer(const Timer& t, Decisions* out) {
   const QueueSpec& q = cfg_.queue(cr.queue);
   switch (t.kind) {
     case TimerKind::kOfferTimeout: {
-      if (cr.state != pb::CONTACT_STATE_OFFERED || now_ < cr.state_since_ms + q.offer_timeout_ms) return;
+      if (cr.state != pb::CONTACT_STATE_OFFERED || now_ < cr.state_since_ms + q.offer_timeout_ms)
+        return;
       const AgentIdx a = cr.agent;
       ReleaseItem(a, t.contact);
       AgentRec& ar = A(a);

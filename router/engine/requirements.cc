@@ -68,14 +68,15 @@ Result<CompiledConfig> CompiledConfig::Compile(const pb::RoutingConfig& config) 
     spec.strategy = q.strategy();
     for (const auto& r : q.required_skills()) {
       auto skill = c.FindSkill(r.skill());
-      if (!skill) return InvalidArgument(field + ".required_skills: unknown skill \"" + r.skill() + "\"");
+      if (!skill)
+        return InvalidArgument(field + ".required_skills: unknown skill \"" + r.skill() + "\"");
       spec.base.push_back({*skill, static_cast<uint8_t>(r.min_proficiency())});
     }
     std::sort(spec.base.begin(), spec.base.end(),
               [](const Req& a, const Req& b) { return a.skill < b.skill; });
     spec.sl_threshold_ms = Ms(q.service_level_threshold_s());
-    spec.aging_ms = q.priority_aging_s() > 0 ? std::max<int64_t>(1, Ms(q.priority_aging_s()))
-                                             : kStrictAgingMs;
+    spec.aging_ms =
+        q.priority_aging_s() > 0 ? std::max<int64_t>(1, Ms(q.priority_aging_s())) : kStrictAgingMs;
     spec.offer_timeout_ms = std::max<int64_t>(1, Ms(q.offer_timeout_s()));
     spec.acw_ms = Ms(q.acw_limit_s());
     spec.preferred_wait_ms = Ms(q.preferred_wait_s());
@@ -103,11 +104,13 @@ Result<CompiledConfig> CompiledConfig::Compile(const pb::RoutingConfig& config) 
   }
   c.agent_units_ = config.capacity().agent_units();
   for (const auto& cost : config.capacity().costs()) {
-    if (cost.channel() > 0 && cost.channel() < kNumChannels) c.units_[cost.channel()] = cost.units();
+    if (cost.channel() > 0 && cost.channel() < kNumChannels)
+      c.units_[cost.channel()] = cost.units();
   }
   for (int ch = 1; ch < kNumChannels; ++ch) {
-    if (c.units_[ch] == 0) return InvalidArgument("capacity.costs: no cost for channel " +
-                                                  pb::Channel_Name(static_cast<pb::Channel>(ch)));
+    if (c.units_[ch] == 0)
+      return InvalidArgument("capacity.costs: no cost for channel " +
+                             pb::Channel_Name(static_cast<pb::Channel>(ch)));
   }
   for (const auto& rule : config.cross_channel_rules()) {
     for (int blocked : rule.blocks()) {

@@ -27,8 +27,8 @@ Result<ContactView> EngineImpl::GetContact(std::string_view contact_id) const {
   auto found = FindContact(contact_id);
   if (!found.ok()) return found.status();
   const ContactRec& cr = C(*found);
-  ContactView v{cr.state, cfg_.queue(cr.queue).name, "", cr.attempt, cr.step,
-                now_ - cr.arrived_ms, -1, -1};
+  ContactView v{cr.state, cfg_.queue(cr.queue).name, "", cr.attempt,
+                cr.step,  now_ - cr.arrived_ms,      -1, -1};
   if (cr.agent != kNoAgent) v.agent_id = A(cr.agent).id;
   if (cr.state == pb::CONTACT_STATE_WAITING) {
     const Sig& s = sigs_[cr.sig];
@@ -39,8 +39,8 @@ Result<ContactView> EngineImpl::GetContact(std::string_view contact_id) const {
       v.position = static_cast<int64_t>(s.waiting.order_of_key({cr.key, *found}));
     }
     if (s.staffed > 0) {
-      const double aht = stats_[cr.origin].aht_ewma_ms() > 0 ? stats_[cr.origin].aht_ewma_ms()
-                                                               : kDefaultAhtMs;
+      const double aht =
+          stats_[cr.origin].aht_ewma_ms() > 0 ? stats_[cr.origin].aht_ewma_ms() : kDefaultAhtMs;
       const double per_agent = std::max<uint32_t>(1, cfg_.agent_units() / s.units);
       v.estimated_wait_ms =
           static_cast<int64_t>(static_cast<double>(v.position + 1) * aht / (s.staffed * per_agent));
@@ -82,19 +82,35 @@ Summary EngineImpl::Summarize() const {
         qs.oldest_wait_ms = std::max(qs.oldest_wait_ms, now_ - c.arrived_ms);
         break;
       }
-      case pb::CONTACT_STATE_OFFERED: ++sum.offered; break;
-      case pb::CONTACT_STATE_CONNECTED: ++sum.connected; break;
-      default: break;
+      case pb::CONTACT_STATE_OFFERED:
+        ++sum.offered;
+        break;
+      case pb::CONTACT_STATE_CONNECTED:
+        ++sum.connected;
+        break;
+      default:
+        break;
     }
   }
   for (const AgentRec& a : agents_) {
     switch (Derived(a)) {
-      case pb::AGENT_STATE_READY: ++sum.agents_ready; break;
-      case pb::AGENT_STATE_NOT_READY: ++sum.agents_not_ready; break;
-      case pb::AGENT_STATE_RESERVED: ++sum.agents_reserved; break;
-      case pb::AGENT_STATE_BUSY: ++sum.agents_busy; break;
-      case pb::AGENT_STATE_AFTER_CONTACT_WORK: ++sum.agents_acw; break;
-      default: continue;
+      case pb::AGENT_STATE_READY:
+        ++sum.agents_ready;
+        break;
+      case pb::AGENT_STATE_NOT_READY:
+        ++sum.agents_not_ready;
+        break;
+      case pb::AGENT_STATE_RESERVED:
+        ++sum.agents_reserved;
+        break;
+      case pb::AGENT_STATE_BUSY:
+        ++sum.agents_busy;
+        break;
+      case pb::AGENT_STATE_AFTER_CONTACT_WORK:
+        ++sum.agents_acw;
+        break;
+      default:
+        continue;
     }
     ++sum.agents_logged_in;
   }
@@ -185,7 +201,8 @@ Status EngineImpl::Import(const pb::EngineState& st) {
     const pb::Contact& contact = r.contact();
     auto queue = cfg_.FindQueue(contact.queue());
     auto current = cfg_.FindQueue(r.queue());
-    if (!queue || !current) return InvalidArgument("state.contacts: unknown queue for " + contact.id());
+    if (!queue || !current)
+      return InvalidArgument("state.contacts: unknown queue for " + contact.id());
     auto extras = cfg_.ContactExtras(contact);
     if (!extras.ok()) return extras.status();
     const ContactIdx c = NewContactSlot();
@@ -225,7 +242,8 @@ Status EngineImpl::Import(const pb::EngineState& st) {
     }
     contact_index_.emplace(contact.id(), c);
     PlaceAt(c, r.step());
-    if (cr.queue != *current) return InvalidArgument("state.contacts: queue mismatch for " + contact.id());
+    if (cr.queue != *current)
+      return InvalidArgument("state.contacts: queue mismatch for " + contact.id());
   }
   // 3. Work the agents hold.
   for (const pb::AgentRecord& r : st.agents()) {

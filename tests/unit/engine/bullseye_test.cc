@@ -60,7 +60,7 @@ TEST_F(BullseyeTest, RequeuedContactResumesAtTheStepItsWaitEarned) {
   Arrive("c1", "support");  // offered at once
   Advance(10'000);          // offer times out: strong goes not-ready
   Login("weak", {{"support", 2}, {"billing", 1}}, /*ready=*/false);
-  Advance(25'000);          // 35 s waited: step 1 is due
+  Advance(25'000);  // 35 s waited: step 1 is due
   Decision offer = OnlyOffer(Ready("weak"));
   EXPECT_EQ(offer.contact_id, "c1");
   EXPECT_EQ(offer.bullseye_step, 1u);

@@ -33,7 +33,8 @@ TEST_F(EngineTest, UnknownContactSkillIsRejectedNamingTheField) {
   Decisions out;
   Status st = engine_->ContactArrived(c, &out);
   EXPECT_EQ(st.code(), Code::kInvalidArgument);
-  EXPECT_NE(st.message().find("contact.required_skills[0].skill"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("contact.required_skills[0].skill"), std::string::npos)
+      << st.message();
   EXPECT_FALSE(engine_->GetContact("c1").ok()) << "a rejected contact is not half-queued";
 }
 

@@ -21,7 +21,8 @@ namespace pb = ::switchboard::v1;
 // offer timeout 10 s, ACW limit 30 s. Skills: sales, support, billing, english, french.
 inline pb::RoutingConfig BaseConfig() {
   pb::RoutingConfig cfg;
-  for (const char* s : {"sales", "support", "billing", "english", "french"}) cfg.add_skills()->set_name(s);
+  for (const char* s : {"sales", "support", "billing", "english", "french"})
+    cfg.add_skills()->set_name(s);
   cfg.add_domains()->set_name("d1");
   cfg.add_domains()->set_name("d2");
   auto add_queue = [&](const char* name, const char* skill, uint32_t min) {

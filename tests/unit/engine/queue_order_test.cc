@@ -43,8 +43,7 @@ TEST_F(QueueOrderTest, PriorityClassesThenOldestFirst) {
   Arrive(With("e1", pb::PRIORITY_EMERGENCY, pb::ORIGIN_INTERNAL));
   Advance(10);
   Arrive(With("u2", pb::PRIORITY_URGENT, pb::ORIGIN_INTERNAL));
-  EXPECT_EQ(ServeAll(6),
-            (std::vector<std::string>{"e1", "u1", "u2", "n1", "n2", "int1"}));
+  EXPECT_EQ(ServeAll(6), (std::vector<std::string>{"e1", "u1", "u2", "n1", "n2", "int1"}));
 }
 
 TEST_F(QueueOrderTest, AgingLetsAnOldNormalContactPassANewUrgentOne) {

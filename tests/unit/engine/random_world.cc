@@ -4,15 +4,19 @@ namespace sb::engine::testing {
 namespace {
 
 constexpr int64_t kStrictAgingMs = int64_t{1'000'000'000'000};
-const char* const kSkills[] = {"general", "tech", "billing", "chat", "email", "complaints",
-                               "english", "french"};
+const char* const kSkills[] = {"general", "tech",       "billing", "chat",
+                               "email",   "complaints", "english", "french"};
 
 uint32_t Cost(pb::Channel ch) {
   switch (ch) {
-    case pb::CHANNEL_CHAT: return 34;
-    case pb::CHANNEL_EMAIL: return 20;
-    case pb::CHANNEL_TASK: return 25;
-    default: return 100;
+    case pb::CHANNEL_CHAT:
+      return 34;
+    case pb::CHANNEL_EMAIL:
+      return 20;
+    case pb::CHANNEL_TASK:
+      return 25;
+    default:
+      return 100;
   }
 }
 
@@ -101,8 +105,8 @@ uint32_t RandomWorld::StepsDue(const ModelContact& c) const {
   return n;
 }
 
-std::pair<std::string, std::map<std::string, int>> RandomWorld::Requirement(
-    const ModelContact& c, uint32_t step) const {
+std::pair<std::string, std::map<std::string, int>> RandomWorld::Requirement(const ModelContact& c,
+                                                                            uint32_t step) const {
   const pb::QueueDef& origin = Queue(c.queue);
   std::string queue = c.queue;
   int relax = 0;
@@ -173,7 +177,7 @@ pb::RoutingEvent RandomWorld::NextEvent() {
     if (roll < 20) {  // a customer arrives
       if (contacts_.size() >= 600) continue;
       static const char* const kQueues[] = {"voice_general", "voice_tech", "chat",
-                                            "email", "complaints", "vip"};
+                                            "email",         "complaints", "vip"};
       const std::string queue = kQueues[rng_() % 6];
       pb::Contact* c = ev.mutable_contact_arrived()->mutable_contact();
       c->set_id("c-" + std::to_string(next_contact_++));
@@ -183,14 +187,17 @@ pb::RoutingEvent RandomWorld::NextEvent() {
                      : rng_() % 10 == 0 ? pb::CHANNEL_CALLBACK
                                         : pb::CHANNEL_VOICE);
       const int p = static_cast<int>(rng_() % 100);
-      c->set_priority(p < 1 ? pb::PRIORITY_EMERGENCY : p < 6 ? pb::PRIORITY_URGENT : pb::PRIORITY_NORMAL);
+      c->set_priority(p < 1   ? pb::PRIORITY_EMERGENCY
+                      : p < 6 ? pb::PRIORITY_URGENT
+                              : pb::PRIORITY_NORMAL);
       c->set_origin(rng_() % 10 == 0 ? pb::ORIGIN_INTERNAL : pb::ORIGIN_EXTERNAL);
       c->mutable_flags()->set_difficult(rng_() % 10 == 0);
       const int lang = static_cast<int>(rng_() % 10);
       if (lang == 0) c->set_language("english");
       if (lang == 1) c->set_language("french");
       if (queue == "complaints" && rng_() % 3 == 0) {
-        c->set_preferred_agent(rng_() % 10 == 0 ? "nobody" : agent_ids_[rng_() % agent_ids_.size()]);
+        c->set_preferred_agent(rng_() % 10 == 0 ? "nobody"
+                                                : agent_ids_[rng_() % agent_ids_.size()]);
       }
       return ev;
     }
@@ -199,7 +206,8 @@ pb::RoutingEvent RandomWorld::NextEvent() {
       return ev;
     }
     if (roll < 58) {
-      const std::string* id = Pick(contacts_, +[](const C& c) { return c.second.state == pb::CONTACT_STATE_OFFERED; });
+      const std::string* id = Pick(
+          contacts_, +[](const C& c) { return c.second.state == pb::CONTACT_STATE_OFFERED; });
       if (!id) continue;
       const ModelContact& c = contacts_.at(*id);
       if (rng_() % 100 < 12) {
@@ -214,26 +222,30 @@ pb::RoutingEvent RandomWorld::NextEvent() {
       return ev;
     }
     if (roll < 72) {
-      const std::string* id = Pick(contacts_, +[](const C& c) { return c.second.state == pb::CONTACT_STATE_CONNECTED; });
+      const std::string* id = Pick(
+          contacts_, +[](const C& c) { return c.second.state == pb::CONTACT_STATE_CONNECTED; });
       if (!id) continue;
       ev.mutable_contact_ended()->set_contact_id(*id);
       return ev;
     }
     if (roll < 82) {
-      const std::string* id = Pick(agents_, +[](const A& a) {
-        for (const auto& [c, s] : a.second.items) {
-          if (s == pb::CONTACT_STATE_COMPLETED) return true;
-        }
-        return false;
-      });
+      const std::string* id = Pick(
+          agents_, +[](const A& a) {
+            for (const auto& [c, s] : a.second.items) {
+              if (s == pb::CONTACT_STATE_COMPLETED) return true;
+            }
+            return false;
+          });
       if (!id) continue;
       ev.mutable_wrap_up_done()->set_agent_id(*id);
       return ev;
     }
     if (roll < 87) {
-      const std::string* id = Pick(contacts_, +[](const C& c) {
-        return c.second.state == pb::CONTACT_STATE_WAITING || c.second.state == pb::CONTACT_STATE_OFFERED;
-      });
+      const std::string* id = Pick(
+          contacts_, +[](const C& c) {
+            return c.second.state == pb::CONTACT_STATE_WAITING ||
+                   c.second.state == pb::CONTACT_STATE_OFFERED;
+          });
       if (!id) continue;
       if (rng_() % 5 == 0 && contacts_.at(*id).state == pb::CONTACT_STATE_WAITING) {
         ev.mutable_contact_cancelled()->set_contact_id(*id);
@@ -243,20 +255,23 @@ pb::RoutingEvent RandomWorld::NextEvent() {
       return ev;
     }
     if (roll < 92) {
-      const std::string* id = Pick(agents_, +[](const A& a) { return a.second.logged_in && !a.second.ready; });
+      const std::string* id = Pick(
+          agents_, +[](const A& a) { return a.second.logged_in && !a.second.ready; });
       if (!id) continue;
       ev.mutable_agent_ready()->set_agent_id(*id);
       return ev;
     }
     if (roll < 95) {
-      const std::string* id = Pick(agents_, +[](const A& a) { return a.second.logged_in && a.second.ready; });
+      const std::string* id = Pick(
+          agents_, +[](const A& a) { return a.second.logged_in && a.second.ready; });
       if (!id) continue;
       ev.mutable_agent_not_ready()->set_agent_id(*id);
       ev.mutable_agent_not_ready()->set_reason("break");
       return ev;
     }
     if (roll < 98) {
-      const std::string* id = Pick(agents_, +[](const A& a) { return !a.second.logged_in; });
+      const std::string* id = Pick(
+          agents_, +[](const A& a) { return !a.second.logged_in; });
       if (!id) continue;
       pb::Agent* a = ev.mutable_agent_login()->mutable_agent();
       a->set_id(*id);
@@ -269,7 +284,8 @@ pb::RoutingEvent RandomWorld::NextEvent() {
       ev.mutable_agent_login()->set_ready(rng_() % 4 != 0);
       return ev;
     }
-    const std::string* id = Pick(agents_, +[](const A& a) { return a.second.logged_in; });
+    const std::string* id = Pick(
+        agents_, +[](const A& a) { return a.second.logged_in; });
     if (!id) continue;
     ev.mutable_agent_logout()->set_agent_id(*id);
     return ev;
@@ -340,9 +356,14 @@ void RandomWorld::Step(Engine* engine) {
       }
       break;
     }
-    case pb::RoutingEvent::kAgentReady: agents_.at(ev.agent_ready().agent_id()).ready = true; break;
-    case pb::RoutingEvent::kAgentNotReady: agents_.at(ev.agent_not_ready().agent_id()).ready = false; break;
-    default: break;
+    case pb::RoutingEvent::kAgentReady:
+      agents_.at(ev.agent_ready().agent_id()).ready = true;
+      break;
+    case pb::RoutingEvent::kAgentNotReady:
+      agents_.at(ev.agent_not_ready().agent_id()).ready = false;
+      break;
+    default:
+      break;
   }
 
   Decisions out;
@@ -423,8 +444,10 @@ void RandomWorld::Apply(const Decisions& decisions, bool from_tick) {
         }
         break;
       }
-      case pb::DECISION_OVERFLOW: break;
-      default: FAIL() << "unexpected decision type " << d.type;
+      case pb::DECISION_OVERFLOW:
+        break;
+      default:
+        FAIL() << "unexpected decision type " << d.type;
     }
   }
 }
@@ -441,7 +464,8 @@ void RandomWorld::CheckOffer(const Decision& d, bool from_tick) {
   ASSERT_TRUE(Eligible(a, c, d.bullseye_step, &why))
       << "ineligible offer " << d.contact_id << " -> " << d.agent_id << ": " << why;
   ASSERT_EQ(d.queue, Requirement(c, d.bullseye_step).first);
-  ASSERT_FALSE(c.rejected_by.count(d.agent_id)) << d.agent_id << " re-offered a contact it rejected";
+  ASSERT_FALSE(c.rejected_by.count(d.agent_id))
+      << d.agent_id << " re-offered a contact it rejected";
   if (from_tick) return;
   ASSERT_EQ(d.bullseye_step, StepsDue(c)) << d.contact_id;
   if (!c.preferred.empty() || d.reason != pb::REASON_BEST_AVAILABLE) return;
@@ -449,14 +473,18 @@ void RandomWorld::CheckOffer(const Decision& d, bool from_tick) {
   // the chosen one (emergency first; otherwise waited longer than its priority deficit allows).
   auto rank = [this](const ModelContact& x) {
     const pb::QueueDef& q = Queue(x.queue);
-    const int64_t aging = q.priority_aging_s() > 0 ? static_cast<int64_t>(q.priority_aging_s() * 1000)
-                                                   : kStrictAgingMs;
+    const int64_t aging = q.priority_aging_s() > 0
+                              ? static_cast<int64_t>(q.priority_aging_s() * 1000)
+                              : kStrictAgingMs;
     const bool emergency = x.priority == pb::PRIORITY_EMERGENCY;
-    const int level = (x.priority == pb::PRIORITY_URGENT ? 2 : 0) + (x.origin == pb::ORIGIN_EXTERNAL ? 1 : 0);
-    return std::make_tuple(emergency ? 0 : 1, emergency ? x.arrived_ms : x.arrived_ms - level * aging, x.seq);
+    const int level =
+        (x.priority == pb::PRIORITY_URGENT ? 2 : 0) + (x.origin == pb::ORIGIN_EXTERNAL ? 1 : 0);
+    return std::make_tuple(emergency ? 0 : 1,
+                           emergency ? x.arrived_ms : x.arrived_ms - level * aging, x.seq);
   };
   for (const auto& [id, other] : contacts_) {
-    if (id == d.contact_id || other.state != pb::CONTACT_STATE_WAITING || !other.preferred.empty()) continue;
+    if (id == d.contact_id || other.state != pb::CONTACT_STATE_WAITING || !other.preferred.empty())
+      continue;
     if (other.rejected_by.count(d.agent_id)) continue;
     if (!Eligible(a, other, StepsDue(other), &why)) continue;
     ASSERT_FALSE(rank(other) < rank(c))

@@ -70,13 +70,12 @@ class RandomWorld {
   pb::RoutingEvent NextEvent();
   void Apply(const Decisions& decisions, bool from_tick);
   void CheckOffer(const Decision& d, bool from_tick);
-  bool Eligible(const ModelAgent& a, const ModelContact& c, uint32_t step,
-                std::string* why) const;
+  bool Eligible(const ModelAgent& a, const ModelContact& c, uint32_t step, std::string* why) const;
   bool HasRoom(const ModelAgent& a, pb::Channel ch, bool difficult) const;
   uint32_t StepsDue(const ModelContact& c) const;
   // Queue and requirement of `c` at `step`, computed from the config independently of the engine.
   std::pair<std::string, std::map<std::string, int>> Requirement(const ModelContact& c,
-                                                                  uint32_t step) const;
+                                                                 uint32_t step) const;
   const pb::QueueDef& Queue(const std::string& name) const;
   void Forget(const std::string& contact);
   template <typename M>

@@ -46,7 +46,8 @@ TEST_F(EngineTest, RejectGoesToNextAgentAndNeverBackToTheRejecter) {
   EXPECT_EQ(OfType(d, pb::DECISION_REQUEUE).at(0).reason, pb::REASON_OFFER_REJECTED);
   EXPECT_EQ(OnlyOffer(d).agent_id, "b");
   Reject("b", "c1");
-  EXPECT_EQ(StateOf("c1"), pb::CONTACT_STATE_WAITING) << "both rejected it: it waits for someone else";
+  EXPECT_EQ(StateOf("c1"), pb::CONTACT_STATE_WAITING)
+      << "both rejected it: it waits for someone else";
   EXPECT_EQ(AgentStateOf("a"), pb::AGENT_STATE_READY) << "a rejecting agent stays ready";
   Arrive("c2", "sales");
   EXPECT_EQ(StateOf("c2"), pb::CONTACT_STATE_OFFERED) << "the rejecters still take other contacts";
@@ -125,7 +126,8 @@ TEST_F(EngineTest, DifficultCapCountsOffersInFlight) {
     Arrive(c);
   }
   EXPECT_EQ(StateOf("d1"), pb::CONTACT_STATE_OFFERED);
-  EXPECT_EQ(StateOf("d2"), pb::CONTACT_STATE_WAITING) << "room for a second chat, not a second difficult one";
+  EXPECT_EQ(StateOf("d2"), pb::CONTACT_STATE_WAITING)
+      << "room for a second chat, not a second difficult one";
 }
 
 }  // namespace
