@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/string_view.h"
 #include "router/engine/engine_impl.h"
 
 namespace sb::engine {
@@ -18,13 +19,13 @@ void AddTo(pb::QueueStats& st, uint64_t (pb::QueueStats::*get)() const,
 }  // namespace
 
 Result<AgentIdx> EngineImpl::FindAgent(std::string_view id) const {
-  auto it = agent_index_.find(std::string(id));
+  auto it = agent_index_.find(absl::string_view(id.data(), id.size()));
   if (it == agent_index_.end()) return NotFound("agent_id: unknown agent " + Quote(id));
   return it->second;
 }
 
 Result<ContactIdx> EngineImpl::FindContact(std::string_view id) const {
-  auto it = contact_index_.find(std::string(id));
+  auto it = contact_index_.find(absl::string_view(id.data(), id.size()));
   if (it == contact_index_.end()) return NotFound("contact_id: unknown contact " + Quote(id));
   return it->second;
 }

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/clock.h"
 #include "router/engine/engine.h"
 #include "router/engine/requirements.h"
@@ -217,12 +218,12 @@ class EngineImpl {
   size_t logged_in_ = 0;
 
   std::vector<AgentRec> agents_;
-  std::unordered_map<std::string, AgentIdx> agent_index_;
+  absl::flat_hash_map<std::string, AgentIdx> agent_index_;
   std::vector<ContactRec> contacts_;
   std::vector<ContactIdx> free_contacts_;
-  std::unordered_map<std::string, ContactIdx> contact_index_;
+  absl::flat_hash_map<std::string, ContactIdx> contact_index_;
   std::vector<Sig> sigs_;
-  std::unordered_map<std::string, SigIdx> sig_index_;
+  absl::flat_hash_map<std::string, SigIdx> sig_index_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::vector<pb::QueueStats> stats_;
 };
