@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "common/clock.h"
 #include "router/engine/engine.h"
@@ -59,8 +60,19 @@ struct Sig {
   uint32_t units;
   std::vector<Req> reqs;
   WaitSet waiting;
-  std::set<AgentKey> ready;
-  uint32_t staffed = 0;  // logged-in agents with the skills, ready or not
+  absl::btree_set<AgentKey> ready;  // B-tree: a few cache lines per lookup, not one per level
+  uint32_t staffed = 0;             // logged-in agents with the skills, ready or not
+};
+
+// What a freed agent needs to know about a signature without touching its trees: kept in one
+// compact array so scanning an agent's signatures stays in cache.
+struct SigHead {
+  ContactKey key;  // best waiting contact, valid if `contact` is set
+  ContactIdx contact;
+  bool has_contact = false;
+  bool difficult = false;
+  pb::Channel channel = pb::CHANNEL_UNSPECIFIED;
+  uint32_t units = 0;
 };
 
 struct WorkItem {
@@ -93,6 +105,7 @@ struct AgentRec {
   std::vector<SigIdx> sigs;                   // requirements this agent's skills meet
   std::vector<AgentKey> sig_keys;             // parallel to sigs: key in that sig's ready set
   std::vector<uint8_t> in_ready;              // parallel to sigs
+  uint32_t ready_entries = 0;                 // how many in_ready are set
   std::vector<ContactIdx> preferred_waiting;  // contacts waiting for this agent, in key order
 
   bool logged_in() const { return presence != pb::AGENT_STATE_LOGGED_OUT; }
@@ -180,7 +193,12 @@ class EngineImpl {
   // Offers waiting contacts to `a` while it has room.
   void FillAgent(AgentIdx a, Decisions* out);
   void Offer(ContactIdx c, AgentIdx a, pb::DecisionReason reason, Decisions* out);
-  void Unfile(ContactIdx c);  // removes a waiting contact from its sig or preferred list
+  void Unfile(ContactIdx c);       // removes a waiting contact from its sig or preferred list
+  void FileWaiting(ContactIdx c);  // adds a waiting contact to its sig
+  void UpdateHead(SigIdx s);
+  // Best waiting contact for `a` skipping contacts it rejected. False if none.
+  bool BestAllowing(AgentIdx a, ContactIdx* best) const;
+  bool AvailableFor(const AgentRec& a, const SigHead& h) const;
   void PlaceAt(ContactIdx c, uint32_t step);
   // Places a waiting contact at bullseye `step`, reporting an overflow; schedules its next step.
   void MoveToStep(ContactIdx c, uint32_t step, Decisions* out);
@@ -223,6 +241,7 @@ class EngineImpl {
   std::vector<ContactIdx> free_contacts_;
   absl::flat_hash_map<std::string, ContactIdx> contact_index_;
   std::vector<Sig> sigs_;
+  std::vector<SigHead> heads_;  // parallel to sigs_
   absl::flat_hash_map<std::string, SigIdx> sig_index_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::vector<pb::QueueStats> stats_;

@@ -44,6 +44,10 @@ SigIdx EngineImpl::SigFor(QueueIdx queue, pb::Channel channel, bool difficult,
   s.domain = cfg_.queue(queue).domain;
   s.units = cfg_.units(channel);
   s.reqs = std::move(reqs);
+  SigHead& h = heads_.emplace_back();
+  h.difficult = difficult;
+  h.channel = channel;
+  h.units = s.units;
   for (uint32_t i = 0; i < agents_.size(); ++i) {
     AgentRec& a = agents_[i];
     if (!Qualifies(a, sigs_[idx])) continue;
@@ -65,12 +69,16 @@ bool EngineImpl::Qualifies(const AgentRec& a, const Sig& s) const {
 }
 
 bool EngineImpl::AvailableFor(const AgentRec& a, const Sig& s) const {
+  return AvailableFor(a, heads_[&s - sigs_.data()]);
+}
+
+bool EngineImpl::AvailableFor(const AgentRec& a, const SigHead& h) const {
   if (a.presence != pb::AGENT_STATE_READY || a.acw_items > 0) return false;
-  if (a.units_used + s.units > a.capacity) return false;
+  if (a.units_used + h.units > a.capacity) return false;
   for (int on = 1; on < kNumChannels; ++on) {
-    if (a.on_channel[on] > 0 && cfg_.blocks(on, s.channel)) return false;
+    if (a.on_channel[on] > 0 && cfg_.blocks(on, h.channel)) return false;
   }
-  if (s.difficult && cfg_.difficult_cap() > 0 &&
+  if (h.difficult && cfg_.difficult_cap() > 0 &&
       a.difficult_streak + a.difficult_pending >= cfg_.difficult_cap()) {
     return false;
   }
@@ -120,6 +128,7 @@ void EngineImpl::LeaveSigs(AgentIdx idx) {
     if (a.in_ready[i]) s.ready.erase(a.sig_keys[i]);
     --s.staffed;
   }
+  a.ready_entries = 0;
   a.sigs.clear();
   a.sig_keys.clear();
   a.in_ready.clear();
@@ -127,7 +136,9 @@ void EngineImpl::LeaveSigs(AgentIdx idx) {
 
 void EngineImpl::RefreshReady(AgentIdx idx) {
   AgentRec& a = A(idx);
-  const bool may_work = a.presence == pb::AGENT_STATE_READY && a.acw_items == 0;
+  const bool may_work = a.presence == pb::AGENT_STATE_READY && a.acw_items == 0 &&
+                        a.units_used + cfg_.min_units() <= a.capacity;
+  if (!may_work && a.ready_entries == 0) return;  // the common case for a busy agent
   for (size_t i = 0; i < a.sigs.size(); ++i) {
     Sig& s = sigs_[a.sigs[i]];
     const bool want = may_work && AvailableFor(a, s);
@@ -135,6 +146,7 @@ void EngineImpl::RefreshReady(AgentIdx idx) {
       if (a.in_ready[i]) {
         s.ready.erase(a.sig_keys[i]);
         a.in_ready[i] = 0;
+        --a.ready_entries;
       }
       continue;
     }
@@ -142,6 +154,8 @@ void EngineImpl::RefreshReady(AgentIdx idx) {
     if (a.in_ready[i]) {
       if (key == a.sig_keys[i]) continue;
       s.ready.erase(a.sig_keys[i]);
+    } else {
+      ++a.ready_entries;
     }
     s.ready.insert(key);
     a.sig_keys[i] = key;
@@ -192,7 +206,28 @@ void EngineImpl::Route(ContactIdx c, Decisions* out) {
     Offer(c, a, cr.next_reason, out);
     return;
   }
+  FileWaiting(c);
+}
+
+void EngineImpl::FileWaiting(ContactIdx c) {
+  const ContactRec& cr = C(c);
   sigs_[cr.sig].waiting.insert({cr.key, c});
+  SigHead& h = heads_[cr.sig];
+  if (!h.has_contact || cr.key < h.key) {
+    h.key = cr.key;
+    h.contact = c;
+    h.has_contact = true;
+  }
+}
+
+void EngineImpl::UpdateHead(SigIdx s) {
+  SigHead& h = heads_[s];
+  const WaitSet& w = sigs_[s].waiting;
+  h.has_contact = !w.empty();
+  if (h.has_contact) {
+    h.key = w.begin()->key;
+    h.contact = w.begin()->contact;
+  }
 }
 
 void EngineImpl::FillAgent(AgentIdx a, Decisions* out) {
@@ -212,18 +247,20 @@ void EngineImpl::FillAgent(AgentIdx a, Decisions* out) {
       }
     }
     if (!found) {
-      const WaitEntry* head = nullptr;
+      // Compare the heads of this agent's signatures from the compact array; only the winner's
+      // contact is looked at (for agents that rejected it). Rare exclusions take the slow path.
+      const SigHead* head = nullptr;
       for (SigIdx si : ar.sigs) {
-        const Sig& s = sigs_[si];
-        if (s.waiting.empty() || !AvailableFor(ar, s)) continue;
-        for (const WaitEntry& e : s.waiting) {
-          if (Excluded(C(e.contact), a)) continue;
-          if (head == nullptr || e.key < head->key) head = &e;
-          break;
-        }
+        const SigHead& h = heads_[si];
+        if (!h.has_contact || (head != nullptr && !(h.key < head->key))) continue;
+        if (!AvailableFor(ar, h)) continue;
+        head = &h;
       }
       if (head == nullptr) break;
       best = head->contact;
+      if (!C(best).excluded.empty() && Excluded(C(best), a)) {
+        if (!BestAllowing(a, &best)) break;
+      }
       found = true;
       reason = C(best).next_reason;
     }
@@ -231,6 +268,23 @@ void EngineImpl::FillAgent(AgentIdx a, Decisions* out) {
     Offer(best, a, reason, out);
   }
   RefreshReady(a);
+}
+
+bool EngineImpl::BestAllowing(AgentIdx a, ContactIdx* best) const {
+  const AgentRec& ar = A(a);
+  const WaitEntry* head = nullptr;
+  for (SigIdx si : ar.sigs) {
+    const Sig& s = sigs_[si];
+    if (s.waiting.empty() || !AvailableFor(ar, heads_[si])) continue;
+    for (const WaitEntry& e : s.waiting) {
+      if (Excluded(C(e.contact), a)) continue;
+      if (head == nullptr || e.key < head->key) head = &e;
+      break;
+    }
+  }
+  if (head == nullptr) return false;
+  *best = head->contact;
+  return true;
 }
 
 void EngineImpl::Unfile(ContactIdx c) {
@@ -243,6 +297,7 @@ void EngineImpl::Unfile(ContactIdx c) {
   }
   [[maybe_unused]] const size_t erased = sigs_[cr.sig].waiting.erase({cr.key, c});
   assert(erased == 1);
+  if (heads_[cr.sig].has_contact && heads_[cr.sig].contact == c) UpdateHead(cr.sig);
 }
 
 void EngineImpl::Offer(ContactIdx c, AgentIdx a, pb::DecisionReason reason, Decisions* out) {

@@ -107,7 +107,9 @@ Result<CompiledConfig> CompiledConfig::Compile(const pb::RoutingConfig& config) 
     if (cost.channel() > 0 && cost.channel() < kNumChannels)
       c.units_[cost.channel()] = cost.units();
   }
+  c.min_units_ = c.agent_units_;
   for (int ch = 1; ch < kNumChannels; ++ch) {
+    c.min_units_ = std::min(c.min_units_, c.units_[ch]);
     if (c.units_[ch] == 0)
       return InvalidArgument("capacity.costs: no cost for channel " +
                              pb::Channel_Name(static_cast<pb::Channel>(ch)));

@@ -63,6 +63,8 @@ class CompiledConfig {
 
   uint32_t agent_units() const { return agent_units_; }
   uint32_t units(pb::Channel ch) const { return units_[ch]; }
+  // The cheapest channel's cost: an agent with less room than this can take nothing.
+  uint32_t min_units() const { return min_units_; }
   // True if holding a contact of `on` forbids offering one of `ch`.
   bool blocks(int on, int ch) const { return blocks_[on][ch]; }
   uint32_t difficult_cap() const { return difficult_cap_; }
@@ -87,6 +89,7 @@ class CompiledConfig {
   std::unordered_map<std::string, QueueIdx> queue_index_;
   uint32_t agent_units_ = 100;
   uint32_t units_[kNumChannels] = {};
+  uint32_t min_units_ = 0;
   bool blocks_[kNumChannels][kNumChannels] = {};
   uint32_t difficult_cap_ = 0;
   int64_t short_abandon_ms_ = 0;

@@ -279,7 +279,7 @@ Status EngineImpl::Import(const pb::EngineState& st) {
           cr.waiting_for_preferred = true;
           Schedule(TimerKind::kPreferredWait, c, cr.arrived_ms + q.preferred_wait_ms);
         } else {
-          sigs_[cr.sig].waiting.insert({cr.key, c});
+          FileWaiting(c);
         }
         ScheduleWaitingTimers(c);
         break;
