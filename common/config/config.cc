@@ -6,7 +6,6 @@
 #include <cctype>
 #include <cmath>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -58,9 +57,39 @@ std::string JsonEscape(const std::string& s) {
   return out + "\"";
 }
 
+// A JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?
 bool LooksNumeric(const std::string& s) {
-  static const std::regex kNumber(R"(-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?)");
-  return s.size() < 64 && std::regex_match(s, kNumber);
+  size_t i = 0;
+  const size_t n = s.size();
+  auto digits = [&] {
+    const size_t start = i;
+    while (i < n && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    return i > start;
+  };
+  if (n == 0 || n > 64) return false;
+  if (s[i] == '-') ++i;
+  if (i < n && s[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < n && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == n;
+}
+
+bool ValidNameChars(const std::string& name) {
+  for (unsigned char ch : name) {
+    if (!std::isalnum(ch) && ch != '_' && ch != '.' && ch != ':' && ch != '-') return false;
+  }
+  return true;
 }
 
 std::string EnumValue(const std::string& value, const char* prefix) {
@@ -164,13 +193,12 @@ class Checker {
  private:
   template <typename List>
   static Status Names(const std::string& list, const List& items, std::set<std::string>* seen) {
-    static const std::regex kName(R"([A-Za-z0-9_.:-]+)");
     for (int i = 0; i < items.size(); ++i) {
       const std::string f = list + "[" + std::to_string(i) + "].name";
       const std::string& name = items.Get(i).name();
       if (name.empty()) return InvalidArgument(f + ": required");
       if (name.size() > 128) return InvalidArgument(f + ": longer than 128 characters");
-      if (!std::regex_match(name, kName)) {
+      if (!ValidNameChars(name)) {
         return InvalidArgument(f + ": \"" + name + "\" may use only letters, digits and _ . : -");
       }
       if (!seen->insert(name).second)
