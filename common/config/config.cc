@@ -1,63 +1,99 @@
 #include "common/config/config.h"
 
 #include <google/protobuf/util/json_util.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
+#include <exception>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <system_error>
+#include <utility>
 
 namespace sb::config {
 namespace {
 
 namespace pb = ::switchboard::v1;
 
+// A routing config is a few hundred lines; the caps only keep hostile input from costing much.
 constexpr size_t kMaxConfigBytes = 4 << 20;
+// Aliases make the YAML tree a DAG that expands exponentially when written out ("billion
+// laughs"). Capping the JSON we write at a multiple of the input bounds what any input can cost;
+// without aliases the JSON is about as long as the YAML.
+constexpr size_t kJsonExpansion = 4;
+constexpr size_t kMinJsonBudget = 64 << 10;
+// No field of RoutingConfig nests deeper than 5 levels; deeper input is junk, and stopping early
+// keeps our recursion (and protobuf's) shallow.
 constexpr int kMaxDepth = 32;
 constexpr double kMaxDurationS = 30 * 24 * 3600;
+constexpr size_t kMaxNameLength = 128;
+constexpr uint32_t kMaxProficiency = 5;
+constexpr uint32_t kMaxAgentUnits = 10000;
+constexpr uint32_t kMaxDifficultCap = 1000;
 
-// Keys whose values are enums, and the prefix their full value names carry.
+std::string Field(const std::string& list, int index) {
+  return list + "[" + std::to_string(index) + "]";
+}
+
+// Keys whose values are enums, and the prefix their full value names carry. The protobuf JSON
+// mapping also accepts lowerCamelCase keys, so `whileOn` is an enum key too.
 const char* EnumPrefix(const std::string& key) {
   if (key == "strategy") return "STRATEGY_";
-  if (key == "channel" || key == "while_on" || key == "blocks") return "CHANNEL_";
+  if (key == "channel" || key == "while_on" || key == "whileOn" || key == "blocks") {
+    return "CHANNEL_";
+  }
   return nullptr;
 }
 
-std::string JsonEscape(const std::string& s) {
-  std::string out = "\"";
+// Short names ("chat", "Longest_Idle") become full ones; full names pass through upper-cased.
+std::string EnumValue(const std::string& value, const char* prefix) {
+  std::string upper;
+  upper.reserve(value.size());
+  for (unsigned char ch : value) upper += static_cast<char>(std::toupper(ch));
+  if (upper.rfind(prefix, 0) == 0) return upper;
+  return prefix + upper;
+}
+
+void AppendJsonString(const std::string& s, std::string* out) {
+  *out += '"';
   for (unsigned char ch : s) {
     switch (ch) {
       case '"':
-        out += "\\\"";
+        *out += "\\\"";
         break;
       case '\\':
-        out += "\\\\";
+        *out += "\\\\";
         break;
       case '\n':
-        out += "\\n";
+        *out += "\\n";
         break;
       case '\r':
-        out += "\\r";
+        *out += "\\r";
         break;
       case '\t':
-        out += "\\t";
+        *out += "\\t";
         break;
       default:
-        if (ch < 0x20) {
+        if (ch < 0x20 || ch == 0x7f) {
           char buf[8];
           std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-          out += buf;
+          *out += buf;
         } else {
-          out += static_cast<char>(ch);
+          *out += static_cast<char>(ch);
         }
     }
   }
-  return out + "\"";
+  *out += '"';
 }
 
-// A JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?
+// A JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?  Written by hand: std::regex
+// recurses per character and overflows the stack on long input.
 bool LooksNumeric(const std::string& s) {
   size_t i = 0;
   const size_t n = s.size();
@@ -85,80 +121,134 @@ bool LooksNumeric(const std::string& s) {
   return i == n;
 }
 
-bool ValidNameChars(const std::string& name) {
-  for (unsigned char ch : name) {
-    if (!std::isalnum(ch) && ch != '_' && ch != '.' && ch != ':' && ch != '-') return false;
+// Writes a YAML tree as JSON for protobuf's JSON parser, rewriting enum names to their full form
+// on the way. `enum_prefix` is set while inside the value of an enum key.
+class JsonWriter {
+ public:
+  JsonWriter(std::string* out, size_t budget) : out_(out), budget_(budget) {}
+
+  // Returns false with error() set on input no RoutingConfig can come from.
+  bool Write(const YAML::Node& node, const char* enum_prefix, int depth) {
+    if (depth > kMaxDepth)
+      return Fail("nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    if (out_->size() > budget_) {
+      return Fail("expands to more than " + std::to_string(budget_) +
+                  " bytes of JSON (aliases used too often?)");
+    }
+    switch (node.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null:
+        *out_ += "null";
+        return true;
+      case YAML::NodeType::Scalar:
+        WriteScalar(node, enum_prefix);
+        return true;
+      case YAML::NodeType::Sequence: {
+        *out_ += '[';
+        bool first = true;
+        for (const auto& item : node) {
+          if (!first) *out_ += ',';
+          first = false;
+          // Enum-ness carries into sequences: `blocks: [CHAT, EMAIL]`.
+          if (!Write(item, enum_prefix, depth + 1)) return false;
+        }
+        *out_ += ']';
+        return true;
+      }
+      case YAML::NodeType::Map: {
+        *out_ += '{';
+        bool first = true;
+        for (const auto& kv : node) {
+          if (!kv.first.IsScalar()) {
+            return Fail("line " + std::to_string(kv.first.Mark().line + 1) +
+                        ": keys must be plain field names");
+          }
+          if (!first) *out_ += ',';
+          first = false;
+          const std::string& key = kv.first.Scalar();
+          AppendJsonString(key, out_);
+          *out_ += ':';
+          if (!Write(kv.second, EnumPrefix(key), depth + 1)) return false;
+        }
+        *out_ += '}';
+        return true;
+      }
+    }
+    return Fail("unsupported YAML node");
   }
-  return true;
-}
 
-std::string EnumValue(const std::string& value, const char* prefix) {
-  std::string upper;
-  for (unsigned char ch : value) upper += static_cast<char>(std::toupper(ch));
-  if (upper.rfind(prefix, 0) == 0) return upper;
-  return prefix + upper;
-}
+  const std::string& error() const { return error_; }
 
-// Converts a YAML tree to JSON text for protobuf's JSON parser. `enum_prefix` is set while inside
-// a value whose scalars are enum names. Returns false with `error` set on unsupported input.
-bool ToJson(const YAML::Node& node, const char* enum_prefix, int depth, std::string* out,
-            std::string* error) {
-  if (depth > kMaxDepth) {
-    *error = "nested deeper than " + std::to_string(kMaxDepth) + " levels";
+ private:
+  void WriteScalar(const YAML::Node& node, const char* enum_prefix) {
+    const std::string& v = node.Scalar();
+    // yaml-cpp tags plain (unquoted, untagged) scalars "?"; anything quoted or tagged stays a
+    // string, so `name: "123"` remains the name "123".
+    const bool plain = node.Tag() == "?";
+    if (enum_prefix != nullptr) {
+      AppendJsonString(EnumValue(v, enum_prefix), out_);
+    } else if (plain && (v == "true" || v == "false" || LooksNumeric(v))) {
+      *out_ += v;
+    } else {
+      AppendJsonString(v, out_);
+    }
+  }
+
+  bool Fail(std::string error) {
+    error_ = std::move(error);
     return false;
   }
-  switch (node.Type()) {
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      *out += "null";
-      return true;
-    case YAML::NodeType::Scalar: {
-      const std::string& v = node.Scalar();
-      const bool quoted = node.Tag() == "!";
-      if (enum_prefix != nullptr) {
-        *out += JsonEscape(EnumValue(v, enum_prefix));
-      } else if (!quoted && (v == "true" || v == "false" || LooksNumeric(v))) {
-        *out += v;
-      } else if (!quoted && (v == "null" || v == "~")) {
-        *out += "null";
-      } else {
-        *out += JsonEscape(v);
-      }
-      return true;
-    }
-    case YAML::NodeType::Sequence: {
-      *out += '[';
-      bool first = true;
-      for (const auto& item : node) {
-        if (!first) *out += ',';
-        first = false;
-        if (!ToJson(item, enum_prefix, depth + 1, out, error)) return false;
-      }
-      *out += ']';
-      return true;
-    }
-    case YAML::NodeType::Map: {
-      *out += '{';
-      bool first = true;
-      for (const auto& kv : node) {
-        if (!kv.first.IsScalar()) {
-          *error =
-              "line " + std::to_string(kv.first.Mark().line + 1) + ": keys must be plain names";
-          return false;
-        }
-        if (!first) *out += ',';
-        first = false;
-        const std::string key = kv.first.Scalar();
-        *out += JsonEscape(key) + ':';
-        if (!ToJson(kv.second, EnumPrefix(key), depth + 1, out, error)) return false;
-      }
-      *out += '}';
-      return true;
+
+  std::string* out_;
+  size_t budget_;
+  std::string error_;
+};
+
+// Protobuf reports "(queues[0]) foo: Cannot find field." or "(difficult_cap): invalid value ...",
+// followed by a snippet of the JSON we generated, which the user never wrote. Keep the first line
+// and turn the parenthesized path into the field-path form every other error uses.
+std::string JsonErrorMessage(std::string_view raw) {
+  std::string m(raw.substr(0, raw.find('\n')));
+  constexpr std::string_view kCannotFind = ": Cannot find field.";
+  if (m.size() > kCannotFind.size() &&
+      m.compare(m.size() - kCannotFind.size(), kCannotFind.size(), kCannotFind) == 0) {
+    m.resize(m.size() - kCannotFind.size());
+    m += ": unknown field";
+  }
+  if (!m.empty() && m[0] == '(') {
+    const size_t close = m.find(')');
+    if (close != std::string::npos && close + 1 < m.size()) {
+      const std::string path = m.substr(1, close - 1);
+      if (m[close + 1] == ':') return path + m.substr(close + 1);
+      if (m[close + 1] == ' ') return path + "." + m.substr(close + 2);
     }
   }
-  return true;
+  return m;
 }
 
+std::string YamlErrorMessage(const YAML::Exception& e, const std::string& what) {
+  std::string where;
+  if (!e.mark.is_null()) {
+    where = "line " + std::to_string(e.mark.line + 1) + ", column " +
+            std::to_string(e.mark.column + 1) + ": ";
+  }
+  return "config: " + where + what;
+}
+
+bool ValidNameChars(const std::string& name) {
+  return std::all_of(name.begin(), name.end(), [](unsigned char ch) {
+    return std::isalnum(ch) || ch == '_' || ch == '.' || ch == ':' || ch == '-';
+  });
+}
+
+std::string FormatNumber(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+// Validation in one pass; the first error found wins. Names are collected before queues are
+// checked so a queue may refer to one defined after it (overflow_queue).
 class Checker {
  public:
   explicit Checker(const pb::RoutingConfig& c) : c_(c) {}
@@ -171,21 +261,10 @@ class Checker {
     if (c_.queues_size() == 0) return InvalidArgument("queues: at least one queue is required");
     for (int i = 0; i < c_.queues_size(); ++i) SB_RETURN_IF_ERROR(Queue(i));
     SB_RETURN_IF_ERROR(Capacity());
-    for (int i = 0; i < c_.cross_channel_rules_size(); ++i) {
-      const auto& r = c_.cross_channel_rules(i);
-      const std::string f = "cross_channel_rules[" + std::to_string(i) + "]";
-      if (r.while_on() == pb::CHANNEL_UNSPECIFIED)
-        return InvalidArgument(f + ".while_on: required");
-      if (r.blocks_size() == 0) return InvalidArgument(f + ".blocks: at least one channel");
-      for (int j = 0; j < r.blocks_size(); ++j) {
-        if (r.blocks(j) == pb::CHANNEL_UNSPECIFIED) {
-          return InvalidArgument(f + ".blocks[" + std::to_string(j) + "]: channel required");
-        }
-      }
-    }
-    if (c_.difficult_cap() > 1000) {
-      return InvalidArgument("difficult_cap: must be at most 1000 (got " +
-                             std::to_string(c_.difficult_cap()) + ")");
+    for (int i = 0; i < c_.cross_channel_rules_size(); ++i) SB_RETURN_IF_ERROR(CrossChannel(i));
+    if (c_.difficult_cap() > kMaxDifficultCap) {
+      return InvalidArgument("difficult_cap: must be at most " + std::to_string(kMaxDifficultCap) +
+                             " (got " + std::to_string(c_.difficult_cap()) + ")");
     }
     return Duration("short_abandon_s", c_.short_abandon_s());
   }
@@ -194,27 +273,32 @@ class Checker {
   template <typename List>
   static Status Names(const std::string& list, const List& items, std::set<std::string>* seen) {
     for (int i = 0; i < items.size(); ++i) {
-      const std::string f = list + "[" + std::to_string(i) + "].name";
+      const std::string f = Field(list, i) + ".name";
       const std::string& name = items.Get(i).name();
       if (name.empty()) return InvalidArgument(f + ": required");
-      if (name.size() > 128) return InvalidArgument(f + ": longer than 128 characters");
+      if (name.size() > kMaxNameLength) {
+        return InvalidArgument(f + ": longer than " + std::to_string(kMaxNameLength) +
+                               " characters");
+      }
       if (!ValidNameChars(name)) {
         return InvalidArgument(f + ": \"" + name + "\" may use only letters, digits and _ . : -");
       }
-      if (!seen->insert(name).second)
+      if (!seen->insert(name).second) {
         return InvalidArgument(f + ": duplicate name \"" + name + "\"");
+      }
     }
     return Status::Ok();
   }
 
   static Status Duration(const std::string& f, double v) {
-    if (!std::isfinite(v)) return InvalidArgument(f + ": must be a finite number of seconds");
-    if (v < 0) {
-      std::ostringstream got;
-      got << v;
-      return InvalidArgument(f + ": must not be negative (got " + got.str() + ")");
+    if (!std::isfinite(v)) {
+      return InvalidArgument(f + ": must be a finite number of seconds (got " + FormatNumber(v) +
+                             ")");
     }
-    if (v > kMaxDurationS) return InvalidArgument(f + ": must be at most 30 days");
+    if (v < 0) return InvalidArgument(f + ": must not be negative (got " + FormatNumber(v) + ")");
+    if (v > kMaxDurationS) {
+      return InvalidArgument(f + ": must be at most 30 days (got " + FormatNumber(v) + ")");
+    }
     return Status::Ok();
   }
 
@@ -224,30 +308,41 @@ class Checker {
     return Status::Ok();
   }
 
+  static Status Channel(const std::string& f, int channel) {
+    if (channel == pb::CHANNEL_UNSPECIFIED) return InvalidArgument(f + ": required");
+    // Reachable only from code that built the message by hand: JSON parsing rejects bad names.
+    if (!pb::Channel_IsValid(channel)) {
+      return InvalidArgument(f + ": unknown channel " + std::to_string(channel));
+    }
+    return Status::Ok();
+  }
+
   Status Queue(int i) {
     const pb::QueueDef& q = c_.queues(i);
-    const std::string f = "queues[" + std::to_string(i) + "]";
+    const std::string f = Field("queues", i);
+    if (q.domain().empty()) return InvalidArgument(f + ".domain: required");
     if (!domains_.count(q.domain())) {
-      return InvalidArgument(
-          f + ".domain: " +
-          (q.domain().empty() ? std::string("required") : "unknown domain \"" + q.domain() + "\""));
+      return InvalidArgument(f + ".domain: unknown domain \"" + q.domain() + "\"");
     }
     if (q.strategy() == pb::STRATEGY_UNSPECIFIED) {
       return InvalidArgument(f +
                              ".strategy: missing (one of LONGEST_IDLE, LEAST_OCCUPIED, BEST_SKILL, "
                              "PREFERRED_AGENT)");
     }
+    if (!pb::Strategy_IsValid(q.strategy())) {
+      return InvalidArgument(f + ".strategy: unknown strategy " + std::to_string(q.strategy()));
+    }
     std::set<std::string> required;
     for (int j = 0; j < q.required_skills_size(); ++j) {
-      const auto& r = q.required_skills(j);
-      const std::string rf = f + ".required_skills[" + std::to_string(j) + "]";
+      const pb::SkillRequirement& r = q.required_skills(j);
+      const std::string rf = f + "." + Field("required_skills", j);
       SB_RETURN_IF_ERROR(Skill(rf + ".skill", r.skill()));
-      if (r.min_proficiency() < 1 || r.min_proficiency() > 5) {
-        return InvalidArgument(rf + ".min_proficiency: must be 1..5 (got " +
-                               std::to_string(r.min_proficiency()) + ")");
-      }
       if (!required.insert(r.skill()).second) {
         return InvalidArgument(rf + ".skill: \"" + r.skill() + "\" listed twice");
+      }
+      if (r.min_proficiency() < 1 || r.min_proficiency() > kMaxProficiency) {
+        return InvalidArgument(rf + ".min_proficiency: must be 1..5 (got " +
+                               std::to_string(r.min_proficiency()) + ")");
       }
     }
     const std::pair<const char*, double> durations[] = {
@@ -259,71 +354,98 @@ class Checker {
         {"max_wait_s", q.max_wait_s()}};
     for (const auto& [name, v] : durations) SB_RETURN_IF_ERROR(Duration(f + "." + name, v));
     if (q.offer_timeout_s() == 0) {
+      // An offer that never times out parks the contact on an agent who may never answer.
       return InvalidArgument(f + ".offer_timeout_s: must be > 0: an offer must time out");
     }
-    if (q.service_level_target() < 0 || q.service_level_target() > 1) {
-      return InvalidArgument(f + ".service_level_target: must be between 0 and 1");
+    // Written so that NaN fails too.
+    if (!(q.service_level_target() >= 0 && q.service_level_target() <= 1)) {
+      return InvalidArgument(f + ".service_level_target: must be between 0 and 1 (got " +
+                             FormatNumber(q.service_level_target()) + ")");
     }
     if (q.strategy() == pb::STRATEGY_PREFERRED_AGENT && q.preferred_wait_s() <= 0) {
       return InvalidArgument(f + ".preferred_wait_s: must be > 0 for strategy PREFERRED_AGENT");
     }
-    double previous = 0;
+    double previous_after_s = 0;
     for (int j = 0; j < q.bullseye_size(); ++j) {
-      const auto& s = q.bullseye(j);
-      const std::string sf = f + ".bullseye[" + std::to_string(j) + "]";
-      SB_RETURN_IF_ERROR(Duration(sf + ".after_s", s.after_s()));
-      if (s.after_s() <= previous) {
-        return InvalidArgument(sf + ".after_s: must be greater than the previous step's (and > 0)");
+      SB_RETURN_IF_ERROR(
+          Bullseye(q, f + "." + Field("bullseye", j), q.bullseye(j), required, &previous_after_s));
+    }
+    return Status::Ok();
+  }
+
+  Status Bullseye(const pb::QueueDef& q, const std::string& f, const pb::BullseyeStep& s,
+                  const std::set<std::string>& required, double* previous_after_s) const {
+    SB_RETURN_IF_ERROR(Duration(f + ".after_s", s.after_s()));
+    if (s.after_s() <= *previous_after_s) {
+      return InvalidArgument(f +
+                             ".after_s: must be > 0 and greater than the previous step's (got " +
+                             FormatNumber(s.after_s()) + ")");
+    }
+    *previous_after_s = s.after_s();
+    if (s.relax_proficiency() == 0 && s.drop_skills_size() == 0 && s.overflow_queue().empty()) {
+      return InvalidArgument(f +
+                             ": changes nothing (set relax_proficiency, drop_skills or "
+                             "overflow_queue)");
+    }
+    // Proficiency is 1..5 and relaxing stops at 1, so more than 4 would mean nothing more.
+    if (s.relax_proficiency() > kMaxProficiency - 1) {
+      return InvalidArgument(f + ".relax_proficiency: must be 0..4 (got " +
+                             std::to_string(s.relax_proficiency()) + ")");
+    }
+    std::set<std::string> dropped;
+    for (int k = 0; k < s.drop_skills_size(); ++k) {
+      const std::string df = f + "." + Field("drop_skills", k);
+      const std::string& skill = s.drop_skills(k);
+      SB_RETURN_IF_ERROR(Skill(df, skill));
+      if (!required.count(skill)) {
+        return InvalidArgument(df + ": \"" + skill + "\" is not required by this queue");
       }
-      previous = s.after_s();
-      if (s.relax_proficiency() == 0 && s.drop_skills_size() == 0 && s.overflow_queue().empty()) {
-        return InvalidArgument(sf +
-                               ": changes nothing (set relax_proficiency, drop_skills or "
-                               "overflow_queue)");
+      if (!dropped.insert(skill).second) {
+        return InvalidArgument(df + ": \"" + skill + "\" listed twice");
       }
-      if (s.relax_proficiency() > 4)
-        return InvalidArgument(sf + ".relax_proficiency: must be 0..4");
-      for (int k = 0; k < s.drop_skills_size(); ++k) {
-        const std::string df = sf + ".drop_skills[" + std::to_string(k) + "]";
-        SB_RETURN_IF_ERROR(Skill(df, s.drop_skills(k)));
-        if (!required.count(s.drop_skills(k))) {
-          return InvalidArgument(df + ": \"" + s.drop_skills(k) +
-                                 "\" is not required by this queue");
-        }
+    }
+    if (!s.overflow_queue().empty()) {
+      if (!queues_.count(s.overflow_queue())) {
+        return InvalidArgument(f + ".overflow_queue: unknown queue \"" + s.overflow_queue() + "\"");
       }
-      if (!s.overflow_queue().empty()) {
-        if (!queues_.count(s.overflow_queue())) {
-          return InvalidArgument(sf + ".overflow_queue: unknown queue \"" + s.overflow_queue() +
-                                 "\"");
-        }
-        if (s.overflow_queue() == q.name()) {
-          return InvalidArgument(sf + ".overflow_queue: a queue cannot overflow into itself");
-        }
+      if (s.overflow_queue() == q.name()) {
+        return InvalidArgument(f + ".overflow_queue: a queue cannot overflow into itself");
       }
     }
     return Status::Ok();
   }
 
   Status Capacity() const {
-    const auto& cap = c_.capacity();
-    if (cap.agent_units() < 1 || cap.agent_units() > 10000) {
-      return InvalidArgument("capacity.agent_units: must be 1..10000 (got " +
-                             std::to_string(cap.agent_units()) + ")");
+    const pb::CapacityModel& cap = c_.capacity();
+    if (cap.agent_units() < 1 || cap.agent_units() > kMaxAgentUnits) {
+      return InvalidArgument("capacity.agent_units: must be 1.." + std::to_string(kMaxAgentUnits) +
+                             " (got " + std::to_string(cap.agent_units()) + ")");
     }
     std::set<int> seen;
     for (int i = 0; i < cap.costs_size(); ++i) {
-      const auto& cost = cap.costs(i);
-      const std::string f = "capacity.costs[" + std::to_string(i) + "]";
-      if (cost.channel() == pb::CHANNEL_UNSPECIFIED)
-        return InvalidArgument(f + ".channel: required");
+      const pb::ChannelCost& cost = cap.costs(i);
+      const std::string f = "capacity." + Field("costs", i);
+      SB_RETURN_IF_ERROR(Channel(f + ".channel", cost.channel()));
       if (!seen.insert(cost.channel()).second) {
         return InvalidArgument(f + ".channel: " + pb::Channel_Name(cost.channel()) +
                                " listed twice");
       }
       if (cost.units() < 1 || cost.units() > cap.agent_units()) {
-        return InvalidArgument(f + ".units: must be 1..capacity.agent_units (got " +
+        return InvalidArgument(f + ".units: must be 1..capacity.agent_units (" +
+                               std::to_string(cap.agent_units()) + ") (got " +
                                std::to_string(cost.units()) + ")");
       }
+    }
+    return Status::Ok();
+  }
+
+  Status CrossChannel(int i) const {
+    const pb::CrossChannelRule& r = c_.cross_channel_rules(i);
+    const std::string f = Field("cross_channel_rules", i);
+    SB_RETURN_IF_ERROR(Channel(f + ".while_on", r.while_on()));
+    if (r.blocks_size() == 0) return InvalidArgument(f + ".blocks: at least one channel");
+    for (int j = 0; j < r.blocks_size(); ++j) {
+      SB_RETURN_IF_ERROR(Channel(f + "." + Field("blocks", j), r.blocks(j)));
     }
     return Status::Ok();
   }
@@ -332,10 +454,49 @@ class Checker {
   std::set<std::string> skills_, domains_, queues_;
 };
 
+// Converts YAML (or JSON, which is YAML) text into the JSON protobuf parses. yaml-cpp reports
+// errors by throwing; this is where they become Status.
+Status YamlToJson(std::string_view text, std::string* json) {
+  try {
+    const YAML::Node root = YAML::Load(std::string(text));
+    if (!root.IsMap()) return InvalidArgument("config: the top level must be a mapping of fields");
+    JsonWriter writer(json, std::max(kMinJsonBudget, kJsonExpansion * text.size()));
+    if (!writer.Write(root, nullptr, 0)) return InvalidArgument("config: " + writer.error());
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp 0.7 gives this one the message "bad file".
+    return InvalidArgument(
+        YamlErrorMessage(e, "nested deeper than " + std::to_string(e.depth()) + " levels"));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(YamlErrorMessage(e, e.msg));
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("config: cannot parse: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+// Reads at most `limit` + 1 bytes so a huge (or endless, like /dev/zero) file costs little.
+Status ReadBounded(const std::string& path, size_t limit, std::string* out) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (status.type() == std::filesystem::file_type::not_found) {
+    return NotFound(path + ": routing config file not found");
+  }
+  if (std::filesystem::is_directory(status)) {
+    return InvalidArgument(path + ": is a directory, not a routing config file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument(path + ": cannot open routing config file");
+  out->resize(limit + 1);
+  in.read(out->data(), static_cast<std::streamsize>(out->size()));
+  if (in.bad()) return InvalidArgument(path + ": cannot read routing config file");
+  out->resize(static_cast<size_t>(in.gcount()));
+  return Status::Ok();
+}
+
 }  // namespace
 
 void ApplyDefaults(RoutingConfig* config) {
-  auto* cap = config->mutable_capacity();
+  pb::CapacityModel* cap = config->mutable_capacity();
   if (cap->agent_units() == 0) cap->set_agent_units(100);
   const std::pair<pb::Channel, uint32_t> defaults[] = {{pb::CHANNEL_VOICE, 100},
                                                        {pb::CHANNEL_CALLBACK, 100},
@@ -343,14 +504,17 @@ void ApplyDefaults(RoutingConfig* config) {
                                                        {pb::CHANNEL_EMAIL, 20},
                                                        {pb::CHANNEL_TASK, 25}};
   for (const auto& [channel, units] : defaults) {
-    bool listed = false;
-    for (const auto& c : cap->costs()) listed |= c.channel() == channel;
+    const bool listed =
+        std::any_of(cap->costs().begin(), cap->costs().end(),
+                    [&](const pb::ChannelCost& c) { return c.channel() == channel; });
     if (listed) continue;
-    auto* c = cap->add_costs();
-    c->set_channel(channel);
-    c->set_units(std::min(units, cap->agent_units()));
+    pb::ChannelCost* cost = cap->add_costs();
+    cost->set_channel(channel);
+    // With agent_units below a default, the default would fail validation although the user never
+    // wrote it; the channel becomes exclusive instead.
+    cost->set_units(std::min(units, cap->agent_units()));
   }
-  for (auto& q : *config->mutable_queues()) {
+  for (pb::QueueDef& q : *config->mutable_queues()) {
     if (q.service_level_threshold_s() == 0) q.set_service_level_threshold_s(20);
     if (q.service_level_target() == 0) q.set_service_level_target(0.8);
   }
@@ -359,33 +523,28 @@ void ApplyDefaults(RoutingConfig* config) {
 Status Validate(const RoutingConfig& config) { return Checker(config).Run(); }
 
 Result<RoutingConfig> ParseRoutingConfig(std::string_view text) {
-  if (text.size() > kMaxConfigBytes) return InvalidArgument("config: larger than 4 MiB");
-  std::string json;
-  try {
-    const YAML::Node root = YAML::Load(std::string(text));
-    if (!root.IsMap()) return InvalidArgument("config: the top level must be a mapping of fields");
-    std::string error;
-    if (!ToJson(root, nullptr, 0, &json, &error)) return InvalidArgument("config: " + error);
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument("config: line " + std::to_string(e.mark.line + 1) + ", column " +
-                           std::to_string(e.mark.column + 1) + ": " + e.msg);
+  if (text.size() > kMaxConfigBytes) {
+    return InvalidArgument("config: larger than " + std::to_string(kMaxConfigBytes >> 20) + " MiB");
   }
+  std::string json;
+  SB_RETURN_IF_ERROR(YamlToJson(text, &json));
   RoutingConfig config;
   google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
+  options.ignore_unknown_fields = false;  // a misspelt field must not silently fall back to 0
   const auto status = google::protobuf::util::JsonStringToMessage(json, &config, options);
-  if (!status.ok()) return InvalidArgument("config: " + std::string(status.message()));
+  if (!status.ok()) {
+    return InvalidArgument("config: " + JsonErrorMessage(std::string_view(
+                                            status.message().data(), status.message().size())));
+  }
   ApplyDefaults(&config);
   SB_RETURN_IF_ERROR(Validate(config));
   return config;
 }
 
 Result<RoutingConfig> LoadRoutingConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound(path + ": cannot open routing config");
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  auto config = ParseRoutingConfig(buf.str());
+  std::string text;
+  SB_RETURN_IF_ERROR(ReadBounded(path, kMaxConfigBytes, &text));
+  Result<RoutingConfig> config = ParseRoutingConfig(text);
   if (!config.ok()) return Status(config.status().code(), path + ": " + config.status().message());
   return config;
 }

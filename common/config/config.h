@@ -22,7 +22,7 @@ Result<RoutingConfig> ParseRoutingConfig(std::string_view text);
 // Reads and parses a file; a missing or unreadable file fails naming the path.
 Result<RoutingConfig> LoadRoutingConfigFile(const std::string& path);
 
-// Fills defaults: capacity.agent_units 100; channel costs voice 100, callback 100, chat 34,
+// Fills defaults: capacity.agent_units 100; channel costs voice 100, callback 100, chat 33,
 // email 20, task 25 for channels not listed; queue service_level_threshold_s 20 and
 // service_level_target 0.8 when 0.
 void ApplyDefaults(RoutingConfig* config);

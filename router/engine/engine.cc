@@ -114,9 +114,12 @@ Status EngineImpl::EndWaiting(std::string_view contact_id, bool abandoned, Decis
     ReleaseItem(agent, c);
     Emit(out, pb::DECISION_WITHDRAW,
          abandoned ? pb::REASON_OFFER_ABANDONED : pb::REASON_UNSPECIFIED, &cr, &A(agent));
-  } else {
+  } else if (cr.state == pb::CONTACT_STATE_CONNECTED) {
     return FailedPrecondition("contact_id: contact " + Quote(contact_id) +
                               " is already connected; end it with ContactEnded");
+  } else {
+    return FailedPrecondition("contact_id: contact " + Quote(contact_id) +
+                              " has already ended (its agent is in after-contact work)");
   }
   if (cr.counts_for_sl) {
     pb::QueueStats& st = StatsOf(cr.origin);

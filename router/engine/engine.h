@@ -45,16 +45,22 @@ struct AgentView {
   double occupancy;  // busy / (busy + ready) since login, 0 when no time yet
 };
 
+// `waiting` and `oldest_wait_ms` count contacts by the queue they wait in now (after an overflow,
+// the overflow queue); `stats` count them by the queue they arrived in, where the customer's
+// service level belongs.
 struct QueueSummary {
   std::string name;
   uint64_t waiting = 0;
   int64_t oldest_wait_ms = 0;
   pb::QueueStats stats;
-  double service_level = 1.0;  // answered in threshold / (answered + abandoned beyond short)
+  // answered in threshold / (answered + abandoned beyond the short-abandon threshold); 1.0 while
+  // nothing was answered or abandoned yet (check stats before showing it).
+  double service_level = 1.0;
 };
 
 struct Summary {
-  uint64_t waiting = 0, offered = 0, connected = 0;
+  // Contacts by state right now (not cumulative: see QueueSummary::stats for counts).
+  uint64_t waiting = 0, being_offered = 0, connected = 0;
   uint64_t agents_ready = 0, agents_not_ready = 0, agents_reserved = 0, agents_busy = 0,
            agents_acw = 0, agents_logged_in = 0;
   std::vector<QueueSummary> queues;

@@ -169,6 +169,8 @@ class EngineImpl {
   Status WrapUp(std::string_view agent_id, std::string_view contact_id, Decisions* out);
   void RunTimers(Decisions* out);
   void BeginCall() { now_ = std::max(now_, clock_->NowMs()); }
+  // Views report ages at the clock's time even if no call has advanced the engine since.
+  int64_t ViewNow() const { return std::max(now_, clock_->NowMs()); }
 
   // --- views and state (state.cc) ---
   Result<ContactView> GetContact(std::string_view contact_id) const;
@@ -204,6 +206,9 @@ class EngineImpl {
   void MoveToStep(ContactIdx c, uint32_t step, Decisions* out);
   WorkItem ReleaseItem(AgentIdx a, ContactIdx c);
   void Requeue(ContactIdx c, pb::DecisionReason reason, Decisions* out);
+  // True if the contact, never answered, has waited its queue's max wait.
+  bool PastMaxWait(const ContactRec& cr) const;
+  void Expire(ContactIdx c, Decisions* out);  // REQUIRES: c not filed
   void Account(AgentRec& a);
   void Schedule(TimerKind kind, ContactIdx c, int64_t due_ms);
   void ScheduleWaitingTimers(ContactIdx c);

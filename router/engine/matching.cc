@@ -342,8 +342,25 @@ void EngineImpl::Requeue(ContactIdx c, pb::DecisionReason reason, Decisions* out
   cr.state = pb::CONTACT_STATE_WAITING;
   cr.state_since_ms = now_;
   cr.agent = kNoAgent;
+  // Its max wait may have run out while it was offered: the timer found it not waiting.
+  if (PastMaxWait(cr)) {
+    Expire(c, out);
+    return;
+  }
   MoveToStep(c, cfg_.StepsDue(cr.origin, now_ - cr.arrived_ms), out);
   Route(c, out);
+}
+
+bool EngineImpl::PastMaxWait(const ContactRec& cr) const {
+  const int64_t max_wait = cfg_.queue(cr.origin).max_wait_ms;
+  return max_wait > 0 && !cr.answered && now_ - cr.arrived_ms >= max_wait;
+}
+
+void EngineImpl::Expire(ContactIdx c, Decisions* out) {
+  ContactRec& cr = C(c);
+  if (cr.counts_for_sl) StatsOf(cr.origin).set_expired(StatsOf(cr.origin).expired() + 1);
+  Emit(out, pb::DECISION_EXPIRE, pb::REASON_MAX_WAIT, &cr, nullptr);
+  Finish(c);
 }
 
 void EngineImpl::MoveToStep(ContactIdx c, uint32_t step, Decisions* out) {
@@ -436,12 +453,9 @@ void EngineImpl::FireTimer(const Timer& t, Decisions* out) {
       return;
     }
     case TimerKind::kMaxWait: {
-      const int64_t max_wait = cfg_.queue(cr.origin).max_wait_ms;
-      if (cr.state != pb::CONTACT_STATE_WAITING || now_ - cr.arrived_ms < max_wait) return;
+      if (cr.state != pb::CONTACT_STATE_WAITING || !PastMaxWait(cr)) return;
       Unfile(t.contact);
-      if (cr.counts_for_sl) StatsOf(cr.origin).set_expired(StatsOf(cr.origin).expired() + 1);
-      Emit(out, pb::DECISION_EXPIRE, pb::REASON_MAX_WAIT, &cr, nullptr);
-      Finish(t.contact);
+      Expire(t.contact, out);
       return;
     }
   }

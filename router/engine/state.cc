@@ -27,8 +27,8 @@ Result<ContactView> EngineImpl::GetContact(std::string_view contact_id) const {
   auto found = FindContact(contact_id);
   if (!found.ok()) return found.status();
   const ContactRec& cr = C(*found);
-  ContactView v{cr.state, cfg_.queue(cr.queue).name, "", cr.attempt,
-                cr.step,  now_ - cr.arrived_ms,      -1, -1};
+  ContactView v{cr.state, cfg_.queue(cr.queue).name, "", cr.attempt, cr.step, 0, -1, -1};
+  v.waited_ms = ViewNow() - cr.arrived_ms;
   if (cr.agent != kNoAgent) v.agent_id = A(cr.agent).id;
   if (cr.state == pb::CONTACT_STATE_WAITING) {
     const Sig& s = sigs_[cr.sig];
@@ -63,6 +63,7 @@ Result<AgentView> EngineImpl::GetAgent(std::string_view agent_id) const {
 }
 
 Summary EngineImpl::Summarize() const {
+  const int64_t now = ViewNow();
   Summary sum;
   sum.queues.resize(cfg_.queues().size());
   for (size_t q = 0; q < sum.queues.size(); ++q) {
@@ -79,11 +80,11 @@ Summary EngineImpl::Summarize() const {
         ++sum.waiting;
         QueueSummary& qs = sum.queues[c.queue];
         ++qs.waiting;
-        qs.oldest_wait_ms = std::max(qs.oldest_wait_ms, now_ - c.arrived_ms);
+        qs.oldest_wait_ms = std::max(qs.oldest_wait_ms, now - c.arrived_ms);
         break;
       }
       case pb::CONTACT_STATE_OFFERED:
-        ++sum.offered;
+        ++sum.being_offered;
         break;
       case pb::CONTACT_STATE_CONNECTED:
         ++sum.connected;

@@ -87,6 +87,26 @@ TEST_F(EngineTest, ContactWaitingPastMaxWaitExpires) {
   EXPECT_EQ(Stats("sales").expired(), 1u);
 }
 
+TEST_F(EngineTest, MaxWaitRunningOutDuringAnOfferExpiresOnRequeue) {
+  pb::RoutingConfig cfg = BaseConfig();
+  FindQueue(cfg, "sales")->set_max_wait_s(30);
+  Build(cfg);
+  Arrive("c1", "sales");
+  Advance(25'000);
+  Login("a", {{"sales", 1}});  // offered at 25 s; the max wait runs out at 30 s during the offer
+  ASSERT_EQ(StateOf("c1"), pb::CONTACT_STATE_OFFERED);
+  auto d = Advance(10'000);  // offer times out at 35 s
+  ASSERT_EQ(OfType(d, pb::DECISION_EXPIRE).size(), 1u) << Describe(d);
+  EXPECT_FALSE(engine_->GetContact("c1").ok());
+}
+
+TEST_F(EngineTest, ViewsReportAgesAtTheClocksTime) {
+  Arrive("c1", "sales");
+  clock_.AdvanceMs(20'000);  // no engine call since
+  EXPECT_EQ(engine_->GetContact("c1")->waited_ms, 20'000);
+  EXPECT_EQ(engine_->Summarize().queues[0].oldest_wait_ms, 20'000);
+}
+
 TEST_F(EngineTest, ServiceLevelCountsAnsweredWithinThreshold) {
   Login("a", {{"sales", 1}}, /*ready=*/false);
   Arrive("fast", "sales");

@@ -503,7 +503,7 @@ void RandomWorld::CheckAgainst(const Engine& engine, bool full) {
   for (const auto& [id, a] : agents_) logged_in += a.logged_in;
   const Summary s = engine.Summarize();
   ASSERT_EQ(s.waiting, waiting) << "waiting contacts differ: one was lost or invented";
-  ASSERT_EQ(s.offered, offered);
+  ASSERT_EQ(s.being_offered, offered);
   ASSERT_EQ(s.connected, connected);
   ASSERT_EQ(s.agents_logged_in, logged_in);
   ASSERT_EQ(engine.live_contacts(), contacts_.size());
