@@ -40,7 +40,7 @@ for _ in $(seq 200); do  # up to 20 s
   sleep 0.1
 done
 (( progress )) || fail "no 3 status lines with a non-zero, growing answered count within 20 s"
-grep -q '^switchboard dev: engine + 40 simulated agents, 120 contacts/min (Ctrl-C to stop)$' \
+grep -q '^switchboard dev: engine + 40 simulated agents, 35 contacts/min (Ctrl-C to stop)$' \
   "$dir/stdout" || fail "header line missing"
 
 kill -INT "$pid"

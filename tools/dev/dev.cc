@@ -188,7 +188,7 @@ std::vector<Flag> Flags(Options* o) {
        }},
       {"--agents", "N", "simulated agents (default 40)",
        [o](std::string_view v) { return ParseNumber("--agents", v, 1, 100000, &o->sim.agents); }},
-      {"--arrivals-per-min", "R", "mean contacts per simulated minute, Poisson (default 120)",
+      {"--arrivals-per-min", "R", "mean contacts per simulated minute, Poisson (default 35)",
        [o](std::string_view v) {
          return ParseNumber("--arrivals-per-min", v, 0.0, 1e6, &o->sim.arrivals_per_min);
        }},

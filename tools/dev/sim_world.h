@@ -60,7 +60,7 @@ TrafficProfile DeriveProfile(const pb::RoutingConfig& config);
 
 struct SimOptions {
   int agents = 40;
-  double arrivals_per_min = 120;  // Poisson
+  double arrivals_per_min = 35;  // Poisson; ~75% occupancy for the default 40 agents
   double aht_s = 45;              // mean talk time, exponential
   double patience_s = 90;         // mean customer patience, exponential; 0 = never abandons
   uint64_t seed = 1;
