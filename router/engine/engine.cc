@@ -205,7 +205,6 @@ Status EngineImpl::Login(const pb::Agent& agent, bool ready, Decisions* out) {
   AgentRec& ar = A(a);
   ar.domain = *domain;
   ar.prof = std::move(prof);
-  ar.skills.assign(agent.skills().begin(), agent.skills().end());
   ar.configured_capacity = agent.capacity_units();
   ar.capacity = agent.capacity_units() > 0 ? agent.capacity_units() : cfg_.agent_units();
   ar.presence = ready ? pb::AGENT_STATE_READY : pb::AGENT_STATE_NOT_READY;

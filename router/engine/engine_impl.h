@@ -2,10 +2,12 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <ext/pb_ds/assoc_container.hpp>
 #include <ext/pb_ds/tree_policy.hpp>
 #include <functional>
 #include <map>
+#include <memory>
 #include <queue>
 #include <set>
 #include <string>
@@ -84,11 +86,29 @@ struct WorkItem {
   bool difficult;
 };
 
+// Fixed-size chunks instead of one doubling vector: records never move, and growth never leaves
+// up to half the capacity unused (at 150k contacts, that slack was most of a contact's bytes).
+template <typename T, size_t kChunk = 1024>
+class ChunkedPool {
+ public:
+  T& operator[](size_t i) { return (*chunks_[i / kChunk])[i % kChunk]; }
+  const T& operator[](size_t i) const { return (*chunks_[i / kChunk])[i % kChunk]; }
+  size_t size() const { return size_; }
+  T& emplace_back() {
+    if (size_ == chunks_.size() * kChunk)
+      chunks_.push_back(std::make_unique<std::array<T, kChunk>>());
+    return (*this)[size_++];
+  }
+
+ private:
+  std::vector<std::unique_ptr<std::array<T, kChunk>>> chunks_;
+  size_t size_ = 0;
+};
+
 struct AgentRec {
   std::string id;
   DomainIdx domain = 0;
-  std::vector<uint8_t> prof;           // proficiency by SkillId, 0 = lacks the skill
-  std::vector<pb::SkillLevel> skills;  // as logged in, for export
+  std::vector<uint8_t> prof;  // proficiency by SkillId, 0 = lacks the skill
   uint32_t capacity = 0;
   uint32_t configured_capacity = 0;  // as logged in (0 = default), for export
   pb::AgentState presence = pb::AGENT_STATE_LOGGED_OUT;
@@ -242,7 +262,7 @@ class EngineImpl {
 
   std::vector<AgentRec> agents_;
   absl::flat_hash_map<std::string, AgentIdx> agent_index_;
-  std::vector<ContactRec> contacts_;
+  ChunkedPool<ContactRec> contacts_;
   std::vector<ContactIdx> free_contacts_;
   absl::flat_hash_map<std::string, ContactIdx> contact_index_;
   std::vector<Sig> sigs_;

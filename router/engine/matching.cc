@@ -464,7 +464,18 @@ void EngineImpl::FireTimer(const Timer& t, Decisions* out) {
 void EngineImpl::Finish(ContactIdx c) {
   ContactRec& cr = C(c);
   contact_index_.erase(cr.contact.id());
+  // Reset the record but keep its buffers: the next contact in this slot reuses them.
+  pb::Contact contact;
+  contact.Swap(&cr.contact);
+  contact.Clear();
+  std::vector<Req> extras = std::move(cr.extras);
+  std::vector<AgentIdx> excluded = std::move(cr.excluded);
+  extras.clear();
+  excluded.clear();
   cr = ContactRec{};
+  cr.contact.Swap(&contact);
+  cr.extras = std::move(extras);
+  cr.excluded = std::move(excluded);
   free_contacts_.push_back(c);
 }
 

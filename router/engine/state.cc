@@ -73,7 +73,8 @@ Summary EngineImpl::Summarize() const {
     const uint64_t denom = qs.stats.answered() + qs.stats.abandoned();
     qs.service_level = denom ? static_cast<double>(qs.stats.answered_in_threshold()) / denom : 1.0;
   }
-  for (const ContactRec& c : contacts_) {
+  for (size_t i = 0; i < contacts_.size(); ++i) {
+    const ContactRec& c = contacts_[i];
     if (!c.live) continue;
     switch (c.state) {
       case pb::CONTACT_STATE_WAITING: {
@@ -129,7 +130,12 @@ pb::EngineState EngineImpl::Export() const {
     r->set_presence(a.presence);
     r->set_presence_since_ms(a.presence_since_ms);
     if (!a.logged_in()) continue;  // only its identity matters: the next login starts afresh
-    for (const auto& s : a.skills) *r->mutable_agent()->add_skills() = s;
+    for (SkillId s = 0; s < a.prof.size(); ++s) {
+      if (a.prof[s] == 0) continue;
+      pb::SkillLevel* level = r->mutable_agent()->add_skills();
+      level->set_skill(cfg_.skill_name(s));
+      level->set_proficiency(a.prof[s]);
+    }
     r->mutable_agent()->set_capacity_units(a.configured_capacity);
     r->set_reason(a.reason);
     r->set_idle_since_ms(a.idle_since_ms);
@@ -146,8 +152,8 @@ pb::EngineState EngineImpl::Export() const {
     }
   }
   std::vector<const ContactRec*> live;
-  for (const ContactRec& c : contacts_) {
-    if (c.live) live.push_back(&c);
+  for (size_t i = 0; i < contacts_.size(); ++i) {
+    if (contacts_[i].live) live.push_back(&contacts_[i]);
   }
   std::sort(live.begin(), live.end(),
             [](const ContactRec* x, const ContactRec* y) { return x->key.seq < y->key.seq; });
