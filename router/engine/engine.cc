@@ -50,11 +50,7 @@ AgentIdx EngineImpl::AgentSlot(const std::string& id) {
   return it->second;
 }
 
-Status EngineImpl::ContactArrived(const pb::Contact& contact, Decisions* out) {
-  if (contact.id().empty()) return InvalidArgument("contact.id: required");
-  if (contact_index_.count(contact.id())) {
-    return AlreadyExists("contact.id: contact " + Quote(contact.id()) + " is already being routed");
-  }
+Result<ContactIdx> EngineImpl::Admit(const pb::Contact& contact, int64_t arrived_ms, uint64_t seq) {
   auto queue = cfg_.FindQueue(contact.queue());
   if (!queue) return InvalidArgument("contact.queue: unknown queue " + Quote(contact.queue()));
   if (contact.channel() <= pb::CHANNEL_UNSPECIFIED || contact.channel() >= kNumChannels) {
@@ -70,16 +66,14 @@ Status EngineImpl::ContactArrived(const pb::Contact& contact, Decisions* out) {
   cr.live = true;
   cr.origin = *queue;
   cr.queue = *queue;
-  cr.state = pb::CONTACT_STATE_WAITING;
   cr.difficult = contact.flags().difficult();
   cr.counts_for_sl = !contact.flags().test() && !contact.flags().outbound();
-  cr.arrived_ms = now_;
-  cr.state_since_ms = now_;
+  cr.arrived_ms = arrived_ms;
   const int level = (contact.priority() == pb::PRIORITY_URGENT ? 2 : 0) +
                     (contact.origin() == pb::ORIGIN_EXTERNAL ? 1 : 0);
   const bool emergency = contact.priority() == pb::PRIORITY_EMERGENCY;
   cr.key = {static_cast<uint8_t>(emergency ? 0 : 1),
-            emergency ? now_ : now_ - level * cfg_.queue(*queue).aging_ms, next_seq_++};
+            emergency ? arrived_ms : arrived_ms - level * cfg_.queue(*queue).aging_ms, seq};
   if (!contact.preferred_agent().empty()) {
     auto it = agent_index_.find(contact.preferred_agent());
     if (it == agent_index_.end() || A(it->second).domain != cfg_.queue(*queue).domain) {
@@ -90,6 +84,21 @@ Status EngineImpl::ContactArrived(const pb::Contact& contact, Decisions* out) {
     }
   }
   contact_index_.emplace(contact.id(), c);
+  return c;
+}
+
+Status EngineImpl::ContactArrived(const pb::Contact& contact, Decisions* out) {
+  if (contact.id().empty()) return InvalidArgument("contact.id: required");
+  if (contact_index_.count(contact.id())) {
+    return AlreadyExists("contact.id: contact " + Quote(contact.id()) + " is already being routed");
+  }
+  auto admitted = Admit(contact, now_, next_seq_);
+  if (!admitted.ok()) return admitted.status();
+  ++next_seq_;
+  const ContactIdx c = *admitted;
+  ContactRec& cr = C(c);
+  cr.state = pb::CONTACT_STATE_WAITING;
+  cr.state_since_ms = now_;
   if (cr.counts_for_sl)
     AddTo(StatsOf(cr.origin), &pb::QueueStats::arrived, &pb::QueueStats::set_arrived);
 

@@ -245,6 +245,9 @@ class EngineImpl {
   Result<AgentIdx> FindAgent(std::string_view id) const;
   Result<ContactIdx> FindContact(std::string_view id) const;
   ContactIdx NewContactSlot();
+  // Validates a contact and files its record (not its queue place): identity, requirement extras,
+  // queue order key, preferred agent. Shared by arrival and restore so both build the same record.
+  Result<ContactIdx> Admit(const pb::Contact& contact, int64_t arrived_ms, uint64_t seq);
   AgentIdx AgentSlot(const std::string& id);
 
   ContactRec& C(ContactIdx i) { return contacts_[i.value()]; }

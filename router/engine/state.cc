@@ -206,38 +206,19 @@ Status EngineImpl::Import(const pb::EngineState& st) {
   // 2. Contacts, placed at their step (creating requirement rankings) but not yet filed.
   for (const pb::ContactRecord& r : st.contacts()) {
     const pb::Contact& contact = r.contact();
-    auto queue = cfg_.FindQueue(contact.queue());
     auto current = cfg_.FindQueue(r.queue());
-    if (!queue || !current)
-      return InvalidArgument("state.contacts: unknown queue for " + contact.id());
-    auto extras = cfg_.ContactExtras(contact);
-    if (!extras.ok()) return extras.status();
-    const ContactIdx c = NewContactSlot();
+    if (!current) return InvalidArgument("state.contacts: unknown queue for " + contact.id());
+    auto admitted = Admit(contact, r.arrived_ms(), r.seq());
+    if (!admitted.ok()) return admitted.status();
+    const ContactIdx c = *admitted;
     ContactRec& cr = C(c);
-    cr.contact = contact;
-    cr.extras = std::move(extras).value();
-    cr.live = true;
-    cr.origin = *queue;
     cr.state = r.state();
-    cr.difficult = contact.flags().difficult();
-    cr.counts_for_sl = !contact.flags().test() && !contact.flags().outbound();
     cr.answered = r.answered();
-    cr.arrived_ms = r.arrived_ms();
     cr.state_since_ms = r.state_since_ms();
     cr.connected_ms = r.connected_ms();
     cr.attempt = r.attempt();
     cr.preferred_released = r.preferred_released();
     cr.next_reason = static_cast<pb::DecisionReason>(r.next_reason());
-    const int level = (contact.priority() == pb::PRIORITY_URGENT ? 2 : 0) +
-                      (contact.origin() == pb::ORIGIN_EXTERNAL ? 1 : 0);
-    const bool emergency = contact.priority() == pb::PRIORITY_EMERGENCY;
-    cr.key = {static_cast<uint8_t>(emergency ? 0 : 1),
-              emergency ? cr.arrived_ms : cr.arrived_ms - level * cfg_.queue(*queue).aging_ms,
-              r.seq()};
-    if (!contact.preferred_agent().empty()) {
-      auto it = agent_index_.find(contact.preferred_agent());
-      if (it != agent_index_.end()) cr.preferred = it->second;
-    }
     for (const auto& id : r.excluded_agents()) {
       auto it = agent_index_.find(id);
       if (it != agent_index_.end()) cr.excluded.push_back(it->second);
@@ -247,7 +228,6 @@ Status EngineImpl::Import(const pb::EngineState& st) {
       if (!a.ok()) return a.status();
       cr.agent = *a;
     }
-    contact_index_.emplace(contact.id(), c);
     PlaceAt(c, r.step());
     if (cr.queue != *current)
       return InvalidArgument("state.contacts: queue mismatch for " + contact.id());
