@@ -1,5 +1,6 @@
 #include "common/config/config.h"
 
+#include <google/protobuf/descriptor.h>
 #include <google/protobuf/util/json_util.h>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
@@ -25,8 +26,8 @@ namespace pb = ::switchboard::v1;
 constexpr size_t kMaxConfigBytes = 4 << 20;
 // Aliases make the YAML tree a DAG that expands exponentially when written out ("billion
 // laughs"). Capping the JSON we write at a multiple of the input bounds what any input can cost;
-// without aliases the JSON is about as long as the YAML.
-constexpr size_t kJsonExpansion = 4;
+// without aliases the JSON stays under about 5x the YAML (`{a,b}` → `{"a":null,"b":null}`).
+constexpr size_t kJsonExpansion = 8;
 constexpr size_t kMinJsonBudget = 64 << 10;
 // No field of RoutingConfig nests deeper than 5 levels; deeper input is junk, and stopping early
 // keeps our recursion (and protobuf's) shallow.
@@ -39,25 +40,6 @@ constexpr uint32_t kMaxDifficultCap = 1000;
 
 std::string Field(const std::string& list, int index) {
   return list + "[" + std::to_string(index) + "]";
-}
-
-// Keys whose values are enums, and the prefix their full value names carry. The protobuf JSON
-// mapping also accepts lowerCamelCase keys, so `whileOn` is an enum key too.
-const char* EnumPrefix(const std::string& key) {
-  if (key == "strategy") return "STRATEGY_";
-  if (key == "channel" || key == "while_on" || key == "whileOn" || key == "blocks") {
-    return "CHANNEL_";
-  }
-  return nullptr;
-}
-
-// Short names ("chat", "Longest_Idle") become full ones; full names pass through upper-cased.
-std::string EnumValue(const std::string& value, const char* prefix) {
-  std::string upper;
-  upper.reserve(value.size());
-  for (unsigned char ch : value) upper += static_cast<char>(std::toupper(ch));
-  if (upper.rfind(prefix, 0) == 0) return upper;
-  return prefix + upper;
 }
 
 void AppendJsonString(const std::string& s, std::string* out) {
@@ -121,81 +103,188 @@ bool LooksNumeric(const std::string& s) {
   return i == n;
 }
 
-// Writes a YAML tree as JSON for protobuf's JSON parser, rewriting enum names to their full form
-// on the way. `enum_prefix` is set while inside the value of an enum key.
+// The first `max` bytes of `s`, backed off so no UTF-8 sequence is split, and "..." if cut.
+std::string Shorten(std::string_view s, size_t max) {
+  if (s.size() <= max) return std::string(s);
+  size_t end = max;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
+  return std::string(s.substr(0, end)) + "...";
+}
+
+// A value from the input, quoted for an error message: control characters escaped so a message
+// stays one printable line, and cut short so a huge value does not make a huge message.
+std::string Quote(std::string_view value) {
+  std::string out;
+  AppendJsonString(Shorten(value, 64), &out);
+  return out;
+}
+
+// Every error leaves this module through here: messages can carry input keys (which may hold any
+// byte) and end up on terminals and in logs, so control characters are escaped and length capped.
+std::string Printable(std::string_view message) {
+  constexpr size_t kMaxBytes = 512;
+  std::string out;
+  for (unsigned char ch : message) {
+    // Cut only where a character starts, so no UTF-8 sequence is split.
+    if (out.size() >= kMaxBytes && (ch & 0xC0) != 0x80) {
+      out += "...";
+      break;
+    }
+    if (ch < 0x20 || ch == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+      out += buf;
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  return out;
+}
+
+// "Strategy" → "STRATEGY_": the prefix protobuf style puts on every value of an enum type.
+std::string EnumPrefix(const google::protobuf::EnumDescriptor& e) {
+  std::string prefix;
+  for (size_t i = 0; i < e.name().size(); ++i) {
+    const unsigned char ch = e.name()[i];
+    if (i > 0 && std::isupper(ch)) prefix += '_';
+    prefix += static_cast<char>(std::toupper(ch));
+  }
+  return prefix + "_";
+}
+
+// Writes a YAML tree as JSON for protobuf's JSON parser, guided by the message schema: enum
+// values may be written short ("chat") and in any case, string fields stay strings even when they
+// look like numbers (a queue named 112), and numbers stay numbers. Keys the schema does not know
+// are written as they are, for protobuf to reject naming them.
 class JsonWriter {
  public:
   JsonWriter(std::string* out, size_t budget) : out_(out), budget_(budget) {}
 
-  // Returns false with error() set on input no RoutingConfig can come from.
-  bool Write(const YAML::Node& node, const char* enum_prefix, int depth) {
-    if (depth > kMaxDepth)
-      return Fail("nested deeper than " + std::to_string(kMaxDepth) + " levels");
-    if (out_->size() > budget_) {
-      return Fail("expands to more than " + std::to_string(budget_) +
-                  " bytes of JSON (aliases used too often?)");
+  // `field` is the field `node` is the value of (null at the top or where the schema has no
+  // field); `in_list` is set for the elements of a repeated field. Returns false with error() set
+  // on input no RoutingConfig can come from.
+  bool Write(const YAML::Node& node, const google::protobuf::Descriptor* message,
+             const google::protobuf::FieldDescriptor* field, bool in_list, const std::string& path,
+             int depth) {
+    if (depth > kMaxDepth) {
+      return Fail(path, "nested deeper than " + std::to_string(kMaxDepth) + " levels");
     }
+    if (out_->size() > budget_) {
+      return Fail(path, "expands to more than " + std::to_string(budget_) +
+                            " bytes of JSON (aliases used too often?)");
+    }
+    // Below a repeated field the schema applies to each element, not to the list.
+    const bool repeated = field != nullptr && field->is_repeated() && !in_list;
     switch (node.Type()) {
       case YAML::NodeType::Undefined:
       case YAML::NodeType::Null:
         *out_ += "null";
         return true;
       case YAML::NodeType::Scalar:
-        WriteScalar(node, enum_prefix);
-        return true;
+        return WriteScalar(node, repeated ? nullptr : field, path);
       case YAML::NodeType::Sequence: {
         *out_ += '[';
-        bool first = true;
+        int index = 0;
         for (const auto& item : node) {
-          if (!first) *out_ += ',';
-          first = false;
-          // Enum-ness carries into sequences: `blocks: [CHAT, EMAIL]`.
-          if (!Write(item, enum_prefix, depth + 1)) return false;
+          if (index > 0) *out_ += ',';
+          if (!Write(item, nullptr, repeated ? field : nullptr, true, Field(path, index),
+                     depth + 1)) {
+            return false;
+          }
+          ++index;
         }
         *out_ += ']';
         return true;
       }
       case YAML::NodeType::Map: {
+        const google::protobuf::Descriptor* type = message;
+        if (field != nullptr) {
+          type = !repeated && field->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE
+                     ? field->message_type()
+                     : nullptr;
+        }
         *out_ += '{';
         bool first = true;
         for (const auto& kv : node) {
           if (!kv.first.IsScalar()) {
-            return Fail("line " + std::to_string(kv.first.Mark().line + 1) +
-                        ": keys must be plain field names");
+            return Fail(path, "line " + std::to_string(kv.first.Mark().line + 1) +
+                                  ": keys must be plain field names");
           }
           if (!first) *out_ += ',';
           first = false;
           const std::string& key = kv.first.Scalar();
           AppendJsonString(key, out_);
           *out_ += ':';
-          if (!Write(kv.second, EnumPrefix(key), depth + 1)) return false;
+          const google::protobuf::FieldDescriptor* child = type ? FindField(*type, key) : nullptr;
+          if (!Write(kv.second, nullptr, child, false, path.empty() ? key : path + "." + key,
+                     depth + 1)) {
+            return false;
+          }
         }
         *out_ += '}';
         return true;
       }
     }
-    return Fail("unsupported YAML node");
+    return Fail(path, "unsupported YAML node");
   }
 
   const std::string& error() const { return error_; }
 
  private:
-  void WriteScalar(const YAML::Node& node, const char* enum_prefix) {
+  // By the name in config.proto, or by the lowerCamelCase name the protobuf JSON mapping allows.
+  static const google::protobuf::FieldDescriptor* FindField(const google::protobuf::Descriptor& m,
+                                                            const std::string& key) {
+    if (const auto* f = m.FindFieldByName(key)) return f;
+    for (int i = 0; i < m.field_count(); ++i) {
+      if (m.field(i)->json_name() == key) return m.field(i);
+    }
+    return nullptr;
+  }
+
+  bool WriteScalar(const YAML::Node& node, const google::protobuf::FieldDescriptor* field,
+                   const std::string& path) {
+    using FD = google::protobuf::FieldDescriptor;
     const std::string& v = node.Scalar();
-    // yaml-cpp tags plain (unquoted, untagged) scalars "?"; anything quoted or tagged stays a
-    // string, so `name: "123"` remains the name "123".
+    // yaml-cpp tags plain (unquoted, untagged) scalars "?"; a quoted "10" is the string "10".
     const bool plain = node.Tag() == "?";
-    if (enum_prefix != nullptr) {
-      AppendJsonString(EnumValue(v, enum_prefix), out_);
+    const FD::CppType type = field ? field->cpp_type() : FD::CPPTYPE_MESSAGE;
+    if (type == FD::CPPTYPE_ENUM) return WriteEnum(v, *field->enum_type(), path);
+    if (type == FD::CPPTYPE_STRING) {
+      AppendJsonString(v, out_);
     } else if (plain && (v == "true" || v == "false" || LooksNumeric(v))) {
       *out_ += v;
     } else {
+      // Protobuf takes numbers in quotes too ("NaN", "1e3") and names the field if it cannot.
       AppendJsonString(v, out_);
     }
+    return true;
   }
 
-  bool Fail(std::string error) {
-    error_ = std::move(error);
+  // Short names ("chat", "Longest_Idle") become full ones; full names pass through upper-cased.
+  bool WriteEnum(const std::string& v, const google::protobuf::EnumDescriptor& e,
+                 const std::string& path) {
+    const std::string prefix = EnumPrefix(e);
+    std::string full;
+    full.reserve(prefix.size() + v.size());
+    for (unsigned char ch : v) full += static_cast<char>(std::toupper(ch));
+    if (full.rfind(prefix, 0) != 0) full = prefix + full;
+    const google::protobuf::EnumValueDescriptor* value = e.FindValueByName(full);
+    if (value == nullptr || value->number() == 0) {
+      // The zero value is "unspecified", which is never a meaningful choice; say what is.
+      std::string choices;
+      for (int i = 0; i < e.value_count(); ++i) {
+        if (e.value(i)->number() == 0) continue;
+        if (!choices.empty()) choices += ", ";
+        choices += e.value(i)->name().substr(prefix.size());
+      }
+      return Fail(path, "unknown value " + Quote(v) + " (one of " + choices + ")");
+    }
+    AppendJsonString(full, out_);
+    return true;
+  }
+
+  bool Fail(const std::string& path, const std::string& error) {
+    error_ = path.empty() ? error : path + ": " + error;
     return false;
   }
 
@@ -281,10 +370,11 @@ class Checker {
                                " characters");
       }
       if (!ValidNameChars(name)) {
-        return InvalidArgument(f + ": \"" + name + "\" may use only letters, digits and _ . : -");
+        return InvalidArgument(f + ": " + Quote(name) +
+                               " may use only letters, digits and _ . : -");
       }
       if (!seen->insert(name).second) {
-        return InvalidArgument(f + ": duplicate name \"" + name + "\"");
+        return InvalidArgument(f + ": duplicate name " + Quote(name));
       }
     }
     return Status::Ok();
@@ -304,7 +394,7 @@ class Checker {
 
   Status Skill(const std::string& f, const std::string& name) const {
     if (name.empty()) return InvalidArgument(f + ": required");
-    if (!skills_.count(name)) return InvalidArgument(f + ": unknown skill \"" + name + "\"");
+    if (!skills_.count(name)) return InvalidArgument(f + ": unknown skill " + Quote(name));
     return Status::Ok();
   }
 
@@ -322,7 +412,7 @@ class Checker {
     const std::string f = Field("queues", i);
     if (q.domain().empty()) return InvalidArgument(f + ".domain: required");
     if (!domains_.count(q.domain())) {
-      return InvalidArgument(f + ".domain: unknown domain \"" + q.domain() + "\"");
+      return InvalidArgument(f + ".domain: unknown domain " + Quote(q.domain()));
     }
     if (q.strategy() == pb::STRATEGY_UNSPECIFIED) {
       return InvalidArgument(f +
@@ -338,7 +428,7 @@ class Checker {
       const std::string rf = f + "." + Field("required_skills", j);
       SB_RETURN_IF_ERROR(Skill(rf + ".skill", r.skill()));
       if (!required.insert(r.skill()).second) {
-        return InvalidArgument(rf + ".skill: \"" + r.skill() + "\" listed twice");
+        return InvalidArgument(rf + ".skill: " + Quote(r.skill()) + " listed twice");
       }
       if (r.min_proficiency() < 1 || r.min_proficiency() > kMaxProficiency) {
         return InvalidArgument(rf + ".min_proficiency: must be 1..5 (got " +
@@ -398,15 +488,15 @@ class Checker {
       const std::string& skill = s.drop_skills(k);
       SB_RETURN_IF_ERROR(Skill(df, skill));
       if (!required.count(skill)) {
-        return InvalidArgument(df + ": \"" + skill + "\" is not required by this queue");
+        return InvalidArgument(df + ": " + Quote(skill) + " is not required by this queue");
       }
       if (!dropped.insert(skill).second) {
-        return InvalidArgument(df + ": \"" + skill + "\" listed twice");
+        return InvalidArgument(df + ": " + Quote(skill) + " listed twice");
       }
     }
     if (!s.overflow_queue().empty()) {
       if (!queues_.count(s.overflow_queue())) {
-        return InvalidArgument(f + ".overflow_queue: unknown queue \"" + s.overflow_queue() + "\"");
+        return InvalidArgument(f + ".overflow_queue: unknown queue " + Quote(s.overflow_queue()));
       }
       if (s.overflow_queue() == q.name()) {
         return InvalidArgument(f + ".overflow_queue: a queue cannot overflow into itself");
@@ -461,7 +551,9 @@ Status YamlToJson(std::string_view text, std::string* json) {
     const YAML::Node root = YAML::Load(std::string(text));
     if (!root.IsMap()) return InvalidArgument("config: the top level must be a mapping of fields");
     JsonWriter writer(json, std::max(kMinJsonBudget, kJsonExpansion * text.size()));
-    if (!writer.Write(root, nullptr, 0)) return InvalidArgument("config: " + writer.error());
+    if (!writer.Write(root, pb::RoutingConfig::descriptor(), nullptr, false, "", 0)) {
+      return InvalidArgument("config: " + writer.error());
+    }
   } catch (const YAML::DeepRecursion& e) {
     // yaml-cpp 0.7 gives this one the message "bad file".
     return InvalidArgument(
@@ -504,9 +596,8 @@ void ApplyDefaults(RoutingConfig* config) {
                                                        {pb::CHANNEL_EMAIL, 20},
                                                        {pb::CHANNEL_TASK, 25}};
   for (const auto& [channel, units] : defaults) {
-    const bool listed =
-        std::any_of(cap->costs().begin(), cap->costs().end(),
-                    [&](const pb::ChannelCost& c) { return c.channel() == channel; });
+    bool listed = false;
+    for (const pb::ChannelCost& c : cap->costs()) listed |= c.channel() == channel;
     if (listed) continue;
     pb::ChannelCost* cost = cap->add_costs();
     cost->set_channel(channel);
@@ -520,21 +611,27 @@ void ApplyDefaults(RoutingConfig* config) {
   }
 }
 
-Status Validate(const RoutingConfig& config) { return Checker(config).Run(); }
+Status Validate(const RoutingConfig& config) {
+  Status status = Checker(config).Run();
+  if (status.ok()) return status;
+  return InvalidArgument(Printable(status.message()));
+}
 
 Result<RoutingConfig> ParseRoutingConfig(std::string_view text) {
   if (text.size() > kMaxConfigBytes) {
     return InvalidArgument("config: larger than " + std::to_string(kMaxConfigBytes >> 20) + " MiB");
   }
   std::string json;
-  SB_RETURN_IF_ERROR(YamlToJson(text, &json));
+  if (Status status = YamlToJson(text, &json); !status.ok()) {
+    return InvalidArgument(Printable(status.message()));
+  }
   RoutingConfig config;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;  // a misspelt field must not silently fall back to 0
   const auto status = google::protobuf::util::JsonStringToMessage(json, &config, options);
   if (!status.ok()) {
-    return InvalidArgument("config: " + JsonErrorMessage(std::string_view(
-                                            status.message().data(), status.message().size())));
+    return InvalidArgument("config: " + Printable(JsonErrorMessage(std::string_view(
+                                            status.message().data(), status.message().size()))));
   }
   ApplyDefaults(&config);
   SB_RETURN_IF_ERROR(Validate(config));

@@ -1,5 +1,8 @@
-// Driver for fuzz targets built without libFuzzer: replays every file of a corpus directory, then a
-// bounded number of deterministic mutations of it, so ctest exercises each parser with bad input.
+// Driver for fuzz targets built without libFuzzer: replays every file of a corpus directory, then
+// a bounded number of deterministic mutations of it, so ctest exercises each parser with bad input
+// on every build. The same seed and the sorted file order make a failure reproduce exactly.
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
@@ -7,6 +10,7 @@
 #include <iterator>
 #include <random>
 #include <string>
+#include <system_error>
 #include <vector>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
@@ -14,6 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 namespace {
 
 constexpr int kMutations = 20'000;
+constexpr int kMaxEditsPerMutation = 4;
+// Inputs never grow past this, so the run stays bounded whatever the corpus holds.
+constexpr size_t kMaxInputBytes = 64 * 1024;
+constexpr std::mt19937::result_type kSeed = 20261122;
 
 void Run(const std::string& input) {
   LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(input.data()), input.size());
@@ -21,31 +29,30 @@ void Run(const std::string& input) {
 
 std::string Mutate(const std::vector<std::string>& corpus, std::mt19937& rng) {
   std::string s = corpus[rng() % corpus.size()];
-  const int edits = 1 + static_cast<int>(rng() % 4);
+  const int edits = 1 + static_cast<int>(rng() % kMaxEditsPerMutation);
   for (int i = 0; i < edits; ++i) {
     const size_t at = s.empty() ? 0 : rng() % s.size();
     switch (rng() % 5) {
-      case 0:
+      case 0:  // flip one bit
         if (!s.empty()) s[at] = static_cast<char>(s[at] ^ (1 << (rng() % 8)));
         break;
-      case 1:
+      case 1:  // insert a byte
         s.insert(at, 1, static_cast<char>(rng() % 256));
         break;
-      case 2:
+      case 2:  // delete a few bytes
         if (!s.empty()) s.erase(at, 1 + rng() % 8);
         break;
-      case 3: {  // splice in a piece of another input
+      case 3: {  // splice: the head of this input, the tail of another
         const std::string& other = corpus[rng() % corpus.size()];
-        if (!other.empty()) {
-          const size_t from = rng() % other.size();
-          s.insert(at, other.substr(from, 1 + rng() % 64));
-        }
+        const size_t from = other.empty() ? 0 : rng() % other.size();
+        s = s.substr(0, at) + other.substr(from);
         break;
       }
-      default:
+      default:  // truncate
         s.resize(at);
         break;
     }
+    if (s.size() > kMaxInputBytes) s.resize(kMaxInputBytes);
   }
   return s;
 }
@@ -53,24 +60,47 @@ std::string Mutate(const std::vector<std::string>& corpus, std::mt19937& rng) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
-    return 2;
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s CORPUS_DIR\n", argc > 0 ? argv[0] : "replay");
+    return 1;
   }
-  std::vector<std::string> corpus;
+  const std::filesystem::path dir = argv[1];
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(argv[1], ec)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
+  std::vector<std::filesystem::path> paths;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->is_regular_file(ec)) paths.push_back(it->path());
+  }
+  if (ec) {
+    std::fprintf(stderr, "%s: cannot read corpus directory %s: %s\n", argv[0], argv[1],
+                 ec.message().c_str());
+    return 1;
+  }
+  // Directory order differs between file systems; sorting keeps the mutations reproducible.
+  std::sort(paths.begin(), paths.end());
+  std::vector<std::string> corpus;
+  for (const auto& path : paths) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "%s: cannot read %s\n", argv[0], path.c_str());
+      return 1;
+    }
     corpus.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-  if (ec || corpus.empty()) {
+  if (corpus.empty()) {
     std::fprintf(stderr, "%s: no corpus files in %s\n", argv[0], argv[1]);
     return 1;
   }
-  for (const auto& input : corpus) Run(input);
-  std::mt19937 rng(12345);
-  for (int i = 0; i < kMutations; ++i) Run(Mutate(corpus, rng));
-  std::printf("replayed %zu corpus inputs and %d mutations\n", corpus.size(), kMutations);
+  size_t runs = 0;
+  for (const auto& input : corpus) {
+    Run(input);
+    ++runs;
+  }
+  std::mt19937 rng(kSeed);
+  for (int i = 0; i < kMutations; ++i) {
+    Run(Mutate(corpus, rng));
+    ++runs;
+  }
+  std::printf("replayed %zu inputs (%zu corpus files, %d mutations)\n", runs, corpus.size(),
+              kMutations);
   return 0;
 }
