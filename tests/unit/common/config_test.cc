@@ -471,3 +471,20 @@ TEST(ConfigTest, ShippedExampleLoads) {
 
 }  // namespace
 }  // namespace sb::config
+
+namespace sb::config {
+namespace {
+
+TEST(ConfigDefaultsTest, DefaultChatCostLetsAnAgentTakeThreeChats) {
+  pb::RoutingConfig config;
+  ApplyDefaults(&config);
+  uint32_t chat = 0;
+  for (const auto& c : config.capacity().costs()) {
+    if (c.channel() == pb::CHANNEL_CHAT) chat = c.units();
+  }
+  ASSERT_GT(chat, 0u);
+  EXPECT_EQ(config.capacity().agent_units() / chat, 3u);
+}
+
+}  // namespace
+}  // namespace sb::config

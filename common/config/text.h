@@ -1,0 +1,19 @@
+// Text helpers shared by the config loader and its validator (private to common/config).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace sb::config {
+
+// "queues" + 2 → "queues[2]": the field-path form every error uses.
+std::string Field(const std::string& list, int index);
+// An input value quoted for an error message: escaped, and cut short if long.
+std::string Quote(std::string_view value);
+// A message made safe for terminals and logs: control characters escaped, length capped.
+std::string Printable(std::string_view message);
+// Names of skills, domains and queues: letters, digits and _ . : -
+bool ValidNameChars(const std::string& name);
+std::string FormatNumber(double v);
+
+}  // namespace sb::config
