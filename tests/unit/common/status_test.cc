@@ -57,7 +57,7 @@ TEST(StatusTest, ReturnIfErrorStopsAtTheFirstError) {
   EXPECT_EQ(calls_after_check, 1);
 }
 
-TEST(ResultTest, HoldsValueOrStatus) {
+TEST(StatusResultTest, HoldsValueOrStatus) {
   Result<int> good = Half(84);
   ASSERT_TRUE(good.ok());
   EXPECT_TRUE(good.status().ok());
@@ -68,7 +68,7 @@ TEST(ResultTest, HoldsValueOrStatus) {
   EXPECT_EQ(bad.status().ToString(), "INVALID_ARGUMENT: v: odd (got 3)");
 }
 
-TEST(ResultTest, ValueCanBeMovedOut) {
+TEST(StatusResultTest, ValueCanBeMovedOut) {
   Result<std::unique_ptr<std::string>> r(std::make_unique<std::string>("agent-7"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ((*r)->size(), 7u);
@@ -77,7 +77,7 @@ TEST(ResultTest, ValueCanBeMovedOut) {
   EXPECT_EQ(*taken, "agent-7");
 }
 
-TEST(ResultTest, ArrowReachesMembers) {
+TEST(StatusResultTest, ArrowReachesMembers) {
   Result<std::vector<int>> r(std::vector<int>{1, 2, 3});
   EXPECT_EQ(r->size(), 3u);
   r->push_back(4);
