@@ -153,6 +153,17 @@ bool RandomWorld::Eligible(const ModelAgent& a, const ModelContact& c, uint32_t 
   return true;
 }
 
+void RandomWorld::FinishAfterContactWork(ModelAgent& a) {
+  for (auto it = a.items.begin(); it != a.items.end();) {
+    if (it->second == pb::CONTACT_STATE_COMPLETED) {
+      Forget(it->first);
+      it = a.items.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void RandomWorld::Forget(const std::string& contact) {
   contacts_.erase(contact);
   ++terminal_;
@@ -346,14 +357,7 @@ void RandomWorld::Step(Engine* engine) {
       ModelAgent& a = agents_.at(ev.agent_logout().agent_id());
       a.logged_in = false;
       a.ready = false;
-      for (auto it = a.items.begin(); it != a.items.end();) {
-        if (it->second == pb::CONTACT_STATE_COMPLETED) {
-          Forget(it->first);
-          it = a.items.erase(it);
-        } else {
-          ++it;
-        }
-      }
+      FinishAfterContactWork(a);
       break;
     }
     case pb::RoutingEvent::kAgentReady:
@@ -380,15 +384,7 @@ void RandomWorld::Step(Engine* engine) {
     }
   }
   if (ev.has_wrap_up_done()) {
-    ModelAgent& a = agents_.at(ev.wrap_up_done().agent_id());
-    for (auto it = a.items.begin(); it != a.items.end();) {
-      if (it->second == pb::CONTACT_STATE_COMPLETED) {
-        Forget(it->first);
-        it = a.items.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    FinishAfterContactWork(agents_.at(ev.wrap_up_done().agent_id()));
   }
   Apply(out, tick);
   if (ev.has_contact_abandoned() || ev.has_contact_cancelled()) {

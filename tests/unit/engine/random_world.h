@@ -78,6 +78,8 @@ class RandomWorld {
                                                                  uint32_t step) const;
   const pb::QueueDef& Queue(const std::string& name) const;
   void Forget(const std::string& contact);
+  // Ends every contact the agent holds in after-contact work (wrap-up, logout).
+  void FinishAfterContactWork(ModelAgent& a);
   template <typename M>
   const std::string* Pick(const M& m, bool (*pred)(const typename M::value_type&));
 
