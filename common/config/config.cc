@@ -289,12 +289,13 @@ std::string YamlErrorMessage(const YAML::Exception& e, const std::string& what) 
 
 // Converts YAML (or JSON, which is YAML) text into the JSON protobuf parses. yaml-cpp reports
 // errors by throwing; this is where they become Status.
-Status YamlToJson(std::string_view text, std::string* json) {
+Status YamlToJson(std::string_view text, const google::protobuf::Descriptor* schema,
+                  std::string* json) {
   try {
     const YAML::Node root = YAML::Load(std::string(text));
     if (!root.IsMap()) return InvalidArgument("config: the top level must be a mapping of fields");
     JsonWriter writer(json, std::max(kMinJsonBudget, kJsonExpansion * text.size()));
-    if (!writer.Write(root, pb::RoutingConfig::descriptor(), nullptr, false, "", 0)) {
+    if (!writer.Write(root, schema, nullptr, false, "", 0)) {
       return InvalidArgument("config: " + writer.error());
     }
   } catch (const YAML::DeepRecursion& e) {
@@ -314,16 +315,16 @@ Status ReadBounded(const std::string& path, size_t limit, std::string* out) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   if (status.type() == std::filesystem::file_type::not_found) {
-    return NotFound(path + ": routing config file not found");
+    return NotFound(path + ": file not found");
   }
   if (std::filesystem::is_directory(status)) {
-    return InvalidArgument(path + ": is a directory, not a routing config file");
+    return InvalidArgument(path + ": is a directory, not a file");
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) return InvalidArgument(path + ": cannot open routing config file");
+  if (!in) return InvalidArgument(path + ": cannot open file");
   out->resize(limit + 1);
   in.read(out->data(), static_cast<std::streamsize>(out->size()));
-  if (in.bad()) return InvalidArgument(path + ": cannot read routing config file");
+  if (in.bad()) return InvalidArgument(path + ": cannot read file");
   out->resize(static_cast<size_t>(in.gcount()));
   return Status::Ok();
 }
@@ -401,22 +402,31 @@ void ApplyDefaults(RoutingConfig* config) {
   }
 }
 
-Result<RoutingConfig> ParseRoutingConfig(std::string_view text) {
+Status ParseMessage(std::string_view text, google::protobuf::Message* out) {
   if (text.size() > kMaxConfigBytes) {
     return InvalidArgument("config: larger than " + std::to_string(kMaxConfigBytes >> 20) + " MiB");
   }
   std::string json;
-  if (Status status = YamlToJson(text, &json); !status.ok()) {
+  if (Status status = YamlToJson(text, out->GetDescriptor(), &json); !status.ok()) {
     return InvalidArgument(Printable(status.message()));
   }
-  RoutingConfig config;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;  // a misspelt field must not silently fall back to 0
-  const auto status = google::protobuf::util::JsonStringToMessage(json, &config, options);
+  const auto status = google::protobuf::util::JsonStringToMessage(json, out, options);
   if (!status.ok()) {
     return InvalidArgument("config: " + Printable(JsonErrorMessage(std::string_view(
                                             status.message().data(), status.message().size()))));
   }
+  return Status::Ok();
+}
+
+Status ReadConfigFile(const std::string& path, std::string* text) {
+  return ReadBounded(path, kMaxConfigBytes, text);
+}
+
+Result<RoutingConfig> ParseRoutingConfig(std::string_view text) {
+  RoutingConfig config;
+  SB_RETURN_IF_ERROR(ParseMessage(text, &config));
   ApplyDefaults(&config);
   SB_RETURN_IF_ERROR(Validate(config));
   return config;
@@ -424,7 +434,7 @@ Result<RoutingConfig> ParseRoutingConfig(std::string_view text) {
 
 Result<RoutingConfig> LoadRoutingConfigFile(const std::string& path) {
   std::string text;
-  SB_RETURN_IF_ERROR(ReadBounded(path, kMaxConfigBytes, &text));
+  SB_RETURN_IF_ERROR(ReadConfigFile(path, &text));
   Result<RoutingConfig> config = ParseRoutingConfig(text);
   if (!config.ok()) return Status(config.status().code(), path + ": " + config.status().message());
   return config;

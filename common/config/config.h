@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <google/protobuf/message.h>
+
 #include "common/status.h"
 #include "switchboard/v1/config.pb.h"
 
@@ -18,6 +20,14 @@ using switchboard::v1::RoutingConfig;
 // name with or without their prefix, e.g. "LONGEST_IDLE" or "STRATEGY_LONGEST_IDLE"), fills
 // defaults, and validates. Fails with kInvalidArgument naming the field on any problem.
 Result<RoutingConfig> ParseRoutingConfig(std::string_view text);
+
+// Parses YAML or JSON text into any message by its schema, with the same rules and limits as
+// ParseRoutingConfig (unknown fields rejected, errors name the field). No defaults, no validation:
+// those belong to the message's owner. Used for follow-up config and simulator scenarios.
+Status ParseMessage(std::string_view text, google::protobuf::Message* out);
+
+// Reads a config-sized file (at most 4 MiB) into `text`; errors name the path.
+Status ReadConfigFile(const std::string& path, std::string* text);
 
 // Reads and parses a file; a missing or unreadable file fails naming the path.
 Result<RoutingConfig> LoadRoutingConfigFile(const std::string& path);
