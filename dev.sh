@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache clang
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
-  librocksdb-dev librdkafka-dev libyaml-cpp-dev nlohmann-json3-dev
+  librocksdb-dev librdkafka-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

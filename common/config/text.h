@@ -1,4 +1,5 @@
-// Text helpers shared by the config loader and its validator (private to common/config).
+// Text helpers for config-like loaders (routing config, follow-up config, sim scenarios): field paths,
+// quoting of input values in errors, number formatting.
 #pragma once
 
 #include <string>

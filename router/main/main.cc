@@ -4,6 +4,7 @@
 #include <string>
 
 #include "tools/dev/dev.h"
+#include "tools/sim/sim.h"
 
 namespace {
 
@@ -11,7 +12,8 @@ void Usage(FILE* f) {
   std::fprintf(f,
                "usage: switchboard <command> [flags]\n"
                "commands:\n"
-               "  dev     embedded demo: routing engine with simulated agents and traffic\n"
+               "  dev       embedded demo: routing engine with simulated agents and traffic\n"
+               "  sim       contact-center simulation over the routing engine (what-if, Erlang check)\n"
                "run 'switchboard <command> --help' for its flags\n");
 }
 
@@ -24,6 +26,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   if (command == "dev") return sb::dev::Main(argc - 1, argv + 1);
+  if (command == "sim") return sb::sim::Main(argc - 1, argv + 1);
   std::fprintf(stderr, "switchboard: unknown command \"%s\"\n", command.c_str());
   Usage(stderr);
   return 2;
