@@ -104,6 +104,15 @@ std::string Shorten(std::string_view s, size_t max) {
   return std::string(s.substr(0, end)) + "...";
 }
 
+// The zero value of enums like Strategy means "not set"; of others (Priority: NORMAL) it is a
+// real value.
+bool Unspecified(const google::protobuf::EnumValueDescriptor& v) {
+  const std::string& name = v.name();
+  constexpr std::string_view kSuffix = "_UNSPECIFIED";
+  return v.number() == 0 && name.size() >= kSuffix.size() &&
+         name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0;
+}
+
 // "Strategy" → "STRATEGY_": the prefix protobuf style puts on every value of an enum type.
 std::string EnumPrefix(const google::protobuf::EnumDescriptor& e) {
   std::string prefix;
@@ -232,13 +241,14 @@ class JsonWriter {
     for (unsigned char ch : v) full += static_cast<char>(std::toupper(ch));
     if (full.rfind(prefix, 0) != 0) full = prefix + full;
     const google::protobuf::EnumValueDescriptor* value = e.FindValueByName(full);
-    if (value == nullptr || value->number() == 0) {
-      // The zero value is "unspecified", which is never a meaningful choice; say what is.
+    if (value == nullptr || Unspecified(*value)) {
+      // "Unspecified" is never a meaningful choice; say what is.
       std::string choices;
       for (int i = 0; i < e.value_count(); ++i) {
-        if (e.value(i)->number() == 0) continue;
+        if (Unspecified(*e.value(i))) continue;
         if (!choices.empty()) choices += ", ";
-        choices += e.value(i)->name().substr(prefix.size());
+        const std::string& name = e.value(i)->name();
+        choices += name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
       }
       return Fail(path, "unknown value " + Quote(v) + " (one of " + choices + ")");
     }

@@ -105,7 +105,7 @@ class Checker {
     }
     SB_RETURN_IF_ERROR(TimeOfDay(f + ".profile_start", t.profile_start()));
     SB_RETURN_IF_ERROR(Positive(f + ".aht_s", t.aht_s(), kMaxSeconds));
-    if (!pb::HandleTimeDistribution_IsValid(t.handle_time())) {
+    if (!pb::HandleTime_IsValid(t.handle_time())) {
       return InvalidArgument(f + ".handle_time: unknown distribution");
     }
     SB_RETURN_IF_ERROR(Positive(f + ".handle_time_cv", t.handle_time_cv(), 100));
