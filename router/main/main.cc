@@ -5,6 +5,7 @@
 
 #include "tools/dev/dev.h"
 #include "tools/sim/sim.h"
+#include "tools/staffing/staffing.h"
 
 namespace {
 
@@ -14,6 +15,7 @@ void Usage(FILE* f) {
                "commands:\n"
                "  dev       embedded demo: routing engine with simulated agents and traffic\n"
                "  sim       contact-center simulation over the routing engine (what-if, Erlang check)\n"
+               "  staffing  Erlang C / Erlang A staffing calculator\n"
                "run 'switchboard <command> --help' for its flags\n");
 }
 
@@ -27,6 +29,7 @@ int main(int argc, char** argv) {
   const std::string command = argv[1];
   if (command == "dev") return sb::dev::Main(argc - 1, argv + 1);
   if (command == "sim") return sb::sim::Main(argc - 1, argv + 1);
+  if (command == "staffing") return sb::staffing::Main(argc - 1, argv + 1);
   std::fprintf(stderr, "switchboard: unknown command \"%s\"\n", command.c_str());
   Usage(stderr);
   return 2;
