@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,6 +34,9 @@ struct Case {
   double asa_floor_s = 0;
 };
 
+
+// Names the case in test listings instead of gtest's byte dump.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 Figures Simulate(const Case& c) {
   FlagScenario f;
