@@ -5,25 +5,26 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
+#include "tests/fuzz/fuzz_checks.h"
 #include "tools/staffing/profile.h"
 
+constexpr char kTarget[] = "profile_fuzz";
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size > 64 * 1024) return 0;
+  if (size > sb::fuzz::kMaxInputBytes) return 0;
   auto p = sb::staffing::ParseProfile(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!p.ok()) {
-    for (unsigned char ch : p.status().message()) {
-      if (ch < 0x20 || ch == 0x7f) std::abort();  // errors go to terminals: printable only
-    }
+    sb::fuzz::CheckErrorMessage(kTarget, p.status().message());
     return 0;
   }
   int last = -1;
   for (const auto& iv : *p) {
     if (iv.start_min <= last || iv.start_min >= 1440 || iv.length_min <= 0 ||
         !(iv.arrivals_per_hour >= 0) || iv.aht_s < 0) {
-      std::fprintf(stderr, "profile_fuzz: accepted a broken interval\n");
-      std::abort();
+      sb::fuzz::Die(kTarget, "accepted a broken interval", std::to_string(iv.start_min));
     }
     last = iv.start_min;
   }

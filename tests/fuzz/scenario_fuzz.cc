@@ -9,34 +9,22 @@
 #include <string>
 #include <string_view>
 
+#include "tests/fuzz/fuzz_checks.h"
 #include "tools/sim/scenario.h"
 #include "tools/sim/simulation.h"
 
-namespace {
-
-constexpr size_t kMaxInputBytes = 64 * 1024;
-constexpr size_t kMaxMessageBytes = 1024;
-
-[[noreturn]] void Die(const char* what, const std::string& detail) {
-  std::fprintf(stderr, "scenario_fuzz: %s\n%s\n", what, detail.c_str());
-  std::abort();
-}
-
-}  // namespace
+constexpr char kTarget[] = "scenario_fuzz";
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size > kMaxInputBytes) return 0;
+  if (size > sb::fuzz::kMaxInputBytes) return 0;
   auto parsed = sb::sim::ParseScenario(std::string_view(reinterpret_cast<const char*>(data), size));
   if (!parsed.ok()) {
-    const std::string& m = parsed.status().message();
-    if (m.empty() || m.size() > kMaxMessageBytes) Die("error message empty or huge", m);
-    for (unsigned char ch : m) {
-      if (ch < 0x20 || ch == 0x7f) Die("control character in error message", m);
-    }
+    sb::fuzz::CheckErrorMessage(kTarget, parsed.status().message());
     return 0;
   }
   switchboard::v1::SimScenario s = *parsed;
-  if (sb::Status st = sb::sim::Validate(s); !st.ok()) Die("accepted an invalid scenario", st.ToString());
+  if (sb::Status st = sb::sim::Validate(s); !st.ok())
+    sb::fuzz::Die(kTarget, "accepted an invalid scenario", st.ToString());
   s.set_hours(std::min(s.hours(), 0.2));
   s.set_warmup_hours(std::min(s.warmup_hours(), 0.05));
   for (auto& t : *s.mutable_traffic()) {
@@ -44,8 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (double& r : *t.mutable_profile()) r = std::min(r, 2000.0);
   }
   for (auto& g : *s.mutable_agents()) g.set_count(std::min(g.count(), 20u));
-  if (sb::Status st = sb::sim::Validate(s); !st.ok()) Die("shrunk scenario invalid", st.ToString());
+  if (sb::Status st = sb::sim::Validate(s); !st.ok())
+    sb::fuzz::Die(kTarget, "shrunk scenario invalid", st.ToString());
   auto run = sb::sim::RunReplication(s, {.seed = 1, .strategy = std::nullopt});
-  if (!run.ok()) Die("accepted scenario failed to run", run.status().ToString());
+  if (!run.ok()) sb::fuzz::Die(kTarget, "accepted scenario failed to run", run.status().ToString());
   return 0;
 }

@@ -82,9 +82,8 @@ Figures Summarize(const std::vector<Metrics>& runs) {
   Figures f;
   f.offered = Over(runs, [](const Metrics& m) { return static_cast<double>(m.offered); });
   f.answered = Over(runs, [](const Metrics& m) { return static_cast<double>(m.answered); });
-  f.abandoned = Over(runs, [](const Metrics& m) {
-    return static_cast<double>(m.abandoned + m.short_abandoned);
-  });
+  f.abandoned = Over(
+      runs, [](const Metrics& m) { return static_cast<double>(m.abandoned + m.short_abandoned); });
   f.service_level = Over(runs, [](const Metrics& m) { return m.service_level(); });
   f.asa_s = Over(runs, [](const Metrics& m) { return m.asa_s(); });
   f.abandon_rate = Over(runs, [](const Metrics& m) { return m.abandon_rate(); });

@@ -91,8 +91,8 @@ class Checker {
     if (t.channel() == pb::CHANNEL_UNSPECIFIED || !pb::Channel_IsValid(t.channel())) {
       return InvalidArgument(f + ".channel: must be a channel");
     }
-    SB_RETURN_IF_ERROR(NonNegative(f + ".arrivals_per_hour", t.arrivals_per_hour(),
-                                   kMaxArrivalsPerHour));
+    SB_RETURN_IF_ERROR(
+        NonNegative(f + ".arrivals_per_hour", t.arrivals_per_hour(), kMaxArrivalsPerHour));
     if (t.profile_size() > kMaxProfileIntervals) {
       return InvalidArgument(f + ".profile: at most " + std::to_string(kMaxProfileIntervals) +
                              " 15-minute intervals (got " + std::to_string(t.profile_size()) + ")");
@@ -128,7 +128,8 @@ class Checker {
       SB_RETURN_IF_ERROR(NonNegative(pf + ".share", p.share(), 1e9));
       shares += p.share();
     }
-    if (shares <= 0) return InvalidArgument(f + ".priority_mix: the shares must add up to more than 0");
+    if (shares <= 0)
+      return InvalidArgument(f + ".priority_mix: the shares must add up to more than 0");
     return Status::Ok();
   }
 
@@ -137,10 +138,9 @@ class Checker {
     const std::string f = Field("agents", i);
     if (g.count() == 0) return InvalidArgument(f + ".count: must be at least 1");
     if (!domains_.count(g.domain())) {
-      return InvalidArgument(f + ".domain: unknown domain " + Quote(g.domain()) +
-                             (s_.routing().domains_size() > 1
-                                  ? " (required when routing has several domains)"
-                                  : ""));
+      return InvalidArgument(
+          f + ".domain: unknown domain " + Quote(g.domain()) +
+          (s_.routing().domains_size() > 1 ? " (required when routing has several domains)" : ""));
     }
     if (g.skills_size() == 0) return InvalidArgument(f + ".skills: at least one skill is required");
     for (int k = 0; k < g.skills_size(); ++k) {
@@ -160,7 +160,8 @@ class Checker {
       SB_RETURN_IF_ERROR(TimeOfDay(sf + ".start", g.shifts(k).start()));
       SB_RETURN_IF_ERROR(TimeOfDay(sf + ".end", g.shifts(k).end()));
       if (*ParseTimeOfDay(g.shifts(k).start()) == *ParseTimeOfDay(g.shifts(k).end())) {
-        return InvalidArgument(sf + ": start and end are the same time (leave shifts out for "
+        return InvalidArgument(sf +
+                               ": start and end are the same time (leave shifts out for "
                                "agents on duty around the clock)");
       }
     }

@@ -25,7 +25,7 @@ struct FlagScenario {
   double aht_s = 0;
   int agents = 0;
   double threshold_s = 20;
-  double patience_s = 0;  // 0 = nobody abandons
+  double patience_s = 0;    // 0 = nobody abandons
   double urgent_share = 0;  // share of contacts with urgent priority
   pb::Strategy strategy = pb::STRATEGY_LONGEST_IDLE;
 };
@@ -42,8 +42,7 @@ void ApplyOverrides(const Overrides& overrides, pb::SimScenario* scenario);
 // Parses YAML or JSON text, applies the overrides, fills defaults and validates.
 Result<pb::SimScenario> ParseScenario(std::string_view text, const Overrides& overrides = {});
 // Reads and parses a file; errors are prefixed with the path.
-Result<pb::SimScenario> LoadScenarioFile(const std::string& path,
-                                         const Overrides& overrides = {});
+Result<pb::SimScenario> LoadScenarioFile(const std::string& path, const Overrides& overrides = {});
 
 // Defaults: replications 1, start_time and profile_start "00:00", channel voice, handle-time cv 1,
 // priority mix all normal/external, an agent group's domain the routing config's only domain;

@@ -97,8 +97,9 @@ int CompareStrategies(const pb::SimScenario& scenario, int threads, bool json) {
     table += row;
   }
   if (json) {
-    std::cout << nlohmann::json{{"replications", scenario.replications()}, {"strategies", all}}.dump()
-              << "\n";
+    std::cout
+        << nlohmann::json{{"replications", scenario.replications()}, {"strategies", all}}.dump()
+        << "\n";
   } else {
     std::cout << table;
   }
@@ -117,7 +118,8 @@ int Main(int argc, char** argv) {
   Overrides overrides;
   int threads = std::max(1u, std::thread::hardware_concurrency());
   bool json = false, compare = false;
-  app.add_option("--scenario", scenario_file, "scenario file, YAML or JSON (see tools/sim/README.md)");
+  app.add_option("--scenario", scenario_file,
+                 "scenario file, YAML or JSON (see tools/sim/README.md)");
   auto* rate = app.add_option("--arrivals-per-hour", flags.arrivals_per_hour,
                               "one-queue: Poisson arrivals per hour")
                    ->check(CLI::Range(0.0, 1e7));

@@ -103,13 +103,27 @@ class Simulation {
       now_ms_ = e.at_ms;
       clock_->SetMs(kEpochMs + now_ms_);
       switch (e.kind) {
-        case Kind::kArrival: Arrive(e.index); break;
-        case Kind::kAbandon: Abandon(e.index); break;
-        case Kind::kEnd: EndTalk(e.index); break;
-        case Kind::kWrapUp: WrapUp(e.index); break;
-        case Kind::kShiftStart: ShiftStart(e.index); break;
-        case Kind::kShiftEnd: ShiftEnd(e.index); break;
-        case Kind::kTick: Tick(); break;
+        case Kind::kArrival:
+          Arrive(e.index);
+          break;
+        case Kind::kAbandon:
+          Abandon(e.index);
+          break;
+        case Kind::kEnd:
+          EndTalk(e.index);
+          break;
+        case Kind::kWrapUp:
+          WrapUp(e.index);
+          break;
+        case Kind::kShiftStart:
+          ShiftStart(e.index);
+          break;
+        case Kind::kShiftEnd:
+          ShiftEnd(e.index);
+          break;
+        case Kind::kTick:
+          Tick();
+          break;
       }
       if (!error_.ok()) return error_;
     }
@@ -125,7 +139,8 @@ class Simulation {
       if (a.logged_in) a.duty_ms += Overlap(a.login_ms, end_ms_, warm_ms_, end_ms_);
       if (a.items > 0) a.busy_ms += Overlap(a.busy_since_ms, end_ms_, warm_ms_, end_ms_);
       if (a.duty_ms > 0) {
-        r.agent_occupancy.push_back(static_cast<double>(a.busy_ms) / static_cast<double>(a.duty_ms));
+        r.agent_occupancy.push_back(static_cast<double>(a.busy_ms) /
+                                    static_cast<double>(a.duty_ms));
       }
       for (size_t q = 0; q < metrics_.size(); ++q) {
         if (!groups_[a.group].serves[q]) continue;
@@ -285,10 +300,9 @@ class Simulation {
     const size_t cls = st.pick_class(st.draws);
     const pb::SimPriorityShare& mix = st.t->priority_mix(static_cast<int>(cls));
     c.priority_class = static_cast<uint8_t>(cls);
-    const double handle_s =
-        st.t->handle_time() == pb::HANDLE_TIME_LOGNORMAL
-            ? std::lognormal_distribution<>(st.mu, st.sigma)(st.draws)
-            : std::exponential_distribution<>(1.0 / st.t->aht_s())(st.draws);
+    const double handle_s = st.t->handle_time() == pb::HANDLE_TIME_LOGNORMAL
+                                ? std::lognormal_distribution<>(st.mu, st.sigma)(st.draws)
+                                : std::exponential_distribution<>(1.0 / st.t->aht_s())(st.draws);
     c.handle_ms = std::max<int64_t>(1, Ms(handle_s));
     const double patience_s =
         st.t->patience_s() > 0 ? std::exponential_distribution<>(1.0 / st.t->patience_s())(st.draws)
@@ -350,8 +364,8 @@ class Simulation {
     }
     Push(now_ms_ + c.handle_ms, Kind::kEnd, n);
     Decisions out;
-    const Status st = engine_->OfferAccepted(agents_[a].agent.id(), "c" + std::to_string(n),
-                                             attempt, &out);
+    const Status st =
+        engine_->OfferAccepted(agents_[a].agent.id(), "c" + std::to_string(n), attempt, &out);
     Check("OfferAccepted", st, out);
   }
 
@@ -418,7 +432,8 @@ class Simulation {
         // Times relative to the run's start. A shift that began the day before and is still
         // under way at the start gets a one-off slot from 0.
         const int64_t from = *ParseTimeOfDay(sh.start()) * kMinuteMs;
-        const int64_t length = ((*ParseTimeOfDay(sh.end()) * kMinuteMs - from) % kDayMs + kDayMs) % kDayMs;
+        const int64_t length =
+            ((*ParseTimeOfDay(sh.end()) * kMinuteMs - from) % kDayMs + kDayMs) % kDayMs;
         const int64_t start = ((from - start_of_day_ms_) % kDayMs + kDayMs) % kDayMs;
         if (start + length > kDayMs) {
           Push(0, Kind::kShiftStart, Slot(a, 0, start + length - kDayMs, false));
@@ -527,7 +542,8 @@ double Metrics::abandon_rate() const {
 }
 double Metrics::occupancy() const { return duty_s > 0 ? busy_s / duty_s : 0.0; }
 
-Result<ReplicationResult> RunReplication(const pb::SimScenario& scenario, const RunOptions& options) {
+Result<ReplicationResult> RunReplication(const pb::SimScenario& scenario,
+                                         const RunOptions& options) {
   Simulation sim(scenario, options);
   SB_RETURN_IF_ERROR(sim.Init());
   SB_RETURN_IF_ERROR(sim.Run());

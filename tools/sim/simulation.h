@@ -73,6 +73,7 @@ struct RunOptions {
 
 // REQUIRES: `scenario` passed Validate (scenario.h).
 // Fails only on a defect: an engine call that should have succeeded (kInternal, with the call).
-Result<ReplicationResult> RunReplication(const pb::SimScenario& scenario, const RunOptions& options);
+Result<ReplicationResult> RunReplication(const pb::SimScenario& scenario,
+                                         const RunOptions& options);
 
 }  // namespace sb::sim

@@ -178,7 +178,8 @@ Result<Prediction> Predict(const Load& load, int agents) {
   if (load.patience_s > 0) return PredictA(load, agents, a);
   if (agents <= a) {
     return InvalidArgument("unstable: " + std::to_string(agents) + " agents cannot carry " +
-                           Num(a) + " erlangs without abandonment (Erlang C needs more agents "
+                           Num(a) +
+                           " erlangs without abandonment (Erlang C needs more agents "
                            "than erlangs; give a patience for Erlang A)");
   }
   return PredictC(load, agents, a);

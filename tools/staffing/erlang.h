@@ -2,8 +2,8 @@
 //
 // Erlang C is M/M/N (Poisson arrivals, exponential handle time, N agents, customers who never
 // leave); Erlang A is M/M/N+M (customers abandon after an exponential patience). Figures follow
-// DESIGN.md's one definition: SL(T) = answered within T / (answered + abandoned), ASA = mean wait of
-// answered contacts, abandon rate = abandoned / offered, occupancy = busy / logged-in time.
+// DESIGN.md's one definition: SL(T) = answered within T / (answered + abandoned), ASA = mean wait
+// of answered contacts, abandon rate = abandoned / offered, occupancy = busy / logged-in time.
 //
 // Numerically stable for tens of thousands of agents: Erlang B by its recursion (no factorials),
 // Erlang A's stationary distribution in log space. Pure functions; thread-safe.

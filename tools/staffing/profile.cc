@@ -11,7 +11,8 @@ namespace {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -25,7 +26,8 @@ bool ParseDouble(std::string_view s, double* out) {
 bool ParseTime(std::string_view s, int* minutes) {
   s = Trim(s);
   auto digit = [&](size_t i) { return s[i] >= '0' && s[i] <= '9'; };
-  if (s.size() != 5 || s[2] != ':' || !digit(0) || !digit(1) || !digit(3) || !digit(4)) return false;
+  if (s.size() != 5 || s[2] != ':' || !digit(0) || !digit(1) || !digit(3) || !digit(4))
+    return false;
   const int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
   if (h > 23 || m > 59) return false;
   *minutes = h * 60 + m;
@@ -36,7 +38,8 @@ bool ParseTime(std::string_view s, int* minutes) {
 
 Result<std::vector<Interval>> ParseProfile(std::string_view text) {
   if (text.size() > kMaxProfileBytes) {
-    return InvalidArgument("profile: larger than " + std::to_string(kMaxProfileBytes >> 20) + " MiB");
+    return InvalidArgument("profile: larger than " + std::to_string(kMaxProfileBytes >> 20) +
+                           " MiB");
   }
   std::vector<Interval> out;
   size_t line_no = 0;
@@ -50,7 +53,8 @@ Result<std::vector<Interval>> ParseProfile(std::string_view text) {
       return InvalidArgument("profile: more than " + std::to_string(kMaxProfileLines) + " lines");
     }
     const std::string where = "profile line " + std::to_string(line_no) + ": ";
-    if (const size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+    if (const size_t hash = line.find('#'); hash != std::string_view::npos)
+      line = line.substr(0, hash);
     line = Trim(line);
     if (line.empty()) continue;
     std::vector<std::string_view> fields;

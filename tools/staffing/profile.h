@@ -13,10 +13,10 @@
 namespace sb::staffing {
 
 struct Interval {
-  int start_min = 0;        // minutes after midnight
+  int start_min = 0;  // minutes after midnight
   int length_min = 15;
   double arrivals_per_hour = 0;
-  double aht_s = 0;         // 0 = the run's --aht-s
+  double aht_s = 0;  // 0 = the run's --aht-s
 };
 
 inline constexpr size_t kMaxProfileBytes = 4 << 20;

@@ -14,9 +14,12 @@ namespace sb::staffing {
 namespace {
 
 nlohmann::json ToJson(const erlang::Prediction& p) {
-  return {{"agents", p.agents},       {"offered_erlangs", p.offered_erlangs},
-          {"p_wait", p.p_wait},       {"service_level", p.service_level},
-          {"asa_s", p.asa_s},         {"occupancy", p.occupancy},
+  return {{"agents", p.agents},
+          {"offered_erlangs", p.offered_erlangs},
+          {"p_wait", p.p_wait},
+          {"service_level", p.service_level},
+          {"asa_s", p.asa_s},
+          {"occupancy", p.occupancy},
           {"abandon_rate", p.abandon_rate}};
 }
 
@@ -49,7 +52,8 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   app.add_option("--max-asa-s", target.max_asa_s, "also require ASA at most this (0 = no)");
   app.add_option("--max-occupancy", target.max_occupancy, "also cap occupancy (0 = no)");
   app.add_option("--agents", agents, "predict for this many agents instead of sizing");
-  app.add_option("--profile", profile_file, "intraday profile CSV: HH:MM,arrivals_per_hour[,aht_s]");
+  app.add_option("--profile", profile_file,
+                 "intraday profile CSV: HH:MM,arrivals_per_hour[,aht_s]");
   app.add_flag("--json", json, "one JSON object instead of a table");
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
@@ -83,7 +87,8 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       erlang::Prediction p;
       if (iv.arrivals_per_hour > 0) {
         auto r = erlang::RequiredAgents(l, target);
-        if (!r.ok()) return fail(Status(r.status().code(), std::string(time) + ": " + r.status().message()));
+        if (!r.ok())
+          return fail(Status(r.status().code(), std::string(time) + ": " + r.status().message()));
         p = *r;
       }
       agent_hours += p.agents * iv.length_min / 60.0;
@@ -115,7 +120,8 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     }
     return 0;
   }
-  if (!target_given) return fail(InvalidArgument("give --target-sl (to size) or --agents (to predict)"));
+  if (!target_given)
+    return fail(InvalidArgument("give --target-sl (to size) or --agents (to predict)"));
   auto p = erlang::RequiredAgents(load, target);
   if (!p.ok()) return fail(p.status());
   std::optional<erlang::Prediction> fewer;

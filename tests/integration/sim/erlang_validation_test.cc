@@ -34,7 +34,6 @@ struct Case {
   double asa_floor_s = 0;
 };
 
-
 // Names the case in test listings instead of gtest's byte dump.
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
@@ -56,7 +55,8 @@ Figures Simulate(const Case& c) {
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([&, t] {
       for (int r = t; r < c.replications; r += 2) {
-        auto run = RunReplication(s, {.seed = 1000 + static_cast<uint64_t>(r), .strategy = std::nullopt});
+        auto run =
+            RunReplication(s, {.seed = 1000 + static_cast<uint64_t>(r), .strategy = std::nullopt});
         if (run.ok()) totals[r] = run->total;
       }
     });
@@ -87,10 +87,11 @@ TEST_P(ErlangCTest, ServiceLevelAndAsaMatch) {
   RecordProperty("erlang_sl", std::to_string(theory.service_level));
   RecordProperty("sim_asa_s", std::to_string(sim.asa_s.mean));
   RecordProperty("erlang_asa_s", std::to_string(theory.asa_s));
-  std::printf("%s: SL sim %.4f ±%.4f, Erlang C %.4f; ASA sim %.3f ±%.3f s, Erlang C %.3f s; "
-              "occupancy sim %.3f, Erlang C %.3f\n",
-              c.name.c_str(), sim.service_level.mean, sim.service_level.ci95, theory.service_level,
-              sim.asa_s.mean, sim.asa_s.ci95, theory.asa_s, sim.occupancy.mean, theory.occupancy);
+  std::printf(
+      "%s: SL sim %.4f ±%.4f, Erlang C %.4f; ASA sim %.3f ±%.3f s, Erlang C %.3f s; "
+      "occupancy sim %.3f, Erlang C %.3f\n",
+      c.name.c_str(), sim.service_level.mean, sim.service_level.ci95, theory.service_level,
+      sim.asa_s.mean, sim.asa_s.ci95, theory.asa_s, sim.occupancy.mean, theory.occupancy);
   EXPECT_LT(sim.service_level.ci95, 0.015) << "too little simulated time to resolve SL";
   EXPECT_LT(sim.asa_s.ci95, asa_tol) << "too little simulated time to resolve ASA";
   EXPECT_NEAR(sim.service_level.mean, theory.service_level, 0.015);

@@ -35,7 +35,8 @@ TEST(StaffingCliTest, SizesTheTextbookCase) {
 }
 
 TEST(StaffingCliTest, JsonAndPredictModes) {
-  Output o = RunCli({"--arrivals-per-hour", "200", "--aht-s", "180", "--target-sl", "0.8", "--json"});
+  Output o =
+      RunCli({"--arrivals-per-hour", "200", "--aht-s", "180", "--target-sl", "0.8", "--json"});
   ASSERT_EQ(o.code, 0) << o.err;
   const auto j = nlohmann::json::parse(o.out);
   EXPECT_EQ(j["required_agents"], 14);
@@ -77,9 +78,9 @@ TEST(StaffingCliTest, IntradayProfile) {
   ASSERT_EQ(j["intervals"].size(), 3u);
   EXPECT_EQ(j["intervals"][1]["agents"], 14);  // the textbook load
   EXPECT_GT(j["intervals"][2]["agents"].get<int>(), j["intervals"][1]["agents"].get<int>());
-  EXPECT_DOUBLE_EQ(j["agent_hours"].get<double>(),
-                   (j["intervals"][0]["agents"].get<int>() + 14 +
-                    j["intervals"][2]["agents"].get<int>()) * 0.25);
+  EXPECT_DOUBLE_EQ(j["agent_hours"].get<double>(), (j["intervals"][0]["agents"].get<int>() + 14 +
+                                                    j["intervals"][2]["agents"].get<int>()) *
+                                                       0.25);
 }
 
 TEST(ProfileTest, ErrorsNameTheLine) {
@@ -88,11 +89,13 @@ TEST(ProfileTest, ErrorsNameTheLine) {
     return p.ok() ? std::string("(accepted)") : p.status().message();
   };
   EXPECT_EQ(error("08:00,10\n25:00,20\n"), "profile line 2: time \"25:00\" is not a valid HH:MM");
-  EXPECT_EQ(error("08:00,10\n07:45,20\n"), "profile line 2: time \"07:45\" is not after the previous line's");
+  EXPECT_EQ(error("08:00,10\n07:45,20\n"),
+            "profile line 2: time \"07:45\" is not after the previous line's");
   EXPECT_EQ(error("08:00,ten\n"), "profile line 1: arrivals_per_hour \"ten\" is not a number >= 0");
   EXPECT_EQ(error("08:00,-1\n"), "profile line 1: arrivals_per_hour \"-1\" is not a number >= 0");
   EXPECT_EQ(error("08:00,10,0\n"), "profile line 1: aht_s \"0\" is not a number > 0");
-  EXPECT_EQ(error("08:00\n"), "profile line 1: expected HH:MM,arrivals_per_hour[,aht_s] (got \"08:00\")");
+  EXPECT_EQ(error("08:00\n"),
+            "profile line 1: expected HH:MM,arrivals_per_hour[,aht_s] (got \"08:00\")");
   EXPECT_EQ(error("# nothing\n\n"), "profile: no intervals");
   auto ok = ParseProfile("# day\ntime,rate\n08:00, 10 \r\n08:30,20 # peak\n");
   ASSERT_TRUE(ok.ok()) << ok.status().ToString();
