@@ -89,6 +89,7 @@ class Scheduler {
   // max_fires_per_s in due order.
   void SetOutage(bool on, Effects* out);
   bool outage() const { return outage_; }
+  int64_t outage_since_ms() const { return outage_since_ms_; }
 
   // Acts on every task whose time has come (fire, timeout, escalation, expiry).
   void Tick(Effects* out);

@@ -82,7 +82,7 @@ void ApplyDefaults(pb::FollowUpConfig* c) {
   Default<uint32_t>(c->return_visit_delay_hours(), 24, &C::set_return_visit_delay_hours, c);
   Default<uint32_t>(c->expire_after_hours(), 72, &C::set_expire_after_hours, c);
   Default<uint32_t>(c->outcome_timeout_s(), 3600, &C::set_outcome_timeout_s, c);
-  Default<double>(c->max_fires_per_s(), 50, &C::set_max_fires_per_s, c);
+  if (!c->has_max_fires_per_s()) c->set_max_fires_per_s(50);
   pb::RetryPolicy* r = c->mutable_retry();
   if (r->max_attempts() == 0) r->set_max_attempts(3);
   if (r->initial_backoff_s() == 0) r->set_initial_backoff_s(900);
