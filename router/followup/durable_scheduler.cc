@@ -122,9 +122,9 @@ Status DurableScheduler::SetOutage(bool on) {
   return Persist(&fx_, std::nullopt, /*write_outage=*/true);
 }
 
-Result<size_t> DurableScheduler::Tick() {
+Result<size_t> DurableScheduler::Tick(size_t max_actions) {
   fx_.Clear();
-  core_->Tick(&fx_);
+  core_->Tick(&fx_, max_actions);
   const size_t n = fx_.contacts.size();
   SB_RETURN_IF_ERROR(Persist(&fx_, std::nullopt));
   return n;

@@ -57,8 +57,9 @@ class DurableScheduler {
   Status AdvanceRepair(std::string_view task_id, pb::RepairStage stage);
   Status Complete(std::string_view task_id, std::string_view note);
   Status SetOutage(bool on);
-  // Fires what is due; returns how many contacts were published.
-  Result<size_t> Tick();
+  // Fires what is due, at most `max_actions` tasks in one committed batch; returns how many
+  // contacts were published. Call again while it returns max_actions' worth of work.
+  Result<size_t> Tick(size_t max_actions = 1024);
 
   const Scheduler& core() const { return *core_; }
   store::Store* store() const { return store_; }

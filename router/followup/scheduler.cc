@@ -372,10 +372,10 @@ bool Scheduler::TakeFireToken(int64_t now) {
   return true;
 }
 
-void Scheduler::Tick(Effects* out) {
+void Scheduler::Tick(Effects* out, size_t max_actions) {
   if (outage_) return;
   const int64_t now = clock_->NowMs();
-  while (!due_.empty() && due_.begin()->first <= now) {
+  for (size_t acted = 0; acted < max_actions && !due_.empty() && due_.begin()->first <= now;) {
     pb::FollowUpTask* task = Find(due_.begin()->second);
     const bool watch = IsWatch(task->request().kind());
     const bool pending = task->state() == pb::FOLLOW_UP_STATE_PENDING;
@@ -392,6 +392,7 @@ void Scheduler::Tick(Effects* out) {
     const bool sends = pending && (past_deadline || !expired);
     if (sends && !TakeFireToken(now)) break;
     Act(task, now, out);
+    ++acted;
   }
 }
 

@@ -18,6 +18,7 @@
 // ExportState()/Restore(), except that the fire-rate bucket starts full after a restore.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -91,8 +92,9 @@ class Scheduler {
   bool outage() const { return outage_; }
   int64_t outage_since_ms() const { return outage_since_ms_; }
 
-  // Acts on every task whose time has come (fire, timeout, escalation, expiry).
-  void Tick(Effects* out);
+  // Acts on the tasks whose time has come (fire, timeout, escalation, expiry), oldest first, at
+  // most `max_actions` of them (the shell bounds its batches; the rest wait for the next call).
+  void Tick(Effects* out, size_t max_actions = SIZE_MAX);
 
   // nullptr when unknown.
   const pb::FollowUpTask* Get(std::string_view task_id) const;
