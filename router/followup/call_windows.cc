@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "absl/time/civil_time.h"
+#include "common/config/text.h"
 
 namespace sb::followup {
 namespace {
@@ -82,8 +83,8 @@ Result<absl::TimeZone> LoadZone(const std::string& name) {
                          "0123456789_/+-") == std::string::npos;
   absl::TimeZone zone;
   if (!plain || !absl::LoadTimeZone(name, &zone)) {
-    return InvalidArgument("time_zone: unknown time zone \"" + name +
-                           "\" (an IANA name such as Asia/Shanghai)");
+    return InvalidArgument("time_zone: unknown time zone " + config::Quote(name) +
+                           " (an IANA name such as Asia/Shanghai)");
   }
   return zone;
 }
