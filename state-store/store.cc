@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 
 // Column families, in the order of kCfNames ("default" is RocksDB's own and stays unused).
 enum Cf : size_t { kAgents = 1, kContacts, kFollowups, kDueIndex, kIdempotency, kOutbox, kMeta };
-constexpr const char* kCfNames[] = {"default",     "agents", "contacts", "followups",
-                                    "due_index",   "idempotency", "outbox", "meta"};
+constexpr const char* kCfNames[] = {"default",   "agents",      "contacts", "followups",
+                                    "due_index", "idempotency", "outbox",   "meta"};
 constexpr size_t kNumCfs = std::size(kCfNames);
 constexpr std::string_view kSchemaKey = "schema_version";
 constexpr std::string_view kEngineKey = "engine";
@@ -142,9 +142,7 @@ void Batch::DeleteAgent(std::string_view id) { SB_BATCH(Delete, kAgents, rocksdb
 void Batch::PutContact(const pb::ContactRecord& r) {
   SB_BATCH(Put, kContacts, r.contact().id(), r.SerializeAsString());
 }
-void Batch::DeleteContact(std::string_view id) {
-  SB_BATCH(Delete, kContacts, rocksdb::Slice(id));
-}
+void Batch::DeleteContact(std::string_view id) { SB_BATCH(Delete, kContacts, rocksdb::Slice(id)); }
 
 void Batch::PutFollowUp(const pb::FollowUpTask& task, std::optional<int64_t> old_due_ms,
                         std::optional<int64_t> due_ms) {
@@ -191,8 +189,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
   const bool exists = fs::exists(dir, ec);
   const bool empty = !exists || fs::is_empty(dir, ec);
   if (!empty && !fs::exists(fs::path(dir) / "CURRENT", ec)) {
-    return FailedPrecondition(dir + ": not a Switchboard state store (no RocksDB CURRENT file); "
-                                    "refusing to use it");
+    return FailedPrecondition(dir +
+                              ": not a Switchboard state store (no RocksDB CURRENT file); "
+                              "refusing to use it");
   }
   if (empty && (!options.create_if_missing || options.read_only)) {
     return FailedPrecondition(dir + ": no state store here");
@@ -211,8 +210,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
     if (!s.ok()) return OpenError(dir, s);
     for (const char* want : kCfNames) {
       if (std::find(names.begin(), names.end(), want) == names.end()) {
-        return FailedPrecondition(dir + ": not a Switchboard state store (column family \"" +
-                                  want + "\" missing); data left untouched");
+        return FailedPrecondition(dir + ": not a Switchboard state store (column family \"" + want +
+                                  "\" missing); data left untouched");
       }
     }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -225,15 +224,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
     Result<std::optional<std::string>> version = store->Meta(kSchemaKey);
     if (!version.ok()) return version.status();
     if (!version->has_value() || (*version)->size() != 8) {
-      return FailedPrecondition(dir + ": state store has no schema version; refusing to open "
-                                      "(data left untouched)");
+      return FailedPrecondition(dir +
+                                ": state store has no schema version; refusing to open "
+                                "(data left untouched)");
     }
     const uint64_t v = DecodeBe64(**version);
     if (v > kSchemaVersion) {
-      return FailedPrecondition(dir + ": schema version " + std::to_string(v) +
-                                " is newer than this build supports (" +
-                                std::to_string(kSchemaVersion) +
-                                "); refusing to open (data left untouched)");
+      return FailedPrecondition(
+          dir + ": schema version " + std::to_string(v) + " is newer than this build supports (" +
+          std::to_string(kSchemaVersion) + "); refusing to open (data left untouched)");
     }
     if (options.read_only) return store;
     for (auto* h : store->cfs_) store->db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
@@ -318,8 +317,8 @@ Result<pb::EngineState> Store::LoadEngineState() const {
   if (!it->status().ok()) return Internal(dir_ + ": read agents: " + it->status().ToString());
   it.reset(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kContacts]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
-    SB_RETURN_IF_ERROR(ParseValue(dir_, "contacts", it->key().ToStringView(), it->value(),
-                                  state.add_contacts()));
+    SB_RETURN_IF_ERROR(
+        ParseValue(dir_, "contacts", it->key().ToStringView(), it->value(), state.add_contacts()));
   }
   if (!it->status().ok()) return Internal(dir_ + ": read contacts: " + it->status().ToString());
   std::stable_sort(state.mutable_contacts()->begin(), state.mutable_contacts()->end(),
@@ -355,8 +354,7 @@ Status Store::StageEngineState(const pb::EngineState& state, Batch* batch) const
 }
 
 Status Store::ForEachFollowUp(const std::function<void(pb::FollowUpTask&&)>& fn) const {
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cfs_[kFollowups]));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kFollowups]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     pb::FollowUpTask task;
     SB_RETURN_IF_ERROR(ParseValue(dir_, "followups", it->key().ToStringView(), it->value(), &task));
@@ -372,8 +370,7 @@ Status Store::ForEachFollowUp(const std::function<void(pb::FollowUpTask&&)>& fn)
 
 Status Store::ForEachDue(int64_t until_ms,
                          const std::function<bool(int64_t, std::string_view)>& fn) const {
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), cfs_[kDueIndex]));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kDueIndex]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     const std::string_view key = it->key().ToStringView();
     if (key.size() < 8) {

@@ -24,11 +24,11 @@
 
 #include <cstdint>
 #include <functional>
-#include <unordered_set>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"

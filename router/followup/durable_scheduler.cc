@@ -29,7 +29,8 @@ Result<std::unique_ptr<DurableScheduler>> DurableScheduler::Open(store::Store* s
 
   // Contacts decided before a crash: publish those the sink never got, then clear the outbox.
   std::vector<pb::Contact> outbox;
-  SB_RETURN_IF_ERROR(store->ForEachOutbox([&](pb::Contact&& c) { outbox.push_back(std::move(c)); }));
+  SB_RETURN_IF_ERROR(
+      store->ForEachOutbox([&](pb::Contact&& c) { outbox.push_back(std::move(c)); }));
   std::vector<pb::Contact> missing;
   for (pb::Contact& c : outbox) {
     Result<bool> held = sink->Contains(c.id());

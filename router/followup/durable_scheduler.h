@@ -73,8 +73,7 @@ class DurableScheduler {
       : store_(store), core_(std::move(core)), sink_(sink) {}
   // Commits `fx` (+ input position) and publishes its contacts. A call that failed but still
   // changed something (e.g. timers fired first) is persisted too.
-  Status Persist(Effects* fx, const std::optional<InputPosition>& from,
-                 bool write_outage = false);
+  Status Persist(Effects* fx, const std::optional<InputPosition>& from, bool write_outage = false);
   Status Publish(const std::vector<pb::Contact>& contacts);
 
   store::Store* store_;

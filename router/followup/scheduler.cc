@@ -23,7 +23,8 @@ std::string KindName(pb::FollowUpKind kind) {
 }
 
 bool HasControlChars(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20; });
 }
 
 Status Text(const char* field, const std::string& value, size_t max, bool required) {
@@ -56,8 +57,9 @@ bool ValidPhone(const std::string& phone) {
 
 bool ValidRequestId(const std::string& id) {
   return !id.empty() && id.size() <= kMaxIdLen &&
-         id.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                              "0123456789._:/-") == std::string::npos;
+         id.find_first_not_of(
+             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+             "0123456789._:/-") == std::string::npos;
 }
 
 void AddHistory(pb::FollowUpTask* task, int64_t now, std::string note) {
@@ -150,12 +152,13 @@ Result<pb::FollowUpTask*> Scheduler::FindOpen(std::string_view task_id) {
 Status Scheduler::CheckRequest(const pb::FollowUpRequest& r) const {
   if (!ValidRequestId(r.request_id())) {
     return InvalidArgument("request_id: required, 1.." + std::to_string(kMaxIdLen) +
-                           " of letters, digits and . _ : / - (got " + config::Quote(r.request_id()) +
-                           ")");
+                           " of letters, digits and . _ : / - (got " +
+                           config::Quote(r.request_id()) + ")");
   }
   if (!pb::FollowUpKind_IsValid(r.kind()) || r.kind() == pb::FOLLOW_UP_KIND_UNSPECIFIED) {
-    return InvalidArgument("kind: required (callback, complaint_reply, return_visit, "
-                           "knowledge_gap, repair_stage, department_feedback)");
+    return InvalidArgument(
+        "kind: required (callback, complaint_reply, return_visit, "
+        "knowledge_gap, repair_stage, department_feedback)");
   }
   const pb::FollowUpKind kind = r.kind();
   SB_RETURN_IF_ERROR(Text("customer_id", r.customer_id(), kMaxIdLen, true));
@@ -168,13 +171,14 @@ Status Scheduler::CheckRequest(const pb::FollowUpRequest& r) const {
     return InvalidArgument("customer_phone: " + config::Quote(r.customer_phone()) +
                            " is not a phone number (optional +, then 5..20 digits)");
   }
-  SB_RETURN_IF_ERROR(Text("customer_surname", r.customer_surname(), 64,
-                          kind == pb::FOLLOW_UP_KIND_CALLBACK));
+  SB_RETURN_IF_ERROR(
+      Text("customer_surname", r.customer_surname(), 64, kind == pb::FOLLOW_UP_KIND_CALLBACK));
   if (!pb::ReturnVisitKind_IsValid(r.return_visit_kind()) ||
       (kind == pb::FOLLOW_UP_KIND_RETURN_VISIT &&
        r.return_visit_kind() == pb::RETURN_VISIT_KIND_UNSPECIFIED)) {
-    return InvalidArgument("return_visit_kind: required for a return visit (inquiry, complaint "
-                           "or survey)");
+    return InvalidArgument(
+        "return_visit_kind: required for a return visit (inquiry, complaint "
+        "or survey)");
   }
   if (!pb::RepairArea_IsValid(r.repair_area()) ||
       (kind == pb::FOLLOW_UP_KIND_REPAIR_STAGE && r.repair_area() == pb::REPAIR_AREA_UNSPECIFIED)) {
@@ -234,7 +238,8 @@ Result<std::string> Scheduler::Submit(const pb::FollowUpRequest& r, Effects* out
     case pb::FOLLOW_UP_KIND_COMPLAINT_REPLY: {
       queue = c.complaint_queue();
       const int64_t limit = now + settings_.ComplaintHours(r) * kHourMs;
-      deadline = deadline == 0 ? limit : std::min(deadline, now + c.complaint_cap_hours() * kHourMs);
+      deadline =
+          deadline == 0 ? limit : std::min(deadline, now + c.complaint_cap_hours() * kHourMs);
       break;
     }
     case pb::FOLLOW_UP_KIND_RETURN_VISIT:
@@ -269,7 +274,8 @@ Result<std::string> Scheduler::Submit(const pb::FollowUpRequest& r, Effects* out
     task.set_fire_at_ms(NextCallTime(task, due));
     if (r.window_end_ms() != 0) {
       task.set_expires_at_ms(r.window_end_ms());
-    } else if (r.kind() == pb::FOLLOW_UP_KIND_CALLBACK || r.kind() == pb::FOLLOW_UP_KIND_RETURN_VISIT) {
+    } else if (r.kind() == pb::FOLLOW_UP_KIND_CALLBACK ||
+               r.kind() == pb::FOLLOW_UP_KIND_RETURN_VISIT) {
       task.set_expires_at_ms(task.fire_at_ms() + c.expire_after_hours() * kHourMs);
     }
   }
@@ -289,8 +295,8 @@ Result<std::string> Scheduler::Submit(const pb::FollowUpRequest& r, Effects* out
     n.set_customer_phone(r.customer_phone());
     n.set_case_id(r.case_id());
     n.set_event_key(r.event_key());
-    n.set_note("repeated complaint about the same event: incident (" + config::Quote(r.event_key()) +
-               ")");
+    n.set_note("repeated complaint about the same event: incident (" +
+               config::Quote(r.event_key()) + ")");
     SubmitInternal(std::move(n), out);
   }
   return id;
@@ -301,9 +307,10 @@ void Scheduler::SubmitInternal(pb::FollowUpRequest request, Effects* out) {
   // recorded rather than dropped.
   Result<std::string> id = Submit(request, out);
   if (!id.ok()) {
-    if (pb::FollowUpTask* parent = Find(request.request_id().substr(0, request.request_id().find('/')))) {
-      AddHistory(parent, clock_->NowMs(), "could not create " + request.request_id() + ": " +
-                                              id.status().message());
+    if (pb::FollowUpTask* parent =
+            Find(request.request_id().substr(0, request.request_id().find('/')))) {
+      AddHistory(parent, clock_->NowMs(),
+                 "could not create " + request.request_id() + ": " + id.status().message());
     }
   }
 }
@@ -407,14 +414,13 @@ void Scheduler::Act(pb::FollowUpTask* task, int64_t now, Effects* out) {
   }
   const pb::FollowUpKind kind = task->request().kind();
   if (task->deadline_at_ms() != 0 && now >= task->deadline_at_ms()) {
-    std::string why =
-        kind == pb::FOLLOW_UP_KIND_REPAIR_STAGE
-            ? "repair order not completed by its deadline (stage " +
-                  pb::RepairStage_Name(task->repair_stage()) + ")"
-        : kind == pb::FOLLOW_UP_KIND_DEPARTMENT_FEEDBACK
-            ? "department " + config::Quote(task->request().department()) +
-                  " did not report back by its deadline"
-            : "deadline missed: " + KindName(kind) + " not done in time";
+    std::string why = kind == pb::FOLLOW_UP_KIND_REPAIR_STAGE
+                          ? "repair order not completed by its deadline (stage " +
+                                pb::RepairStage_Name(task->repair_stage()) + ")"
+                      : kind == pb::FOLLOW_UP_KIND_DEPARTMENT_FEEDBACK
+                          ? "department " + config::Quote(task->request().department()) +
+                                " did not report back by its deadline"
+                          : "deadline missed: " + KindName(kind) + " not done in time";
     Escalate(task, std::move(why), out);
   } else if (task->expires_at_ms() != 0 && now >= task->expires_at_ms()) {
     End(task, pb::FOLLOW_UP_STATE_EXPIRED, "the customer's window passed before it was done", out);
@@ -578,7 +584,8 @@ Status Scheduler::AdvanceRepair(std::string_view task_id, pb::RepairStage stage,
   if (!found.ok()) return found.status();
   pb::FollowUpTask* task = *found;
   if (task->request().kind() != pb::FOLLOW_UP_KIND_REPAIR_STAGE) {
-    return FailedPrecondition("follow-up task " + config::Quote(task_id) + " is not a repair order");
+    return FailedPrecondition("follow-up task " + config::Quote(task_id) +
+                              " is not a repair order");
   }
   if (!pb::RepairStage_IsValid(stage) || stage <= task->repair_stage()) {
     return FailedPrecondition("repair order " + config::Quote(task_id) + " is at " +
@@ -647,18 +654,31 @@ SchedulerStats Scheduler::Stats() const {
   const int64_t now = clock_->NowMs();
   for (const auto& [id, t] : tasks_) {
     switch (t.state()) {
-      case pb::FOLLOW_UP_STATE_PENDING: ++s.pending; break;
-      case pb::FOLLOW_UP_STATE_FIRING: ++s.firing; break;
-      case pb::FOLLOW_UP_STATE_DONE: ++s.done; break;
-      case pb::FOLLOW_UP_STATE_ESCALATED: ++s.escalated; break;
-      case pb::FOLLOW_UP_STATE_EXPIRED: ++s.expired; break;
-      case pb::FOLLOW_UP_STATE_CANCELLED: ++s.cancelled; break;
-      default: break;
+      case pb::FOLLOW_UP_STATE_PENDING:
+        ++s.pending;
+        break;
+      case pb::FOLLOW_UP_STATE_FIRING:
+        ++s.firing;
+        break;
+      case pb::FOLLOW_UP_STATE_DONE:
+        ++s.done;
+        break;
+      case pb::FOLLOW_UP_STATE_ESCALATED:
+        ++s.escalated;
+        break;
+      case pb::FOLLOW_UP_STATE_EXPIRED:
+        ++s.expired;
+        break;
+      case pb::FOLLOW_UP_STATE_CANCELLED:
+        ++s.cancelled;
+        break;
+      default:
+        break;
     }
     if (IsEnded(t.state())) continue;
     const bool late_deadline = t.deadline_at_ms() != 0 && now > t.deadline_at_ms();
-    const bool late_fire = t.state() == pb::FOLLOW_UP_STATE_PENDING && !IsWatch(t.request().kind()) &&
-                           now > t.fire_at_ms() + kOverdueSlackMs;
+    const bool late_fire = t.state() == pb::FOLLOW_UP_STATE_PENDING &&
+                           !IsWatch(t.request().kind()) && now > t.fire_at_ms() + kOverdueSlackMs;
     if (late_deadline || late_fire) ++s.overdue;
   }
   return s;

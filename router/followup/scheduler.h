@@ -47,7 +47,7 @@ struct Effects {
   };
   std::vector<pb::Contact> contacts;
   std::vector<Change> changed;
-  std::vector<std::string> ended;  // tasks that reached an end state in this call
+  std::vector<std::string> ended;           // tasks that reached an end state in this call
   std::unordered_set<std::string> touched;  // bookkeeping: ids already in `changed`
 
   bool empty() const { return contacts.empty() && changed.empty(); }

@@ -114,8 +114,9 @@ Status Validate(const pb::FollowUpConfig& c) {
     const pb::ComplaintDeadline& d = c.complaint_deadlines(i);
     const std::string f = config::Field("complaint_deadlines", i);
     if (d.complaint_category().empty() || d.customer_category().empty()) {
-      return InvalidArgument(f + ": complaint_category and customer_category are required (\"*\" "
-                                 "matches any)");
+      return InvalidArgument(f +
+                             ": complaint_category and customer_category are required (\"*\" "
+                             "matches any)");
     }
     SB_RETURN_IF_ERROR(Hours(f + ".hours", d.hours(), cap));
   }
@@ -184,9 +185,9 @@ Result<Settings> Settings::Resolve(const pb::FollowUpConfig& config) {
 }
 
 uint32_t Settings::ComplaintHours(const pb::FollowUpRequest& r) const {
-  uint32_t hours = r.written_report()           ? config.written_report_hours()
-                   : r.complex()                ? config.complex_complaint_hours()
-                                                : config.simple_complaint_hours();
+  uint32_t hours = r.written_report() ? config.written_report_hours()
+                   : r.complex()      ? config.complex_complaint_hours()
+                                      : config.simple_complaint_hours();
   auto matches = [](const std::string& pattern, const std::string& value) {
     return pattern == "*" || pattern == value;
   };
@@ -202,7 +203,8 @@ uint32_t Settings::ComplaintHours(const pb::FollowUpRequest& r) const {
 
 int64_t Settings::BackoffMs(uint32_t next_attempt) const {
   const pb::RetryPolicy& r = config.retry();
-  const double s = r.initial_backoff_s() * std::pow(r.multiplier(), next_attempt < 2 ? 0 : next_attempt - 2);
+  const double s =
+      r.initial_backoff_s() * std::pow(r.multiplier(), next_attempt < 2 ? 0 : next_attempt - 2);
   return static_cast<int64_t>(std::min<double>(s, r.max_backoff_s()) * 1000);
 }
 

@@ -11,14 +11,15 @@
 namespace {
 
 void Usage(FILE* f) {
-  std::fprintf(f,
-               "usage: switchboard <command> [flags]\n"
-               "commands:\n"
-               "  dev       embedded demo: routing engine with simulated agents and traffic\n"
-               "  sim       contact-center simulation over the routing engine (what-if, Erlang check)\n"
-               "  staffing  Erlang C / Erlang A staffing calculator\n"
-               "  followup-drill  follow-up crash drill (kill -9 at will, then --verify)\n"
-               "run 'switchboard <command> --help' for its flags\n");
+  std::fprintf(
+      f,
+      "usage: switchboard <command> [flags]\n"
+      "commands:\n"
+      "  dev       embedded demo: routing engine with simulated agents and traffic\n"
+      "  sim       contact-center simulation over the routing engine (what-if, Erlang check)\n"
+      "  staffing  Erlang C / Erlang A staffing calculator\n"
+      "  followup-drill  follow-up crash drill (kill -9 at will, then --verify)\n"
+      "run 'switchboard <command> --help' for its flags\n");
 }
 
 }  // namespace

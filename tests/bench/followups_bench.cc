@@ -40,9 +40,9 @@ class BenchClock final : public sb::Clock {
  public:
   int64_t NowMs() const override {
     if (!real_) return manual_ms_;
-    return real_base_ + std::chrono::duration_cast<std::chrono::milliseconds>(
-                            Steady::now() - real_origin_)
-                            .count();
+    return real_base_ +
+           std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - real_origin_)
+               .count();
   }
   void SetManual(int64_t ms) { manual_ms_ = ms; }
   void StartReal(int64_t from_ms) {
@@ -142,8 +142,8 @@ int main(int argc, char** argv) {
   fu::ApplyDefaults(&config);
   BenchClock clock;
   LatenessSink sink(&clock);
-  auto opened = fu::DurableScheduler::Open(store->get(), *fu::Settings::Resolve(config), &clock,
-                                           &sink);
+  auto opened =
+      fu::DurableScheduler::Open(store->get(), *fu::Settings::Resolve(config), &clock, &sink);
   if (!opened.ok()) return Fail("scheduler", opened.status());
   fu::DurableScheduler& sched = **opened;
   sink.sched = &sched;

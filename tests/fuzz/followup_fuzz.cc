@@ -3,12 +3,12 @@
 // wire format, submitted to a scheduler and run for two simulated days. Errors are fine; crashes,
 // unreadable error messages, an accepted config that fails validation, an accepted request with
 // no task, or a customer call fired in quiet hours are not.
+#include <google/protobuf/stubs/logging.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <google/protobuf/stubs/logging.h>
 
 #include "router/followup/scheduler.h"
 #include "tests/fuzz/fuzz_checks.h"
@@ -27,7 +27,8 @@ void FuzzConfig(std::string_view text) {
     return;
   }
   auto settings = fu::Settings::Resolve(*parsed);
-  if (!settings.ok()) sb::fuzz::Die(kTarget, "accepted config does not resolve", settings.status().message());
+  if (!settings.ok())
+    sb::fuzz::Die(kTarget, "accepted config does not resolve", settings.status().message());
 }
 
 void FuzzRequest(std::string_view bytes) {
@@ -56,7 +57,8 @@ void FuzzRequest(std::string_view bytes) {
     for (const pb::Contact& c : fx.contacts) {
       const pb::FollowUpTask* t = sched->Get(c.attributes().at("followup_task"));
       if (c.channel() != pb::CHANNEL_CALLBACK) continue;
-      if (!fu::LoadZone(t->time_zone()).ok()) sb::fuzz::Die(kTarget, "task with a bad zone", t->id());
+      if (!fu::LoadZone(t->time_zone()).ok())
+        sb::fuzz::Die(kTarget, "task with a bad zone", t->id());
       if (!settings.windows.Allowed(clock.NowMs(), *fu::LoadZone(t->time_zone()))) {
         sb::fuzz::Die(kTarget, "customer call fired in quiet hours", c.id());
       }

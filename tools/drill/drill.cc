@@ -45,10 +45,15 @@ std::string TaskId(uint32_t i) { return "drill-" + std::to_string(i); }
 
 pb::AttemptOutcome OutcomeOf(const Flags& f, uint32_t i, uint32_t attempt) {
   switch (Mix(f.seed ^ (uint64_t{i} << 20) ^ attempt) % 10) {
-    case 6: case 7: return pb::ATTEMPT_OUTCOME_NO_ANSWER;
-    case 8: return pb::ATTEMPT_OUTCOME_BUSY;
-    case 9: return pb::ATTEMPT_OUTCOME_FAILED;
-    default: return pb::ATTEMPT_OUTCOME_ANSWERED;
+    case 6:
+    case 7:
+      return pb::ATTEMPT_OUTCOME_NO_ANSWER;
+    case 8:
+      return pb::ATTEMPT_OUTCOME_BUSY;
+    case 9:
+      return pb::ATTEMPT_OUTCOME_FAILED;
+    default:
+      return pb::ATTEMPT_OUTCOME_ANSWERED;
   }
 }
 
@@ -100,8 +105,7 @@ class DrillClock final : public Clock {
 };
 
 int Fail(const std::string& what, const Status& st, int code) {
-  std::fprintf(stderr, "switchboard followup-drill: %s: %s\n", what.c_str(),
-               st.message().c_str());
+  std::fprintf(stderr, "switchboard followup-drill: %s: %s\n", what.c_str(), st.message().c_str());
   return code;
 }
 
@@ -223,15 +227,21 @@ int Verify(const Flags& f) {
     if (!followup::IsEnded(t.state())) ++not_ended;
     const uint32_t i = static_cast<uint32_t>(std::stoul(t.id().substr(t.id().find('-') + 1)));
     const std::vector<std::string> ids = Expected(f, i);
-    const int attempts = static_cast<int>(ids.size()) - (ids.back().ends_with("#escalation") ? 1 : 0);
+    const int attempts =
+        static_cast<int>(ids.size()) - (ids.back().ends_with("#escalation") ? 1 : 0);
     if (t.attempts_size() != attempts) ++wrong_attempts;
   });
   if (!st.ok()) return Fail("data dir", st, 2);
-  nlohmann::json j = {{"tasks", tasks},           {"expected_tasks", f.tasks},
-                      {"published", lines},       {"expected_published", expected_all.size()},
-                      {"duplicates", duplicates}, {"missing", missing},
-                      {"unexpected", unexpected}, {"not_ended", not_ended},
-                      {"wrong_attempts", wrong_attempts}, {"escalated", escalated}};
+  nlohmann::json j = {{"tasks", tasks},
+                      {"expected_tasks", f.tasks},
+                      {"published", lines},
+                      {"expected_published", expected_all.size()},
+                      {"duplicates", duplicates},
+                      {"missing", missing},
+                      {"unexpected", unexpected},
+                      {"not_ended", not_ended},
+                      {"wrong_attempts", wrong_attempts},
+                      {"escalated", escalated}};
   std::printf("%s\n", j.dump().c_str());
   const bool ok = tasks == f.tasks && duplicates == 0 && missing == 0 && unexpected == 0 &&
                   not_ended == 0 && wrong_attempts == 0;
@@ -241,9 +251,10 @@ int Verify(const Flags& f) {
 }  // namespace
 
 int Main(int argc, char** argv) {
-  CLI::App app{"Follow-up crash drill: create and fire follow-ups through a durable sink log; "
-               "kill it with SIGKILL and restart it on the same data dir, then --verify.",
-               "switchboard followup-drill"};
+  CLI::App app{
+      "Follow-up crash drill: create and fire follow-ups through a durable sink log; "
+      "kill it with SIGKILL and restart it on the same data dir, then --verify.",
+      "switchboard followup-drill"};
   Flags f;
   app.add_option("--data-dir", f.data_dir, "state store directory")->required();
   app.add_option("--sink-log", f.sink_path, "durable log of published contact ids")->required();

@@ -79,8 +79,9 @@ class DurableSchedulerTest : public ::testing::Test {
 TEST_F(DurableSchedulerTest, TasksAndInputPositionsSurviveARestart) {
   Restart();
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(sched_->Submit(Callback("cb" + std::to_string(i), kStart + 60'000 * i),
-                               InputPosition{"sb.followups/0", static_cast<uint64_t>(100 + i)})
+    ASSERT_TRUE(sched_
+                    ->Submit(Callback("cb" + std::to_string(i), kStart + 60'000 * i),
+                             InputPosition{"sb.followups/0", static_cast<uint64_t>(100 + i)})
                     .ok());
   }
   clock_.SetMs(kStart + 60'000);

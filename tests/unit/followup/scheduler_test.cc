@@ -165,10 +165,10 @@ TEST_F(SchedulerTest, QuietHourEdgesMoveTheCallToTheNextWindow) {
     int h, m, s;
     int64_t expect;
   } cases[] = {
-      {7, 29, 59, At(2026, 3, 3, 7, 30)},  {7, 30, 0, At(2026, 3, 3, 7, 30)},
+      {7, 29, 59, At(2026, 3, 3, 7, 30)},       {7, 30, 0, At(2026, 3, 3, 7, 30)},
       {12, 29, 59, At(2026, 3, 3, 12, 29, 59)}, {12, 30, 0, At(2026, 3, 3, 14, 0)},
-      {13, 59, 59, At(2026, 3, 3, 14, 0)}, {20, 59, 59, At(2026, 3, 3, 20, 59, 59)},
-      {21, 0, 0, At(2026, 3, 4, 7, 30)},   {23, 59, 59, At(2026, 3, 4, 7, 30)},
+      {13, 59, 59, At(2026, 3, 3, 14, 0)},      {20, 59, 59, At(2026, 3, 3, 20, 59, 59)},
+      {21, 0, 0, At(2026, 3, 4, 7, 30)},        {23, 59, 59, At(2026, 3, 4, 7, 30)},
   };
   int i = 0;
   for (const Case& c : cases) {
@@ -389,8 +389,7 @@ TEST_F(SchedulerTest, DepartmentFeedbackDeadline) {
   ASSERT_TRUE(sched_->Complete("ok", "refund approved", &fx_).ok());
   EXPECT_EQ(Task("ok").state(), pb::FOLLOW_UP_STATE_DONE);
   EXPECT_EQ(RunTo(clock_.NowMs() + 4 * kHour), std::vector<std::string>{"missed#escalation"});
-  EXPECT_NE(fx_.contacts[0].attributes().at("escalation_reason").find("claims"),
-            std::string::npos);
+  EXPECT_NE(fx_.contacts[0].attributes().at("escalation_reason").find("claims"), std::string::npos);
   EXPECT_EQ(sched_->Complete("missed", "", &fx_).code(), Code::kFailedPrecondition);
 }
 
@@ -462,13 +461,14 @@ TEST_F(SchedulerTest, ChangesReportTheOldIndexEntry) {
 
 // Export/Restore in the middle gives the same effects as one scheduler running throughout.
 TEST_F(SchedulerTest, RestoreIsDeterministic) {
-  auto script = [&](Scheduler* s, ManualClock* clock, std::vector<std::string>* log,
-                    int from, int to) {
+  auto script = [&](Scheduler* s, ManualClock* clock, std::vector<std::string>* log, int from,
+                    int to) {
     for (int step = from; step < to; ++step) {
       clock->SetMs(At(2026, 3, 2, 10, 0) + step * 5 * kMin);
       Effects fx;
       if (step % 3 == 0) {
-        pb::FollowUpRequest r = Complaint("c" + std::to_string(step), "ev" + std::to_string(step % 2));
+        pb::FollowUpRequest r =
+            Complaint("c" + std::to_string(step), "ev" + std::to_string(step % 2));
         Result<std::string> id = s->Submit(r, &fx);
         ASSERT_TRUE(id.ok());
       }
