@@ -86,35 +86,36 @@ Result<std::string> DurableScheduler::Submit(const pb::FollowUpRequest& request,
   return id;
 }
 
-Status DurableScheduler::RecordOutcome(std::string_view task_id, uint32_t attempt,
-                                       pb::AttemptOutcome outcome, std::string_view agent_id,
-                                       std::string_view note,
-                                       const std::optional<InputPosition>& from) {
+Status DurableScheduler::Apply(const std::function<Status(Effects*)>& call,
+                               const std::optional<InputPosition>& from) {
   fx_.Clear();
-  Status st = core_->RecordOutcome(task_id, attempt, outcome, agent_id, note, &fx_);
+  Status st = call(&fx_);
+  // Persisted even when the call failed: timers may have fired first, and the input was consumed.
   SB_RETURN_IF_ERROR(Persist(&fx_, from));
   return st;
 }
 
+Status DurableScheduler::RecordOutcome(std::string_view task_id, uint32_t attempt,
+                                       pb::AttemptOutcome outcome, std::string_view agent_id,
+                                       std::string_view note,
+                                       const std::optional<InputPosition>& from) {
+  return Apply(
+      [&](Effects* fx) {
+        return core_->RecordOutcome(task_id, attempt, outcome, agent_id, note, fx);
+      },
+      from);
+}
+
 Status DurableScheduler::Cancel(std::string_view task_id, std::string_view reason) {
-  fx_.Clear();
-  Status st = core_->Cancel(task_id, reason, &fx_);
-  SB_RETURN_IF_ERROR(Persist(&fx_, std::nullopt));
-  return st;
+  return Apply([&](Effects* fx) { return core_->Cancel(task_id, reason, fx); }, std::nullopt);
 }
 
 Status DurableScheduler::AdvanceRepair(std::string_view task_id, pb::RepairStage stage) {
-  fx_.Clear();
-  Status st = core_->AdvanceRepair(task_id, stage, &fx_);
-  SB_RETURN_IF_ERROR(Persist(&fx_, std::nullopt));
-  return st;
+  return Apply([&](Effects* fx) { return core_->AdvanceRepair(task_id, stage, fx); }, std::nullopt);
 }
 
 Status DurableScheduler::Complete(std::string_view task_id, std::string_view note) {
-  fx_.Clear();
-  Status st = core_->Complete(task_id, note, &fx_);
-  SB_RETURN_IF_ERROR(Persist(&fx_, std::nullopt));
-  return st;
+  return Apply([&](Effects* fx) { return core_->Complete(task_id, note, fx); }, std::nullopt);
 }
 
 Status DurableScheduler::SetOutage(bool on) {

@@ -11,6 +11,7 @@
 // Thread: owned by the shard's owner thread, like the Scheduler and the Store it uses.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -75,6 +76,9 @@ class DurableScheduler {
   // changed something (e.g. timers fired first) is persisted too.
   Status Persist(Effects* fx, const std::optional<InputPosition>& from, bool write_outage = false);
   Status Publish(const std::vector<pb::Contact>& contacts);
+  // Runs one core call on fresh effects and persists what it changed; returns the call's status.
+  Status Apply(const std::function<Status(Effects*)>& call,
+               const std::optional<InputPosition>& from);
 
   store::Store* store_;
   std::unique_ptr<Scheduler> core_;

@@ -308,7 +308,7 @@ void Scheduler::SubmitInternal(pb::FollowUpRequest request, Effects* out) {
   Result<std::string> id = Submit(request, out);
   if (!id.ok()) {
     if (pb::FollowUpTask* parent =
-            Find(request.request_id().substr(0, request.request_id().find('/')))) {
+            Find(request.request_id().substr(0, request.request_id().rfind('/')))) {
       AddHistory(parent, clock_->NowMs(),
                  "could not create " + request.request_id() + ": " + id.status().message());
     }

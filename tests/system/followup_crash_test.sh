@@ -5,7 +5,8 @@
 # once, and every task must have ended. Then: a corrupt data dir is refused, naming its path, and
 # left byte-for-byte untouched.
 set -euo pipefail
-SB=${1:?usage: followup_crash_test.sh path/to/switchboard}
+SB=${1:?usage: followup_crash_test.sh path/to/switchboard path/to/sb_future_store}
+FUTURE_STORE=${2:?usage: followup_crash_test.sh path/to/switchboard path/to/sb_future_store}
 work=$(mktemp -d)
 trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 args=(followup-drill --data-dir "$work/data" --sink-log "$work/sink.log" --tasks 10000 --seed 7)
@@ -41,15 +42,23 @@ for field in '"duplicates":0' '"missing":0' '"not_ended":0' '"unexpected":0' '"t
   grep -q "$field" <<<"$result" || { echo "FAIL: expected $field"; exit 1; }
 done
 
-# A corrupt store is refused with its path named, and not modified.
+# A store this build must not use is refused with its path named, and not modified.
+refused() {  # $1 = data dir, $2 = what the message must say
+  local before after
+  before=$(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+  if "$SB" followup-drill --data-dir "$1" --sink-log "$work/other.log" >"$work/refused.out" \
+    2>"$work/refused.err"; then
+    echo "FAIL: $1 was accepted"
+    exit 1
+  fi
+  grep -q "$1" "$work/refused.err" || { cat "$work/refused.err"; echo "FAIL: path not named"; exit 1; }
+  grep -q "$2" "$work/refused.err" || { cat "$work/refused.err"; echo "FAIL: no \"$2\""; exit 1; }
+  after=$(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+  [ "$before" = "$after" ] || { echo "FAIL: $1 was modified"; exit 1; }
+  echo "refused: $(head -c 300 "$work/refused.err")"
+}
+"$FUTURE_STORE" "$work/future"
+refused "$work/future" "newer than this build"
 printf 'garbage' >"$work/data/CURRENT"
-before=$(cd "$work/data" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
-if "$SB" "${args[@]}" >"$work/corrupt.out" 2>"$work/corrupt.err"; then
-  echo "FAIL: a corrupt data dir was accepted"
-  exit 1
-fi
-grep -q "$work/data" "$work/corrupt.err" || { cat "$work/corrupt.err"; echo "FAIL: path not named"; exit 1; }
-after=$(cd "$work/data" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
-[ "$before" = "$after" ] || { echo "FAIL: the corrupt data dir was modified"; exit 1; }
-echo "corrupt data dir refused: $(head -c 300 "$work/corrupt.err")"
+refused "$work/data" "cannot open state store"
 echo "PASS"
