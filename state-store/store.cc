@@ -9,7 +9,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <utility>
 
 namespace sb::store {
 namespace {
@@ -60,6 +64,67 @@ class SilentLogger final : public rocksdb::Logger {
  public:
   using rocksdb::Logger::Logv;
   void Logv(const char* /*format*/, va_list /*ap*/) override {}
+};
+
+// RocksDB's info log for a read-write open, held in memory until the open has succeeded and then
+// written to the usual LOG file. Why: DB::Open creates LOG (renaming the previous one to
+// LOG.old.*) before it takes the LOCK, so an open refused because another process (or another
+// Store in this one) has the database would otherwise rename the live owner's log.
+class DeferredLogger final : public rocksdb::Logger {
+ public:
+  explicit DeferredLogger(rocksdb::InfoLogLevel level) : rocksdb::Logger(level) {}
+
+  // RocksDB logs through the levelled overload; the other one (asserts in the base) maps to INFO.
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (target_) {
+      target_->Logv(level, format, ap);
+      return;
+    }
+    if (discard_ || buffered_bytes_ > kMaxBufferedBytes) return;
+    va_list copy;
+    va_copy(copy, ap);
+    const int n = vsnprintf(nullptr, 0, format, copy);
+    va_end(copy);
+    if (n < 0) return;
+    std::string line(static_cast<size_t>(n) + 1, '\0');
+    vsnprintf(line.data(), line.size(), format, ap);
+    line.pop_back();
+    buffered_bytes_ += line.size();
+    buffered_.emplace_back(level, std::move(line));
+  }
+  void Flush() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (target_) target_->Flush();
+  }
+
+  // Called once the database is open (and locked by us): from now on lines go to `target`.
+  // nullptr (the LOG file could not be created) drops them, as RocksDB itself does then.
+  void Attach(std::shared_ptr<rocksdb::Logger> target) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (target) {
+      for (const auto& [level, line] : buffered_) {
+        rocksdb::Log(level, target.get(), "%s", line.c_str());
+      }
+    }
+    buffered_.clear();
+    buffered_.shrink_to_fit();
+    target_ = std::move(target);
+    discard_ = target_ == nullptr;
+  }
+
+ private:
+  // The options dump of one open is ~100 KiB; the cap only guards against a runaway open.
+  static constexpr size_t kMaxBufferedBytes = size_t{4} << 20;
+  std::mutex mu_;
+  std::shared_ptr<rocksdb::Logger> target_;
+  std::vector<std::pair<rocksdb::InfoLogLevel, std::string>> buffered_;
+  size_t buffered_bytes_ = 0;
+  bool discard_ = false;
 };
 
 const ExpiredKeyFilter kExpiredKeyFilter;
@@ -214,6 +279,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
                                   "\" missing); data left untouched");
       }
     }
+    // A read-write open must name every column family, so an unknown one would fail there, after
+    // RocksDB has started writing; refuse it here instead.
+    for (const std::string& name : names) {
+      if (std::find(std::begin(kCfNames), std::end(kCfNames), name) == std::end(kCfNames)) {
+        return FailedPrecondition(dir + ": unknown column family \"" + Printable(name) +
+                                  "\" (written by another build or tool?); refusing to open (data "
+                                  "left untouched)");
+      }
+    }
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* raw = nullptr;
     s = rocksdb::DB::OpenForReadOnly(probe_options, dir, Descriptors(probe_options), &handles,
@@ -242,12 +316,20 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
 
   base.create_if_missing = empty;
   base.create_missing_column_families = empty;
+  auto logger = std::make_shared<DeferredLogger>(base.info_log_level);
+  base.info_log = logger;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(base, dir, Descriptors(base), &handles, &raw);
   if (!s.ok()) return OpenError(dir, s);
   store->db_.reset(raw);
   store->cfs_ = handles;
+  // The database is ours now: start the LOG file (rotating the previous one) as RocksDB would.
+  rocksdb::Options log_options = base;
+  log_options.info_log = nullptr;
+  std::shared_ptr<rocksdb::Logger> file_logger;
+  if (!rocksdb::CreateLoggerFromOptions(dir, log_options, &file_logger).ok()) file_logger.reset();
+  logger->Attach(std::move(file_logger));
   if (empty) {
     Batch b = store->NewBatch();
     b.PutMeta(kSchemaKey, EncodeBe64(kSchemaVersion));

@@ -2,7 +2,11 @@
 // stores this build must not touch.
 #include "state-store/store.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -32,20 +36,54 @@ class StoreTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? std::move(*s) : nullptr;
   }
-  // Every file's bytes, by name: to prove a refused store was not modified.
-  static std::map<std::string, std::string> Snapshot(const std::string& dir) {
-    std::map<std::string, std::string> files;
+  // Every file's size and content hash, by name: to prove a refused store was not modified
+  // (hashes rather than bytes so a failure prints a short diff, not a 100 KiB LOG).
+  static std::map<std::string, std::pair<size_t, size_t>> Snapshot(const std::string& dir) {
+    std::map<std::string, std::pair<size_t, size_t>> files;
     for (const auto& e : fs::directory_iterator(dir)) {
       std::ifstream in(e.path(), std::ios::binary);
       std::ostringstream ss;
       ss << in.rdbuf();
-      files[e.path().filename().string()] = ss.str();
+      const std::string bytes = ss.str();
+      files[e.path().filename().string()] = {bytes.size(), std::hash<std::string>()(bytes)};
     }
     return files;
+  }
+  // Creates a plain RocksDB in `dir` with these column families ("default" is implied), as
+  // another tool or an older layout would.
+  static void MakeRawDb(const std::string& dir, const std::vector<std::string>& cfs,
+                        const std::vector<std::pair<std::string, std::string>>& meta = {}) {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    o.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> descs = {{"default", o}};
+    for (const auto& name : cfs) descs.emplace_back(name, o);
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(o, dir, descs, &handles, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    for (const auto& [k, v] : meta) {
+      ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles.back(), k, v).ok());
+    }
+    for (auto* h : handles) ASSERT_TRUE(db->DestroyColumnFamilyHandle(h).ok());
+    ASSERT_TRUE(db->Close().ok());
+  }
+  // Opening `dir_` fails with kFailedPrecondition naming the dir and `what`; no file changes.
+  void ExpectRefusedUntouched(const std::string& what) {
+    const auto before = Snapshot(dir_);
+    Result<std::unique_ptr<Store>> s = Store::Open(dir_, {});
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.status().code(), Code::kFailedPrecondition) << s.status().ToString();
+    EXPECT_NE(s.status().message().find(dir_), std::string::npos) << s.status().message();
+    EXPECT_NE(s.status().message().find(what), std::string::npos) << s.status().message();
+    EXPECT_EQ(Snapshot(dir_), before);
   }
 
   std::string root_, dir_;
 };
+
+const std::vector<std::string> kStoreCfs = {"agents",      "contacts", "followups", "due_index",
+                                            "idempotency", "outbox",   "meta"};
 
 pb::FollowUpTask Task(const std::string& id, int64_t next) {
   pb::FollowUpTask t;
@@ -221,6 +259,90 @@ TEST_F(StoreTest, CorruptStoreIsRefusedAndLeftUntouched) {
   EXPECT_EQ(Snapshot(dir_), before);
 }
 
+TEST_F(StoreTest, GarbageCurrentFileIsRefusedAndLeftUntouched) {
+  { Open(dir_); }
+  std::ofstream(dir_ + "/CURRENT", std::ios::binary | std::ios::trunc) << "\x01\x02garbage";
+  ExpectRefusedUntouched("cannot open state store");
+}
+
+TEST_F(StoreTest, StoreWithoutSchemaVersionIsRefusedAndLeftUntouched) {
+  MakeRawDb(dir_, kStoreCfs, {{"engine", ""}});
+  ExpectRefusedUntouched("no schema version");
+}
+
+TEST_F(StoreTest, OtherRocksDbIsRefusedAndLeftUntouched) {
+  MakeRawDb(dir_, {"users"});
+  ExpectRefusedUntouched("not a Switchboard state store");
+}
+
+TEST_F(StoreTest, UnknownColumnFamilyIsRefusedAndLeftUntouched) {
+  std::vector<std::string> cfs = kStoreCfs;
+  cfs.insert(cfs.end() - 1, "audit");  // meta stays last: MakeRawDb writes into the last one
+  MakeRawDb(dir_, cfs, {{"schema_version", EncodeBe64(kSchemaVersion)}});
+  ExpectRefusedUntouched("unknown column family \"audit\"");
+}
+
+// Another process holds the database (RocksDB's LOCK): the open is refused and, in particular,
+// the owner's LOG file is not rotated away under it.
+TEST_F(StoreTest, StoreInUseByAnotherProcessIsRefusedAndLeftUntouched) {
+  { Open(dir_); }
+  const std::string lock_path = dir_ + "/LOCK";
+  int ready[2], done[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(done), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {  // only async-signal-safe calls after fork
+    const int fd = open(lock_path.c_str(), O_RDWR);
+    struct flock fl = {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    char c = fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0 ? 1 : 0;
+    if (write(ready[1], &c, 1) != 1 || read(done[0], &c, 1) < 0) _exit(1);
+    _exit(0);
+  }
+  char locked = 0;
+  ASSERT_EQ(read(ready[0], &locked, 1), 1);
+  EXPECT_EQ(locked, 1);
+  ExpectRefusedUntouched("lock");
+  char c = 0;
+  ASSERT_EQ(write(done[1], &c, 1), 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  for (int fd : {ready[0], ready[1], done[0], done[1]}) close(fd);
+  EXPECT_NE(Open(dir_), nullptr);  // released: opens again
+}
+
+TEST_F(StoreTest, SecondOpenInTheSameProcessIsRefused) {
+  auto first = Open(dir_);
+  std::vector<std::string> names_before;
+  for (const auto& [name, bytes] : Snapshot(dir_)) names_before.push_back(name);
+  Result<std::unique_ptr<Store>> second = Store::Open(dir_, {});
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), Code::kFailedPrecondition);
+  std::vector<std::string> names_after;
+  for (const auto& [name, bytes] : Snapshot(dir_)) names_after.push_back(name);
+  EXPECT_EQ(names_after, names_before);  // no LOG.old.* rotated out of the first one's way
+  Batch b = first->NewBatch();
+  b.PutMeta("still", "works");
+  EXPECT_TRUE(first->Commit(std::move(b)).ok());
+}
+
+TEST_F(StoreTest, ColumnFamilyStatsNameEveryFamily) {
+  auto store = Open(dir_);
+  Batch b = store->NewBatch();
+  b.PutFollowUp(Task("t", 5), std::nullopt, 5);
+  ASSERT_TRUE(store->Commit(std::move(b)).ok());
+  std::vector<std::string> names;
+  for (const Store::Stats& st : store->ColumnFamilyStats()) {
+    names.push_back(st.name);
+    if (st.name == "followups") {
+      EXPECT_EQ(st.keys, 1u);
+    }
+  }
+  EXPECT_EQ(names, kStoreCfs);
+}
+
 TEST_F(StoreTest, ForeignDirectoryIsRefused) {
   fs::create_directories(dir_);
   std::ofstream(dir_ + "/notes.txt") << "my files";
@@ -240,11 +362,19 @@ TEST_F(StoreTest, ReadOnlyOpenReads) {
     b.PutMeta("k", "v");
     ASSERT_TRUE(store->Commit(std::move(b)).ok());
   }
+  const auto before = Snapshot(dir_);
   OpenOptions ro;
   ro.read_only = true;
-  auto store = Open(dir_, ro);
-  ASSERT_NE(store, nullptr);
-  EXPECT_EQ(**store->Meta("k"), "v");
+  {
+    auto store = Open(dir_, ro);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(**store->Meta("k"), "v");
+    Batch b = store->NewBatch();
+    b.PutMeta("k", "w");
+    EXPECT_EQ(store->Commit(std::move(b)).code(), Code::kInternal);
+  }
+  EXPECT_EQ(Snapshot(dir_), before);  // inspecting a store (e.g. a live one) writes nothing
+  EXPECT_FALSE(Store::Open(root_ + "/missing", ro).ok());
 }
 
 TEST(StoreEncodingTest, BigEndianRoundTripAndOrder) {
