@@ -348,6 +348,21 @@ std::string Field(const std::string& list, int index) {
 
 // A value from the input, quoted for an error message: control characters escaped so a message
 // stays one printable line, and cut short so a huge value does not make a huge message.
+Result<int> ParseTimeOfDay(std::string_view text, bool allow_end_of_day) {
+  auto digit = [&](size_t i) { return text[i] >= '0' && text[i] <= '9'; };
+  const std::string expected = allow_end_of_day ? "HH:MM, 00:00..24:00" : "HH:MM";
+  if (text.size() != 5 || text[2] != ':' || !digit(0) || !digit(1) || !digit(3) || !digit(4)) {
+    return InvalidArgument(Quote(text) + " is not a time of day " + expected);
+  }
+  const int h = (text[0] - '0') * 10 + (text[1] - '0');
+  const int m = (text[3] - '0') * 10 + (text[4] - '0');
+  const bool end_of_day = allow_end_of_day && h == 24 && m == 0;
+  if ((h > 23 || m > 59) && !end_of_day) {
+    return InvalidArgument(Quote(text) + " is not a time of day " + expected);
+  }
+  return h * 60 + m;
+}
+
 std::string Quote(std::string_view value) {
   std::string out;
   AppendJsonString(Shorten(value, 64), &out);

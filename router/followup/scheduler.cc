@@ -388,12 +388,14 @@ void Scheduler::Tick(Effects* out, size_t max_actions) {
     const bool pending = task->state() == pb::FOLLOW_UP_STATE_PENDING;
     const bool past_deadline = task->deadline_at_ms() != 0 && now >= task->deadline_at_ms();
     const bool expired = task->expires_at_ms() != 0 && now >= task->expires_at_ms();
-    if (pending && !past_deadline && !expired && !watch &&
-        NextCallTime(*task, now) != now) {  // quiet hours: wait for the next window
-      Touch(*task, out);
-      task->set_fire_at_ms(NextCallTime(*task, now));
-      Reindex(task);
-      continue;
+    if (pending && !past_deadline && !expired && !watch) {
+      const int64_t allowed = NextCallTime(*task, now);
+      if (allowed != now) {  // quiet hours: wait for the next window
+        Touch(*task, out);
+        task->set_fire_at_ms(allowed);
+        Reindex(task);
+        continue;
+      }
     }
     // Everything that sends a contact (a call attempt or an escalation) spends a token.
     const bool sends = pending && (past_deadline || !expired);

@@ -17,20 +17,6 @@ void Default(T value, T fallback, void (pb::FollowUpConfig::*set)(T), pb::Follow
   if (value == T{}) (c->*set)(fallback);
 }
 
-// "HH:MM", 00:00..24:00 → minutes after midnight.
-Result<int> ParseClock(std::string_view text) {
-  auto digit = [&](size_t i) { return text[i] >= '0' && text[i] <= '9'; };
-  if (text.size() != 5 || text[2] != ':' || !digit(0) || !digit(1) || !digit(3) || !digit(4)) {
-    return InvalidArgument(config::Quote(text) + " is not a time of day HH:MM");
-  }
-  const int h = (text[0] - '0') * 10 + (text[1] - '0');
-  const int m = (text[3] - '0') * 10 + (text[4] - '0');
-  if (h > 24 || m > 59 || (h == 24 && m != 0)) {
-    return InvalidArgument(config::Quote(text) + " is not a time of day 00:00..24:00");
-  }
-  return h * 60 + m;
-}
-
 Status Hours(const std::string& field, uint32_t value, uint32_t max) {
   if (value < 1 || value > max) {
     return InvalidArgument(field + ": must be 1.." + std::to_string(max) + " hours, got " +
@@ -51,9 +37,9 @@ Result<std::vector<Window>> WindowsOf(const pb::FollowUpConfig& c) {
   std::vector<Window> windows;
   for (int i = 0; i < c.call_windows_size(); ++i) {
     const std::string f = config::Field("call_windows", i);
-    Result<int> start = ParseClock(c.call_windows(i).start());
+    Result<int> start = config::ParseTimeOfDay(c.call_windows(i).start(), true);
     if (!start.ok()) return InvalidArgument(f + ".start: " + start.status().message());
-    Result<int> end = ParseClock(c.call_windows(i).end());
+    Result<int> end = config::ParseTimeOfDay(c.call_windows(i).end(), true);
     if (!end.ok()) return InvalidArgument(f + ".end: " + end.status().message());
     windows.push_back({*start, *end});
   }

@@ -12,6 +12,7 @@ namespace {
 
 using config::Field;
 using config::FormatNumber;
+using config::ParseTimeOfDay;
 using config::Quote;
 
 constexpr double kMaxHours = 24 * 365;
@@ -173,17 +174,6 @@ class Checker {
 };
 
 }  // namespace
-
-Result<int> ParseTimeOfDay(std::string_view text) {
-  auto digit = [&](size_t i) { return text[i] >= '0' && text[i] <= '9'; };
-  if (text.size() != 5 || text[2] != ':' || !digit(0) || !digit(1) || !digit(3) || !digit(4)) {
-    return InvalidArgument(Quote(text) + " is not a time of day HH:MM");
-  }
-  const int h = (text[0] - '0') * 10 + (text[1] - '0');
-  const int m = (text[3] - '0') * 10 + (text[4] - '0');
-  if (h > 23 || m > 59) return InvalidArgument(Quote(text) + " is not a time of day HH:MM");
-  return h * 60 + m;
-}
 
 pb::SimScenario ScenarioFromFlags(const FlagScenario& flags) {
   pb::SimScenario s;

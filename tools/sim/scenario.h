@@ -50,7 +50,4 @@ Result<pb::SimScenario> LoadScenarioFile(const std::string& path, const Override
 void ApplyDefaults(pb::SimScenario* scenario);
 Status Validate(const pb::SimScenario& scenario);
 
-// "HH:MM" → minutes after midnight.
-Result<int> ParseTimeOfDay(std::string_view text);
-
 }  // namespace sb::sim

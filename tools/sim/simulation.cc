@@ -9,12 +9,14 @@
 #include <utility>
 
 #include "common/clock.h"
+#include "common/config/text.h"
 #include "router/engine/engine.h"
 #include "tools/sim/scenario.h"
 
 namespace sb::sim {
 namespace {
 
+using config::ParseTimeOfDay;
 using engine::Decision;
 using engine::Decisions;
 
