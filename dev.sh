@@ -13,6 +13,7 @@ PACKAGES=(
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
   librocksdb-dev librdkafka-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
+  kcat
 )
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }

@@ -47,6 +47,7 @@ inline Status FailedPrecondition(std::string m) {
 }
 inline Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
 inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+inline Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
 
 // A value or the Status explaining why there is none.
 template <typename T>

@@ -487,6 +487,8 @@ Result<ContactView> Engine::GetContact(std::string_view id) const { return impl_
 Result<AgentView> Engine::GetAgent(std::string_view id) const { return impl_->GetAgent(id); }
 Summary Engine::Summarize() const { return impl_->Summarize(); }
 pb::EngineState Engine::ExportState() const { return impl_->Export(); }
+void Engine::TrackChanges(bool on) { impl_->TrackChanges(on); }
+void Engine::TakeChanges(Changes* out) { impl_->TakeChanges(out); }
 size_t Engine::live_contacts() const { return impl_->live_contacts(); }
 size_t Engine::logged_in_agents() const { return impl_->logged_in_agents(); }
 

@@ -58,6 +58,22 @@ struct QueueSummary {
   double service_level = 1.0;
 };
 
+// What changed in the engine since the last TakeChanges(), as full records: the router shard
+// writes them to its changelog as keyed records (agent id, contact id; removed contacts as
+// tombstones). Replacing, in the previous ExportState(), every agent and contact by id with the
+// records here, dropping `removed_contacts`, and taking taken_at_ms / next_seq / queue_stats from
+// here yields the current ExportState() (up to the order of agents).
+struct Changes {
+  std::vector<pb::AgentRecord> agents;
+  std::vector<pb::ContactRecord> contacts;
+  std::vector<std::string> removed_contacts;  // never also in `contacts`
+  int64_t taken_at_ms = 0;
+  uint64_t next_seq = 0;
+  std::vector<pb::QueueStats> queue_stats;  // all queues, always filled
+
+  bool empty() const { return agents.empty() && contacts.empty() && removed_contacts.empty(); }
+};
+
 struct Summary {
   // Contacts by state right now (not cumulative: see QueueSummary::stats for counts).
   uint64_t waiting = 0, being_offered = 0, connected = 0;
@@ -102,6 +118,12 @@ class Engine {
   // O(agents + queues); meant for status lines and wallboards, not the hot path.
   Summary Summarize() const;
   pb::EngineState ExportState() const;
+
+  // Change tracking for the changelog; off by default (it costs a little on the hot path).
+  void TrackChanges(bool on);
+  // Moves what changed since the previous call (or since tracking was switched on) into `out`,
+  // replacing its contents. Cost: O(changed records).
+  void TakeChanges(Changes* out);
 
   // Approximate heap bytes held, for the benchmark's per-contact/per-agent figures.
   size_t live_contacts() const;

@@ -156,6 +156,23 @@ struct ContactRec {
   bool live = false;
 };
 
+// Slots touched since the last EngineImpl::TakeChanges, each listed once.
+struct DirtySlots {
+  std::vector<uint8_t> marked;  // by slot
+  std::vector<uint32_t> slots;
+
+  void Mark(uint32_t i) {
+    if (i >= marked.size()) marked.resize(i + 1);
+    if (marked[i]) return;
+    marked[i] = 1;
+    slots.push_back(i);
+  }
+  void Clear() {
+    for (uint32_t i : slots) marked[i] = 0;
+    slots.clear();
+  }
+};
+
 enum class TimerKind : uint8_t { kOfferTimeout, kAcwLimit, kPreferredWait, kBullseye, kMaxWait };
 
 // Timers are checked against state when they fire, so a stale timer is a no-op and the order of
@@ -198,6 +215,8 @@ class EngineImpl {
   Summary Summarize() const;
   pb::EngineState Export() const;
   Status Import(const pb::EngineState& state);
+  void TrackChanges(bool on);
+  void TakeChanges(Changes* out);
   size_t live_contacts() const { return contact_index_.size(); }
   size_t logged_in_agents() const { return logged_in_; }
 
@@ -250,10 +269,32 @@ class EngineImpl {
   Result<ContactIdx> Admit(const pb::Contact& contact, int64_t arrived_ms, uint64_t seq);
   AgentIdx AgentSlot(const std::string& id);
 
-  ContactRec& C(ContactIdx i) { return contacts_[i.value()]; }
+  // Exported fields change only through the mutable accessors, so change tracking marks records
+  // here (SigFor and Import reach agents_ directly, for ranking fields only, which are not
+  // exported). A read that should not mark its record goes through the const overload.
+  ContactRec& C(ContactIdx i) {
+    if (tracking_) [[unlikely]]
+      MarkContact(i.value());
+    return contacts_[i.value()];
+  }
   const ContactRec& C(ContactIdx i) const { return contacts_[i.value()]; }
-  AgentRec& A(AgentIdx i) { return agents_[i.value()]; }
+  AgentRec& A(AgentIdx i) {
+    if (tracking_) [[unlikely]]
+      MarkAgent(i.value());
+    return agents_[i.value()];
+  }
   const AgentRec& A(AgentIdx i) const { return agents_[i.value()]; }
+  void MarkContact(uint32_t slot);
+  void MarkAgent(uint32_t slot);
+  // Called by Finish() before the slot is reset: the slot may hold another contact by the time
+  // changes are taken, so the id is kept now.
+  void NoteRemoved(const ContactRec& cr) {
+    if (tracking_) [[unlikely]]
+      removed_contacts_.push_back(cr.contact.id());
+  }
+  // One record of ExportState(): shared by Export() and TakeChanges() so both write the same.
+  void ExportAgent(const AgentRec& a, pb::AgentRecord* r) const;
+  void ExportContact(const ContactRec& c, pb::ContactRecord* r) const;
 
   friend class EngineStateCodec;
 
@@ -273,6 +314,13 @@ class EngineImpl {
   absl::flat_hash_map<std::string, SigIdx> sig_index_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::vector<pb::QueueStats> stats_;
+
+  // Change tracking (TrackChanges): records touched since the last TakeChanges, and the ids of
+  // contacts finished since then (in finish order, possibly repeated).
+  bool tracking_ = false;
+  DirtySlots dirty_agents_;
+  DirtySlots dirty_contacts_;
+  std::vector<std::string> removed_contacts_;
 };
 
 }  // namespace sb::engine

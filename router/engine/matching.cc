@@ -1,6 +1,7 @@
 // The matching core: requirement signatures, ready-agent rankings, offers and requeues.
 #include <algorithm>
 #include <cassert>
+#include <utility>
 
 #include "router/engine/engine_impl.h"
 
@@ -408,8 +409,10 @@ void EngineImpl::RunTimers(Decisions* out) {
 
 void EngineImpl::FireTimer(const Timer& t, Decisions* out) {
   if (t.contact.value() >= contacts_.size()) return;
+  // Most timers are stale: look through the const accessor so they do not mark the slot changed.
+  const ContactRec& seen = std::as_const(*this).C(t.contact);
+  if (!seen.live || seen.key.seq != t.contact_seq) return;  // contact gone: stale timer
   ContactRec& cr = C(t.contact);
-  if (!cr.live || cr.key.seq != t.contact_seq) return;  // contact gone: stale timer
   const QueueSpec& q = cfg_.queue(cr.queue);
   switch (t.kind) {
     case TimerKind::kOfferTimeout: {
@@ -463,6 +466,7 @@ void EngineImpl::FireTimer(const Timer& t, Decisions* out) {
 
 void EngineImpl::Finish(ContactIdx c) {
   ContactRec& cr = C(c);
+  NoteRemoved(cr);
   contact_index_.erase(cr.contact.id());
   // Reset the record but keep its buffers: the next contact in this slot reuses them.
   pb::Contact contact;

@@ -21,6 +21,8 @@ pb::AgentState Derived(const AgentRec& a) {
   return a.presence;
 }
 
+bool BySeq(const ContactRec* x, const ContactRec* y) { return x->key.seq < y->key.seq; }
+
 }  // namespace
 
 Result<ContactView> EngineImpl::GetContact(std::string_view contact_id) const {
@@ -119,63 +121,114 @@ Summary EngineImpl::Summarize() const {
   return sum;
 }
 
+void EngineImpl::ExportAgent(const AgentRec& a, pb::AgentRecord* r) const {
+  r->mutable_agent()->set_id(a.id);
+  r->mutable_agent()->set_domain(cfg_.domain_name(a.domain));
+  r->set_presence(a.presence);
+  r->set_presence_since_ms(a.presence_since_ms);
+  if (!a.logged_in()) return;  // only its identity matters: the next login starts afresh
+  for (SkillId s = 0; s < a.prof.size(); ++s) {
+    if (a.prof[s] == 0) continue;
+    pb::SkillLevel* level = r->mutable_agent()->add_skills();
+    level->set_skill(cfg_.skill_name(s));
+    level->set_proficiency(a.prof[s]);
+  }
+  r->mutable_agent()->set_capacity_units(a.configured_capacity);
+  r->set_reason(a.reason);
+  r->set_idle_since_ms(a.idle_since_ms);
+  r->set_busy_ms(a.busy_ms);
+  r->set_ready_ms(a.ready_ms);
+  r->set_accounted_at_ms(a.accounted_at_ms);
+  r->set_difficult_streak(a.difficult_streak);
+  for (const WorkItem& w : a.items) {
+    pb::WorkItem* item = r->add_items();
+    item->set_contact_id(C(w.contact).contact.id());
+    item->set_state(w.state);
+    item->set_since_ms(w.since_ms);
+    item->set_units(w.units);
+  }
+}
+
+void EngineImpl::ExportContact(const ContactRec& c, pb::ContactRecord* r) const {
+  *r->mutable_contact() = c.contact;
+  r->set_state(c.state);
+  r->set_arrived_ms(c.arrived_ms);
+  r->set_seq(c.key.seq);
+  r->set_queue(cfg_.queue(c.queue).name);
+  r->set_step(c.step);
+  r->set_attempt(c.attempt);
+  if (c.agent != kNoAgent) r->set_agent_id(A(c.agent).id);
+  r->set_state_since_ms(c.state_since_ms);
+  for (AgentIdx x : c.excluded) r->add_excluded_agents(A(x).id);
+  r->set_preferred_released(c.preferred_released);
+  r->set_connected_ms(c.connected_ms);
+  r->set_answered(c.answered);
+  r->set_next_reason(c.next_reason);
+}
+
 pb::EngineState EngineImpl::Export() const {
   pb::EngineState st;
   st.set_taken_at_ms(now_);
   st.set_next_seq(next_seq_);
-  for (const AgentRec& a : agents_) {
-    pb::AgentRecord* r = st.add_agents();
-    r->mutable_agent()->set_id(a.id);
-    r->mutable_agent()->set_domain(cfg_.domain_name(a.domain));
-    r->set_presence(a.presence);
-    r->set_presence_since_ms(a.presence_since_ms);
-    if (!a.logged_in()) continue;  // only its identity matters: the next login starts afresh
-    for (SkillId s = 0; s < a.prof.size(); ++s) {
-      if (a.prof[s] == 0) continue;
-      pb::SkillLevel* level = r->mutable_agent()->add_skills();
-      level->set_skill(cfg_.skill_name(s));
-      level->set_proficiency(a.prof[s]);
-    }
-    r->mutable_agent()->set_capacity_units(a.configured_capacity);
-    r->set_reason(a.reason);
-    r->set_idle_since_ms(a.idle_since_ms);
-    r->set_busy_ms(a.busy_ms);
-    r->set_ready_ms(a.ready_ms);
-    r->set_accounted_at_ms(a.accounted_at_ms);
-    r->set_difficult_streak(a.difficult_streak);
-    for (const WorkItem& w : a.items) {
-      pb::WorkItem* item = r->add_items();
-      item->set_contact_id(C(w.contact).contact.id());
-      item->set_state(w.state);
-      item->set_since_ms(w.since_ms);
-      item->set_units(w.units);
-    }
-  }
+  for (const AgentRec& a : agents_) ExportAgent(a, st.add_agents());
   std::vector<const ContactRec*> live;
   for (size_t i = 0; i < contacts_.size(); ++i) {
     if (contacts_[i].live) live.push_back(&contacts_[i]);
   }
-  std::sort(live.begin(), live.end(),
-            [](const ContactRec* x, const ContactRec* y) { return x->key.seq < y->key.seq; });
-  for (const ContactRec* c : live) {
-    pb::ContactRecord* r = st.add_contacts();
-    *r->mutable_contact() = c->contact;
-    r->set_state(c->state);
-    r->set_arrived_ms(c->arrived_ms);
-    r->set_seq(c->key.seq);
-    r->set_queue(cfg_.queue(c->queue).name);
-    r->set_step(c->step);
-    r->set_attempt(c->attempt);
-    if (c->agent != kNoAgent) r->set_agent_id(A(c->agent).id);
-    r->set_state_since_ms(c->state_since_ms);
-    for (AgentIdx x : c->excluded) r->add_excluded_agents(A(x).id);
-    r->set_preferred_released(c->preferred_released);
-    r->set_connected_ms(c->connected_ms);
-    r->set_answered(c->answered);
-    r->set_next_reason(c->next_reason);
-  }
+  std::sort(live.begin(), live.end(), BySeq);
+  for (const ContactRec* c : live) ExportContact(*c, st.add_contacts());
   for (const auto& s : stats_) *st.add_queue_stats() = s;
   return st;
+}
+
+// Out of line: with tracking off, C() and A() pay one well-predicted branch and no code size.
+void EngineImpl::MarkContact(uint32_t slot) { dirty_contacts_.Mark(slot); }
+void EngineImpl::MarkAgent(uint32_t slot) { dirty_agents_.Mark(slot); }
+
+void EngineImpl::TrackChanges(bool on) {
+  if (on == tracking_) return;
+  tracking_ = on;
+  dirty_agents_.Clear();
+  dirty_contacts_.Clear();
+  removed_contacts_.clear();
+}
+
+void EngineImpl::TakeChanges(Changes* out) {
+  out->agents.clear();
+  out->contacts.clear();
+  out->removed_contacts.clear();
+  out->taken_at_ms = now_;
+  out->next_seq = next_seq_;
+  out->queue_stats.assign(stats_.begin(), stats_.end());
+  if (!tracking_) return;
+
+  // Agents in index order and contacts in arrival order, as Export() writes them.
+  std::sort(dirty_agents_.slots.begin(), dirty_agents_.slots.end());
+  out->agents.reserve(dirty_agents_.slots.size());
+  for (uint32_t i : dirty_agents_.slots) ExportAgent(agents_[i], &out->agents.emplace_back());
+
+  // A touched slot that is free now held a contact that finished (listed in removed_contacts_),
+  // or one that arrived and finished between two calls.
+  std::vector<const ContactRec*> live;
+  for (uint32_t i : dirty_contacts_.slots) {
+    if (contacts_[i].live) live.push_back(&contacts_[i]);
+  }
+  std::sort(live.begin(), live.end(), BySeq);
+  out->contacts.reserve(live.size());
+  for (const ContactRec* c : live) ExportContact(*c, &out->contacts.emplace_back());
+
+  // An id can finish more than once (it may arrive again); one that is live again is replaced by
+  // its record above, not removed.
+  std::sort(removed_contacts_.begin(), removed_contacts_.end());
+  removed_contacts_.erase(std::unique(removed_contacts_.begin(), removed_contacts_.end()),
+                          removed_contacts_.end());
+  for (std::string& id : removed_contacts_) {
+    if (!contact_index_.contains(id)) out->removed_contacts.push_back(std::move(id));
+  }
+
+  dirty_agents_.Clear();
+  dirty_contacts_.Clear();
+  removed_contacts_.clear();
 }
 
 Status EngineImpl::Import(const pb::EngineState& st) {

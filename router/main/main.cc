@@ -3,6 +3,9 @@
 #include <cstring>
 #include <string>
 
+#include "router/shard/router_cli.h"
+#include "tools/broker/broker.h"
+#include "tools/loadgen/loadgen.h"
 #include "tools/dev/dev.h"
 #include "tools/drill/drill.h"
 #include "tools/sim/sim.h"
@@ -15,6 +18,9 @@ void Usage(FILE* f) {
       f,
       "usage: switchboard <command> [flags]\n"
       "commands:\n"
+      "  broker    embedded Kafka-protocol broker for development and tests (librdkafka mock)\n"
+      "  router    a router node of the cluster (--kafka, --node-id, --data-dir, --config)\n"
+      "  loadgen   contacts and simulated agents through Kafka; --verify checks exactly-once\n"
       "  dev       embedded demo: routing engine with simulated agents and traffic\n"
       "  sim       contact-center simulation over the routing engine (what-if, Erlang check)\n"
       "  staffing  Erlang C / Erlang A staffing calculator\n"
@@ -30,6 +36,9 @@ int main(int argc, char** argv) {
     return argc < 2 ? 2 : 0;
   }
   const std::string command = argv[1];
+  if (command == "broker") return sb::broker::Main(argc - 1, argv + 1);
+  if (command == "router") return sb::shard::RouterMain(argc - 1, argv + 1);
+  if (command == "loadgen") return sb::loadgen::Main(argc - 1, argv + 1);
   if (command == "dev") return sb::dev::Main(argc - 1, argv + 1);
   if (command == "sim") return sb::sim::Main(argc - 1, argv + 1);
   if (command == "staffing") return sb::staffing::Main(argc - 1, argv + 1);

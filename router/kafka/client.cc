@@ -1,0 +1,522 @@
+#include "router/kafka/client.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+#include <utility>
+
+#include "router/kafka/topics.h"
+
+namespace sb::kafka {
+namespace {
+
+std::string ErrText(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
+
+// Builds a configuration: ours first, then `extra` (operators may override any of it).
+Result<rd_kafka_conf_t*> MakeConf(const std::string& bootstrap, const Settings& ours,
+                                  const Settings& extra) {
+  if (bootstrap.empty()) return InvalidArgument("--kafka: empty bootstrap server list");
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  auto set = [&](const std::string& k, const std::string& v) -> Status {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+      return InvalidArgument("kafka setting " + k + "=" + v + ": " + err);
+    }
+    return Status::Ok();
+  };
+  Status st = set("bootstrap.servers", bootstrap);
+  for (const auto& [k, v] : ours) {
+    if (st.ok()) st = set(k, v);
+  }
+  for (const auto& [k, v] : extra) {
+    if (st.ok()) st = set(k, v);
+  }
+  if (!st.ok()) {
+    rd_kafka_conf_destroy(conf);
+    return st;
+  }
+  return conf;
+}
+
+Result<rd_kafka_t*> NewHandle(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof err);  // takes conf on success
+  if (rk == nullptr) {
+    rd_kafka_conf_destroy(conf);
+    return InvalidArgument(std::string("kafka client: ") + err);
+  }
+  return rk;
+}
+
+void LogError(rd_kafka_t* rk, int err, const char* reason, void*) {
+  std::fprintf(stderr, "kafka %s: %s: %s\n", rd_kafka_name(rk),
+               rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+}
+
+std::vector<TopicPartition> FromList(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartition> out;
+  for (int i = 0; list != nullptr && i < list->cnt; ++i) {
+    out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
+  }
+  return out;
+}
+
+}  // namespace
+
+const std::string* Record::FindHeader(std::string_view name) const {
+  for (const Header& h : headers) {
+    if (h.name == name) return &h.value;
+  }
+  return nullptr;
+}
+
+Record ToRecord(const rd_kafka_message_t* m) {
+  Record r;
+  r.topic = rd_kafka_topic_name(m->rkt);
+  r.partition = m->partition;
+  r.offset = m->offset;
+  r.timestamp_ms = rd_kafka_message_timestamp(m, nullptr);
+  if (m->key != nullptr) r.key.assign(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload != nullptr) r.value.emplace(static_cast<const char*>(m->payload), m->len);
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const char* name;
+    const void* value;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i) {
+      r.headers.push_back({name, std::string(static_cast<const char*>(value), size)});
+    }
+  }
+  return r;
+}
+
+// --- Producer ---
+
+Result<std::unique_ptr<Producer>> Producer::Create(const std::string& bootstrap,
+                                                   const Settings& extra, DeliveryFn on_delivery) {
+  auto conf = MakeConf(bootstrap,
+                       {{"enable.idempotence", "true"},
+                        {"acks", "all"},
+                        {"linger.ms", "1"},
+                        {"message.timeout.ms", "60000"}},
+                       extra);
+  if (!conf.ok()) return conf.status();
+  std::unique_ptr<Producer> p(new Producer());
+  p->on_delivery_ = std::move(on_delivery);
+  rd_kafka_conf_set_dr_msg_cb(*conf, &Producer::OnDelivery);
+  rd_kafka_conf_set_error_cb(*conf, &LogError);
+  rd_kafka_conf_set_opaque(*conf, p.get());
+  auto rk = NewHandle(RD_KAFKA_PRODUCER, *conf);
+  if (!rk.ok()) return rk.status();
+  p->rk_ = *rk;
+  return p;
+}
+
+Producer::~Producer() {
+  if (rk_ == nullptr) return;
+  rd_kafka_flush(rk_, 5000);
+  for (auto& [name, t] : topics_) rd_kafka_topic_destroy(t);
+  rd_kafka_destroy(rk_);
+}
+
+void Producer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  auto* self = static_cast<Producer*>(opaque);
+  const uint64_t token = reinterpret_cast<uintptr_t>(m->_private);
+  Status st = m->err == RD_KAFKA_RESP_ERR_NO_ERROR
+                  ? Status::Ok()
+                  : Unavailable(std::string("kafka delivery to ") + rd_kafka_topic_name(m->rkt) +
+                                ": " + ErrText(m->err));
+  if (self->on_delivery_) self->on_delivery_(token, m->partition, st.ok() ? m->offset : -1, st);
+}
+
+Status Producer::Produce(std::string_view topic, int32_t partition, std::string_view key,
+                         const std::optional<std::string>& value,
+                         const std::vector<Header>& headers, uint64_t token) {
+  auto it = topics_.find(topic);
+  if (it == topics_.end()) {
+    rd_kafka_topic_t* t = rd_kafka_topic_new(rk_, std::string(topic).c_str(), nullptr);
+    if (t == nullptr) return Internal("kafka topic handle " + std::string(topic));
+    it = topics_.emplace(std::string(topic), t).first;
+  }
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (!headers.empty()) {
+    hdrs = rd_kafka_headers_new(headers.size());
+    for (const Header& h : headers) {
+      rd_kafka_header_add(hdrs, h.name.data(), static_cast<ssize_t>(h.name.size()),
+                          h.value.data(), static_cast<ssize_t>(h.value.size()));
+    }
+  }
+  char* payload = value ? const_cast<char*>(value->data()) : nullptr;
+  const size_t payload_len = value ? value->size() : 0;
+  for (;;) {
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        rk_, RD_KAFKA_V_RKT(it->second), RD_KAFKA_V_PARTITION(partition),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+        RD_KAFKA_V_VALUE(payload, payload_len),
+        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(token)),
+        RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();  // headers now owned by the message
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      rd_kafka_poll(rk_, 10);  // back-pressure: wait for acknowledgements
+      continue;
+    }
+    if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
+    return Unavailable("kafka produce to " + std::string(topic) + ": " + ErrText(err));
+  }
+}
+
+int Producer::Poll(int timeout_ms) { return rd_kafka_poll(rk_, timeout_ms); }
+
+Status Producer::Flush(int timeout_ms) {
+  rd_kafka_resp_err_t err = rd_kafka_flush(rk_, timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Unavailable("kafka flush: " + ErrText(err));
+  return Status::Ok();
+}
+
+int64_t Producer::in_flight() const { return rd_kafka_outq_len(rk_); }
+
+// --- GroupConsumer ---
+
+Result<std::unique_ptr<GroupConsumer>> GroupConsumer::Create(const std::string& bootstrap,
+                                                             const std::string& group,
+                                                             const Settings& extra,
+                                                             Listener* listener) {
+  auto conf = MakeConf(bootstrap,
+                       {{"group.id", group},
+                        {"enable.auto.commit", "false"},
+                        {"enable.auto.offset.store", "false"},
+                        {"auto.offset.reset", "earliest"},
+                        // Range keeps partition i of every subscribed topic on one member: the
+                        // co-partitioning a shard needs (both topics have the same count).
+                        {"partition.assignment.strategy", "range"},
+                        {"session.timeout.ms", "6000"},
+                        {"heartbeat.interval.ms", "1000"},
+                        {"fetch.wait.max.ms", "5"},
+                        {"enable.partition.eof", "false"}},
+                       extra);
+  if (!conf.ok()) return conf.status();
+  std::unique_ptr<GroupConsumer> c(new GroupConsumer());
+  c->listener_ = listener;
+  rd_kafka_conf_set_rebalance_cb(*conf, &GroupConsumer::OnRebalance);
+  rd_kafka_conf_set_error_cb(*conf, &LogError);
+  rd_kafka_conf_set_opaque(*conf, c.get());
+  auto rk = NewHandle(RD_KAFKA_CONSUMER, *conf);
+  if (!rk.ok()) return rk.status();
+  c->rk_ = *rk;
+  rd_kafka_poll_set_consumer(c->rk_);
+  return c;
+}
+
+GroupConsumer::~GroupConsumer() {
+  if (rk_ == nullptr) return;
+  Close();
+  rd_kafka_destroy(rk_);
+}
+
+void GroupConsumer::Close() {
+  if (closed_) return;
+  closed_ = true;
+  rd_kafka_consumer_close(rk_);
+}
+
+void GroupConsumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* parts, void* opaque) {
+  auto* self = static_cast<GroupConsumer*>(opaque);
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    std::vector<TopicPartition> start = self->listener_->OnAssigned(FromList(parts));
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(
+        static_cast<int>(std::max<size_t>(1, start.size())));
+    for (const TopicPartition& tp : start) {
+      rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = tp.offset;
+    }
+    rd_kafka_assign(rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    return;
+  }
+  if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) self->listener_->OnRevoked(FromList(parts));
+  rd_kafka_assign(rk, nullptr);
+}
+
+Status GroupConsumer::Subscribe(const std::vector<std::string>& topics) {
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()));
+  for (const auto& t : topics) {
+    rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Unavailable("kafka subscribe: " + ErrText(err));
+  return Status::Ok();
+}
+
+namespace {
+
+Result<std::optional<Record>> PollConsumer(rd_kafka_t* rk, int timeout_ms) {
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, timeout_ms);
+  if (m == nullptr) return std::optional<Record>();
+  std::unique_ptr<rd_kafka_message_t, decltype(&rd_kafka_message_destroy)> guard(
+      m, &rd_kafka_message_destroy);
+  if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return std::optional<Record>();
+  if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const std::string what = rd_kafka_message_errstr(m);
+    char fatal[256];
+    if (rd_kafka_fatal_error(rk, fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Unavailable(std::string("kafka consumer fatal error: ") + fatal);
+    }
+    if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+        m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
+      return Unavailable("kafka consumer: " + what);
+    }
+    std::fprintf(stderr, "kafka consumer: %s\n", what.c_str());
+    return std::optional<Record>();
+  }
+  return std::optional<Record>(ToRecord(m));
+}
+
+}  // namespace
+
+Result<std::optional<Record>> GroupConsumer::Poll(int timeout_ms) {
+  return PollConsumer(rk_, timeout_ms);
+}
+
+// --- PartitionReader ---
+
+Result<std::unique_ptr<PartitionReader>> PartitionReader::Create(const std::string& bootstrap,
+                                                                 const Settings& extra) {
+  auto conf = MakeConf(bootstrap,
+                       {{"group.id", "sb-partition-reader"},
+                        {"enable.auto.commit", "false"},
+                        {"enable.auto.offset.store", "false"},
+                        {"enable.partition.eof", "true"},
+                        {"fetch.wait.max.ms", "5"}},
+                       extra);
+  if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_error_cb(*conf, &LogError);
+  auto rk = NewHandle(RD_KAFKA_CONSUMER, *conf);
+  if (!rk.ok()) return rk.status();
+  std::unique_ptr<PartitionReader> r(new PartitionReader());
+  r->rk_ = *rk;
+  rd_kafka_poll_set_consumer(r->rk_);
+  return r;
+}
+
+PartitionReader::~PartitionReader() {
+  if (rk_ == nullptr) return;
+  rd_kafka_assign(rk_, nullptr);
+  rd_kafka_destroy(rk_);
+}
+
+Status PartitionReader::Assign(std::string_view topic, int32_t partition, int64_t offset) {
+  return Assign({{std::string(topic), partition, offset}});
+}
+
+Status PartitionReader::Assign(const std::vector<TopicPartition>& parts) {
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(std::max<size_t>(1, parts.size())));
+  for (const TopicPartition& tp : parts) {
+    rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = tp.offset;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_assign(rk_, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Unavailable("kafka assign: " + ErrText(err));
+  return Status::Ok();
+}
+
+Result<std::optional<Record>> PartitionReader::Poll(int timeout_ms) {
+  return PollConsumer(rk_, timeout_ms);
+}
+
+Result<std::pair<int64_t, int64_t>> PartitionReader::Watermarks(std::string_view topic,
+                                                                int32_t partition,
+                                                                int timeout_ms) {
+  int64_t low = 0, high = 0;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+      rk_, std::string(topic).c_str(), partition, &low, &high, timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Unavailable("kafka watermarks of " + std::string(topic) + "[" +
+                       std::to_string(partition) + "]: " + ErrText(err));
+  }
+  return std::make_pair(low, high);
+}
+
+// --- Topics ---
+
+namespace {
+
+// An admin-only client handle; move-only so exactly one owner destroys it.
+struct Handle {
+  rd_kafka_t* rk = nullptr;
+  Handle() = default;
+  Handle(Handle&& o) noexcept : rk(std::exchange(o.rk, nullptr)) {}
+  Handle& operator=(Handle&&) = delete;
+  ~Handle() {
+    if (rk != nullptr) rd_kafka_destroy(rk);
+  }
+};
+
+Result<std::map<std::string, int32_t>> Describe(rd_kafka_t* rk,
+                                                const std::vector<std::string>& topics,
+                                                int timeout_ms, int* brokers) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &md, timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Unavailable("no Kafka broker answered within " + std::to_string(timeout_ms) +
+                       " ms: " + ErrText(err));
+  }
+  std::map<std::string, int32_t> out;
+  for (const auto& t : topics) out[t] = 0;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    auto it = out.find(md->topics[i].topic);
+    if (it != out.end() && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      it->second = md->topics[i].partition_cnt;
+    }
+  }
+  if (brokers != nullptr) *brokers = md->broker_cnt;
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+Result<Handle> AdminHandle(const std::string& bootstrap) {
+  auto conf = MakeConf(bootstrap, {{"allow.auto.create.topics", "false"}}, {});
+  if (!conf.ok()) return conf.status();
+  auto rk = NewHandle(RD_KAFKA_PRODUCER, *conf);
+  if (!rk.ok()) return rk.status();
+  Handle h;
+  h.rk = *rk;
+  return h;
+}
+
+std::vector<std::string> AllTopicNames() {
+  std::vector<std::string> names;
+  for (const TopicSpec& t : kTopics) names.emplace_back(t.name);
+  return names;
+}
+
+Status CreateTopics(rd_kafka_t* rk, const std::vector<std::string>& missing, int32_t partitions,
+                    int replication, int timeout_ms) {
+  std::vector<rd_kafka_NewTopic_t*> topics;
+  char err[512];
+  for (const auto& name : missing) {
+    rd_kafka_NewTopic_t* t =
+        rd_kafka_NewTopic_new(name.c_str(), partitions, replication, err, sizeof err);
+    if (t == nullptr) return InvalidArgument("topic " + name + ": " + err);
+    if (name == kChangelogTopic) rd_kafka_NewTopic_set_config(t, "cleanup.policy", "compact");
+    topics.push_back(t);
+  }
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err, sizeof err);
+  rd_kafka_CreateTopics(rk, topics.data(), topics.size(), opts, q);
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+  Status st = Status::Ok();
+  if (ev == nullptr) {
+    st = Unavailable("kafka CreateTopics: no answer within " + std::to_string(timeout_ms) + " ms");
+  } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    st = Unavailable(std::string("kafka CreateTopics: ") + rd_kafka_event_error_string(ev));
+  } else {
+    size_t n = 0;
+    const rd_kafka_topic_result_t** res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    for (size_t i = 0; i < n && st.ok(); ++i) {
+      rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+      if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        st = Unavailable(std::string("kafka CreateTopics ") + rd_kafka_topic_result_name(res[i]) +
+                         ": " + ErrText(e));
+      }
+    }
+  }
+  if (ev != nullptr) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_queue_destroy(q);
+  rd_kafka_NewTopic_destroy_array(topics.data(), topics.size());
+  return st;
+}
+
+}  // namespace
+
+Result<std::map<std::string, int32_t>> TopicPartitions(const std::string& bootstrap,
+                                                       const std::vector<std::string>& topics,
+                                                       int timeout_ms) {
+  auto h = AdminHandle(bootstrap);
+  if (!h.ok()) return h.status();
+  return Describe(h->rk, topics, timeout_ms, nullptr);
+}
+
+Status EnsureTopic(const std::string& bootstrap, const std::string& topic, int32_t partitions,
+                   int timeout_ms) {
+  auto h = AdminHandle(bootstrap);
+  if (!h.ok()) return h.status();
+  int brokers = 0;
+  auto counts = Describe(h->rk, {topic}, timeout_ms, &brokers);
+  if (!counts.ok()) return counts.status();
+  if ((*counts)[topic] > 0) return Status::Ok();
+  SB_RETURN_IF_ERROR(CreateTopics(h->rk, {topic}, partitions, std::min(brokers, 3), timeout_ms));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto again = Describe(h->rk, {topic}, timeout_ms, nullptr);
+    if (!again.ok()) return again.status();
+    if ((*again)[topic] > 0) return Status::Ok();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return Unavailable("topic " + topic + " did not appear within " + std::to_string(timeout_ms) +
+                     " ms");
+}
+
+Result<int32_t> EnsureTopics(const std::string& bootstrap, int32_t partitions, int timeout_ms) {
+  auto h = AdminHandle(bootstrap);
+  if (!h.ok()) return h.status();
+  const std::vector<std::string> names = AllTopicNames();
+  int brokers = 0;
+  auto counts = Describe(h->rk, names, timeout_ms, &brokers);
+  if (!counts.ok()) return counts.status();
+  std::vector<std::string> missing;
+  std::map<int32_t, std::vector<std::string>> by_count;
+  for (const auto& [name, n] : *counts) {
+    if (n == 0) {
+      missing.push_back(name);
+    } else {
+      by_count[n].push_back(name);
+    }
+  }
+  auto describe = [&] {
+    std::string s;
+    for (const auto& [name, n] : *counts) {
+      s += (s.empty() ? "" : ", ") + name + "=" + std::to_string(n);
+    }
+    return s;
+  };
+  if (by_count.size() > 1 || (partitions > 0 && !by_count.empty() &&
+                              by_count.begin()->first != partitions)) {
+    return FailedPrecondition(
+        "Switchboard topics must all have the same partition count" +
+        (partitions > 0 ? " (--partitions " + std::to_string(partitions) + ")" : std::string()) +
+        "; found " + describe());
+  }
+  const int32_t want = by_count.empty() ? partitions : by_count.begin()->first;
+  if (missing.empty()) return want;
+  if (want <= 0) {
+    return FailedPrecondition("topics missing (" + describe() +
+                              ") and no --partitions given to create them");
+  }
+  SB_RETURN_IF_ERROR(CreateTopics(h->rk, missing, want, std::min(brokers, 3), timeout_ms));
+  // Creation is asynchronous on the brokers: wait until the metadata shows every topic.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto again = Describe(h->rk, names, timeout_ms, nullptr);
+    if (!again.ok()) return again.status();
+    bool all = true;
+    for (const auto& [name, n] : *again) all = all && n == want;
+    if (all) return want;
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Unavailable("created topics did not appear within " + std::to_string(timeout_ms) +
+                         " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+}  // namespace sb::kafka

@@ -1,0 +1,155 @@
+// Thin RAII shell over librdkafka's C API: the producer, the group consumer, the partition
+// reader and topic validation the router and the load generator need. Nothing here knows about
+// routing; nothing here uses the mock-cluster API (the same code runs against real Kafka).
+//
+// Threads: each object is owned by one thread; callbacks run inside that thread's Poll().
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sb::kafka {
+
+using Settings = std::map<std::string, std::string>;
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+// One consumed record. `value` is nullopt for a tombstone.
+struct Record {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int64_t timestamp_ms = 0;
+  std::string key;
+  std::optional<std::string> value;
+  std::vector<Header> headers;
+
+  const std::string* FindHeader(std::string_view name) const;
+};
+
+// Idempotent producer (acks=all): per partition, records are written once and in order, so the
+// offsets acknowledged for consecutive records of one partition are consecutive.
+class Producer {
+ public:
+  // Called from Poll()/Flush() for every record: `offset` is the acknowledged offset, or -1 with
+  // a non-OK status when the record could not be written.
+  using DeliveryFn = std::function<void(uint64_t token, int32_t partition, int64_t offset,
+                                        const Status& status)>;
+
+  static Result<std::unique_ptr<Producer>> Create(const std::string& bootstrap,
+                                                  const Settings& extra, DeliveryFn on_delivery);
+  ~Producer();
+
+  // Queues one record; `value` nullopt writes a tombstone. `partition` is explicit: every
+  // producer of the cluster picks it with PartitionFor(), never librdkafka's partitioner.
+  Status Produce(std::string_view topic, int32_t partition, std::string_view key,
+                 const std::optional<std::string>& value, const std::vector<Header>& headers,
+                 uint64_t token);
+  // Serves delivery callbacks; returns how many were served.
+  int Poll(int timeout_ms);
+  // Waits until every queued record is acknowledged or failed, or the timeout passes.
+  Status Flush(int timeout_ms);
+  int64_t in_flight() const;
+
+ private:
+  Producer() = default;
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque);
+  rd_kafka_t* rk_ = nullptr;
+  DeliveryFn on_delivery_;
+  std::map<std::string, rd_kafka_topic_t*, std::less<>> topics_;
+};
+
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;  // next offset to read
+};
+
+// A member of a consumer group with manual offset management: the group decides who owns which
+// partitions; where reading starts is decided by the owner (from its changelog), never by
+// committed group offsets.
+class GroupConsumer {
+ public:
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    // Returns where to start reading each partition (called before reading starts).
+    virtual std::vector<TopicPartition> OnAssigned(const std::vector<TopicPartition>& parts) = 0;
+    // Reading of these partitions stops when this returns.
+    virtual void OnRevoked(const std::vector<TopicPartition>& parts) = 0;
+  };
+
+  static Result<std::unique_ptr<GroupConsumer>> Create(const std::string& bootstrap,
+                                                       const std::string& group,
+                                                       const Settings& extra, Listener* listener);
+  ~GroupConsumer();
+
+  Status Subscribe(const std::vector<std::string>& topics);
+  // Next record, or nullopt on timeout. Consumer errors other than end-of-partition are logged
+  // and counted; fatal ones are returned as a Status.
+  Result<std::optional<Record>> Poll(int timeout_ms);
+  // Leaves the group (revoking everything first).
+  void Close();
+
+ private:
+  GroupConsumer() = default;
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* parts, void* opaque);
+  rd_kafka_t* rk_ = nullptr;
+  Listener* listener_ = nullptr;
+  bool closed_ = false;
+};
+
+// Reads one partition from a given offset, outside any group (changelog restore, verification).
+class PartitionReader {
+ public:
+  static Result<std::unique_ptr<PartitionReader>> Create(const std::string& bootstrap,
+                                                         const Settings& extra);
+  ~PartitionReader();
+
+  Status Assign(std::string_view topic, int32_t partition, int64_t offset);
+  // Reads several partitions at once (replaces the previous assignment).
+  Status Assign(const std::vector<TopicPartition>& parts);
+  // Next record, or nullopt on timeout / end of partition.
+  Result<std::optional<Record>> Poll(int timeout_ms);
+  // Low and high watermark of the assigned partition, asked from the broker.
+  Result<std::pair<int64_t, int64_t>> Watermarks(std::string_view topic, int32_t partition,
+                                                 int timeout_ms);
+
+ private:
+  PartitionReader() = default;
+  rd_kafka_t* rk_ = nullptr;
+};
+
+// Partition count of each named topic (0 = the topic does not exist), from cluster metadata.
+// Unavailable when no broker answers within `timeout_ms`.
+Result<std::map<std::string, int32_t>> TopicPartitions(const std::string& bootstrap,
+                                                       const std::vector<std::string>& topics,
+                                                       int timeout_ms);
+
+// Creates the missing Switchboard topics (AdminClient CreateTopics; the changelog compacted) and
+// checks every topic has the same partition count. `partitions` 0 = take the count of the
+// existing topics. Returns the partition count. Errors name the topics and counts that disagree.
+Result<int32_t> EnsureTopics(const std::string& bootstrap, int32_t partitions, int timeout_ms);
+
+// Creates one topic if it does not exist (a scratch topic for measurements).
+Status EnsureTopic(const std::string& bootstrap, const std::string& topic, int32_t partitions,
+                   int timeout_ms);
+
+// Converts a consumed librdkafka message (not an error event) to a Record.
+Record ToRecord(const rd_kafka_message_t* m);
+
+}  // namespace sb::kafka

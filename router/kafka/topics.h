@@ -1,0 +1,48 @@
+// The Kafka topics of a Switchboard cluster and the one partitioner every producer uses.
+//
+// sb.contacts and sb.agent-events are co-partitioned: a routing domain maps to the same partition
+// number in both, and that number is the shard. sb.router-changelog (compacted) has one partition
+// per shard too: it is the shard's write-ahead log. sb.assignments carries the shard's outputs,
+// keyed by contact id, in the shard's partition.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace sb::kafka {
+
+inline constexpr std::string_view kContactsTopic = "sb.contacts";
+inline constexpr std::string_view kAgentEventsTopic = "sb.agent-events";
+inline constexpr std::string_view kAssignmentsTopic = "sb.assignments";
+inline constexpr std::string_view kChangelogTopic = "sb.router-changelog";
+
+// One-partition scratch topic where the load generator measures the raw produce → consume floor.
+inline constexpr std::string_view kScratchTopic = "sb.loadgen-floor";
+
+struct TopicSpec {
+  std::string_view name;
+  bool compacted;
+};
+
+// Every topic a cluster needs, each with the same partition count.
+inline constexpr std::array<TopicSpec, 4> kTopics = {{
+    {kContactsTopic, false},
+    {kAgentEventsTopic, false},
+    {kAssignmentsTopic, false},
+    {kChangelogTopic, true},
+}};
+
+// FNV-1a 64 of the routing domain name, modulo `partitions`. Stable across processes, versions
+// and languages (unlike std::hash), so adapters written elsewhere can compute it too.
+// REQUIRES: partitions > 0.
+inline int32_t PartitionFor(std::string_view domain, int32_t partitions) {
+  uint64_t h = 14695981039346656037ull;
+  for (unsigned char c : domain) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return static_cast<int32_t>(h % static_cast<uint64_t>(partitions));
+}
+
+}  // namespace sb::kafka

@@ -1,0 +1,152 @@
+#include "router/shard/changelog.h"
+
+#include <algorithm>
+
+namespace sb::shard {
+namespace {
+
+constexpr std::string_view kAgentPrefix = "a/";
+constexpr std::string_view kContactPrefix = "c/";
+
+std::optional<uint64_t> ParseEpoch(const kafka::Record& r) {
+  const std::string* h = r.FindHeader(kEpochHeader);
+  if (h == nullptr || h->size() != 8) return std::nullopt;
+  uint64_t v = 0;
+  for (unsigned char c : *h) v = (v << 8) | c;
+  return v;
+}
+
+std::string Where(const kafka::Record& r) {
+  return "changelog offset " + std::to_string(r.offset) + " key \"" + r.key + "\"";
+}
+
+}  // namespace
+
+std::string AgentKey(std::string_view agent_id) {
+  return std::string(kAgentPrefix) + std::string(agent_id);
+}
+std::string ContactKey(std::string_view contact_id) {
+  return std::string(kContactPrefix) + std::string(contact_id);
+}
+
+kafka::Header EpochHeader(uint64_t epoch) {
+  std::string v(8, '\0');
+  for (int i = 7; i >= 0; --i, epoch >>= 8) v[i] = static_cast<char>(epoch & 0xff);
+  return {kEpochHeader, v};
+}
+
+std::vector<Entry> EntriesFor(const engine::Changes& changes) {
+  std::vector<Entry> out;
+  out.reserve(changes.removed_contacts.size() + changes.agents.size() + changes.contacts.size());
+  for (const auto& id : changes.removed_contacts) out.push_back({ContactKey(id), std::nullopt});
+  for (const auto& a : changes.agents) out.push_back({AgentKey(a.agent().id()), a.SerializeAsString()});
+  for (const auto& c : changes.contacts) {
+    out.push_back({ContactKey(c.contact().id()), c.SerializeAsString()});
+  }
+  return out;
+}
+
+ChangelogState::ChangelogState(const pb::EngineState& state, const pb::ShardMeta& meta,
+                               uint64_t epoch, int64_t next_offset)
+    : epoch_(epoch), next_offset_(next_offset), meta_(meta) {
+  for (const auto& a : state.agents()) agents_[a.agent().id()] = a.SerializeAsString();
+  for (const auto& c : state.contacts()) contacts_[c.contact().id()] = c.SerializeAsString();
+  meta_.clear_outputs();
+}
+
+Status ChangelogState::Apply(const kafka::Record& r) {
+  if (r.offset < next_offset_) return Status::Ok();  // already in the checkpoint
+  next_offset_ = r.offset + 1;
+  const std::optional<uint64_t> epoch = ParseEpoch(r);
+  if (!epoch) return InvalidArgument(Where(r) + ": missing or malformed sb-epoch header");
+  if (r.key == kClaimKey) {
+    pb::EpochClaim claim;
+    if (!r.value || !claim.ParseFromString(*r.value) || claim.epoch() != *epoch) {
+      return InvalidArgument(Where(r) + ": malformed epoch claim");
+    }
+    if (claim.epoch() <= epoch_) return Status::Ok();  // lost the race to an earlier claim
+    epoch_ = claim.epoch();
+    owner_ = claim.node_id();
+    claim_offset_ = r.offset;
+    abandoned_keys_ = StagedKeys();
+    staged_.clear();  // the previous owner's unfinished group never happened
+    return Status::Ok();
+  }
+  if (*epoch != epoch_) return Status::Ok();  // a fenced-off (zombie) writer
+  if (r.key == kMetaKey) {
+    pb::ShardMeta meta;
+    if (!r.value || !meta.ParseFromString(*r.value)) {
+      return InvalidArgument(Where(r) + ": malformed shard meta");
+    }
+    Commit(meta, r.offset);
+    return Status::Ok();
+  }
+  if (!r.key.starts_with(kAgentPrefix) && !r.key.starts_with(kContactPrefix)) {
+    return InvalidArgument(Where(r) + ": unknown key");
+  }
+  staged_[r.key] = r.value;
+  return Status::Ok();
+}
+
+void ChangelogState::Commit(const pb::ShardMeta& meta, int64_t offset) {
+  for (auto& [key, value] : staged_) {
+    auto& map = key.starts_with(kAgentPrefix) ? agents_ : contacts_;
+    const std::string id = key.substr(2);
+    if (value) {
+      map[id] = std::move(*value);
+    } else {
+      map.erase(id);
+    }
+  }
+  staged_.clear();
+  meta_ = meta;
+  if (meta_.outputs_size() > 0) {
+    unacked_.emplace_back(offset, std::vector<pb::ShardOutput>(meta_.outputs().begin(),
+                                                               meta_.outputs().end()));
+  }
+  meta_.clear_outputs();
+  while (!unacked_.empty() && unacked_.front().first <= meta.outputs_acked_through()) {
+    unacked_.pop_front();
+  }
+}
+
+std::vector<std::string> ChangelogState::StagedKeys() const {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : staged_) keys.push_back(key);
+  return keys;
+}
+
+std::optional<std::string> ChangelogState::Committed(const std::string& key) const {
+  const auto& map = key.starts_with(kAgentPrefix) ? agents_ : contacts_;
+  auto it = map.find(key.substr(2));
+  if (it == map.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<pb::ShardOutput> ChangelogState::UnackedOutputs() const {
+  std::vector<pb::ShardOutput> out;
+  for (const auto& [offset, outputs] : unacked_) out.insert(out.end(), outputs.begin(), outputs.end());
+  return out;
+}
+
+Result<pb::EngineState> ChangelogState::ToEngineState() const {
+  pb::EngineState st;
+  st.set_taken_at_ms(meta_.taken_at_ms());
+  st.set_next_seq(meta_.next_seq());
+  for (const auto& [id, bytes] : agents_) {
+    if (!st.add_agents()->ParseFromString(bytes)) {
+      return InvalidArgument("changelog: malformed record of agent " + id);
+    }
+  }
+  for (const auto& [id, bytes] : contacts_) {
+    if (!st.add_contacts()->ParseFromString(bytes)) {
+      return InvalidArgument("changelog: malformed record of contact " + id);
+    }
+  }
+  std::sort(st.mutable_contacts()->begin(), st.mutable_contacts()->end(),
+            [](const pb::ContactRecord& x, const pb::ContactRecord& y) { return x.seq() < y.seq(); });
+  *st.mutable_queue_stats() = meta_.queue_stats();
+  return st;
+}
+
+}  // namespace sb::shard

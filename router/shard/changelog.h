@@ -1,0 +1,82 @@
+// The shard changelog's record format and the state a reader materializes from it (pure: no I/O).
+// Format: see proto/switchboard/v1/cluster.proto.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "router/engine/engine.h"
+#include "router/kafka/client.h"
+#include "switchboard/v1/cluster.pb.h"
+
+namespace sb::shard {
+
+namespace pb = ::switchboard::v1;
+
+inline constexpr char kEpochHeader[] = "sb-epoch";
+inline constexpr char kClaimKey[] = "claim";
+inline constexpr char kMetaKey[] = "meta";
+
+std::string AgentKey(std::string_view agent_id);
+std::string ContactKey(std::string_view contact_id);
+kafka::Header EpochHeader(uint64_t epoch);
+
+// One record to append: key, value (nullopt = tombstone).
+struct Entry {
+  std::string key;
+  std::optional<std::string> value;
+};
+
+// The entity records of one group, from the engine's changes (tombstones first).
+std::vector<Entry> EntriesFor(const engine::Changes& changes);
+
+// Materialized shard state, fed records in log order (restore, or a checkpoint plus the tail).
+// Entity records are staged until their group's meta record arrives; records of an epoch other
+// than the latest accepted claim are ignored (fencing).
+class ChangelogState {
+ public:
+  ChangelogState() = default;
+  // Starts from a checkpoint taken at `next_offset` (the offset after its last record).
+  ChangelogState(const pb::EngineState& state, const pb::ShardMeta& meta, uint64_t epoch,
+                 int64_t next_offset);
+
+  // Errors name the offset and key of a malformed record; the record is then skipped.
+  Status Apply(const kafka::Record& r);
+
+  uint64_t epoch() const { return epoch_; }
+  const std::string& owner() const { return owner_; }
+  int64_t claim_offset() const { return claim_offset_; }
+  int64_t next_offset() const { return next_offset_; }
+  const pb::ShardMeta& meta() const { return meta_; }
+  // Keys of a group that never got its meta record (the previous owner died mid-group).
+  std::vector<std::string> StagedKeys() const;
+  // Keys the previous owner left staged when the latest claim was read: the new owner rewrites
+  // their committed values so compaction on real Kafka cannot keep the unfinished ones.
+  const std::vector<std::string>& abandoned_keys() const { return abandoned_keys_; }
+  // Committed value of a key (nullopt: absent / deleted).
+  std::optional<std::string> Committed(const std::string& key) const;
+  // Outputs of committed groups not known to be acknowledged by sb.assignments, in log order.
+  std::vector<pb::ShardOutput> UnackedOutputs() const;
+  Result<pb::EngineState> ToEngineState() const;
+
+ private:
+  void Commit(const pb::ShardMeta& meta, int64_t offset);
+
+  uint64_t epoch_ = 0;
+  std::string owner_;
+  int64_t claim_offset_ = -1;
+  int64_t next_offset_ = 0;
+  pb::ShardMeta meta_;
+  std::map<std::string, std::string> agents_;    // agent id -> AgentRecord bytes
+  std::map<std::string, std::string> contacts_;  // contact id -> ContactRecord bytes
+  std::map<std::string, std::optional<std::string>> staged_;  // key -> value of the open group
+  std::vector<std::string> abandoned_keys_;
+  std::deque<std::pair<int64_t, std::vector<pb::ShardOutput>>> unacked_;
+};
+
+}  // namespace sb::shard

@@ -1,0 +1,197 @@
+#include "router/shard/node.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+
+#include "router/kafka/topics.h"
+
+namespace sb::shard {
+namespace {
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr int kTickMs = 20;
+constexpr size_t kMaxBatch = 1024;
+
+}  // namespace
+
+Node::Node(NodeOptions options, pb::RoutingConfig config)
+    : options_(std::move(options)), config_(std::move(config)) {}
+
+Node::~Node() {
+  consumer_.reset();  // leaves the group first (revokes: flush + checkpoint)
+  producer_.reset();
+}
+
+Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, pb::RoutingConfig config) {
+  if (options.node_id.empty()) return InvalidArgument("--node-id: empty");
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir, ec);
+  if (ec) return InvalidArgument("--data-dir " + options.data_dir + ": " + ec.message());
+  auto partitions =
+      kafka::EnsureTopics(options.bootstrap, options.partitions, options.connect_timeout_ms);
+  if (!partitions.ok()) return partitions.status();
+  std::unique_ptr<Node> node(new Node(std::move(options), std::move(config)));
+  Node* self = node.get();
+  kafka::Settings producer_settings = node->options_.kafka_settings;
+  producer_settings.erase("session.timeout.ms");
+  producer_settings.erase("heartbeat.interval.ms");
+  auto producer = kafka::Producer::Create(
+      node->options_.bootstrap, producer_settings,
+      [self](uint64_t token, int32_t, int64_t offset, const Status& st) {
+        self->OnDelivery(token, offset, st);
+      });
+  if (!producer.ok()) return producer.status();
+  node->producer_ = std::move(*producer);
+  auto consumer = kafka::GroupConsumer::Create(node->options_.bootstrap, node->options_.group,
+                                               node->options_.kafka_settings, self);
+  if (!consumer.ok()) return consumer.status();
+  node->consumer_ = std::move(*consumer);
+  SB_RETURN_IF_ERROR(node->consumer_->Subscribe(
+      {std::string(kafka::kContactsTopic), std::string(kafka::kAgentEventsTopic)}));
+  std::fprintf(stderr, "router %s: %d partitions, joined group %s\n",
+               node->options_.node_id.c_str(), *partitions, node->options_.group.c_str());
+  return node;
+}
+
+void Node::OnDelivery(uint64_t token, int64_t offset, const Status& status) {
+  auto it = shards_.find(TokenPartition(token));
+  if (it != shards_.end()) {
+    it->second->OnDelivery(token, offset, status);
+  } else if (!status.ok() && fatal_.ok()) {
+    fatal_ = status;
+  }
+}
+
+std::vector<kafka::TopicPartition> Node::OnAssigned(
+    const std::vector<kafka::TopicPartition>& parts) {
+  std::set<int32_t> partitions;
+  for (const auto& tp : parts) partitions.insert(tp.partition);
+  std::vector<kafka::TopicPartition> start;
+  for (int32_t p : partitions) {
+    ShardOptions so;
+    so.node_id = options_.node_id;
+    so.partition = p;
+    so.store_dir = options_.data_dir + "/shard-" + std::to_string(p);
+    so.bootstrap = options_.bootstrap;
+    so.kafka_settings = options_.kafka_settings;
+    so.kafka_settings.erase("session.timeout.ms");
+    so.kafka_settings.erase("heartbeat.interval.ms");
+    auto shard = std::make_unique<Shard>(std::move(so), &config_, &clock_, producer_.get());
+    Shard* s = shard.get();
+    shards_[p] = std::move(shard);
+    Status st = s->Claim();
+    if (!st.ok()) {
+      if (fatal_.ok()) fatal_ = st;
+      std::fprintf(stderr, "router %s: shard %d: %s\n", options_.node_id.c_str(), p,
+                   st.ToString().c_str());
+      shards_.erase(p);
+      continue;
+    }
+    for (auto& tp : s->input_offsets()) start.push_back(std::move(tp));
+  }
+  std::string owned;
+  for (const auto& [p, s] : shards_) owned += (owned.empty() ? "" : ",") + std::to_string(p);
+  std::fprintf(stderr, "router %s: routing shards [%s]\n", options_.node_id.c_str(), owned.c_str());
+  return start;
+}
+
+void Node::OnRevoked(const std::vector<kafka::TopicPartition>&) { ReleaseAll(); }
+
+void Node::ReleaseAll() {
+  // Stop routing first: nothing more is read; flush what was decided, then checkpoint.
+  for (auto& [p, shard] : shards_) shard->Flush().IgnoreError();  // failure is kept in the shard
+  if (producer_ != nullptr) {
+    Status st = producer_->Flush(10000);
+    if (!st.ok()) std::fprintf(stderr, "router %s: %s\n", options_.node_id.c_str(), st.ToString().c_str());
+  }
+  for (auto& [p, shard] : shards_) {
+    Status st = shard->Checkpoint();
+    if (!st.ok()) std::fprintf(stderr, "shard %d: checkpoint: %s\n", p, st.ToString().c_str());
+  }
+  if (!shards_.empty()) {
+    std::fprintf(stderr, "router %s: released %zu shards\n", options_.node_id.c_str(),
+                 shards_.size());
+  }
+  shards_.clear();
+}
+
+void Node::PrintStatus(double seconds) {
+  uint64_t events = 0, rejected = 0;
+  uint64_t waiting = 0, offered = 0, connected = 0, ready = 0, logged_in = 0;
+  for (const auto& [p, s] : shards_) {
+    events += s->stats().events;
+    rejected += s->stats().rejected_events;
+    const engine::Summary sum = s->Summarize();
+    waiting += sum.waiting;
+    offered += sum.being_offered;
+    connected += sum.connected;
+    ready += sum.agents_ready;
+    logged_in += sum.agents_logged_in;
+  }
+  const uint64_t delta = events >= events_at_last_status_ ? events - events_at_last_status_ : events;
+  events_at_last_status_ = events;
+  std::fprintf(stderr,
+               "router %s: shards %zu | %.0f events/s | waiting %llu offered %llu connected %llu "
+               "| agents %llu logged in, %llu ready | refused events %llu\n",
+               options_.node_id.c_str(), shards_.size(), delta / std::max(seconds, 0.001),
+               static_cast<unsigned long long>(waiting), static_cast<unsigned long long>(offered),
+               static_cast<unsigned long long>(connected), static_cast<unsigned long long>(logged_in),
+               static_cast<unsigned long long>(ready), static_cast<unsigned long long>(rejected));
+}
+
+Status Node::Run(const std::atomic<bool>& stop) {
+  int64_t last_tick = 0;
+  int64_t last_checkpoint = SteadyMs();
+  int64_t last_status = SteadyMs();
+  while (!stop.load(std::memory_order_relaxed)) {
+    bool in_flight = false;
+    for (const auto& [p, s] : shards_) in_flight = in_flight || !s->idle();
+    auto rec = consumer_->Poll(in_flight ? 1 : 5);
+    for (size_t n = 0; rec.ok() && rec->has_value() && n < kMaxBatch; ++n) {
+      auto it = shards_.find((*rec)->partition);
+      if (it != shards_.end()) it->second->OnInput(**rec).IgnoreError();  // failure kept in shard
+      rec = consumer_->Poll(0);
+    }
+    if (!rec.ok()) {
+      fatal_ = rec.status();
+      break;
+    }
+    const int64_t now = SteadyMs();
+    if (now - last_tick >= kTickMs) {
+      for (auto& [p, s] : shards_) s->Tick();
+      last_tick = now;
+    }
+    for (auto& [p, s] : shards_) s->Flush().IgnoreError();  // failure kept in shard
+    producer_->Poll(0);
+    for (const auto& [p, s] : shards_) {
+      if (!s->failure().ok() && fatal_.ok()) fatal_ = s->failure();
+    }
+    if (!fatal_.ok()) break;
+    if (now - last_checkpoint >= options_.checkpoint_interval_ms) {
+      Status st = producer_->Flush(5000);
+      if (st.ok()) {
+        for (auto& [p, s] : shards_) {
+          Status cp = s->Checkpoint();
+          if (!cp.ok()) std::fprintf(stderr, "shard %d: checkpoint: %s\n", p, cp.ToString().c_str());
+        }
+      }
+      last_checkpoint = now;
+    }
+    if (options_.status_interval_ms > 0 && now - last_status >= options_.status_interval_ms) {
+      PrintStatus((now - last_status) / 1000.0);
+      last_status = now;
+    }
+  }
+  if (!fatal_.ok()) return fatal_;
+  consumer_->Close();  // revokes: flush + checkpoint
+  return fatal_;
+}
+
+}  // namespace sb::shard

@@ -1,0 +1,61 @@
+// A router node: one member of the routers' consumer group. The group gives it partitions; for
+// each it runs a Shard (claim, route, fence). One loop thread owns everything here.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "router/kafka/client.h"
+#include "router/shard/shard.h"
+#include "switchboard/v1/config.pb.h"
+
+namespace sb::shard {
+
+struct NodeOptions {
+  std::string bootstrap;
+  std::string node_id;
+  std::string data_dir;    // one RocksDB per shard below it: shard-<partition>
+  int32_t partitions = 0;  // expected partition count; 0 = whatever the topics have
+  std::string group = "switchboard-routers";
+  kafka::Settings kafka_settings;  // extra librdkafka settings (e.g. session.timeout.ms)
+  int connect_timeout_ms = 15000;
+  int checkpoint_interval_ms = 10000;
+  int status_interval_ms = 5000;  // status line on stderr; 0 = none
+};
+
+class Node final : public kafka::GroupConsumer::Listener {
+ public:
+  // Checks the topics (creating missing ones when options.partitions > 0) and joins the group.
+  // Fails within options.connect_timeout_ms when Kafka cannot be reached or the topics disagree.
+  static Result<std::unique_ptr<Node>> Start(NodeOptions options, pb::RoutingConfig config);
+  ~Node() override;
+
+  // Routes until `stop` is set or a shard fails (fenced, Kafka delivery failure). On stop, every
+  // shard is flushed, checkpointed and released before the group is left.
+  Status Run(const std::atomic<bool>& stop);
+
+  std::vector<kafka::TopicPartition> OnAssigned(
+      const std::vector<kafka::TopicPartition>& parts) override;
+  void OnRevoked(const std::vector<kafka::TopicPartition>& parts) override;
+
+ private:
+  Node(NodeOptions options, pb::RoutingConfig config);
+  void OnDelivery(uint64_t token, int64_t offset, const Status& status);
+  void ReleaseAll();
+  void PrintStatus(double seconds);
+
+  const NodeOptions options_;
+  const pb::RoutingConfig config_;
+  SystemClock clock_;
+  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<kafka::GroupConsumer> consumer_;
+  std::map<int32_t, std::unique_ptr<Shard>> shards_;
+  Status fatal_;
+  uint64_t events_at_last_status_ = 0;
+};
+
+}  // namespace sb::shard

@@ -1,0 +1,72 @@
+// switchboard router: one router node of the cluster.
+#include "router/shard/router_cli.h"
+
+#include <csignal>
+#include <cstdio>
+
+#include "CLI/CLI.hpp"
+#include "common/config/config.h"
+#include "router/shard/node.h"
+
+namespace sb::shard {
+namespace {
+
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop.store(true); }
+
+}  // namespace
+
+int RouterMain(int argc, char** argv) {
+  CLI::App app{"switchboard router: a router node (shard owner) of a Switchboard cluster"};
+  NodeOptions o;
+  std::string config_path;
+  std::vector<std::string> settings;
+  app.add_option("--kafka", o.bootstrap, "Kafka bootstrap servers (host:port,...)")->required();
+  app.add_option("--node-id", o.node_id, "this node's id (stable across restarts)")->required();
+  app.add_option("--data-dir", o.data_dir, "local state (RocksDB checkpoints per shard)")
+      ->required();
+  app.add_option("--config", config_path, "routing configuration (YAML or JSON)")->required();
+  app.add_option("--partitions", o.partitions,
+                 "expected partition count; creates missing topics with it (0: as they are)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--group", o.group, "consumer group of the routers");
+  app.add_option("--kafka-setting", settings, "extra librdkafka setting key=value (repeatable)");
+  app.add_option("--connect-timeout-ms", o.connect_timeout_ms, "give up reaching Kafka after this")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--status-interval-ms", o.status_interval_ms, "status line period (0: none)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  for (const std::string& kv : settings) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "router: --kafka-setting \"%s\": expected key=value\n", kv.c_str());
+      return 2;
+    }
+    o.kafka_settings[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  auto config = config::LoadRoutingConfigFile(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "router: %s\n", config.status().ToString().c_str());
+    return 2;
+  }
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  auto node = Node::Start(std::move(o), std::move(*config));
+  if (!node.ok()) {
+    std::fprintf(stderr, "router: %s\n", node.status().ToString().c_str());
+    return 1;
+  }
+  Status st = (*node)->Run(g_stop);
+  node->reset();
+  if (!st.ok()) {
+    std::fprintf(stderr, "router: stopped: %s\n", st.ToString().c_str());
+    return 3;
+  }
+  std::fprintf(stderr, "router: stopped\n");
+  return 0;
+}
+
+}  // namespace sb::shard

@@ -1,0 +1,343 @@
+#include "router/shard/shard.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "router/kafka/topics.h"
+#include "switchboard/v1/events.pb.h"
+
+namespace sb::shard {
+namespace {
+
+constexpr char kMetaStoreKey[] = "shard_meta";
+constexpr char kEpochStoreKey[] = "shard_epoch";
+constexpr char kChangelogPosition[] = "changelog";
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+uint64_t MakeToken(int32_t partition, TokenKind kind, uint64_t seq) {
+  return (static_cast<uint64_t>(partition) << 48) | (static_cast<uint64_t>(kind) << 44) |
+         (seq & ((uint64_t{1} << 44) - 1));
+}
+int32_t TokenPartition(uint64_t token) { return static_cast<int32_t>(token >> 48); }
+TokenKind TokenKindOf(uint64_t token) { return static_cast<TokenKind>((token >> 44) & 0xf); }
+uint64_t TokenSeq(uint64_t token) { return token & ((uint64_t{1} << 44) - 1); }
+
+Shard::Shard(ShardOptions options, const pb::RoutingConfig* config, const Clock* clock,
+             kafka::Producer* producer)
+    : options_(std::move(options)), config_(config), clock_(clock), producer_(producer) {}
+
+Shard::~Shard() = default;
+
+void Shard::Fail(Status status) {
+  if (!failure_.ok()) return;
+  std::fprintf(stderr, "shard %d: %s\n", options_.partition, status.ToString().c_str());
+  failure_ = std::move(status);
+}
+
+Status Shard::Restore(ChangelogState* state, kafka::PartitionReader* reader, int64_t until) {
+  const int64_t deadline = SteadyMs() + options_.restore_timeout_ms;
+  while (state->next_offset() < until) {
+    if (SteadyMs() > deadline) {
+      return Unavailable("shard " + std::to_string(options_.partition) +
+                         ": changelog restore did not reach offset " + std::to_string(until) +
+                         " within " + std::to_string(options_.restore_timeout_ms) + " ms");
+    }
+    auto rec = reader->Poll(100);
+    if (!rec.ok()) return rec.status();
+    if (!rec->has_value()) continue;
+    ++stats_.restored_records;
+    Status st = state->Apply(**rec);
+    if (!st.ok()) std::fprintf(stderr, "shard %d: %s\n", options_.partition, st.ToString().c_str());
+  }
+  return Status::Ok();
+}
+
+Status Shard::Claim() {
+  const int64_t started = SteadyMs();
+  const int32_t p = options_.partition;
+  auto store = store::Store::Open(options_.store_dir, {.create_if_missing = true, .read_only = false});
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+
+  // 1. Local checkpoint, if any.
+  ChangelogState state;
+  auto position = store_->InputPosition(kChangelogPosition);
+  if (!position.ok()) return position.status();
+  auto meta_bytes = store_->Meta(kMetaStoreKey);
+  auto epoch_bytes = store_->Meta(kEpochStoreKey);
+  if (!meta_bytes.ok()) return meta_bytes.status();
+  if (!epoch_bytes.ok()) return epoch_bytes.status();
+  auto reader = kafka::PartitionReader::Create(options_.bootstrap, options_.kafka_settings);
+  if (!reader.ok()) return reader.status();
+  auto marks = (*reader)->Watermarks(kafka::kChangelogTopic, p, 10000);
+  if (!marks.ok()) return marks.status();
+  if (position->has_value() && meta_bytes->has_value() && epoch_bytes->has_value()) {
+    pb::ShardMeta meta;
+    auto engine_state = store_->LoadEngineState();
+    if (!engine_state.ok()) return engine_state.status();
+    const int64_t pos = static_cast<int64_t>(**position);
+    if (!meta.ParseFromString(**meta_bytes)) {
+      return FailedPrecondition(options_.store_dir + ": malformed shard meta in checkpoint");
+    }
+    if (pos > marks->second || pos < marks->first) {
+      // The log does not hold what the checkpoint was taken from (topic recreated, retention):
+      // the log is the source of truth, so start over from it.
+      std::fprintf(stderr,
+                   "shard %d: checkpoint at changelog offset %lld outside the log [%lld, %lld]; "
+                   "restoring from the log alone\n",
+                   p, static_cast<long long>(pos), static_cast<long long>(marks->first),
+                   static_cast<long long>(marks->second));
+    } else {
+      state = ChangelogState(*engine_state, meta, std::stoull(**epoch_bytes), pos);
+    }
+  }
+  SB_RETURN_IF_ERROR((*reader)->Assign(kafka::kChangelogTopic, p, state.next_offset()));
+  // 2. The tail up to the end of the log.
+  SB_RETURN_IF_ERROR(Restore(&state, reader->get(), marks->second));
+
+  // 3. Claim: the next epoch, appended and acknowledged before anything else of ours.
+  epoch_ = state.epoch() + 1;
+  pb::EpochClaim claim;
+  claim.set_epoch(epoch_);
+  claim.set_node_id(options_.node_id);
+  claim.set_claimed_at_ms(clock_->NowMs());
+  SB_RETURN_IF_ERROR(producer_->Produce(kafka::kChangelogTopic, p, kClaimKey,
+                                        claim.SerializeAsString(), {EpochHeader(epoch_)},
+                                        MakeToken(p, TokenKind::kChangelog, 0)));
+  SB_RETURN_IF_ERROR(producer_->Flush(options_.restore_timeout_ms));
+  if (!failure_.ok()) return failure_;
+  if (claim_offset_ < 0) return Unavailable("shard " + std::to_string(p) + ": claim not acknowledged");
+
+  // 4. Read up to our claim: it must be the claim in force.
+  SB_RETURN_IF_ERROR(Restore(&state, reader->get(), claim_offset_ + 1));
+  if (state.epoch() != epoch_ || state.claim_offset() != claim_offset_) {
+    return FailedPrecondition("shard " + std::to_string(p) + ": lost the claim of epoch " +
+                              std::to_string(epoch_) + " to " + state.owner() + " (epoch " +
+                              std::to_string(state.epoch()) + ")");
+  }
+  expected_offset_ = claim_offset_ + 1;
+  acked_through_ = claim_offset_;
+  for (const std::string& key : state.abandoned_keys()) repairs_.push_back({key, state.Committed(key)});
+
+  // 5. The engine, from the materialized state.
+  auto engine_state = state.ToEngineState();
+  if (!engine_state.ok()) return engine_state.status();
+  auto engine = engine_state->agents().empty() && engine_state->contacts().empty()
+                    ? engine::Engine::Create(*config_, clock_)
+                    : engine::Engine::Restore(*config_, clock_, *engine_state);
+  if (!engine.ok()) return engine.status();
+  engine_ = std::move(*engine);
+  engine_->TrackChanges(true);
+  const pb::ShardMeta& meta = state.meta();
+  contacts_next_ = meta.contacts_next_offset();
+  agent_events_next_ = meta.agent_events_next_offset();
+  checkpoint_meta_ = meta;
+
+  // 6. Outputs the previous owner may not have delivered: again (consumers drop repeats).
+  Group resend;
+  resend.outputs = state.UnackedOutputs();
+  resend.meta_offset = claim_offset_;
+  groups_.push_back(std::move(resend));
+  Publish(groups_.back());
+  AdvanceWatermark();
+  offsets_moved_ = true;  // the first group records the claim's state (and the repairs)
+  stats_.restore_ms = SteadyMs() - started;
+  std::fprintf(stderr,
+               "shard %d: claimed epoch %llu at changelog offset %lld (%llu records restored in "
+               "%lld ms; input from contacts@%lld agent-events@%lld; %zu outputs re-sent)\n",
+               p, static_cast<unsigned long long>(epoch_), static_cast<long long>(claim_offset_),
+               static_cast<unsigned long long>(stats_.restored_records),
+               static_cast<long long>(stats_.restore_ms), static_cast<long long>(contacts_next_),
+               static_cast<long long>(agent_events_next_), state.UnackedOutputs().size());
+  return Status::Ok();
+}
+
+std::vector<kafka::TopicPartition> Shard::input_offsets() const {
+  return {{std::string(kafka::kContactsTopic), options_.partition, contacts_next_},
+          {std::string(kafka::kAgentEventsTopic), options_.partition, agent_events_next_}};
+}
+
+Status Shard::OnInput(const kafka::Record& record) {
+  if (!failure_.ok()) return failure_;
+  if (record.topic == kafka::kContactsTopic) {
+    contacts_next_ = record.offset + 1;
+  } else {
+    agent_events_next_ = record.offset + 1;
+  }
+  offsets_moved_ = true;
+  ++stats_.events;
+  pb::RoutingEvent event;
+  if (!record.value || !event.ParseFromString(*record.value)) {
+    ++stats_.rejected_events;
+    std::fprintf(stderr, "shard %d: %s@%lld: not a RoutingEvent; skipped\n", options_.partition,
+                 record.topic.c_str(), static_cast<long long>(record.offset));
+    return Status::Ok();
+  }
+  Status st = engine_->Apply(event, &decisions_);
+  if (!st.ok()) {
+    ++stats_.rejected_events;
+    if (stats_.rejected_events <= 20 || stats_.rejected_events % 1000 == 0) {
+      std::fprintf(stderr, "shard %d: %s@%lld refused (%llu so far): %s\n", options_.partition,
+                   record.topic.c_str(), static_cast<long long>(record.offset),
+                   static_cast<unsigned long long>(stats_.rejected_events), st.ToString().c_str());
+    }
+    return Status::Ok();
+  }
+  if (event.has_offer_accepted()) {
+    // The engine connected the contact: tell the channel (and the agent) so.
+    const auto& accepted = event.offer_accepted();
+    auto view = engine_->GetContact(accepted.contact_id());
+    if (view.ok()) {
+      engine::Decision d;
+      d.type = pb::DECISION_CONNECTED;
+      d.contact_id = accepted.contact_id();
+      d.agent_id = accepted.agent_id();
+      d.queue = view->queue;
+      d.attempt = view->attempt;
+      d.at_ms = clock_->NowMs();
+      d.bullseye_step = view->bullseye_step;
+      decisions_.push_back(std::move(d));
+    }
+  }
+  return Status::Ok();
+}
+
+void Shard::Tick() {
+  if (failure_.ok() && engine_ != nullptr) engine_->Tick(&decisions_);
+}
+
+Status Shard::AppendRecord(const std::string& key, const std::optional<std::string>& value) {
+  return producer_->Produce(kafka::kChangelogTopic, options_.partition, key, value,
+                            {EpochHeader(epoch_)},
+                            MakeToken(options_.partition, TokenKind::kChangelog, ++next_seq_));
+}
+
+pb::ShardOutput Shard::OutputFor(const engine::Decision& d) const {
+  pb::ShardOutput out;
+  std::string id = d.contact_id.empty() ? d.agent_id : d.contact_id;
+  id += "#" + std::to_string(d.attempt) + "#" + pb::DecisionType_Name(d.type);
+  if (d.type == pb::DECISION_OVERFLOW) id += "#" + std::to_string(d.bullseye_step);
+  if (d.type == pb::DECISION_AGENT_STATE) id += "#" + d.agent_id + "#" + std::to_string(d.at_ms);
+  out.set_output_id(std::move(id));
+  out.set_shard(options_.partition);
+  out.set_epoch(epoch_);
+  *out.mutable_decision() = d.ToProto();
+  return out;
+}
+
+Status Shard::Flush() {
+  if (!failure_.ok()) return failure_;
+  engine_->TakeChanges(&changes_);
+  if (changes_.empty() && decisions_.empty() && !offsets_moved_) return Status::Ok();
+  for (const Entry& e : repairs_) SB_RETURN_IF_ERROR(AppendRecord(e.key, e.value));
+  repairs_.clear();
+  for (const Entry& e : EntriesFor(changes_)) SB_RETURN_IF_ERROR(AppendRecord(e.key, e.value));
+  Group group;
+  pb::ShardMeta& meta = pending_meta_;
+  meta.Clear();
+  meta.set_taken_at_ms(changes_.taken_at_ms);
+  meta.set_next_seq(changes_.next_seq);
+  for (const auto& q : changes_.queue_stats) *meta.add_queue_stats() = q;
+  meta.set_contacts_next_offset(contacts_next_);
+  meta.set_agent_events_next_offset(agent_events_next_);
+  meta.set_group_seq(++group_seq_);
+  meta.set_outputs_acked_through(outputs_acked_through_);
+  for (const engine::Decision& d : decisions_) {
+    group.outputs.push_back(OutputFor(d));
+    *meta.add_outputs() = group.outputs.back();
+  }
+  decisions_.clear();
+  offsets_moved_ = false;
+  SB_RETURN_IF_ERROR(AppendRecord(kMetaKey, meta.SerializeAsString()));
+  group.meta_seq = next_seq_;
+  meta.clear_outputs();
+  pending_meta_seq_ = next_seq_;
+  groups_.push_back(std::move(group));
+  ++stats_.groups;
+  return Status::Ok();
+}
+
+void Shard::Publish(Group& group) {
+  group.published = true;
+  group.outputs_unacked = group.outputs.size();
+  for (const pb::ShardOutput& out : group.outputs) {
+    Status st = producer_->Produce(kafka::kAssignmentsTopic, options_.partition,
+                                   out.decision().contact_id(), out.SerializeAsString(), {},
+                                   MakeToken(options_.partition, TokenKind::kOutput, ++output_seq_));
+    if (!st.ok()) return Fail(st);
+    ++stats_.outputs;
+  }
+}
+
+void Shard::AdvanceWatermark() {
+  while (!groups_.empty() && groups_.front().published && groups_.front().outputs_unacked == 0) {
+    outputs_acked_through_ = groups_.front().meta_offset;
+    groups_.pop_front();
+  }
+}
+
+void Shard::OnDelivery(uint64_t token, int64_t offset, const Status& status) {
+  if (!status.ok()) return Fail(status);
+  if (TokenKindOf(token) == TokenKind::kOutput) {
+    // Outputs are acknowledged in order: the oldest published group with outputs outstanding.
+    for (Group& g : groups_) {
+      if (g.published && g.outputs_unacked > 0) {
+        --g.outputs_unacked;
+        break;
+      }
+    }
+    AdvanceWatermark();
+    return;
+  }
+  const uint64_t seq = TokenSeq(token);
+  if (seq == 0) {  // our claim
+    claim_offset_ = offset;
+    return;
+  }
+  if (offset != expected_offset_) {
+    return Fail(FailedPrecondition(
+        "fenced: changelog record acknowledged at offset " + std::to_string(offset) +
+        ", expected " + std::to_string(expected_offset_) +
+        " (another owner appended to the log; this node no longer owns the shard)"));
+  }
+  ++expected_offset_;
+  acked_through_ = offset;
+  for (Group& g : groups_) {
+    if (!g.published && g.meta_seq == seq) {
+      g.meta_offset = offset;
+      Publish(g);
+      break;
+    }
+  }
+  if (seq == pending_meta_seq_) {
+    pending_meta_.set_outputs_acked_through(outputs_acked_through_);
+    checkpoint_meta_ = pending_meta_;
+  }
+  AdvanceWatermark();
+}
+
+Status Shard::Checkpoint() {
+  if (!failure_.ok()) return failure_;
+  if (!idle() || !decisions_.empty() || offsets_moved_ || !checkpoint_meta_) return Status::Ok();
+  store::Batch batch = store_->NewBatch();
+  pb::ShardMeta meta = *checkpoint_meta_;
+  meta.set_outputs_acked_through(acked_through_);
+  SB_RETURN_IF_ERROR(store_->StageEngineState(engine_->ExportState(), &batch));
+  batch.PutMeta(kMetaStoreKey, meta.SerializeAsString());
+  batch.PutMeta(kEpochStoreKey, std::to_string(epoch_));
+  batch.SetInputPosition(kChangelogPosition, static_cast<uint64_t>(acked_through_ + 1));
+  return store_->Commit(std::move(batch));
+}
+
+engine::Summary Shard::Summarize() const {
+  return engine_ != nullptr ? engine_->Summarize() : engine::Summary{};
+}
+
+}  // namespace sb::shard

@@ -1,0 +1,131 @@
+// One shard (one partition number) owned by this node: its routing engine, its local RocksDB
+// checkpoint, and the log-order fencing protocol on its changelog partition.
+//
+// Protocol (DESIGN.md "Data flow"):
+//   Claim():   read the local checkpoint + the changelog tail, append an epoch claim, read up to
+//              it, check the claim won, rebuild the engine, re-publish outputs not known to be
+//              acknowledged. Input resumes from the offsets in the log.
+//   OnInput(): apply one input record to the engine, collecting decisions.
+//   Flush():   append the changes as one group (entity records, then the meta record carrying
+//              the input offsets and the group's outputs).
+//   OnDelivery(): every acknowledged changelog record must sit at the next expected offset; any
+//              gap means another writer (a newer owner) appended: the shard is fenced and stops.
+//              When a group's meta record is acknowledged, its outputs go to sb.assignments.
+//
+// Thread: owned by the node's loop thread. Failure: a fenced shard or a failed delivery makes
+// every later call return the error; the node then exits (crash-only: restart recovers).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "router/engine/engine.h"
+#include "router/kafka/client.h"
+#include "router/shard/changelog.h"
+#include "state-store/store.h"
+#include "switchboard/v1/config.pb.h"
+
+namespace sb::shard {
+
+// Delivery tokens: partition | kind | sequence, so one producer serves every shard of a node.
+enum class TokenKind : uint8_t { kChangelog = 1, kOutput = 2 };
+uint64_t MakeToken(int32_t partition, TokenKind kind, uint64_t seq);
+int32_t TokenPartition(uint64_t token);
+TokenKind TokenKindOf(uint64_t token);
+uint64_t TokenSeq(uint64_t token);
+
+struct ShardOptions {
+  std::string node_id;
+  int32_t partition = 0;
+  std::string store_dir;  // this shard's RocksDB directory
+  std::string bootstrap;
+  kafka::Settings kafka_settings;
+  int restore_timeout_ms = 30000;
+};
+
+struct ShardStats {
+  uint64_t events = 0;
+  uint64_t rejected_events = 0;  // malformed, or refused by the engine (logged)
+  uint64_t groups = 0;
+  uint64_t outputs = 0;
+  uint64_t restored_records = 0;
+  int64_t restore_ms = 0;
+};
+
+class Shard {
+ public:
+  // REQUIRES: `config`, `clock`, `producer` outlive the shard.
+  Shard(ShardOptions options, const pb::RoutingConfig* config, const Clock* clock,
+        kafka::Producer* producer);
+  ~Shard();
+
+  // Restores and claims the partition; blocks up to options.restore_timeout_ms. On success,
+  // input_offsets() says where to start reading sb.contacts and sb.agent-events.
+  Status Claim();
+  std::vector<kafka::TopicPartition> input_offsets() const;
+
+  Status OnInput(const kafka::Record& record);
+  void Tick();
+  Status Flush();
+  void OnDelivery(uint64_t token, int64_t offset, const Status& status);
+  // Saves the engine state at the last acknowledged group into RocksDB.
+  // REQUIRES: idle() (nothing in flight), else it does nothing.
+  Status Checkpoint();
+
+  bool idle() const { return groups_.empty(); }
+  const Status& failure() const { return failure_; }
+  int32_t partition() const { return options_.partition; }
+  uint64_t epoch() const { return epoch_; }
+  const ShardStats& stats() const { return stats_; }
+  engine::Summary Summarize() const;
+
+ private:
+  struct Group {
+    uint64_t meta_seq = 0;
+    int64_t meta_offset = -1;
+    std::vector<pb::ShardOutput> outputs;
+    size_t outputs_unacked = 0;
+    bool published = false;
+  };
+
+  Status Restore(ChangelogState* state, kafka::PartitionReader* reader, int64_t until);
+  Status AppendRecord(const std::string& key, const std::optional<std::string>& value);
+  void Publish(Group& group);
+  void AdvanceWatermark();
+  void Fail(Status status);
+  pb::ShardOutput OutputFor(const engine::Decision& d) const;
+
+  const ShardOptions options_;
+  const pb::RoutingConfig* config_;
+  const Clock* clock_;
+  kafka::Producer* producer_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<engine::Engine> engine_;
+
+  uint64_t epoch_ = 0;
+  int64_t claim_offset_ = -1;
+  int64_t expected_offset_ = -1;  // where the next acknowledged changelog record must sit
+  uint64_t next_seq_ = 0;         // changelog records produced
+  uint64_t group_seq_ = 0;
+  uint64_t output_seq_ = 0;
+  int64_t contacts_next_ = 0, agent_events_next_ = 0;
+  bool offsets_moved_ = false;
+  int64_t outputs_acked_through_ = -1;
+  int64_t acked_through_ = -1;  // last acknowledged changelog offset
+  std::vector<Entry> repairs_;  // committed values of keys the previous owner left half-written
+  std::optional<pb::ShardMeta> checkpoint_meta_;  // meta of the last acknowledged group
+  engine::Decisions decisions_;
+  engine::Changes changes_;
+  std::deque<Group> groups_;  // groups in flight, in log order
+  uint64_t pending_meta_seq_ = 0;
+  pb::ShardMeta pending_meta_;  // meta of the newest group produced
+  Status failure_;
+  ShardStats stats_;
+};
+
+}  // namespace sb::shard

@@ -1,0 +1,10 @@
+// switchboard loadgen: contacts and simulated agents through Kafka, with end-to-end verification.
+#pragma once
+
+namespace sb::loadgen {
+
+// argv[0] is "loadgen". Exit codes: 0 done (and, with --verify, nothing lost, duplicated or
+// ineligible), 1 verification failed or Kafka failed, 2 bad flags or config.
+int Main(int argc, char** argv);
+
+}  // namespace sb::loadgen
