@@ -1,0 +1,123 @@
+# Shared helpers of the cluster system tests: a broker, router nodes and the load generator as
+# separate processes on loopback, all killed on exit. Source it; set SB (switchboard binary) and
+# CONFIG (routing config) first.
+set -euo pipefail
+
+WORK=$(mktemp -d /tmp/sb-cluster.XXXXXX)
+declare -A ROUTER_PID=()
+BROKER_PID=""
+LOADGEN_PID=""
+
+cleanup() {
+  local code=$?
+  for pid in "${ROUTER_PID[@]}" $LOADGEN_PID $BROKER_PID; do kill -9 "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ "$code" -ne 0 ]; then
+    echo "--- logs (failure) in $WORK ---"
+    for f in "$WORK"/*.log; do echo "== $f"; tail -25 "$f"; done
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+now_ms() { date +%s%3N; }
+
+start_broker() {  # partitions
+  "$SB" broker --partitions "$1" --bootstrap-file "$WORK/bootstrap" >"$WORK/broker.out" 2>"$WORK/broker.log" &
+  BROKER_PID=$!
+  for _ in $(seq 1 200); do [ -s "$WORK/bootstrap" ] && break; sleep 0.1; done
+  [ -s "$WORK/bootstrap" ] || fail "broker did not start"
+  BOOTSTRAP=$(cat "$WORK/bootstrap")
+}
+
+start_router() {  # node id
+  local id=$1
+  "$SB" router --kafka "$BOOTSTRAP" --node-id "$id" --data-dir "$WORK/data-$id" --config "$CONFIG" \
+    --status-interval-ms 5000 --kafka-setting "session.timeout.ms=${SESSION_TIMEOUT_MS:-3000}" \
+    --kafka-setting heartbeat.interval.ms=500 >>"$WORK/router-$id.log" 2>&1 &
+  ROUTER_PID[$id]=$!
+}
+
+kill_router() {  # node id, signal
+  local id=$1 sig=${2:-KILL}
+  kill "-$sig" "${ROUTER_PID[$id]}"
+  if [ "$sig" = TERM ]; then
+    local rc=0
+    wait "${ROUTER_PID[$id]}" || rc=$?
+    [ "$rc" -eq 0 ] || fail "router $id exited $rc on SIGTERM"
+  else
+    wait "${ROUTER_PID[$id]}" 2>/dev/null || true
+  fi
+  unset "ROUTER_PID[$id]"
+}
+
+# Shards a router routes according to its latest "routing shards [..]" line.
+shards_of() {
+  grep -o 'routing shards \[[0-9,]*\]' "$WORK/router-$1.log" | tail -1 | sed 's/.*\[\(.*\)\]/\1/' | tr ',' ' '
+}
+
+wait_routing() {  # node id: until it routes at least one shard (bounded)
+  for _ in $(seq 1 300); do
+    [ -n "$(shards_of "$1" 2>/dev/null)" ] && return 0
+    sleep 0.1
+  done
+  fail "router $1 never routed a shard"
+}
+
+start_loadgen() {  # extra flags...
+  "$SB" loadgen --kafka "$BOOTSTRAP" --config "$CONFIG" --verify --results "$WORK/verdict.json" \
+    --epoch-log "$WORK/epochs.log" "$@" >"$WORK/loadgen.out" 2>"$WORK/loadgen.log" &
+  LOADGEN_PID=$!
+}
+
+wait_loadgen() {
+  local rc=0
+  wait "$LOADGEN_PID" || rc=$?
+  LOADGEN_PID=""
+  cat "$WORK/loadgen.out"
+  [ "$rc" -eq 0 ] || fail "loadgen exited $rc"
+}
+
+check_verdict() {  # expected submitted count
+  python3 - "$WORK/verdict.json" "$1" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))
+want = int(sys.argv[2])
+problems = [f"{k}={v[k]}" for k in ("lost", "duplicates", "ineligible") if v[k] != 0]
+if v["submitted"] < want: problems.append(f"submitted={v['submitted']} < {want}")
+if v["assigned"] + v["abandoned"] != v["submitted"]: problems.append("assigned+abandoned != submitted")
+if v["assigned"] == 0: problems.append("nothing assigned")
+if problems: sys.exit("verdict: " + ", ".join(problems))
+print(f"verdict ok: submitted {v['submitted']} assigned {v['assigned']} abandoned {v['abandoned']} "
+      f"redelivered {v['redelivered']} p50 {v['p50_ms']} ms p99 {v['p99_ms']} ms")
+PY
+}
+
+# Time from a kill to the first output of a new owner of each shard the dead node routed (from
+# the load generator's epoch log). Waits up to 40 s; prints per shard and the maximum; fails if
+# some shard never got a new owner.
+failover_ms() {  # kill time ms, shards...
+  python3 - "$WORK/epochs.log" "$@" <<'PY'
+import sys, time
+log, kill_ms, shards = sys.argv[1], int(sys.argv[2]), [int(s) for s in sys.argv[3:]]
+# Only shards that routed anything before the kill (a partition may hold no domain at all).
+before = {int(l.split()[1]) for l in open(log) if int(l.split()[0]) < kill_ms}
+shards = [s for s in shards if s in before]
+if not shards: sys.exit("the dead node's shards had routed nothing before the kill")
+deadline = time.time() + 40
+while True:
+    first = {}
+    for line in open(log):
+        t, shard, epoch = map(int, line.split())
+        if t >= kill_ms and shard in shards and shard not in first:
+            first[shard] = t - kill_ms
+    missing = [s for s in shards if s not in first]
+    if not missing: break
+    if time.time() > deadline: sys.exit(f"shards {missing} got no new owner's output after the kill")
+    time.sleep(0.2)
+print(f"failover: kill -> first assignment on the dead node's shards {sorted(first.items())}; "
+      f"max {max(first.values())} ms (target <= 10000)")
+PY
+}
