@@ -8,14 +8,6 @@ namespace {
 constexpr std::string_view kAgentPrefix = "a/";
 constexpr std::string_view kContactPrefix = "c/";
 
-std::optional<uint64_t> ParseEpoch(const kafka::Record& r) {
-  const std::string* h = r.FindHeader(kEpochHeader);
-  if (h == nullptr || h->size() != 8) return std::nullopt;
-  uint64_t v = 0;
-  for (unsigned char c : *h) v = (v << 8) | c;
-  return v;
-}
-
 std::string Where(const kafka::Record& r) {
   return "changelog offset " + std::to_string(r.offset) + " key \"" + r.key + "\"";
 }
@@ -27,6 +19,14 @@ std::string AgentKey(std::string_view agent_id) {
 }
 std::string ContactKey(std::string_view contact_id) {
   return std::string(kContactPrefix) + std::string(contact_id);
+}
+
+std::optional<uint64_t> RecordEpoch(const kafka::Record& r) {
+  const std::string* h = r.FindHeader(kEpochHeader);
+  if (h == nullptr || h->size() != 8) return std::nullopt;
+  uint64_t v = 0;
+  for (unsigned char c : *h) v = (v << 8) | c;
+  return v;
 }
 
 kafka::Header EpochHeader(uint64_t epoch) {
@@ -57,7 +57,7 @@ ChangelogState::ChangelogState(const pb::EngineState& state, const pb::ShardMeta
 Status ChangelogState::Apply(const kafka::Record& r) {
   if (r.offset < next_offset_) return Status::Ok();  // already in the checkpoint
   next_offset_ = r.offset + 1;
-  const std::optional<uint64_t> epoch = ParseEpoch(r);
+  const std::optional<uint64_t> epoch = RecordEpoch(r);
   if (!epoch) return InvalidArgument(Where(r) + ": missing or malformed sb-epoch header");
   if (r.key == kClaimKey) {
     pb::EpochClaim claim;

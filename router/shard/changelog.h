@@ -25,6 +25,8 @@ inline constexpr char kMetaKey[] = "meta";
 std::string AgentKey(std::string_view agent_id);
 std::string ContactKey(std::string_view contact_id);
 kafka::Header EpochHeader(uint64_t epoch);
+// The writer's epoch of a changelog record; nullopt when the header is missing or malformed.
+std::optional<uint64_t> RecordEpoch(const kafka::Record& r);
 
 // One record to append: key, value (nullopt = tombstone).
 struct Entry {

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 
 #include "router/kafka/topics.h"
 #include "switchboard/v1/events.pb.h"
@@ -62,6 +63,9 @@ Status Shard::Restore(ChangelogState* state, kafka::PartitionReader* reader, int
 Status Shard::Claim() {
   const int64_t started = SteadyMs();
   const int32_t p = options_.partition;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(options_.store_dir).parent_path(), ec);
+  if (ec) return InvalidArgument(options_.store_dir + ": " + ec.message());
   auto store = store::Store::Open(options_.store_dir, {.create_if_missing = true, .read_only = false});
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
@@ -283,6 +287,39 @@ void Shard::AdvanceWatermark() {
   }
 }
 
+Status Shard::CheckGap(int64_t from, int64_t to) {
+  // Someone else wrote [from, to). Records of an older epoch are a zombie's and ignored by every
+  // reader; a record of a newer epoch means a newer claim: this node no longer owns the shard.
+  const std::string where = "changelog records at [" + std::to_string(from) + ", " +
+                            std::to_string(to) + ") not written by this owner";
+  if (gap_reader_ == nullptr) {
+    auto reader = kafka::PartitionReader::Create(options_.bootstrap, options_.kafka_settings);
+    if (!reader.ok()) return reader.status();
+    gap_reader_ = std::move(*reader);
+  }
+  SB_RETURN_IF_ERROR(gap_reader_->Assign(kafka::kChangelogTopic, options_.partition, from));
+  const int64_t deadline = SteadyMs() + options_.restore_timeout_ms;
+  for (int64_t next = from; next < to;) {
+    if (SteadyMs() > deadline) return Unavailable(where + ": could not read them in time");
+    auto rec = gap_reader_->Poll(100);
+    if (!rec.ok()) return rec.status();
+    if (!rec->has_value()) continue;
+    const kafka::Record& r = **rec;
+    next = r.offset + 1;
+    if (r.offset >= to) break;
+    const uint64_t epoch = RecordEpoch(r).value_or(0);
+    if (epoch >= epoch_ && !(epoch == epoch_ && r.offset <= claim_offset_)) {
+      return FailedPrecondition("fenced: " + where + " include epoch " + std::to_string(epoch) +
+                                " (ours " + std::to_string(epoch_) +
+                                "): another node claimed the shard");
+    }
+  }
+  ++stats_.zombie_records;
+  std::fprintf(stderr, "shard %d: ignored %s (an older owner's)\n", options_.partition,
+               where.c_str());
+  return Status::Ok();
+}
+
 void Shard::OnDelivery(uint64_t token, int64_t offset, const Status& status) {
   if (!status.ok()) return Fail(status);
   if (TokenKindOf(token) == TokenKind::kOutput) {
@@ -302,12 +339,11 @@ void Shard::OnDelivery(uint64_t token, int64_t offset, const Status& status) {
     return;
   }
   if (offset != expected_offset_) {
-    return Fail(FailedPrecondition(
-        "fenced: changelog record acknowledged at offset " + std::to_string(offset) +
-        ", expected " + std::to_string(expected_offset_) +
-        " (another owner appended to the log; this node no longer owns the shard)"));
+    Status gap = offset > expected_offset_ ? CheckGap(expected_offset_, offset)
+                                           : Internal("changelog offset went backwards");
+    if (!gap.ok()) return Fail(gap);
   }
-  ++expected_offset_;
+  expected_offset_ = offset + 1;
   acked_through_ = offset;
   for (Group& g : groups_) {
     if (!g.published && g.meta_seq == seq) {

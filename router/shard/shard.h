@@ -8,8 +8,10 @@
 //   OnInput(): apply one input record to the engine, collecting decisions.
 //   Flush():   append the changes as one group (entity records, then the meta record carrying
 //              the input offsets and the group's outputs).
-//   OnDelivery(): every acknowledged changelog record must sit at the next expected offset; any
-//              gap means another writer (a newer owner) appended: the shard is fenced and stops.
+//   OnDelivery(): every acknowledged changelog record must sit at the next expected offset. A gap
+//              means another writer appended: if the gap holds a newer epoch, a newer owner
+//              claimed the shard and this one is fenced and stops; records of an older epoch
+//              are a zombie's (ignored by every reader) and skipped.
 //              When a group's meta record is acknowledged, its outputs go to sb.assignments.
 //
 // Thread: owned by the node's loop thread. Failure: a fenced shard or a failed delivery makes
@@ -54,6 +56,7 @@ struct ShardStats {
   uint64_t groups = 0;
   uint64_t outputs = 0;
   uint64_t restored_records = 0;
+  uint64_t zombie_records = 0;  // gaps of an older owner's records skipped
   int64_t restore_ms = 0;
 };
 
@@ -93,6 +96,7 @@ class Shard {
     bool published = false;
   };
 
+  Status CheckGap(int64_t from, int64_t to);
   Status Restore(ChangelogState* state, kafka::PartitionReader* reader, int64_t until);
   Status AppendRecord(const std::string& key, const std::optional<std::string>& value);
   void Publish(Group& group);
@@ -106,6 +110,7 @@ class Shard {
   kafka::Producer* producer_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<kafka::PartitionReader> gap_reader_;  // made on the first foreign write
 
   uint64_t epoch_ = 0;
   int64_t claim_offset_ = -1;

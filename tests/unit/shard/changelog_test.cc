@@ -1,0 +1,143 @@
+// ChangelogState: groups apply only when their meta arrives, claims fence older epochs, and the
+// outputs of groups not known to be delivered are kept for the next owner.
+#include "router/shard/changelog.h"
+
+#include <gtest/gtest.h>
+
+namespace sb::shard {
+namespace {
+
+kafka::Record Rec(int64_t offset, uint64_t epoch, std::string key,
+                  std::optional<std::string> value) {
+  kafka::Record r;
+  r.topic = "sb.router-changelog";
+  r.offset = offset;
+  r.key = std::move(key);
+  r.value = std::move(value);
+  r.headers.push_back(EpochHeader(epoch));
+  return r;
+}
+
+kafka::Record Claim(int64_t offset, uint64_t epoch, const std::string& node) {
+  pb::EpochClaim c;
+  c.set_epoch(epoch);
+  c.set_node_id(node);
+  return Rec(offset, epoch, kClaimKey, c.SerializeAsString());
+}
+
+std::string Agent(const std::string& id) {
+  pb::AgentRecord a;
+  a.mutable_agent()->set_id(id);
+  a.set_presence(pb::AGENT_STATE_READY);
+  return a.SerializeAsString();
+}
+
+std::string Contact(const std::string& id, uint64_t seq) {
+  pb::ContactRecord c;
+  c.mutable_contact()->set_id(id);
+  c.set_seq(seq);
+  return c.SerializeAsString();
+}
+
+kafka::Record Meta(int64_t offset, uint64_t epoch, int64_t contacts_next,
+                   std::vector<std::string> outputs = {}, int64_t acked_through = -1) {
+  pb::ShardMeta m;
+  m.set_contacts_next_offset(contacts_next);
+  m.set_outputs_acked_through(acked_through);
+  for (auto& id : outputs) m.add_outputs()->set_output_id(id);
+  return Rec(offset, epoch, kMetaKey, m.SerializeAsString());
+}
+
+TEST(ChangelogStateTest, GroupAppliesOnlyWithItsMeta) {
+  ChangelogState s;
+  ASSERT_TRUE(s.Apply(Claim(0, 1, "n1")).ok());
+  ASSERT_TRUE(s.Apply(Rec(1, 1, AgentKey("a1"), Agent("a1"))).ok());
+  ASSERT_TRUE(s.Apply(Rec(2, 1, ContactKey("c1"), Contact("c1", 1))).ok());
+  EXPECT_EQ(s.ToEngineState()->agents_size(), 0);  // no meta yet: nothing happened
+  EXPECT_EQ(s.StagedKeys().size(), 2u);
+  ASSERT_TRUE(s.Apply(Meta(3, 1, 7)).ok());
+  auto st = s.ToEngineState();
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->agents_size(), 1);
+  EXPECT_EQ(st->contacts_size(), 1);
+  EXPECT_EQ(s.meta().contacts_next_offset(), 7);
+  EXPECT_EQ(s.next_offset(), 4);
+}
+
+TEST(ChangelogStateTest, TombstoneRemovesAContact) {
+  ChangelogState s;
+  ASSERT_TRUE(s.Apply(Claim(0, 1, "n1")).ok());
+  ASSERT_TRUE(s.Apply(Rec(1, 1, ContactKey("c1"), Contact("c1", 1))).ok());
+  ASSERT_TRUE(s.Apply(Meta(2, 1, 1)).ok());
+  ASSERT_TRUE(s.Apply(Rec(3, 1, ContactKey("c1"), std::nullopt)).ok());
+  ASSERT_TRUE(s.Apply(Meta(4, 1, 2)).ok());
+  EXPECT_EQ(s.ToEngineState()->contacts_size(), 0);
+}
+
+TEST(ChangelogStateTest, NewerClaimFencesTheOldOwner) {
+  ChangelogState s;
+  ASSERT_TRUE(s.Apply(Claim(0, 1, "n1")).ok());
+  ASSERT_TRUE(s.Apply(Rec(1, 1, AgentKey("a1"), Agent("a1"))).ok());  // n1 dies mid-group
+  ASSERT_TRUE(s.Apply(Claim(2, 2, "n2")).ok());
+  EXPECT_EQ(s.abandoned_keys(), std::vector<std::string>{AgentKey("a1")});
+  // The zombie n1 finishes its group after n2's claim: ignored.
+  ASSERT_TRUE(s.Apply(Rec(3, 1, ContactKey("c9"), Contact("c9", 9))).ok());
+  ASSERT_TRUE(s.Apply(Meta(4, 1, 99)).ok());
+  EXPECT_EQ(s.ToEngineState()->agents_size(), 0);
+  EXPECT_EQ(s.ToEngineState()->contacts_size(), 0);
+  EXPECT_EQ(s.meta().contacts_next_offset(), 0);
+  EXPECT_EQ(s.epoch(), 2u);
+  EXPECT_EQ(s.owner(), "n2");
+  EXPECT_EQ(s.claim_offset(), 2);
+}
+
+TEST(ChangelogStateTest, SecondClaimOfTheSameEpochLoses) {
+  ChangelogState s;
+  ASSERT_TRUE(s.Apply(Claim(0, 1, "n1")).ok());
+  ASSERT_TRUE(s.Apply(Claim(1, 2, "n2")).ok());
+  ASSERT_TRUE(s.Apply(Claim(2, 2, "n3")).ok());  // raced n2 with the same epoch: too late
+  EXPECT_EQ(s.owner(), "n2");
+  EXPECT_EQ(s.claim_offset(), 1);
+}
+
+TEST(ChangelogStateTest, KeepsOutputsUntilAcknowledged) {
+  ChangelogState s;
+  ASSERT_TRUE(s.Apply(Claim(0, 1, "n1")).ok());
+  ASSERT_TRUE(s.Apply(Meta(1, 1, 1, {"c1#1#OFFER"})).ok());
+  ASSERT_TRUE(s.Apply(Meta(2, 1, 2, {"c2#1#OFFER"})).ok());
+  EXPECT_EQ(s.UnackedOutputs().size(), 2u);
+  ASSERT_TRUE(s.Apply(Meta(3, 1, 3, {}, /*acked_through=*/1)).ok());
+  ASSERT_EQ(s.UnackedOutputs().size(), 1u);
+  EXPECT_EQ(s.UnackedOutputs()[0].output_id(), "c2#1#OFFER");
+}
+
+TEST(ChangelogStateTest, MalformedRecordsAreNamedAndSkipped) {
+  ChangelogState s;
+  kafka::Record no_epoch = Rec(0, 1, kClaimKey, "x");
+  no_epoch.headers.clear();
+  Status st = s.Apply(no_epoch);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("offset 0"), std::string::npos);
+  ASSERT_TRUE(s.Apply(Claim(1, 1, "n1")).ok());
+  EXPECT_FALSE(s.Apply(Rec(2, 1, "bogus", "x")).ok());
+  EXPECT_FALSE(s.Apply(Rec(3, 1, kMetaKey, "\xff\xff")).ok());
+  EXPECT_EQ(s.next_offset(), 4);
+}
+
+TEST(ChangelogStateTest, CheckpointSkipsRecordsItAlreadyHolds) {
+  pb::EngineState base;
+  base.add_agents()->mutable_agent()->set_id("a1");
+  pb::ShardMeta meta;
+  meta.set_contacts_next_offset(5);
+  ChangelogState s(base, meta, 3, /*next_offset=*/10);
+  ASSERT_TRUE(s.Apply(Rec(4, 3, AgentKey("a2"), Agent("a2"))).ok());  // before the checkpoint
+  ASSERT_TRUE(s.Apply(Meta(5, 3, 6)).ok());
+  EXPECT_EQ(s.ToEngineState()->agents_size(), 1);
+  ASSERT_TRUE(s.Apply(Rec(10, 3, AgentKey("a2"), Agent("a2"))).ok());
+  ASSERT_TRUE(s.Apply(Meta(11, 3, 7)).ok());
+  EXPECT_EQ(s.ToEngineState()->agents_size(), 2);
+  EXPECT_EQ(s.meta().contacts_next_offset(), 7);
+}
+
+}  // namespace
+}  // namespace sb::shard

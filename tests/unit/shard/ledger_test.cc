@@ -1,0 +1,68 @@
+// The load generator's verification: repeats are dropped, contradictions and second connections
+// count as duplicates, ineligible offers are counted, the rest is lost.
+#include "tools/loadgen/ledger.h"
+
+#include <gtest/gtest.h>
+
+namespace sb::loadgen {
+namespace {
+
+pb::ShardOutput Out(const std::string& contact, const std::string& agent, uint32_t attempt,
+                    pb::DecisionType type) {
+  pb::ShardOutput o;
+  o.set_output_id(contact + "#" + std::to_string(attempt) + "#" + pb::DecisionType_Name(type));
+  o.mutable_decision()->set_type(type);
+  o.mutable_decision()->set_contact_id(contact);
+  o.mutable_decision()->set_agent_id(agent);
+  o.mutable_decision()->set_attempt(attempt);
+  return o;
+}
+
+TEST(LedgerTest, CountsEveryOutcome) {
+  Ledger l;
+  for (const char* c : {"c1", "c2", "c3", "c4"}) l.Submitted(c, 100, true);
+  EXPECT_EQ(l.Output(Out("c1", "a1", 1, pb::DECISION_OFFER), true, 110), Ledger::Seen::kNew);
+  EXPECT_EQ(l.Output(Out("c1", "a1", 1, pb::DECISION_OFFER), true, 111), Ledger::Seen::kRepeat);
+  EXPECT_EQ(l.Output(Out("c1", "a1", 1, pb::DECISION_CONNECTED), true, 120), Ledger::Seen::kNew);
+  l.Abandoned("c2");
+  l.Output(Out("c3", "a2", 1, pb::DECISION_OFFER), /*eligible=*/false, 130);
+  EXPECT_FALSE(l.AllFinal());
+  Verdict v = l.Finish();
+  EXPECT_EQ(v.submitted, 4u);
+  EXPECT_EQ(v.assigned, 1u);
+  EXPECT_EQ(v.abandoned, 1u);
+  EXPECT_EQ(v.lost, 2u);
+  EXPECT_EQ(v.ineligible, 1u);
+  EXPECT_EQ(v.redelivered, 1u);
+  EXPECT_EQ(v.duplicates, 0u);
+  EXPECT_EQ(v.p50_ms, 30);  // c1 offered at 110 (10 ms), c3 at 130 (30 ms)
+}
+
+TEST(LedgerTest, SameIdWithOtherContentIsADuplicate) {
+  Ledger l;
+  l.Submitted("c1", 0, true);
+  l.Output(Out("c1", "a1", 1, pb::DECISION_OFFER), true, 1);
+  EXPECT_EQ(l.Output(Out("c1", "a2", 1, pb::DECISION_OFFER), true, 2), Ledger::Seen::kConflict);
+  EXPECT_EQ(l.Finish().duplicates, 1u);
+}
+
+TEST(LedgerTest, SecondConnectionIsADuplicate) {
+  Ledger l;
+  l.Submitted("c1", 0, true);
+  l.Output(Out("c1", "a1", 1, pb::DECISION_CONNECTED), true, 1);
+  EXPECT_EQ(l.Output(Out("c1", "a2", 2, pb::DECISION_CONNECTED), true, 2), Ledger::Seen::kConflict);
+  EXPECT_TRUE(l.AllFinal());
+  EXPECT_EQ(l.Finish().duplicates, 1u);
+  EXPECT_EQ(l.Finish().assigned, 1u);
+}
+
+TEST(LedgerTest, ConnectingAnAbandonedContactIsADuplicate) {
+  Ledger l;
+  l.Submitted("c1", 0, true);
+  l.Abandoned("c1");
+  l.Output(Out("c1", "a1", 1, pb::DECISION_CONNECTED), true, 1);
+  EXPECT_EQ(l.Finish().duplicates, 1u);
+}
+
+}  // namespace
+}  // namespace sb::loadgen
