@@ -4,7 +4,8 @@
 #   ./dev.sh test          install deps, build (sanitized), run the whole ctest suite
 #   ./dev.sh deps          install missing Debian packages only
 #   ./dev.sh build         configure + build into build/
-#   ./dev.sh bench [NAME]  build (Release) and run benchmarks; NAME=engine writes bench-results/engine.json
+#   ./dev.sh bench [NAME]  build (Release) and run benchmarks; NAME=engine writes bench-results/engine.json,
+#                          NAME=cluster runs broker + router + loadgen at 5,000/s (bench-results/cluster.json)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -64,6 +65,9 @@ case "${1:-}" in
       [ "$name" = all ] || [ "$name" = "$n" ] || continue
       "$b" --results "bench-results/$n.json"
     done
+    if [ "$name" = all ] || [ "$name" = cluster ]; then
+      bash tests/bench/cluster_bench.sh build/switchboard deploy/config/cluster.yaml bench-results/cluster.json
+    fi
     ;;
   *) sed -n '2,8p' "$0"; exit 2 ;;
 esac

@@ -12,7 +12,9 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "CLI/CLI.hpp"
 #include "common/status.h"
@@ -31,6 +33,7 @@ struct Flags {
   int brokers = 1;
   int partitions = 12;
   std::string bootstrap_file;
+  std::vector<std::string> topic_partitions;  // TOPIC=N overrides (tests of validation)
 };
 
 struct RdKafkaDeleter {
@@ -64,15 +67,22 @@ Status CreateTopics(rd_kafka_mock_cluster_t* mc, const Flags& f) {
   const int replication = std::min(f.brokers, kMaxReplicationFactor);
   for (const auto& topic : kafka::kTopics) {
     const std::string name(topic.name);
+    int partitions = f.partitions;
+    for (const std::string& kv : f.topic_partitions) {
+      const size_t eq = kv.find('=');
+      if (eq == std::string::npos || kv.substr(0, eq) != name) continue;
+      partitions = std::atoi(kv.c_str() + eq + 1);
+      if (partitions <= 0) return InvalidArgument("--topic-partitions " + kv + ": N must be > 0");
+    }
     const rd_kafka_resp_err_t e =
-        rd_kafka_mock_topic_create(mc, name.c_str(), f.partitions, replication);
+        rd_kafka_mock_topic_create(mc, name.c_str(), partitions, replication);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Internal("creating topic " + name + ": " + rd_kafka_err2str(e));
     }
     // The mock cluster has no topic configs, so cleanup.policy=compact cannot be set: a compacted
     // topic here keeps every record. Readers of the changelog must not rely on compaction in dev.
     std::fprintf(stderr, "broker: topic %s partitions=%d replication=%d%s\n", name.c_str(),
-                 f.partitions, replication,
+                 partitions, replication,
                  topic.compacted ? " (compacted in production; not compacted by the mock)" : "");
   }
   // The load generator's floor measurement topic: the mock cluster cannot create topics on
@@ -171,6 +181,8 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, kMaxBrokers));
   app.add_option("--partitions", f.partitions, "partitions of every topic (12)")
       ->check(CLI::Range(1, kMaxPartitions));
+  app.add_option("--topic-partitions", f.topic_partitions,
+                 "override one topic's partition count, TOPIC=N (repeatable; to test validation)");
   app.add_option("--bootstrap-file", f.bootstrap_file,
                  "also write the bootstrap list here (atomically, once the topics exist)");
   try {
