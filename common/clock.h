@@ -32,4 +32,8 @@ class ManualClock final : public Clock {
   int64_t now_ms_;
 };
 
+// Milliseconds of the monotonic clock (arbitrary origin): for timeouts and latencies in the shell
+// around the pure cores, never for decisions.
+int64_t MonotonicMs();
+
 }  // namespace sb

@@ -84,8 +84,8 @@ Record ToRecord(const rd_kafka_message_t* m) {
     const char* name;
     const void* value;
     size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
       r.headers.push_back({name, std::string(static_cast<const char*>(value), size)});
     }
@@ -145,20 +145,19 @@ Status Producer::Produce(std::string_view topic, int32_t partition, std::string_
   if (!headers.empty()) {
     hdrs = rd_kafka_headers_new(headers.size());
     for (const Header& h : headers) {
-      rd_kafka_header_add(hdrs, h.name.data(), static_cast<ssize_t>(h.name.size()),
-                          h.value.data(), static_cast<ssize_t>(h.value.size()));
+      rd_kafka_header_add(hdrs, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
+                          static_cast<ssize_t>(h.value.size()));
     }
   }
   char* payload = value ? const_cast<char*>(value->data()) : nullptr;
   const size_t payload_len = value ? value->size() : 0;
   for (;;) {
-    rd_kafka_resp_err_t err = rd_kafka_producev(
-        rk_, RD_KAFKA_V_RKT(it->second), RD_KAFKA_V_PARTITION(partition),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-        RD_KAFKA_V_VALUE(payload, payload_len),
-        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(token)),
-        RD_KAFKA_V_END);
+    rd_kafka_resp_err_t err =
+        rd_kafka_producev(rk_, RD_KAFKA_V_RKT(it->second), RD_KAFKA_V_PARTITION(partition),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                          RD_KAFKA_V_VALUE(payload, payload_len), RD_KAFKA_V_HEADERS(hdrs),
+                          RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(token)), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();  // headers now owned by the message
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
       rd_kafka_poll(rk_, 10);  // back-pressure: wait for acknowledgements
@@ -228,8 +227,8 @@ void GroupConsumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   auto* self = static_cast<GroupConsumer*>(opaque);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     std::vector<TopicPartition> start = self->listener_->OnAssigned(FromList(parts));
-    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(
-        static_cast<int>(std::max<size_t>(1, start.size())));
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(static_cast<int>(std::max<size_t>(1, start.size())));
     for (const TopicPartition& tp : start) {
       rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = tp.offset;
     }
@@ -331,11 +330,10 @@ Result<std::optional<Record>> PartitionReader::Poll(int timeout_ms) {
 }
 
 Result<std::pair<int64_t, int64_t>> PartitionReader::Watermarks(std::string_view topic,
-                                                                int32_t partition,
-                                                                int timeout_ms) {
+                                                                int32_t partition, int timeout_ms) {
   int64_t low = 0, high = 0;
-  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-      rk_, std::string(topic).c_str(), partition, &low, &high, timeout_ms);
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk_, std::string(topic).c_str(),
+                                                             partition, &low, &high, timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Unavailable("kafka watermarks of " + std::string(topic) + "[" +
                        std::to_string(partition) + "]: " + ErrText(err));
@@ -489,8 +487,8 @@ Result<int32_t> EnsureTopics(const std::string& bootstrap, int32_t partitions, i
     }
     return s;
   };
-  if (by_count.size() > 1 || (partitions > 0 && !by_count.empty() &&
-                              by_count.begin()->first != partitions)) {
+  if (by_count.size() > 1 ||
+      (partitions > 0 && !by_count.empty() && by_count.begin()->first != partitions)) {
     return FailedPrecondition(
         "Switchboard topics must all have the same partition count" +
         (partitions > 0 ? " (--partitions " + std::to_string(partitions) + ")" : std::string()) +

@@ -46,8 +46,8 @@ class Producer {
  public:
   // Called from Poll()/Flush() for every record: `offset` is the acknowledged offset, or -1 with
   // a non-OK status when the record could not be written.
-  using DeliveryFn = std::function<void(uint64_t token, int32_t partition, int64_t offset,
-                                        const Status& status)>;
+  using DeliveryFn =
+      std::function<void(uint64_t token, int32_t partition, int64_t offset, const Status& status)>;
 
   static Result<std::unique_ptr<Producer>> Create(const std::string& bootstrap,
                                                   const Settings& extra, DeliveryFn on_delivery);

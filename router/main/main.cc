@@ -5,9 +5,9 @@
 
 #include "router/shard/router_cli.h"
 #include "tools/broker/broker.h"
-#include "tools/loadgen/loadgen.h"
 #include "tools/dev/dev.h"
 #include "tools/drill/drill.h"
+#include "tools/loadgen/loadgen.h"
 #include "tools/sim/sim.h"
 #include "tools/staffing/staffing.h"
 

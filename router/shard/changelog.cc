@@ -39,7 +39,8 @@ std::vector<Entry> EntriesFor(const engine::Changes& changes) {
   std::vector<Entry> out;
   out.reserve(changes.removed_contacts.size() + changes.agents.size() + changes.contacts.size());
   for (const auto& id : changes.removed_contacts) out.push_back({ContactKey(id), std::nullopt});
-  for (const auto& a : changes.agents) out.push_back({AgentKey(a.agent().id()), a.SerializeAsString()});
+  for (const auto& a : changes.agents)
+    out.push_back({AgentKey(a.agent().id()), a.SerializeAsString()});
   for (const auto& c : changes.contacts) {
     out.push_back({ContactKey(c.contact().id()), c.SerializeAsString()});
   }
@@ -49,7 +50,11 @@ std::vector<Entry> EntriesFor(const engine::Changes& changes) {
 ChangelogState::ChangelogState(const pb::EngineState& state, const pb::ShardMeta& meta,
                                uint64_t epoch, int64_t next_offset)
     : epoch_(epoch), next_offset_(next_offset), meta_(meta) {
-  for (const auto& a : state.agents()) agents_[a.agent().id()] = a.SerializeAsString();
+  for (const auto& a : state.agents()) {
+    if (agents_.emplace(a.agent().id(), a.SerializeAsString()).second) {
+      agent_order_.push_back(a.agent().id());
+    }
+  }
   for (const auto& c : state.contacts()) contacts_[c.contact().id()] = c.SerializeAsString();
   meta_.clear_outputs();
 }
@@ -93,6 +98,7 @@ void ChangelogState::Commit(const pb::ShardMeta& meta, int64_t offset) {
     auto& map = key.starts_with(kAgentPrefix) ? agents_ : contacts_;
     const std::string id = key.substr(2);
     if (value) {
+      if (&map == &agents_ && !agents_.contains(id)) agent_order_.push_back(id);
       map[id] = std::move(*value);
     } else {
       map.erase(id);
@@ -101,8 +107,8 @@ void ChangelogState::Commit(const pb::ShardMeta& meta, int64_t offset) {
   staged_.clear();
   meta_ = meta;
   if (meta_.outputs_size() > 0) {
-    unacked_.emplace_back(offset, std::vector<pb::ShardOutput>(meta_.outputs().begin(),
-                                                               meta_.outputs().end()));
+    unacked_.emplace_back(
+        offset, std::vector<pb::ShardOutput>(meta_.outputs().begin(), meta_.outputs().end()));
   }
   meta_.clear_outputs();
   while (!unacked_.empty() && unacked_.front().first <= meta.outputs_acked_through()) {
@@ -125,7 +131,8 @@ std::optional<std::string> ChangelogState::Committed(const std::string& key) con
 
 std::vector<pb::ShardOutput> ChangelogState::UnackedOutputs() const {
   std::vector<pb::ShardOutput> out;
-  for (const auto& [offset, outputs] : unacked_) out.insert(out.end(), outputs.begin(), outputs.end());
+  for (const auto& [offset, outputs] : unacked_)
+    out.insert(out.end(), outputs.begin(), outputs.end());
   return out;
 }
 
@@ -133,8 +140,10 @@ Result<pb::EngineState> ChangelogState::ToEngineState() const {
   pb::EngineState st;
   st.set_taken_at_ms(meta_.taken_at_ms());
   st.set_next_seq(meta_.next_seq());
-  for (const auto& [id, bytes] : agents_) {
-    if (!st.add_agents()->ParseFromString(bytes)) {
+  for (const std::string& id : agent_order_) {
+    auto it = agents_.find(id);
+    if (it == agents_.end()) continue;
+    if (!st.add_agents()->ParseFromString(it->second)) {
       return InvalidArgument("changelog: malformed record of agent " + id);
     }
   }
@@ -143,8 +152,9 @@ Result<pb::EngineState> ChangelogState::ToEngineState() const {
       return InvalidArgument("changelog: malformed record of contact " + id);
     }
   }
-  std::sort(st.mutable_contacts()->begin(), st.mutable_contacts()->end(),
-            [](const pb::ContactRecord& x, const pb::ContactRecord& y) { return x.seq() < y.seq(); });
+  std::sort(
+      st.mutable_contacts()->begin(), st.mutable_contacts()->end(),
+      [](const pb::ContactRecord& x, const pb::ContactRecord& y) { return x.seq() < y.seq(); });
   *st.mutable_queue_stats() = meta_.queue_stats();
   return st;
 }

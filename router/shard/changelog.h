@@ -74,8 +74,11 @@ class ChangelogState {
   int64_t claim_offset_ = -1;
   int64_t next_offset_ = 0;
   pb::ShardMeta meta_;
-  std::map<std::string, std::string> agents_;    // agent id -> AgentRecord bytes
-  std::map<std::string, std::string> contacts_;  // contact id -> ContactRecord bytes
+  std::map<std::string, std::string> agents_;                 // agent id -> AgentRecord bytes
+  // Agents in the order they first appeared: the engine breaks ties between agents by the order
+  // they were restored in, so a new owner decides as the old one would have.
+  std::vector<std::string> agent_order_;
+  std::map<std::string, std::string> contacts_;               // contact id -> ContactRecord bytes
   std::map<std::string, std::optional<std::string>> staged_;  // key -> value of the open group
   std::vector<std::string> abandoned_keys_;
   std::deque<std::pair<int64_t, std::vector<pb::ShardOutput>>> unacked_;

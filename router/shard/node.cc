@@ -5,16 +5,11 @@
 #include <filesystem>
 #include <set>
 
+#include "common/clock.h"
 #include "router/kafka/topics.h"
 
 namespace sb::shard {
 namespace {
-
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 constexpr int kTickMs = 20;
 constexpr size_t kMaxBatch = 1024;
@@ -42,11 +37,11 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, pb::RoutingConfig
   kafka::Settings producer_settings = node->options_.kafka_settings;
   producer_settings.erase("session.timeout.ms");
   producer_settings.erase("heartbeat.interval.ms");
-  auto producer = kafka::Producer::Create(
-      node->options_.bootstrap, producer_settings,
-      [self](uint64_t token, int32_t, int64_t offset, const Status& st) {
-        self->OnDelivery(token, offset, st);
-      });
+  auto producer =
+      kafka::Producer::Create(node->options_.bootstrap, producer_settings,
+                              [self](uint64_t token, int32_t, int64_t offset, const Status& st) {
+                                self->OnDelivery(token, offset, st);
+                              });
   if (!producer.ok()) return producer.status();
   node->producer_ = std::move(*producer);
   auto consumer = kafka::GroupConsumer::Create(node->options_.bootstrap, node->options_.group,
@@ -109,7 +104,8 @@ void Node::ReleaseAll() {
   for (auto& [p, shard] : shards_) shard->Flush().IgnoreError();  // failure is kept in the shard
   if (producer_ != nullptr) {
     Status st = producer_->Flush(10000);
-    if (!st.ok()) std::fprintf(stderr, "router %s: %s\n", options_.node_id.c_str(), st.ToString().c_str());
+    if (!st.ok())
+      std::fprintf(stderr, "router %s: %s\n", options_.node_id.c_str(), st.ToString().c_str());
   }
   for (auto& [p, shard] : shards_) {
     Status st = shard->Checkpoint();
@@ -135,21 +131,23 @@ void Node::PrintStatus(double seconds) {
     ready += sum.agents_ready;
     logged_in += sum.agents_logged_in;
   }
-  const uint64_t delta = events >= events_at_last_status_ ? events - events_at_last_status_ : events;
+  const uint64_t delta =
+      events >= events_at_last_status_ ? events - events_at_last_status_ : events;
   events_at_last_status_ = events;
   std::fprintf(stderr,
                "router %s: shards %zu | %.0f events/s | waiting %llu offered %llu connected %llu "
                "| agents %llu logged in, %llu ready | refused events %llu\n",
                options_.node_id.c_str(), shards_.size(), delta / std::max(seconds, 0.001),
                static_cast<unsigned long long>(waiting), static_cast<unsigned long long>(offered),
-               static_cast<unsigned long long>(connected), static_cast<unsigned long long>(logged_in),
-               static_cast<unsigned long long>(ready), static_cast<unsigned long long>(rejected));
+               static_cast<unsigned long long>(connected),
+               static_cast<unsigned long long>(logged_in), static_cast<unsigned long long>(ready),
+               static_cast<unsigned long long>(rejected));
 }
 
 Status Node::Run(const std::atomic<bool>& stop) {
   int64_t last_tick = 0;
-  int64_t last_checkpoint = SteadyMs();
-  int64_t last_status = SteadyMs();
+  int64_t last_checkpoint = MonotonicMs();
+  int64_t last_status = MonotonicMs();
   while (!stop.load(std::memory_order_relaxed)) {
     bool in_flight = false;
     for (const auto& [p, s] : shards_) in_flight = in_flight || !s->idle();
@@ -163,7 +161,7 @@ Status Node::Run(const std::atomic<bool>& stop) {
       fatal_ = rec.status();
       break;
     }
-    const int64_t now = SteadyMs();
+    const int64_t now = MonotonicMs();
     if (now - last_tick >= kTickMs) {
       for (auto& [p, s] : shards_) s->Tick();
       last_tick = now;
@@ -179,7 +177,8 @@ Status Node::Run(const std::atomic<bool>& stop) {
       if (st.ok()) {
         for (auto& [p, s] : shards_) {
           Status cp = s->Checkpoint();
-          if (!cp.ok()) std::fprintf(stderr, "shard %d: checkpoint: %s\n", p, cp.ToString().c_str());
+          if (!cp.ok())
+            std::fprintf(stderr, "shard %d: checkpoint: %s\n", p, cp.ToString().c_str());
         }
       }
       last_checkpoint = now;

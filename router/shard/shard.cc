@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "common/clock.h"
 #include "router/kafka/topics.h"
 #include "switchboard/v1/events.pb.h"
 
@@ -13,12 +14,6 @@ namespace {
 constexpr char kMetaStoreKey[] = "shard_meta";
 constexpr char kEpochStoreKey[] = "shard_epoch";
 constexpr char kChangelogPosition[] = "changelog";
-
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -43,9 +38,9 @@ void Shard::Fail(Status status) {
 }
 
 Status Shard::Restore(ChangelogState* state, kafka::PartitionReader* reader, int64_t until) {
-  const int64_t deadline = SteadyMs() + options_.restore_timeout_ms;
+  const int64_t deadline = MonotonicMs() + options_.restore_timeout_ms;
   while (state->next_offset() < until) {
-    if (SteadyMs() > deadline) {
+    if (MonotonicMs() > deadline) {
       return Unavailable("shard " + std::to_string(options_.partition) +
                          ": changelog restore did not reach offset " + std::to_string(until) +
                          " within " + std::to_string(options_.restore_timeout_ms) + " ms");
@@ -61,12 +56,13 @@ Status Shard::Restore(ChangelogState* state, kafka::PartitionReader* reader, int
 }
 
 Status Shard::Claim() {
-  const int64_t started = SteadyMs();
+  const int64_t started = MonotonicMs();
   const int32_t p = options_.partition;
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(options_.store_dir).parent_path(), ec);
   if (ec) return InvalidArgument(options_.store_dir + ": " + ec.message());
-  auto store = store::Store::Open(options_.store_dir, {.create_if_missing = true, .read_only = false});
+  auto store =
+      store::Store::Open(options_.store_dir, {.create_if_missing = true, .read_only = false});
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
 
@@ -117,7 +113,8 @@ Status Shard::Claim() {
                                         MakeToken(p, TokenKind::kChangelog, 0)));
   SB_RETURN_IF_ERROR(producer_->Flush(options_.restore_timeout_ms));
   if (!failure_.ok()) return failure_;
-  if (claim_offset_ < 0) return Unavailable("shard " + std::to_string(p) + ": claim not acknowledged");
+  if (claim_offset_ < 0)
+    return Unavailable("shard " + std::to_string(p) + ": claim not acknowledged");
 
   // 4. Read up to our claim: it must be the claim in force.
   SB_RETURN_IF_ERROR(Restore(&state, reader->get(), claim_offset_ + 1));
@@ -128,7 +125,8 @@ Status Shard::Claim() {
   }
   expected_offset_ = claim_offset_ + 1;
   acked_through_ = claim_offset_;
-  for (const std::string& key : state.abandoned_keys()) repairs_.push_back({key, state.Committed(key)});
+  for (const std::string& key : state.abandoned_keys())
+    repairs_.push_back({key, state.Committed(key)});
 
   // 5. The engine, from the materialized state.
   auto engine_state = state.ToEngineState();
@@ -152,7 +150,7 @@ Status Shard::Claim() {
   Publish(groups_.back());
   AdvanceWatermark();
   offsets_moved_ = true;  // the first group records the claim's state (and the repairs)
-  stats_.restore_ms = SteadyMs() - started;
+  stats_.restore_ms = MonotonicMs() - started;
   std::fprintf(stderr,
                "shard %d: claimed epoch %llu at changelog offset %lld (%llu records restored in "
                "%lld ms; input from contacts@%lld agent-events@%lld; %zu outputs re-sent)\n",
@@ -272,9 +270,10 @@ void Shard::Publish(Group& group) {
   group.published = true;
   group.outputs_unacked = group.outputs.size();
   for (const pb::ShardOutput& out : group.outputs) {
-    Status st = producer_->Produce(kafka::kAssignmentsTopic, options_.partition,
-                                   out.decision().contact_id(), out.SerializeAsString(), {},
-                                   MakeToken(options_.partition, TokenKind::kOutput, ++output_seq_));
+    Status st =
+        producer_->Produce(kafka::kAssignmentsTopic, options_.partition,
+                           out.decision().contact_id(), out.SerializeAsString(), {},
+                           MakeToken(options_.partition, TokenKind::kOutput, ++output_seq_));
     if (!st.ok()) return Fail(st);
     ++stats_.outputs;
   }
@@ -298,9 +297,9 @@ Status Shard::CheckGap(int64_t from, int64_t to) {
     gap_reader_ = std::move(*reader);
   }
   SB_RETURN_IF_ERROR(gap_reader_->Assign(kafka::kChangelogTopic, options_.partition, from));
-  const int64_t deadline = SteadyMs() + options_.restore_timeout_ms;
+  const int64_t deadline = MonotonicMs() + options_.restore_timeout_ms;
   for (int64_t next = from; next < to;) {
-    if (SteadyMs() > deadline) return Unavailable(where + ": could not read them in time");
+    if (MonotonicMs() > deadline) return Unavailable(where + ": could not read them in time");
     auto rec = gap_reader_->Poll(100);
     if (!rec.ok()) return rec.status();
     if (!rec->has_value()) continue;

@@ -1,11 +1,11 @@
 #include "tools/loadgen/floor.h"
 
-#include "router/kafka/topics.h"
-
 #include <algorithm>
 #include <chrono>
 #include <thread>
 #include <vector>
+
+#include "router/kafka/topics.h"
 
 namespace sb::loadgen {
 namespace {

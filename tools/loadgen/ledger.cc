@@ -103,8 +103,8 @@ Verdict Ledger::Finish() const {
   if (!waits.empty()) {
     std::sort(waits.begin(), waits.end());
     auto at = [&](double q) {
-      return static_cast<double>(waits[std::min(waits.size() - 1,
-                                                static_cast<size_t>(q * waits.size()))]);
+      return static_cast<double>(
+          waits[std::min(waits.size() - 1, static_cast<size_t>(q * waits.size()))]);
     };
     v.p50_ms = at(0.50);
     v.p99_ms = at(0.99);
@@ -113,7 +113,8 @@ Verdict Ledger::Finish() const {
   if (last_first_offer_ms_ > first_submit_ms_ && first_submit_ms_ >= 0) {
     uint64_t offered = 0;
     for (const auto& [id, c] : contacts_) offered += c.first_offer_ms >= 0 ? 1 : 0;
-    v.throughput_per_s = offered * 1000.0 / static_cast<double>(last_first_offer_ms_ - first_submit_ms_);
+    v.throughput_per_s =
+        offered * 1000.0 / static_cast<double>(last_first_offer_ms_ - first_submit_ms_);
   }
   return v;
 }

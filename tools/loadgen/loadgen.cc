@@ -10,6 +10,7 @@
 #include <set>
 
 #include "CLI/CLI.hpp"
+#include "common/clock.h"
 #include "common/config/config.h"
 #include "nlohmann/json.hpp"
 #include "router/kafka/client.h"
@@ -21,11 +22,6 @@
 namespace sb::loadgen {
 namespace {
 
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -75,7 +71,8 @@ struct Action {
 
 class Run {
  public:
-  Run(Flags f, pb::RoutingConfig config) : f_(std::move(f)), config_(std::move(config)), rng_(f_.seed) {}
+  Run(Flags f, pb::RoutingConfig config)
+      : f_(std::move(f)), config_(std::move(config)), rng_(f_.seed) {}
   int Go();
 
  private:
@@ -126,7 +123,8 @@ Status Run::Setup() {
   for (const auto& q : config_.queues()) {
     if (std::find(domains_.begin(), domains_.end(), q.domain()) == domains_.end()) continue;
     Queue queue{q.name(), q.domain(), {}, {}};
-    for (const auto& r : q.required_skills()) queue.reqs.emplace_back(r.skill(), r.min_proficiency());
+    for (const auto& r : q.required_skills())
+      queue.reqs.emplace_back(r.skill(), r.min_proficiency());
     queues_.push_back(std::move(queue));
   }
   // Agents: spread over the domains; each skill a domain's queues use is held with probability
@@ -156,7 +154,8 @@ Status Run::Setup() {
   }
   for (Queue& q : queues_) {
     for (uint32_t i = 0; i < agents_.size(); ++i) {
-      if (agents_[i].agent.domain() == q.domain && Eligible(agents_[i], q)) q.eligible_agents.push_back(i);
+      if (agents_[i].agent.domain() == q.domain && Eligible(agents_[i], q))
+        q.eligible_agents.push_back(i);
     }
   }
   std::erase_if(queues_, [](const Queue& q) { return q.eligible_agents.empty(); });
@@ -183,10 +182,10 @@ Status Run::SubmitContact(uint64_t n, bool measured) {
   c->set_channel(pb::CHANNEL_VOICE);
   c->set_created_at_ms(ev.at_ms());
   contact_queue_[c->id()] = qi;
-  ledger_.Submitted(c->id(), SteadyMs(), measured);
+  ledger_.Submitted(c->id(), MonotonicMs(), measured);
   if (f_.patience_s > 0) {
     std::exponential_distribution<double> patience(1.0 / (f_.patience_s * 1000.0));
-    Schedule({SteadyMs() + static_cast<int64_t>(patience(rng_)), Act::kAbandon, 0, c->id(), 0});
+    Schedule({MonotonicMs() + static_cast<int64_t>(patience(rng_)), Act::kAbandon, 0, c->id(), 0});
   }
   return Send(c->id(), kafka::kContactsTopic, kafka::PartitionFor(q.domain, partitions_), ev);
 }
@@ -200,7 +199,7 @@ Status Run::OnOutput(const kafka::Record& r) {
   auto ai = agent_index_.find(d.agent_id());
   const bool eligible =
       ai == agent_index_.end() || Eligible(agents_[ai->second], queues_[cq->second]);
-  const int64_t now = SteadyMs();
+  const int64_t now = MonotonicMs();
   if (ledger_.Output(out, eligible, now) != Ledger::Seen::kNew) return Status::Ok();
   if ((d.type() == pb::DECISION_OFFER || d.type() == pb::DECISION_CONNECTED) &&
       epochs_seen_.insert({out.shard(), out.epoch()}).second && epoch_log_.is_open()) {
@@ -258,7 +257,7 @@ Status Run::Fire(const Action& a) {
     }
     case Act::kEnd:
       ev.mutable_contact_ended()->set_contact_id(a.contact);
-      Schedule({SteadyMs() + f_.wrap_ms, Act::kWrapUp, a.agent, a.contact, a.attempt});
+      Schedule({MonotonicMs() + f_.wrap_ms, Act::kWrapUp, a.agent, a.contact, a.attempt});
       break;
     case Act::kWrapUp:
       ev.mutable_wrap_up_done()->set_agent_id(id);
@@ -306,9 +305,10 @@ int Run::Report(const Verdict& v, const Floor& floor) {
     }
   }
   if (f_.verify && (v.lost > 0 || v.duplicates > 0 || v.ineligible > 0)) {
-    std::fprintf(stderr, "loadgen: verification FAILED (lost %llu, duplicates %llu, ineligible %llu)\n",
-                 static_cast<unsigned long long>(v.lost), static_cast<unsigned long long>(v.duplicates),
-                 static_cast<unsigned long long>(v.ineligible));
+    std::fprintf(
+        stderr, "loadgen: verification FAILED (lost %llu, duplicates %llu, ineligible %llu)\n",
+        static_cast<unsigned long long>(v.lost), static_cast<unsigned long long>(v.duplicates),
+        static_cast<unsigned long long>(v.ineligible));
     return 1;
   }
   return 0;
@@ -325,7 +325,7 @@ int Run::Go() {
     settings[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
   run_id_ = std::to_string(f_.seed) + "x" + std::to_string(WallMs() % 100000000);
-  const int64_t deadline = SteadyMs() + static_cast<int64_t>(f_.timeout_s * 1000);
+  const int64_t deadline = MonotonicMs() + static_cast<int64_t>(f_.timeout_s * 1000);
   auto fail = [](const Status& st) {
     std::fprintf(stderr, "loadgen: %s\n", st.ToString().c_str());
     return 1;
@@ -343,8 +343,7 @@ int Run::Go() {
   // The raw floor first, on a scratch topic, with the same client settings.
   Floor floor;
   if (f_.floor_messages > 0) {
-    auto fl = MeasureFloor(f_.kafka, settings, f_.floor_messages, std::min(f_.rate, 5000.0),
-                           30000);
+    auto fl = MeasureFloor(f_.kafka, settings, f_.floor_messages, std::min(f_.rate, 5000.0), 30000);
     if (!fl.ok()) return fail(fl.status());
     floor = *fl;
     std::fprintf(stderr, "loadgen: floor produce→consume p50 %.2f ms p99 %.2f ms (%d samples)\n",
@@ -364,7 +363,8 @@ int Run::Go() {
   if (Status st = reader_->Assign(parts); !st.ok()) return fail(st);
   auto producer = kafka::Producer::Create(f_.kafka, settings,
                                           [this](uint64_t, int32_t, int64_t, const Status& st) {
-                                            if (!st.ok() && delivery_failure_.ok()) delivery_failure_ = st;
+                                            if (!st.ok() && delivery_failure_.ok())
+                                              delivery_failure_ = st;
                                           });
   if (!producer.ok()) return fail(producer.status());
   producer_ = std::move(*producer);
@@ -374,7 +374,8 @@ int Run::Go() {
     ev.set_at_ms(WallMs());
     *ev.mutable_agent_login()->mutable_agent() = a.agent;
     ev.mutable_agent_login()->set_ready(true);
-    if (Status st = Send(a.agent.id(), kafka::kAgentEventsTopic, a.partition, ev); !st.ok()) return fail(st);
+    if (Status st = Send(a.agent.id(), kafka::kAgentEventsTopic, a.partition, ev); !st.ok())
+      return fail(st);
   }
   // Probes: one contact per queue, waited for, so the timed load starts on a warm cluster.
   for (size_t i = 0; i < queues_.size(); ++i) {
@@ -384,8 +385,8 @@ int Run::Go() {
   uint64_t sent = 0;
   int64_t load_start = 0, done_at = -1;
   Status st;
-  while (st.ok() && delivery_failure_.ok() && SteadyMs() < deadline) {
-    const int64_t now = SteadyMs();
+  while (st.ok() && delivery_failure_.ok() && MonotonicMs() < deadline) {
+    const int64_t now = MonotonicMs();
     if (probing) {
       bool all = true;
       for (size_t i = 0; i < queues_.size(); ++i) {
@@ -394,7 +395,8 @@ int Run::Go() {
       if (all) {
         probing = false;
         load_start = now;
-        std::fprintf(stderr, "loadgen: cluster answered the probes; submitting %llu contacts at %.0f/s\n",
+        std::fprintf(stderr,
+                     "loadgen: cluster answered the probes; submitting %llu contacts at %.0f/s\n",
                      static_cast<unsigned long long>(f_.contacts), f_.rate);
       }
     } else if (sent < f_.contacts) {
@@ -448,14 +450,18 @@ int Main(int argc, char** argv) {
   app.add_option("--domains", f.domains, "use the first D domains of the config (1)");
   app.add_option("--seed", f.seed, "random seed (1)");
   app.add_flag("--verify", f.verify, "exit 1 unless lost = duplicates = ineligible = 0");
-  app.add_option("--timeout-s", f.timeout_s, "stop after this long (120)")->check(CLI::PositiveNumber);
+  app.add_option("--timeout-s", f.timeout_s, "stop after this long (120)")
+      ->check(CLI::PositiveNumber);
   app.add_option("--think-ms", f.think_ms, "agent's time to accept an offer (200)");
   app.add_option("--handle-ms", f.handle_ms, "talk time (2000)");
   app.add_option("--wrap-ms", f.wrap_ms, "after-contact work (300)");
-  app.add_option("--patience-s", f.patience_s, "mean customer patience before an offer; 0 = never abandon (60)");
-  app.add_option("--floor-messages", f.floor_messages, "messages of the raw floor measurement (2000; 0 = skip)");
+  app.add_option("--patience-s", f.patience_s,
+                 "mean customer patience before an offer; 0 = never abandon (60)");
+  app.add_option("--floor-messages", f.floor_messages,
+                 "messages of the raw floor measurement (2000; 0 = skip)");
   app.add_option("--results", f.results, "write the verdict as JSON here too");
-  app.add_option("--epoch-log", f.epoch_log, "append '<wall ms> <shard> <epoch>' at each new shard owner's first output");
+  app.add_option("--epoch-log", f.epoch_log,
+                 "append '<wall ms> <shard> <epoch>' at each new shard owner's first output");
   app.add_option("--kafka-setting", f.settings, "extra librdkafka setting key=value (repeatable)");
   try {
     app.parse(argc, argv);

@@ -160,7 +160,10 @@ pb::RoutingEvent Accept(const std::string& agent, const std::string& contact) {
 
 TEST_F(ShardTest, NewOwnerRestoresAndZombieIsFenced) {
   Owner a = MakeOwner("n1");
-  { Status st = a.shard->Claim(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+  {
+    Status st = a.shard->Claim();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+  }
   EXPECT_EQ(a.shard->epoch(), 1u);
   ASSERT_TRUE(a.shard->OnInput(Input(kafka::kAgentEventsTopic, 0, Login("ag1"))).ok());
   ASSERT_TRUE(a.shard->OnInput(Input(kafka::kContactsTopic, 0, Arrive("c1"))).ok());
@@ -208,7 +211,10 @@ TEST_F(ShardTest, NewOwnerRestoresAndZombieIsFenced) {
 TEST_F(ShardTest, RestartRestoresFromCheckpointAndTail) {
   {
     Owner a = MakeOwner("n1");
-    { Status st = a.shard->Claim(); ASSERT_TRUE(st.ok()) << st.ToString(); }
+    {
+      Status st = a.shard->Claim();
+      ASSERT_TRUE(st.ok()) << st.ToString();
+    }
     ASSERT_TRUE(a.shard->OnInput(Input(kafka::kAgentEventsTopic, 0, Login("ag1"))).ok());
     Settle(a);
     ASSERT_TRUE(a.shard->Checkpoint().ok());  // checkpoint holds the login
