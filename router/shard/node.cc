@@ -17,7 +17,12 @@ constexpr size_t kMaxBatch = 1024;
 }  // namespace
 
 Node::Node(NodeOptions options, pb::RoutingConfig config)
-    : options_(std::move(options)), config_(std::move(config)) {}
+    : options_(std::move(options)), config_(std::move(config)) {
+  // Group membership settings belong to the group consumer only.
+  client_settings_ = options_.kafka_settings;
+  client_settings_.erase("session.timeout.ms");
+  client_settings_.erase("heartbeat.interval.ms");
+}
 
 Node::~Node() {
   consumer_.reset();  // leaves the group first (revokes: flush + checkpoint)
@@ -75,9 +80,7 @@ std::vector<kafka::TopicPartition> Node::OnAssigned(
     so.partition = p;
     so.store_dir = options_.data_dir + "/shard-" + std::to_string(p);
     so.bootstrap = options_.bootstrap;
-    so.kafka_settings = options_.kafka_settings;
-    so.kafka_settings.erase("session.timeout.ms");
-    so.kafka_settings.erase("heartbeat.interval.ms");
+    so.kafka_settings = client_settings_;
     auto shard = std::make_unique<Shard>(std::move(so), &config_, &clock_, producer_.get());
     Shard* s = shard.get();
     shards_[p] = std::move(shard);
