@@ -155,9 +155,10 @@ Status Node::Run(const std::atomic<bool>& stop) {
     bool in_flight = false;
     for (const auto& [p, s] : shards_) in_flight = in_flight || !s->idle();
     auto rec = consumer_->Poll(in_flight ? 1 : 5);
-    for (size_t n = 0; rec.ok() && rec->has_value() && n < kMaxBatch; ++n) {
+    for (size_t n = 1; rec.ok() && rec->has_value(); ++n) {
       auto it = shards_.find((*rec)->partition);
       if (it != shards_.end()) it->second->OnInput(**rec).IgnoreError();  // failure kept in shard
+      if (n == kMaxBatch) break;  // poll again only for a record this batch will take
       rec = consumer_->Poll(0);
     }
     if (!rec.ok()) {

@@ -4,12 +4,12 @@
 #include "router/shard/shard.h"
 
 #include <gtest/gtest.h>
-#include <librdkafka/rdkafka_mock.h>
 
 #include <filesystem>
 #include <map>
 
 #include "common/config/config.h"
+#include "mock_kafka.h"
 #include "router/kafka/topics.h"
 #include "switchboard/v1/events.pb.h"
 
@@ -17,31 +17,6 @@ namespace sb::shard {
 namespace {
 
 constexpr int32_t kPartitions = 2;
-
-class MockKafka {
- public:
-  MockKafka() {
-    char err[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);  // no "no bootstrap" notice
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    mc_ = rd_kafka_mock_cluster_new(rk_, 1);
-    for (const auto& t : kafka::kTopics) {
-      rd_kafka_mock_topic_create(mc_, std::string(t.name).c_str(), kPartitions, 1);
-    }
-    bootstrap_ = rd_kafka_mock_cluster_bootstraps(mc_);
-  }
-  ~MockKafka() {
-    rd_kafka_mock_cluster_destroy(mc_);
-    rd_kafka_destroy(rk_);
-  }
-  const std::string& bootstrap() const { return bootstrap_; }
-
- private:
-  rd_kafka_t* rk_;
-  rd_kafka_mock_cluster_t* mc_;
-  std::string bootstrap_;
-};
 
 // One router node's worth of shard: its producer and its local store directory.
 // Members in this order: the producer goes first, and its final flush still reaches the shard.
@@ -122,7 +97,7 @@ queues:
     return out;
   }
 
-  MockKafka kafka_;
+  MockKafka kafka_{kPartitions};
   pb::RoutingConfig config_;
   ManualClock clock_{1'700'000'000'000};
   int32_t partition_ = 0;
