@@ -26,7 +26,8 @@ Node::Node(NodeOptions options, pb::RoutingConfig config)
 
 Node::~Node() {
   consumer_.reset();  // leaves the group first (revokes: flush + checkpoint)
-  producer_.reset();
+  output_producer_.reset();
+  changelog_producer_.reset();
 }
 
 Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, pb::RoutingConfig config) {
@@ -39,16 +40,19 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, pb::RoutingConfig
   if (!partitions.ok()) return partitions.status();
   std::unique_ptr<Node> node(new Node(std::move(options), std::move(config)));
   Node* self = node.get();
-  kafka::Settings producer_settings = node->options_.kafka_settings;
-  producer_settings.erase("session.timeout.ms");
-  producer_settings.erase("heartbeat.interval.ms");
-  auto producer =
-      kafka::Producer::Create(node->options_.bootstrap, producer_settings,
-                              [self](uint64_t token, int32_t, int64_t offset, const Status& st) {
-                                self->OnDelivery(token, offset, st);
-                              });
-  if (!producer.ok()) return producer.status();
-  node->producer_ = std::move(*producer);
+  auto on_delivery = [self](uint64_t token, int32_t, int64_t offset, const Status& st) {
+    self->OnDelivery(token, offset, st);
+  };
+  kafka::Settings changelog_settings = node->client_settings_;
+  changelog_settings["linger.ms"] = "0";
+  auto changelog =
+      kafka::Producer::Create(node->options_.bootstrap, changelog_settings, on_delivery);
+  if (!changelog.ok()) return changelog.status();
+  node->changelog_producer_ = std::move(*changelog);
+  auto outputs =
+      kafka::Producer::Create(node->options_.bootstrap, node->client_settings_, on_delivery);
+  if (!outputs.ok()) return outputs.status();
+  node->output_producer_ = std::move(*outputs);
   auto consumer = kafka::GroupConsumer::Create(node->options_.bootstrap, node->options_.group,
                                                node->options_.kafka_settings, self);
   if (!consumer.ok()) return consumer.status();
@@ -81,7 +85,9 @@ std::vector<kafka::TopicPartition> Node::OnAssigned(
     so.store_dir = options_.data_dir + "/shard-" + std::to_string(p);
     so.bootstrap = options_.bootstrap;
     so.kafka_settings = client_settings_;
-    auto shard = std::make_unique<Shard>(std::move(so), &config_, &clock_, producer_.get());
+    auto shard = std::make_unique<Shard>(
+        std::move(so), &config_, &clock_,
+        Producers{.changelog = changelog_producer_.get(), .outputs = output_producer_.get()});
     Shard* s = shard.get();
     shards_[p] = std::move(shard);
     Status st = s->Claim();
@@ -105,11 +111,9 @@ void Node::OnRevoked(const std::vector<kafka::TopicPartition>&) { ReleaseAll(); 
 void Node::ReleaseAll() {
   // Stop routing first: nothing more is read; flush what was decided, then checkpoint.
   for (auto& [p, shard] : shards_) shard->Flush().IgnoreError();  // failure is kept in the shard
-  if (producer_ != nullptr) {
-    Status st = producer_->Flush(10000);
-    if (!st.ok())
-      std::fprintf(stderr, "router %s: %s\n", options_.node_id.c_str(), st.ToString().c_str());
-  }
+  Status st = FlushProducers(10000);
+  if (!st.ok())
+    std::fprintf(stderr, "router %s: %s\n", options_.node_id.c_str(), st.ToString().c_str());
   for (auto& [p, shard] : shards_) {
     Status st = shard->Checkpoint();
     if (!st.ok()) std::fprintf(stderr, "shard %d: checkpoint: %s\n", p, st.ToString().c_str());
@@ -119,6 +123,13 @@ void Node::ReleaseAll() {
                  shards_.size());
   }
   shards_.clear();
+}
+
+Status Node::FlushProducers(int timeout_ms) {
+  // The changelog first: its acknowledgements release outputs, which the second flush sends.
+  if (changelog_producer_ == nullptr || output_producer_ == nullptr) return Status::Ok();
+  SB_RETURN_IF_ERROR(changelog_producer_->Flush(timeout_ms));
+  return output_producer_->Flush(timeout_ms);
 }
 
 void Node::PrintStatus(double seconds) {
@@ -171,13 +182,14 @@ Status Node::Run(const std::atomic<bool>& stop) {
       last_tick = now;
     }
     for (auto& [p, s] : shards_) s->Flush().IgnoreError();  // failure kept in shard
-    producer_->Poll(0);
+    changelog_producer_->Poll(0);
+    output_producer_->Poll(0);
     for (const auto& [p, s] : shards_) {
       if (!s->failure().ok() && fatal_.ok()) fatal_ = s->failure();
     }
     if (!fatal_.ok()) break;
     if (now - last_checkpoint >= options_.checkpoint_interval_ms) {
-      Status st = producer_->Flush(5000);
+      Status st = FlushProducers(5000);
       if (st.ok()) {
         for (auto& [p, s] : shards_) {
           Status cp = s->Checkpoint();

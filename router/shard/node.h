@@ -46,13 +46,15 @@ class Node final : public kafka::GroupConsumer::Listener {
   Node(NodeOptions options, pb::RoutingConfig config);
   void OnDelivery(uint64_t token, int64_t offset, const Status& status);
   void ReleaseAll();
+  Status FlushProducers(int timeout_ms);
   void PrintStatus(double seconds);
 
   const NodeOptions options_;
   const pb::RoutingConfig config_;
   kafka::Settings client_settings_;  // for the producer and readers: no group settings
   SystemClock clock_;
-  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<kafka::Producer> changelog_producer_;
+  std::unique_ptr<kafka::Producer> output_producer_;
   std::unique_ptr<kafka::GroupConsumer> consumer_;
   std::map<int32_t, std::unique_ptr<Shard>> shards_;
   Status fatal_;

@@ -26,8 +26,8 @@ TokenKind TokenKindOf(uint64_t token) { return static_cast<TokenKind>((token >> 
 uint64_t TokenSeq(uint64_t token) { return token & ((uint64_t{1} << 44) - 1); }
 
 Shard::Shard(ShardOptions options, const pb::RoutingConfig* config, const Clock* clock,
-             kafka::Producer* producer)
-    : options_(std::move(options)), config_(config), clock_(clock), producer_(producer) {}
+             Producers producers)
+    : options_(std::move(options)), config_(config), clock_(clock), producers_(producers) {}
 
 Shard::~Shard() = default;
 
@@ -108,10 +108,10 @@ Status Shard::Claim() {
   claim.set_epoch(epoch_);
   claim.set_node_id(options_.node_id);
   claim.set_claimed_at_ms(clock_->NowMs());
-  SB_RETURN_IF_ERROR(producer_->Produce(kafka::kChangelogTopic, p, kClaimKey,
-                                        claim.SerializeAsString(), {EpochHeader(epoch_)},
-                                        MakeToken(p, TokenKind::kChangelog, 0)));
-  SB_RETURN_IF_ERROR(producer_->Flush(options_.restore_timeout_ms));
+  SB_RETURN_IF_ERROR(producers_.changelog->Produce(kafka::kChangelogTopic, p, kClaimKey,
+                                                   claim.SerializeAsString(), {EpochHeader(epoch_)},
+                                                   MakeToken(p, TokenKind::kChangelog, 0)));
+  SB_RETURN_IF_ERROR(producers_.changelog->Flush(options_.restore_timeout_ms));
   if (!failure_.ok()) return failure_;
   if (claim_offset_ < 0)
     return Unavailable("shard " + std::to_string(p) + ": claim not acknowledged");
@@ -216,9 +216,9 @@ void Shard::Tick() {
 }
 
 Status Shard::AppendRecord(const std::string& key, const std::optional<std::string>& value) {
-  return producer_->Produce(kafka::kChangelogTopic, options_.partition, key, value,
-                            {EpochHeader(epoch_)},
-                            MakeToken(options_.partition, TokenKind::kChangelog, ++next_seq_));
+  return producers_.changelog->Produce(
+      kafka::kChangelogTopic, options_.partition, key, value, {EpochHeader(epoch_)},
+      MakeToken(options_.partition, TokenKind::kChangelog, ++next_seq_));
 }
 
 pb::ShardOutput Shard::OutputFor(const engine::Decision& d) const {
@@ -270,10 +270,10 @@ void Shard::Publish(Group& group) {
   group.published = true;
   group.outputs_unacked = group.outputs.size();
   for (const pb::ShardOutput& out : group.outputs) {
-    Status st =
-        producer_->Produce(kafka::kAssignmentsTopic, options_.partition,
-                           out.decision().contact_id(), out.SerializeAsString(), {},
-                           MakeToken(options_.partition, TokenKind::kOutput, ++output_seq_));
+    Status st = producers_.outputs->Produce(
+        kafka::kAssignmentsTopic, options_.partition, out.decision().contact_id(),
+        out.SerializeAsString(), {},
+        MakeToken(options_.partition, TokenKind::kOutput, ++output_seq_));
     if (!st.ok()) return Fail(st);
     ++stats_.outputs;
   }

@@ -41,6 +41,14 @@ int32_t TokenPartition(uint64_t token);
 TokenKind TokenKindOf(uint64_t token);
 uint64_t TokenSeq(uint64_t token);
 
+// A node's producers, shared by its shards. The changelog is on the critical path (no output
+// leaves before its group is acknowledged) and is not read in steady state: it is produced
+// without lingering. Outputs are read by every channel: they are batched.
+struct Producers {
+  kafka::Producer* changelog = nullptr;
+  kafka::Producer* outputs = nullptr;
+};
+
 struct ShardOptions {
   std::string node_id;
   int32_t partition = 0;
@@ -62,9 +70,9 @@ struct ShardStats {
 
 class Shard {
  public:
-  // REQUIRES: `config`, `clock`, `producer` outlive the shard.
+  // REQUIRES: `config`, `clock` and the producers outlive the shard.
   Shard(ShardOptions options, const pb::RoutingConfig* config, const Clock* clock,
-        kafka::Producer* producer);
+        Producers producers);
   ~Shard();
 
   // Restores and claims the partition; blocks up to options.restore_timeout_ms. On success,
@@ -107,7 +115,7 @@ class Shard {
   const ShardOptions options_;
   const pb::RoutingConfig* config_;
   const Clock* clock_;
-  kafka::Producer* producer_;
+  const Producers producers_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<kafka::PartitionReader> gap_reader_;  // made on the first foreign write

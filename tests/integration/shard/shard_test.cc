@@ -61,7 +61,9 @@ queues:
     so.store_dir = (dir_ / node).string();
     so.bootstrap = kafka_.bootstrap();
     so.restore_timeout_ms = 20000;
-    o.shard = std::make_unique<Shard>(so, &config_, &clock_, o.producer.get());
+    o.shard = std::make_unique<Shard>(
+        so, &config_, &clock_,
+        Producers{.changelog = o.producer.get(), .outputs = o.producer.get()});
     *target = o.shard.get();
     targets_.emplace_back(target);
     return o;

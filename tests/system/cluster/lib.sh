@@ -7,6 +7,7 @@ WORK=$(mktemp -d /tmp/sb-cluster.XXXXXX)
 declare -A ROUTER_PID=()
 BROKER_PID=""
 LOADGEN_PID=""
+ROUTER_EXTRA=()  # more router flags (e.g. --kafka-setting k=v), set by the caller
 
 cleanup() {
   local code=$?
@@ -36,7 +37,7 @@ start_router() {  # node id
   local id=$1
   "$SB" router --kafka "$BOOTSTRAP" --node-id "$id" --data-dir "$WORK/data-$id" --config "$CONFIG" \
     --status-interval-ms 5000 --kafka-setting "session.timeout.ms=${SESSION_TIMEOUT_MS:-3000}" \
-    --kafka-setting heartbeat.interval.ms=500 >>"$WORK/router-$id.log" 2>&1 &
+    --kafka-setting heartbeat.interval.ms=500 "${ROUTER_EXTRA[@]}" >>"$WORK/router-$id.log" 2>&1 &
   ROUTER_PID[$id]=$!
 }
 
