@@ -74,7 +74,7 @@ class ChangelogState {
   int64_t claim_offset_ = -1;
   int64_t next_offset_ = 0;
   pb::ShardMeta meta_;
-  std::map<std::string, std::string> agents_;                 // agent id -> AgentRecord bytes
+  std::map<std::string, std::string> agents_;  // agent id -> AgentRecord bytes
   // Agents in the order they first appeared: the engine breaks ties between agents by the order
   // they were restored in, so a new owner decides as the old one would have.
   std::vector<std::string> agent_order_;
