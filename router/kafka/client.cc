@@ -291,6 +291,8 @@ Result<std::unique_ptr<PartitionReader>> PartitionReader::Create(const std::stri
   auto conf = MakeConf(bootstrap,
                        {{"group.id", "sb-partition-reader"},
                         {"enable.auto.commit", "false"},
+                        // An offset deleted meanwhile: read what remains, never skip to the end.
+                        {"auto.offset.reset", "earliest"},
                         {"enable.auto.offset.store", "false"},
                         {"enable.partition.eof", "true"},
                         {"fetch.wait.max.ms", "5"}},

@@ -98,7 +98,19 @@ Status Shard::Claim() {
       state = ChangelogState(*engine_state, meta, std::stoull(**epoch_bytes), pos);
     }
   }
-  SB_RETURN_IF_ERROR((*reader)->Assign(kafka::kChangelogTopic, p, state.next_offset()));
+  int64_t from = state.next_offset();
+  if (from < marks->first) {
+    // Retention deleted records the restore needs: a changelog must be compacted, never deleted
+    // (the embedded broker keeps only the last 5 MB of a partition). Restore what remains rather
+    // than not at all, and say so.
+    std::fprintf(stderr,
+                 "shard %d: WARNING: the changelog starts at offset %lld but the restore needs "
+                 "offset %lld: records were deleted by retention; restoring from what remains — "
+                 "agents and contacts last written before may be missing\n",
+                 p, static_cast<long long>(marks->first), static_cast<long long>(from));
+    from = marks->first;
+  }
+  SB_RETURN_IF_ERROR((*reader)->Assign(kafka::kChangelogTopic, p, from));
   // 2. The tail up to the end of the log.
   SB_RETURN_IF_ERROR(Restore(&state, reader->get(), marks->second));
 

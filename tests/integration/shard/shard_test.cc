@@ -205,5 +205,30 @@ TEST_F(ShardTest, RestartRestoresFromCheckpointAndTail) {
   EXPECT_EQ(again.shard->input_offsets()[0].offset, 1);
 }
 
+TEST_F(ShardTest, ClaimsALogWhoseStartWasDeletedByRetention) {
+  // The mock broker keeps the last 5 MB of a partition: 7 MB of an older owner's unfinished group.
+  auto producer = kafka::Producer::Create(kafka_.bootstrap(), {}, nullptr);
+  ASSERT_TRUE(producer.ok());
+  const std::string big(100 * 1024, 'x');
+  for (int i = 0; i < 70; ++i) {
+    ASSERT_TRUE((*producer)
+                    ->Produce(kafka::kChangelogTopic, partition_, "a/pad" + std::to_string(i), big,
+                              {EpochHeader(0)}, 0)
+                    .ok());
+  }
+  ASSERT_TRUE((*producer)->Flush(10000).ok());
+  auto reader = kafka::PartitionReader::Create(kafka_.bootstrap(), {});
+  ASSERT_TRUE(reader.ok());
+  auto marks = (*reader)->Watermarks(kafka::kChangelogTopic, partition_, 5000);
+  ASSERT_TRUE(marks.ok());
+  ASSERT_GT(marks->first, 0) << "the broker kept the whole log: the scenario does not hold";
+
+  Owner a = MakeOwner("n1");
+  Status st = a.shard->Claim();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(a.shard->epoch(), 1u);
+  EXPECT_EQ(a.shard->Summarize().agents_logged_in, 0u);
+}
+
 }  // namespace
 }  // namespace sb::shard
