@@ -1,11 +1,13 @@
 #include "state-store/store.h"
 
+#include <fcntl.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -160,6 +162,42 @@ Status OpenError(const std::string& dir, const rocksdb::Status& s) {
                             " (data left untouched)");
 }
 
+// Creates an empty store with its schema version in a sibling directory and renames it into
+// place, so that a crash during creation leaves either no store or a complete one — never a
+// RocksDB without a schema version, which Open must refuse. `dir` is absent or empty.
+Status CreateStore(const std::string& dir) {
+  const std::string tmp = dir + ".creating";
+  std::error_code ec;
+  fs::remove_all(tmp, ec);  // what a creation interrupted before left
+  if (ec) return Internal(tmp + ": cannot remove an interrupted creation: " + ec.message());
+  {
+    rocksdb::Options o = BaseOptions();
+    o.create_if_missing = true;
+    o.create_missing_column_families = true;
+    o.info_log = std::make_shared<SilentLogger>();
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Status s = rocksdb::DB::Open(o, tmp, Descriptors(o), &handles, &raw);
+    if (!s.ok()) return Internal(tmp + ": cannot create state store: " + s.ToString());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    s = db->Put(wo, handles[kMeta], kSchemaKey, EncodeBe64(kSchemaVersion));
+    for (auto* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    if (s.ok()) s = db->Close();
+    if (!s.ok()) return Internal(tmp + ": cannot create state store: " + s.ToString());
+  }
+  fs::rename(tmp, dir, ec);  // replaces `dir` if it is an empty directory
+  if (ec) return Internal(dir + ": cannot move the new state store into place: " + ec.message());
+  const std::string parent = fs::absolute(dir).parent_path().string();
+  const int fd = ::open(parent.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {  // make the rename durable
+    ::fsync(fd);
+    ::close(fd);
+  }
+  return Status::Ok();
+}
+
 template <typename Msg>
 Status ParseValue(const std::string& dir, const char* cf, std::string_view key,
                   const rocksdb::Slice& value, Msg* out) {
@@ -262,10 +300,12 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
     return FailedPrecondition(dir + ": no state store here");
   }
 
+  if (empty) SB_RETURN_IF_ERROR(CreateStore(dir));  // then opened like any other store
+
   rocksdb::Options base = BaseOptions();
   std::unique_ptr<Store> store(new Store());
   store->dir_ = dir;
-  if (!empty) {
+  {
     // Probe read-only first, with a silent logger, so a store this build must refuse (newer
     // schema, unknown layout, corruption) is not modified at all.
     rocksdb::Options probe_options = base;
@@ -314,8 +354,6 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
     store->db_.reset();
   }
 
-  base.create_if_missing = empty;
-  base.create_missing_column_families = empty;
   auto logger = std::make_shared<DeferredLogger>(base.info_log_level);
   base.info_log = logger;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -330,11 +368,6 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const OpenOpt
   std::shared_ptr<rocksdb::Logger> file_logger;
   if (!rocksdb::CreateLoggerFromOptions(dir, log_options, &file_logger).ok()) file_logger.reset();
   logger->Attach(std::move(file_logger));
-  if (empty) {
-    Batch b = store->NewBatch();
-    b.PutMeta(kSchemaKey, EncodeBe64(kSchemaVersion));
-    SB_RETURN_IF_ERROR(store->Commit(std::move(b), /*sync=*/true));
-  }
   return store;
 }
 

@@ -270,6 +270,20 @@ TEST_F(StoreTest, StoreWithoutSchemaVersionIsRefusedAndLeftUntouched) {
   ExpectRefusedUntouched("no schema version");
 }
 
+// A crash while a store is being created leaves a half-made RocksDB beside its directory, never
+// in it: the next open starts the creation over and the store is complete.
+TEST_F(StoreTest, InterruptedCreationIsStartedOver) {
+  MakeRawDb(dir_ + ".creating", kStoreCfs);  // no schema version yet: the crash came before it
+  fs::create_directories(dir_);              // the caller's empty directory
+  {
+    auto store = Open(dir_);
+    ASSERT_NE(store, nullptr);
+    EXPECT_EQ(**store->Meta("schema_version"), EncodeBe64(kSchemaVersion));
+  }
+  EXPECT_FALSE(fs::exists(dir_ + ".creating"));
+  EXPECT_NE(Open(dir_), nullptr);
+}
+
 TEST_F(StoreTest, OtherRocksDbIsRefusedAndLeftUntouched) {
   MakeRawDb(dir_, {"users"});
   ExpectRefusedUntouched("not a Switchboard state store");
