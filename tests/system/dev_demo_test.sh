@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# System test of `switchboard dev`: the demo starts, its status lines show contacts being answered
-# as simulated time runs, and SIGINT stops it cleanly (exit 0) after a final summary.
+# System test of `switchboard dev`: the demo starts the broker and two routers as child processes
+# and drives simulated agents and customers through Kafka; its status lines show a growing answered
+# count while both routers route shards (together every partition); SIGINT stops it in order
+# (exit 0) with a summary showing nothing lost or duplicated, and no child process is left behind.
+# Bad flags exit 2 naming the flag.
 # usage: dev_demo_test.sh PATH/TO/switchboard
 set -euo pipefail
 
 bin=${1:?usage: dev_demo_test.sh PATH/TO/switchboard}
-dir=$(mktemp -d)
+dir=$(mktemp -d /tmp/sb-dev-demo.XXXXXX)
+partitions=12
 pid=""
+children=()
 cleanup() {
   if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  for c in "${children[@]}"; do kill -KILL "$c" 2>/dev/null || true; done
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -17,47 +23,88 @@ fail() {
   echo "FAIL: $*" >&2
   echo "--- stdout ---" >&2; cat "$dir/stdout" >&2 || true
   echo "--- stderr ---" >&2; cat "$dir/stderr" >&2 || true
+  for log in "$dir"/data/broker.log "$dir"/data/r*/router.log; do
+    [[ -f $log ]] && { echo "--- $log (tail) ---" >&2; tail -20 "$log" >&2; }
+  done
   exit 1
 }
 
-"$bin" dev --duration-s 0 --speed 20 --seed 7 >"$dir/stdout" 2>"$dir/stderr" &
+# Bad flags: exit 2, the message names the flag.
+for bad in "--rate-per-s -1" "--routers 0" "--agents x" "--no-such-flag"; do
+  rc=0
+  "$bin" dev $bad >"$dir/stdout" 2>"$dir/stderr" || rc=$?
+  (( rc == 2 )) || fail "dev $bad: exit $rc, want 2"
+  grep -q -- "${bad%% *}" "$dir/stderr" || fail "dev $bad: the message does not name ${bad%% *}"
+done
+mkdir -p "$dir/used" && touch "$dir/used/x"
+rc=0
+"$bin" dev --data-dir "$dir/used" >"$dir/stdout" 2>"$dir/stderr" || rc=$?
+(( rc == 2 )) && grep -q -- '--data-dir' "$dir/stderr" || fail "a non-empty --data-dir: exit $rc"
+
+# The demo: tens of contacts per second, short handling so answers come quickly.
+"$bin" dev --agents 40 --rate-per-s 20 --think-ms 100 --handle-ms 500 --wrap-ms 100 \
+  --patience-s 60 --seed 7 --partitions "$partitions" --data-dir "$dir/data" \
+  >"$dir/stdout" 2>"$dir/stderr" &
 pid=$!
 
-# Status lines start with the simulated time (hh:mm:ss); their 4th column is the answered count.
-answered_counts() {
-  grep -E '^[0-9]{2}:[0-9]{2}:[0-9]{2} ' "$dir/stdout" | awk '$4 > 0 { print $4 }' || true
+# Status lines start with hh:mm:ss; column 4 is the answered count, columns 11.. the shards each
+# router routes (r1[0,1,...] r2[...]).
+status_lines() { grep -E '^[0-9]{2}:[0-9]{2}:[0-9]{2} ' "$dir/stdout" || true; }
+
+# True when both routers route shards and together every partition, each exactly once.
+shards_split() {  # the shards cells of one status line
+  local all=() r1 r2
+  r1=$(grep -oE 'r1\[[0-9,]*\]' <<<"$*" | sed -E 's/^r1\[(.*)\]$/\1/') || return 1
+  r2=$(grep -oE 'r2\[[0-9,]*\]' <<<"$*" | sed -E 's/^r2\[(.*)\]$/\1/') || return 1
+  [[ -n $r1 && -n $r2 ]] || return 1
+  mapfile -t all < <(tr ',' '\n' <<<"$r1,$r2" | sort -n)
+  [[ "${all[*]}" == "$(seq -s ' ' 0 $((partitions - 1)))" ]]
 }
 
-progress=0
-for _ in $(seq 200); do  # up to 20 s
+ok=0
+for _ in $(seq 300); do  # up to 60 s: broker start, group join and shard claims, under sanitizers
   kill -0 "$pid" 2>/dev/null || fail "switchboard dev exited before it was stopped"
-  mapfile -t counts < <(answered_counts)
-  n=${#counts[@]}
-  if (( n >= 3 )) && (( counts[n-3] < counts[n-2] && counts[n-2] < counts[n-1] )); then
-    progress=1
+  mapfile -t answered < <(status_lines | awk '$4 > 0 { print $4 }')
+  n=${#answered[@]}
+  last=$(status_lines | tail -1 | awk '{ for (i = 11; i <= NF; i++) printf "%s ", $i }')
+  if (( n >= 3 )) && (( answered[n-3] < answered[n-2] && answered[n-2] < answered[n-1] )) &&
+     shards_split "$last"; then
+    ok=1
     break
   fi
-  sleep 0.1
+  sleep 0.2
 done
-(( progress )) || fail "no 3 status lines with a non-zero, growing answered count within 20 s"
-grep -q '^switchboard dev: engine + 40 simulated agents, 35 contacts/min (Ctrl-C to stop)$' \
-  "$dir/stdout" || fail "header line missing"
+(( ok )) || fail "within 60 s: no 3 status lines with a growing answered count while r1 and r2 \
+split all $partitions shards"
+
+grep -q '^switchboard dev: a local Switchboard cluster' "$dir/stdout" || fail "no header"
+grep -qE '^  broker +pid [0-9]+  bootstrap [^ ]+:[0-9]+' "$dir/stdout" || fail "no broker line"
+mapfile -t children < <(grep -E '^  (broker|router r[0-9]+) +pid ' "$dir/stdout" |
+                          grep -oE 'pid [0-9]+' | cut -d' ' -f2)
+(( ${#children[@]} == 3 )) || fail "want 3 child pids in the header, got ${children[*]}"
+for c in "${children[@]}"; do
+  [[ $(ps -o ppid= -p "$c" | tr -d ' ') == "$pid" ]] || fail "pid $c is not a child of the demo"
+done
 
 kill -INT "$pid"
-for _ in $(seq 50); do  # SIGINT must be handled well within 5 s
+for _ in $(seq 150); do  # the drain, the routers' and the broker's stop: well within 15 s
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
 done
-kill -0 "$pid" 2>/dev/null && fail "still running 5 s after SIGINT"
+kill -0 "$pid" 2>/dev/null && fail "still running 15 s after SIGINT"
 rc=0
 wait "$pid" || rc=$?
 pid=""
 (( rc == 0 )) || fail "exit code $rc after SIGINT, want 0"
 
-grep -q '^final summary after ' "$dir/stdout" || fail "no final summary"
-for queue in billing tech_support complaints chat email total; do
-  grep -qE "^  $queue +[0-9]+ +[0-9]+ " "$dir/stdout" || fail "final summary has no row for $queue"
+summary=$(grep -E '^  submitted [0-9]+  assigned [0-9]+  abandoned [0-9]+  lost' "$dir/stdout") ||
+  fail "no final summary"
+[[ $summary =~ lost\ 0\ +duplicates\ 0\ +ineligible\ 0$ ]] || fail "summary: $summary"
+[[ $summary =~ assigned\ ([0-9]+) ]] && (( BASH_REMATCH[1] > 0 )) || fail "nothing assigned"
+for c in "${children[@]}"; do
+  kill -0 "$c" 2>/dev/null && fail "child pid $c still running after the demo exited"
 done
-grep -q 'unexpected engine errors: 0$' "$dir/stdout" || fail "the engine reported unexpected errors"
-[[ ! -s $dir/stderr ]] || fail "unexpected output on stderr"
-echo "PASS: dev demo answered contacts (last status counts: ${counts[*]: -3}) and stopped cleanly"
+for r in r1 r2; do
+  grep -q '^router: stopped$' "$dir/data/$r/router.log" || fail "$r did not stop cleanly"
+done
+echo "PASS: dev demo answered ${answered[*]: -3} (last 3 lines), shards $last; $summary"

@@ -1,5 +1,6 @@
-// `switchboard dev`: runs the routing engine with simulated agents and traffic in one process and
-// prints a live status line per second. Returns the process exit code.
+// `switchboard dev`: a local cluster (the embedded broker and router nodes as child processes)
+// with simulated agents and customers through Kafka, and a live status line per second.
+// Returns the process exit code.
 #pragma once
 
 namespace sb::dev {

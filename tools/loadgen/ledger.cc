@@ -8,12 +8,14 @@ void Ledger::Submitted(const std::string& contact_id, int64_t at_ms, bool measur
   Contact& c = contacts_[contact_id];
   c.submitted_ms = at_ms;
   c.measured = measured;
+  ++waiting_;
   if (first_submit_ms_ < 0) first_submit_ms_ = at_ms;
 }
 
 void Ledger::MarkFinal(Contact& c) {
   if (c.abandoned || c.connected) return;  // already final
   ++final_;
+  if (c.first_offer_ms < 0) --waiting_;
 }
 
 void Ledger::Abandoned(const std::string& contact_id) {
@@ -45,6 +47,9 @@ Ledger::Seen Ledger::Output(const pb::ShardOutput& out, bool eligible, int64_t a
       if (c.first_offer_ms < 0) {
         c.first_offer_ms = at_ms;
         last_first_offer_ms_ = std::max(last_first_offer_ms_, at_ms);
+        ++first_offers_;
+        if (!c.abandoned && !c.connected) --waiting_;
+        if (c.measured) recent_waits_.push_back(at_ms - c.submitted_ms);
       }
       break;
     case pb::DECISION_CONNECTED: {
@@ -58,6 +63,7 @@ Ledger::Seen Ledger::Output(const pb::ShardOutput& out, bool eligible, int64_t a
         return Seen::kConflict;
       }
       MarkFinal(c);
+      if (!c.connected) ++connected_;
       c.connected = true;
       c.connected_as = as;
       break;
@@ -80,6 +86,23 @@ bool Ledger::Offered(const std::string& contact_id) const {
 bool Ledger::IsAbandoned(const std::string& contact_id) const {
   auto it = contacts_.find(contact_id);
   return it != contacts_.end() && it->second.abandoned;
+}
+
+bool Ledger::IsFinal(const std::string& contact_id) const {
+  auto it = contacts_.find(contact_id);
+  return it != contacts_.end() && (it->second.abandoned || it->second.connected);
+}
+
+Tally Ledger::Counts() const {
+  Tally t;
+  t.submitted = contacts_.size();
+  t.offered = first_offers_;
+  t.assigned = connected_;
+  t.abandoned = final_ - connected_;
+  t.duplicates = duplicates_;
+  t.ineligible = ineligible_;
+  t.waiting = waiting_;
+  return t;
 }
 
 Verdict Ledger::Finish() const {

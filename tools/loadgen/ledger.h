@@ -16,6 +16,7 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "switchboard/v1/cluster.pb.h"
@@ -23,6 +24,12 @@
 namespace sb::loadgen {
 
 namespace pb = ::switchboard::v1;
+
+// The counts so far, for a live status while contacts are still open.
+struct Tally {
+  uint64_t submitted = 0, offered = 0, assigned = 0, abandoned = 0, duplicates = 0, ineligible = 0;
+  uint64_t waiting = 0;  // submitted, neither offered yet nor final
+};
 
 struct Verdict {
   uint64_t submitted = 0, assigned = 0, abandoned = 0, lost = 0, duplicates = 0, ineligible = 0;
@@ -43,7 +50,13 @@ class Ledger {
 
   bool Offered(const std::string& contact_id) const;
   bool IsAbandoned(const std::string& contact_id) const;
+  // Assigned or abandoned: nothing more is expected for it.
+  bool IsFinal(const std::string& contact_id) const;
   bool AllFinal() const { return final_ == contacts_.size(); }
+  Tally Counts() const;
+  // Submit → first offer waits of the measured contacts first offered since the previous call.
+  // Undrained, they grow with the book (a few bytes a contact).
+  std::vector<int64_t> TakeRecentWaits() { return std::exchange(recent_waits_, {}); }
   Verdict Finish() const;
 
  private:
@@ -61,6 +74,8 @@ class Ledger {
   std::unordered_map<std::string, std::string> outputs_;  // output id -> decision bytes
   size_t final_ = 0;
   uint64_t duplicates_ = 0, ineligible_ = 0, redelivered_ = 0, offers_ = 0;
+  uint64_t first_offers_ = 0, connected_ = 0, waiting_ = 0;
+  std::vector<int64_t> recent_waits_;
   int64_t first_submit_ms_ = -1, last_first_offer_ms_ = -1;
 };
 

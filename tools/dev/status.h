@@ -1,0 +1,28 @@
+// What `switchboard dev` prints on stdout: the column legend, one status line per second, the
+// final summary. Formatting only; the numbers come from the traffic's ledger and the routers' logs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tools/dev/local_cluster.h"
+#include "tools/loadgen/ledger.h"
+
+namespace sb::dev {
+
+struct StatusLine {
+  int64_t elapsed_ms = 0;
+  loadgen::Tally tally;
+  std::vector<int64_t> recent_waits_ms;  // intake → first offer, this interval only
+  std::vector<RouterShards> shards;
+};
+
+void PrintLegend();
+void PrintStatus(StatusLine line);
+void PrintSummary(int64_t elapsed_ms, const loadgen::Verdict& v);
+
+// "hh:mm:ss".
+std::string HhMmSs(int64_t ms);
+
+}  // namespace sb::dev

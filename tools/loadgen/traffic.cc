@@ -1,0 +1,308 @@
+#include "tools/loadgen/traffic.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "common/clock.h"
+#include "router/kafka/topics.h"
+
+namespace sb::loadgen {
+namespace {
+
+// Bounds every metadata call of the setup: long enough for the mock broker's slow first second.
+constexpr int kMetadataTimeoutMs = 15000;
+// A missed offer sets the agent not-ready; the simulated agent is ready again after this.
+constexpr int64_t kMissedOfferPauseMs = 1000;
+// Outputs read per Step at most, so a backlog never starves the due actions.
+constexpr int kMaxOutputsPerStep = 1000;
+
+int64_t WallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Traffic::Traffic(std::string bootstrap, pb::RoutingConfig config, TrafficOptions options)
+    : bootstrap_(std::move(bootstrap)),
+      config_(std::move(config)),
+      options_(std::move(options)),
+      rng_(options_.seed),
+      run_id_(std::to_string(options_.seed) + "x" + std::to_string(WallMs() % 100000000)) {}
+
+Result<std::unique_ptr<Traffic>> Traffic::Create(const std::string& bootstrap,
+                                                 pb::RoutingConfig config, TrafficOptions options) {
+  std::unique_ptr<Traffic> t(new Traffic(bootstrap, std::move(config), std::move(options)));
+  auto counts =
+      kafka::TopicPartitions(bootstrap, {std::string(kafka::kContactsTopic)}, kMetadataTimeoutMs);
+  if (!counts.ok()) return counts.status();
+  t->partitions_ = counts->begin()->second;
+  if (t->partitions_ <= 0) return FailedPrecondition("topic sb.contacts does not exist");
+  SB_RETURN_IF_ERROR(t->Setup());
+  if (!t->options_.epoch_log.empty()) t->epoch_log_.open(t->options_.epoch_log, std::ios::app);
+  return t;
+}
+
+bool Traffic::Eligible(const SimAgent& a, const Queue& q) const {
+  for (const auto& [skill, min] : q.reqs) {
+    auto it = a.prof.find(skill);
+    if (it == a.prof.end() || it->second < min) return false;
+  }
+  return true;
+}
+
+Status Traffic::Setup() {
+  const uint32_t domains = options_.domains;
+  if (domains == 0 || domains > static_cast<uint32_t>(config_.domains_size())) {
+    return InvalidArgument("--domains " + std::to_string(domains) + ": the config has " +
+                           std::to_string(config_.domains_size()) + " domains");
+  }
+  for (uint32_t d = 0; d < domains; ++d) {
+    domains_.push_back(config_.domains(static_cast<int>(d)).name());
+  }
+  for (const auto& q : config_.queues()) {
+    if (std::find(domains_.begin(), domains_.end(), q.domain()) == domains_.end()) continue;
+    Queue queue{q.name(), q.domain(), {}, {}};
+    for (const auto& r : q.required_skills())
+      queue.reqs.emplace_back(r.skill(), r.min_proficiency());
+    queues_.push_back(std::move(queue));
+  }
+  // Agents: spread over the domains; each skill a domain's queues use is held with probability
+  // 0.7 at a proficiency 1..5, so some agents are ineligible for some queues by design.
+  std::uniform_int_distribution<uint32_t> level(1, 5);
+  std::bernoulli_distribution holds(0.7);
+  for (uint32_t i = 0; i < options_.agents; ++i) {
+    SimAgent a;
+    const std::string& domain = domains_[i % domains_.size()];
+    a.agent.set_id("a" + run_id_ + "-" + std::to_string(i));
+    a.agent.set_domain(domain);
+    a.partition = kafka::PartitionFor(domain, partitions_);
+    std::set<std::string> skills;
+    for (const Queue& q : queues_) {
+      if (q.domain != domain) continue;
+      for (const auto& [skill, min] : q.reqs) skills.insert(skill);
+    }
+    for (const std::string& s : skills) {
+      if (!holds(rng_)) continue;
+      a.prof[s] = level(rng_);
+      auto* sl = a.agent.add_skills();
+      sl->set_skill(s);
+      sl->set_proficiency(a.prof[s]);
+    }
+    agent_index_[a.agent.id()] = i;
+    agents_.push_back(std::move(a));
+  }
+  for (Queue& q : queues_) {
+    for (uint32_t i = 0; i < agents_.size(); ++i) {
+      if (agents_[i].agent.domain() == q.domain && Eligible(agents_[i], q))
+        q.eligible_agents.push_back(i);
+    }
+  }
+  std::erase_if(queues_, [](const Queue& q) { return q.eligible_agents.empty(); });
+  if (queues_.empty()) return InvalidArgument("--agents: no agent can serve any queue");
+  return Status::Ok();
+}
+
+Status Traffic::Start() {
+  auto reader = kafka::PartitionReader::Create(bootstrap_, options_.settings);
+  if (!reader.ok()) return reader.status();
+  reader_ = std::move(*reader);
+  std::vector<kafka::TopicPartition> parts;
+  for (int32_t p = 0; p < partitions_; ++p) {
+    auto marks = reader_->Watermarks(kafka::kAssignmentsTopic, p, kMetadataTimeoutMs);
+    if (!marks.ok()) return marks.status();
+    parts.push_back({std::string(kafka::kAssignmentsTopic), p, marks->second});
+  }
+  SB_RETURN_IF_ERROR(reader_->Assign(parts));
+  auto producer = kafka::Producer::Create(bootstrap_, options_.settings,
+                                          [this](uint64_t, int32_t, int64_t, const Status& st) {
+                                            if (!st.ok() && delivery_failure_.ok())
+                                              delivery_failure_ = st;
+                                          });
+  if (!producer.ok()) return producer.status();
+  producer_ = std::move(*producer);
+  for (const SimAgent& a : agents_) {
+    pb::RoutingEvent ev;
+    ev.set_at_ms(WallMs());
+    *ev.mutable_agent_login()->mutable_agent() = a.agent;
+    ev.mutable_agent_login()->set_ready(true);
+    SB_RETURN_IF_ERROR(Send(a.agent.id(), kafka::kAgentEventsTopic, a.partition, ev));
+  }
+  return Status::Ok();
+}
+
+Status Traffic::Send(const std::string& key, std::string_view topic, int32_t partition,
+                     const pb::RoutingEvent& ev) {
+  return producer_->Produce(topic, partition, key, ev.SerializeAsString(), {}, 0);
+}
+
+std::string Traffic::ProbeId(size_t queue) const {
+  return "c" + run_id_ + "-probe-" + std::to_string(queue);
+}
+
+Status Traffic::Submit() {
+  std::uniform_int_distribution<size_t> pick(0, queues_.size() - 1);
+  const size_t queue = pick(rng_);
+  return SubmitContact("c" + run_id_ + "-" + std::to_string(submitted_++), queue, true);
+}
+
+Status Traffic::SubmitProbes() {
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    SB_RETURN_IF_ERROR(SubmitContact(ProbeId(i), i, /*measured=*/false));
+  }
+  return Status::Ok();
+}
+
+bool Traffic::ProbesAnswered() const {
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    if (!ledger_.Offered(ProbeId(i))) return false;
+  }
+  return true;
+}
+
+Status Traffic::SubmitContact(const std::string& id, size_t queue, bool measured) {
+  const Queue& q = queues_[queue];
+  pb::RoutingEvent ev;
+  ev.set_at_ms(WallMs());
+  pb::Contact* c = ev.mutable_contact_arrived()->mutable_contact();
+  c->set_id(id);
+  c->set_idempotency_key(id);
+  c->set_queue(q.name);
+  c->set_channel(pb::CHANNEL_VOICE);
+  c->set_created_at_ms(ev.at_ms());
+  contact_queue_[id] = queue;
+  ledger_.Submitted(id, MonotonicMs(), measured);
+  if (options_.patience_s > 0) {
+    std::exponential_distribution<double> patience(1.0 / (options_.patience_s * 1000.0));
+    Schedule({MonotonicMs() + static_cast<int64_t>(patience(rng_)), Act::kAbandon, 0, id, 0});
+  }
+  return Send(id, kafka::kContactsTopic, kafka::PartitionFor(q.domain, partitions_), ev);
+}
+
+Status Traffic::Abandon(const std::string& contact) {
+  ledger_.Abandoned(contact);
+  pb::RoutingEvent ev;
+  ev.set_at_ms(WallMs());
+  ev.mutable_contact_abandoned()->set_contact_id(contact);
+  const Queue& q = queues_[contact_queue_[contact]];
+  return Send(contact, kafka::kContactsTopic, kafka::PartitionFor(q.domain, partitions_), ev);
+}
+
+Status Traffic::HangUpWaiting() {
+  std::set<std::string> offered;
+  for (const std::string& offer : live_offers_) offered.insert(offer.substr(0, offer.rfind('#')));
+  for (const auto& [contact, queue] : contact_queue_) {
+    if (ledger_.IsFinal(contact) || offered.count(contact)) continue;
+    SB_RETURN_IF_ERROR(Abandon(contact));
+  }
+  return Status::Ok();
+}
+
+Status Traffic::OnOutput(const kafka::Record& r) {
+  pb::ShardOutput out;
+  if (!r.value || !out.ParseFromString(*r.value)) return Status::Ok();  // not ours to judge
+  const pb::Decision& d = out.decision();
+  auto cq = contact_queue_.find(d.contact_id());
+  if (cq == contact_queue_.end()) return Status::Ok();  // another run's contact
+  auto ai = agent_index_.find(d.agent_id());
+  const bool eligible =
+      ai == agent_index_.end() || Eligible(agents_[ai->second], queues_[cq->second]);
+  const int64_t now = MonotonicMs();
+  if (ledger_.Output(out, eligible, now) != Ledger::Seen::kNew) return Status::Ok();
+  if ((d.type() == pb::DECISION_OFFER || d.type() == pb::DECISION_CONNECTED) &&
+      epochs_seen_.insert({out.shard(), out.epoch()}).second && epoch_log_.is_open()) {
+    epoch_log_ << WallMs() << " " << out.shard() << " " << out.epoch() << "\n" << std::flush;
+  }
+  const std::string offer = d.contact_id() + "#" + std::to_string(d.attempt());
+  switch (d.type()) {
+    case pb::DECISION_OFFER:
+      if (ai == agent_index_.end() || ledger_.IsAbandoned(d.contact_id())) break;
+      live_offers_.insert(offer);
+      Schedule({now + options_.think_ms, Act::kAccept, ai->second, d.contact_id(), d.attempt()});
+      break;
+    case pb::DECISION_WITHDRAW:
+    case pb::DECISION_REQUEUE:
+      live_offers_.erase(offer);
+      break;
+    case pb::DECISION_CONNECTED:
+      live_offers_.erase(offer);
+      if (ai != agent_index_.end()) {
+        Schedule({now + options_.handle_ms, Act::kEnd, ai->second, d.contact_id(), d.attempt()});
+      }
+      break;
+    case pb::DECISION_AGENT_STATE:
+      // Set not-ready by the engine (missed offer): back to ready after a pause.
+      if (ai != agent_index_.end() && d.reason() == pb::REASON_MISSED_OFFER) {
+        Schedule({now + kMissedOfferPauseMs, Act::kReady, ai->second, "", 0});
+      }
+      break;
+    default:
+      break;
+  }
+  return Status::Ok();
+}
+
+Status Traffic::Fire(const Action& a) {
+  if (a.act == Act::kAbandon) {
+    if (ledger_.Offered(a.contact) || ledger_.IsAbandoned(a.contact)) return Status::Ok();
+    return Abandon(a.contact);
+  }
+  pb::RoutingEvent ev;
+  ev.set_at_ms(WallMs());
+  const std::string& id = agents_[a.agent].agent.id();
+  switch (a.act) {
+    case Act::kAccept: {
+      if (!live_offers_.count(a.contact + "#" + std::to_string(a.attempt))) return Status::Ok();
+      auto* acc = ev.mutable_offer_accepted();
+      acc->set_agent_id(id);
+      acc->set_contact_id(a.contact);
+      acc->set_attempt(a.attempt);
+      break;
+    }
+    case Act::kEnd:
+      ev.mutable_contact_ended()->set_contact_id(a.contact);
+      Schedule({MonotonicMs() + options_.wrap_ms, Act::kWrapUp, a.agent, a.contact, a.attempt});
+      break;
+    case Act::kWrapUp:
+      ev.mutable_wrap_up_done()->set_agent_id(id);
+      ev.mutable_wrap_up_done()->set_contact_id(a.contact);
+      break;
+    case Act::kReady:
+      ev.mutable_agent_ready()->set_agent_id(id);
+      break;
+    case Act::kAbandon:
+      break;
+  }
+  // The agent's desktop reports everything on the agent's partition, in the agent's order.
+  return Send(id, kafka::kAgentEventsTopic, agents_[a.agent].partition, ev);
+}
+
+Status Traffic::Step(int poll_timeout_ms) {
+  const int64_t now = MonotonicMs();
+  while (!actions_.empty() && actions_.top().due_ms <= now) {
+    Action a = actions_.top();
+    actions_.pop();
+    SB_RETURN_IF_ERROR(Fire(a));
+  }
+  producer_->Poll(0);
+  for (int n = 0; n < kMaxOutputsPerStep; ++n) {
+    auto rec = reader_->Poll(n == 0 ? poll_timeout_ms : 0);
+    if (!rec.ok()) return rec.status();
+    if (!rec->has_value()) break;
+    SB_RETURN_IF_ERROR(OnOutput(**rec));
+  }
+  return delivery_failure_;
+}
+
+void Traffic::LogOut(int timeout_ms) {
+  for (const SimAgent& a : agents_) {
+    pb::RoutingEvent ev;
+    ev.set_at_ms(WallMs());
+    ev.mutable_agent_logout()->set_agent_id(a.agent.id());
+    Send(a.agent.id(), kafka::kAgentEventsTopic, a.partition, ev).IgnoreError();  // best effort
+  }
+  producer_->Flush(timeout_ms).IgnoreError();  // logouts are courtesy; the verdict is known
+}
+
+}  // namespace sb::loadgen

@@ -1,0 +1,127 @@
+// Simulated agents and customers of a Switchboard cluster, through Kafka: agents log in with
+// random skills, accept offers after a think time, talk, wrap up and become ready again;
+// customers hang up after an exponential patience unless offered first. Every output read from
+// sb.assignments is booked in a Ledger (the verification behind `loadgen --verify`).
+// Used by `switchboard loadgen` (a bounded run) and `switchboard dev` (continuous traffic).
+//
+// Threads: one owner thread; nothing here blocks longer than a Kafka call's stated timeout.
+#pragma once
+
+#include <cstdint>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <queue>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "router/kafka/client.h"
+#include "switchboard/v1/agent.pb.h"
+#include "switchboard/v1/config.pb.h"
+#include "switchboard/v1/events.pb.h"
+#include "tools/loadgen/ledger.h"
+
+namespace sb::loadgen {
+
+struct TrafficOptions {
+  uint32_t agents = 50;
+  uint32_t domains = 1;  // the first D domains of the config get agents and contacts
+  uint64_t seed = 1;
+  int think_ms = 200, handle_ms = 2000, wrap_ms = 300;
+  double patience_s = 60;  // mean customer patience before an offer; 0 = never abandon
+  kafka::Settings settings;
+  std::string epoch_log;  // append "<wall ms> <shard> <epoch>" at each shard owner's first output
+};
+
+class Traffic {
+ public:
+  // Reads the partition count from the cluster (bounded by 15 s) and draws the agents. Sends
+  // nothing yet. Fails with InvalidArgument when the options do not fit the config (too many
+  // domains, no agent can serve any queue), Unavailable when Kafka cannot be reached.
+  static Result<std::unique_ptr<Traffic>> Create(const std::string& bootstrap,
+                                                 pb::RoutingConfig config, TrafficOptions options);
+
+  // Starts reading sb.assignments at its current end (every output for this run comes later)
+  // and logs every agent in, ready. The calls below REQUIRE that Start() succeeded.
+  Status Start();
+  // One contact on a random queue the agents can serve.
+  Status Submit();
+  // One probe contact per queue, not counted in the latency; see ProbesAnswered().
+  Status SubmitProbes();
+  // Whether every probe contact was offered: the cluster routes every queue.
+  bool ProbesAnswered() const;
+  // Fires the simulated people's due actions and books the outputs that arrived, waiting up to
+  // `poll_timeout_ms` for the first. Fails on a Kafka error or a failed delivery.
+  Status Step(int poll_timeout_ms);
+  // Customers of open contacts without a live offer hang up now: after this only contacts an
+  // agent is about to take remain open. Contacts with a live offer are left alone, so an
+  // acceptance already sent can never meet a customer who left.
+  Status HangUpWaiting();
+  // Every agent logs out; best effort, bounded by `timeout_ms` (the verdict does not depend on it).
+  void LogOut(int timeout_ms);
+
+  Ledger& ledger() { return ledger_; }
+  const Ledger& ledger() const { return ledger_; }
+  size_t queues() const { return queues_.size(); }
+  uint32_t domains() const { return options_.domains; }
+
+ private:
+  struct SimAgent {
+    pb::Agent agent;
+    std::map<std::string, uint32_t> prof;
+    int32_t partition = 0;
+  };
+  struct Queue {
+    std::string name;
+    std::string domain;
+    std::vector<std::pair<std::string, uint32_t>> reqs;
+    std::vector<uint32_t> eligible_agents;
+  };
+  enum class Act : uint8_t { kAccept, kEnd, kWrapUp, kReady, kAbandon };
+  struct Action {
+    int64_t due_ms;
+    Act act;
+    uint32_t agent;
+    std::string contact;
+    uint32_t attempt;
+    bool operator>(const Action& o) const { return due_ms > o.due_ms; }
+  };
+
+  Traffic(std::string bootstrap, pb::RoutingConfig config, TrafficOptions options);
+  Status Setup();
+  bool Eligible(const SimAgent& a, const Queue& q) const;
+  Status Send(const std::string& key, std::string_view topic, int32_t partition,
+              const pb::RoutingEvent& ev);
+  Status SubmitContact(const std::string& id, size_t queue, bool measured);
+  Status Abandon(const std::string& contact);
+  Status OnOutput(const kafka::Record& r);
+  Status Fire(const Action& a);
+  void Schedule(Action a) { actions_.push(std::move(a)); }
+  std::string ProbeId(size_t queue) const;
+
+  const std::string bootstrap_;
+  const pb::RoutingConfig config_;
+  const TrafficOptions options_;
+  std::mt19937_64 rng_;
+  std::string run_id_;
+  int32_t partitions_ = 0;
+  uint64_t submitted_ = 0;
+  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<kafka::PartitionReader> reader_;
+  Status delivery_failure_;
+  std::vector<SimAgent> agents_;
+  std::map<std::string, uint32_t> agent_index_;
+  std::vector<Queue> queues_;
+  std::vector<std::string> domains_;
+  std::map<std::string, size_t> contact_queue_;  // contact -> queue index
+  std::set<std::string> live_offers_;            // contact#attempt offered, not withdrawn
+  std::priority_queue<Action, std::vector<Action>, std::greater<>> actions_;
+  std::set<std::pair<int32_t, uint64_t>> epochs_seen_;
+  std::ofstream epoch_log_;
+  Ledger ledger_;
+};
+
+}  // namespace sb::loadgen
