@@ -1,6 +1,6 @@
 #include "tools/dev/demo_config.h"
 
-#include <cstdio>
+#include <string>
 
 namespace sb::dev {
 namespace {
@@ -12,28 +12,23 @@ skills:
   - {name: billing, description: "Bills, payments, tariffs"}
 )yaml";
 
-// One domain's two queues; %s is the domain name.
-constexpr char kQueues[] = R"yaml(  - name: %s.general
-    domain: %s
-    strategy: LONGEST_IDLE
-    required_skills: [{skill: general, min_proficiency: 1}]
-    service_level_threshold_s: 20
-    offer_timeout_s: 20
-    acw_limit_s: 60
-  - name: %s.billing
-    domain: %s
-    strategy: BEST_SKILL
-    required_skills: [{skill: billing, min_proficiency: 3}]
-    service_level_threshold_s: 20
-    offer_timeout_s: 20
-    acw_limit_s: 60
-)yaml";
-
-std::string DomainName(int i) {
-  char name[8];
-  std::snprintf(name, sizeof name, "d%02d", i);
-  return name;
+// One queue of `domain` requiring `skill`, named after both (e.g. d03.billing).
+std::string Queue(const std::string& domain, const std::string& skill, const std::string& strategy,
+                  int min_proficiency) {
+  std::string q;
+  q += "  - name: " + domain + "." + skill + "\n";
+  q += "    domain: " + domain + "\n";
+  q += "    strategy: " + strategy + "\n";
+  q += "    required_skills: [{skill: " + skill +
+       ", min_proficiency: " + std::to_string(min_proficiency) + "}]\n";
+  q += "    service_level_threshold_s: 20\n";
+  q += "    offer_timeout_s: 20\n";
+  q += "    acw_limit_s: 60\n";
+  return q;
 }
+
+// d00, d01, ...
+std::string DomainName(int i) { return (i < 10 ? "d0" : "d") + std::to_string(i); }
 
 }  // namespace
 
@@ -43,10 +38,8 @@ std::string DemoConfigYaml() {
   for (int i = 0; i < kDemoDomains; ++i) yaml += "  - {name: " + DomainName(i) + "}\n";
   yaml += "queues:\n";
   for (int i = 0; i < kDemoDomains; ++i) {
-    const std::string d = DomainName(i);
-    char queues[sizeof kQueues + 32];
-    std::snprintf(queues, sizeof queues, kQueues, d.c_str(), d.c_str(), d.c_str(), d.c_str());
-    yaml += queues;
+    yaml += Queue(DomainName(i), "general", "LONGEST_IDLE", 1);
+    yaml += Queue(DomainName(i), "billing", "BEST_SKILL", 3);
   }
   return yaml;
 }
