@@ -21,7 +21,7 @@ void Usage(FILE* f) {
       "  broker    embedded Kafka-protocol broker for development and tests (librdkafka mock)\n"
       "  router    a router node of the cluster (--kafka, --node-id, --data-dir, --config)\n"
       "  loadgen   contacts and simulated agents through Kafka; --verify checks exactly-once\n"
-      "  dev       embedded demo: routing engine with simulated agents and traffic\n"
+      "  dev       demo cluster: broker + 2 routers with simulated agents and traffic\n"
       "  sim       contact-center simulation over the routing engine (what-if, Erlang check)\n"
       "  staffing  Erlang C / Erlang A staffing calculator\n"
       "  followup-drill  follow-up crash drill (kill -9 at will, then --verify)\n"

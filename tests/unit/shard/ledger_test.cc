@@ -64,5 +64,27 @@ TEST(LedgerTest, ConnectingAnAbandonedContactIsADuplicate) {
   EXPECT_EQ(l.Finish().duplicates, 1u);
 }
 
+TEST(LedgerTest, LiveCountsAndRecentWaits) {
+  Ledger l;
+  for (const char* c : {"c1", "c2", "c3"}) l.Submitted(c, 100, true);
+  l.Submitted("probe", 100, /*measured=*/false);
+  l.Output(Out("c1", "a1", 1, pb::DECISION_OFFER), true, 104);
+  l.Output(Out("probe", "a2", 1, pb::DECISION_OFFER), true, 105);
+  EXPECT_EQ(l.TakeRecentWaits(), std::vector<int64_t>{4});  // measured contacts only
+  EXPECT_TRUE(l.TakeRecentWaits().empty());                 // taken: not again
+  l.Output(Out("c1", "a1", 1, pb::DECISION_CONNECTED), true, 110);
+  l.Abandoned("c2");
+  Tally t = l.Counts();
+  EXPECT_EQ(t.submitted, 4u);
+  EXPECT_EQ(t.offered, 2u);
+  EXPECT_EQ(t.assigned, 1u);
+  EXPECT_EQ(t.abandoned, 1u);
+  EXPECT_EQ(t.waiting, 1u);  // c3: neither offered nor final
+  EXPECT_TRUE(l.IsFinal("c1"));
+  EXPECT_TRUE(l.IsFinal("c2"));
+  EXPECT_FALSE(l.IsFinal("c3"));
+  EXPECT_FALSE(l.IsFinal("probe"));  // offered, not yet connected
+}
+
 }  // namespace
 }  // namespace sb::loadgen
