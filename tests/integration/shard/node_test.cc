@@ -10,7 +10,7 @@
 
 #include "common/clock.h"
 #include "common/config/config.h"
-#include "mock_kafka.h"
+#include "fixtures.h"
 #include "switchboard/v1/cluster.pb.h"
 #include "switchboard/v1/events.pb.h"
 
@@ -20,35 +20,8 @@ namespace {
 constexpr int32_t kPartitions = 2;
 constexpr int kBacklog = 2500;  // agents and contacts each: several poll batches
 
-pb::RoutingEvent Login(const std::string& agent) {
-  pb::RoutingEvent ev;
-  auto* a = ev.mutable_agent_login()->mutable_agent();
-  a->set_id(agent);
-  a->set_domain("d00");
-  auto* s = a->add_skills();
-  s->set_skill("general");
-  s->set_proficiency(3);
-  ev.mutable_agent_login()->set_ready(true);
-  return ev;
-}
-
-pb::RoutingEvent Arrive(const std::string& contact) {
-  pb::RoutingEvent ev;
-  auto* c = ev.mutable_contact_arrived()->mutable_contact();
-  c->set_id(contact);
-  c->set_queue("d00.general");
-  c->set_channel(pb::CHANNEL_VOICE);
-  return ev;
-}
-
 TEST(NodeTest, BacklogLargerThanABatchIsConsumedWhole) {
-  auto config = config::ParseRoutingConfig(R"(
-skills: [{name: general}]
-domains: [{name: d00}]
-queues:
-  - {name: d00.general, domain: d00, strategy: LONGEST_IDLE,
-     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
-)");
+  auto config = config::ParseRoutingConfig(kOneDomainConfig);
   ASSERT_TRUE(config.ok()) << config.status().ToString();
   MockKafka kafka(kPartitions);
   const int32_t partition = kafka::PartitionFor("d00", kPartitions);

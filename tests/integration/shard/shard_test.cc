@@ -9,7 +9,7 @@
 #include <map>
 
 #include "common/config/config.h"
-#include "mock_kafka.h"
+#include "fixtures.h"
 #include "router/kafka/topics.h"
 #include "switchboard/v1/events.pb.h"
 
@@ -28,13 +28,7 @@ struct Owner {
 class ShardTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto config = config::ParseRoutingConfig(R"(
-skills: [{name: general}]
-domains: [{name: d00}]
-queues:
-  - {name: d00.general, domain: d00, strategy: LONGEST_IDLE,
-     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 60}
-)");
+    auto config = config::ParseRoutingConfig(kOneDomainConfig);
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     config_ = *config;
     partition_ = kafka::PartitionFor("d00", kPartitions);
@@ -106,27 +100,6 @@ queues:
   std::filesystem::path dir_;
   std::vector<std::unique_ptr<Shard*>> targets_;
 };
-
-pb::RoutingEvent Login(const std::string& agent) {
-  pb::RoutingEvent ev;
-  auto* a = ev.mutable_agent_login()->mutable_agent();
-  a->set_id(agent);
-  a->set_domain("d00");
-  auto* s = a->add_skills();
-  s->set_skill("general");
-  s->set_proficiency(3);
-  ev.mutable_agent_login()->set_ready(true);
-  return ev;
-}
-
-pb::RoutingEvent Arrive(const std::string& contact) {
-  pb::RoutingEvent ev;
-  auto* c = ev.mutable_contact_arrived()->mutable_contact();
-  c->set_id(contact);
-  c->set_queue("d00.general");
-  c->set_channel(pb::CHANNEL_VOICE);
-  return ev;
-}
 
 pb::RoutingEvent Accept(const std::string& agent, const std::string& contact) {
   pb::RoutingEvent ev;
