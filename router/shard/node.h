@@ -51,7 +51,7 @@ class Node final : public kafka::GroupConsumer::Listener {
 
   const NodeOptions options_;
   const pb::RoutingConfig config_;
-  kafka::Settings client_settings_;  // for the producer and readers: no group settings
+  kafka::Settings client_settings_;  // for the producers and readers: no group settings
   SystemClock clock_;
   std::unique_ptr<kafka::Producer> changelog_producer_;
   std::unique_ptr<kafka::Producer> output_producer_;
