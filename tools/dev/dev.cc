@@ -33,6 +33,8 @@ constexpr int kPollMs = 5;
 // At a stop, contacts an agent was offered get one think time plus this to be connected.
 constexpr int64_t kDrainGraceMs = 5000;
 constexpr int kLogoutTimeoutMs = 2000;
+// How long the routers may take to form their group and claim every shard.
+constexpr int64_t kClaimTimeoutMs = 60000;
 // What the routers' own status lines are printed at (router/shard/node.h's default).
 constexpr int kRouterStatusIntervalS = 5;
 
@@ -134,6 +136,7 @@ class Demo {
 
  private:
   Status Start();
+  Status AwaitShardOwners();
   void PrintHeader() const;
   // Submits and books until a stop signal, --duration-s or a failure.
   Status Loop();
@@ -159,6 +162,7 @@ Status Demo::Start() {
   auto cluster = LocalCluster::Start(co, [this] { return signals_.count() > 0; });
   if (!cluster.ok()) return cluster.status();
   cluster_ = std::move(*cluster);
+  SB_RETURN_IF_ERROR(AwaitShardOwners());
 
   loadgen::TrafficOptions to;
   to.agents = o_.agents;
@@ -174,6 +178,35 @@ Status Demo::Start() {
   traffic_ = std::move(*traffic);
   start_ms_ = MonotonicMs();
   return Status::Ok();
+}
+
+// Traffic starts once every router routes its share: contacts sent earlier would only wait in
+// Kafka while the group forms (seconds on the embedded broker) and blur the first figures.
+Status Demo::AwaitShardOwners() {
+  std::printf("switchboard dev: %d routers joining their group and claiming %d shards ...\n",
+              o_.routers, o_.partitions);
+  std::fflush(stdout);
+  const int64_t deadline = MonotonicMs() + kClaimTimeoutMs;
+  while (signals_.count() == 0) {
+    SB_RETURN_IF_ERROR(cluster_->CheckRunning());
+    size_t owned = 0;
+    bool every_router_routes = true;
+    for (const RouterShards& r : cluster_->Shards()) {
+      owned += r.shards.size();
+      every_router_routes = every_router_routes && !r.shards.empty();
+    }
+    if (owned == static_cast<size_t>(o_.partitions) &&
+        (every_router_routes || o_.routers > o_.partitions)) {
+      return Status::Ok();
+    }
+    if (MonotonicMs() > deadline) {
+      return Unavailable("the routers did not claim all " + std::to_string(o_.partitions) +
+                         " shards within " + std::to_string(kClaimTimeoutMs / 1000) +
+                         " s; see their logs under " + dir_.path);
+    }
+    usleep(50 * 1000);
+  }
+  return Unavailable("stopped while the routers were claiming shards");
 }
 
 void Demo::PrintHeader() const {
