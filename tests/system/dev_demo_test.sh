@@ -41,9 +41,10 @@ rc=0
 "$bin" dev --data-dir "$dir/used" >"$dir/stdout" 2>"$dir/stderr" || rc=$?
 (( rc == 2 )) && grep -q -- '--data-dir' "$dir/stderr" || fail "a non-empty --data-dir: exit $rc"
 
-# The demo: tens of contacts per second, short handling so answers come quickly.
+# The demo: tens of contacts per second, short handling so answers come quickly. It is stopped
+# with SIGINT well before --duration-s, which only bounds it should this script be killed.
 "$bin" dev --agents 40 --rate-per-s 20 --think-ms 100 --handle-ms 500 --wrap-ms 100 \
-  --patience-s 60 --seed 7 --partitions "$partitions" --data-dir "$dir/data" \
+  --patience-s 60 --seed 7 --partitions "$partitions" --data-dir "$dir/data" --duration-s 150 \
   >"$dir/stdout" 2>"$dir/stderr" &
 pid=$!
 
