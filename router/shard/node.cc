@@ -13,6 +13,7 @@ namespace {
 
 constexpr int kTickMs = 20;
 constexpr size_t kMaxBatch = 1024;
+constexpr int kClaimAttempts = 3;
 
 }  // namespace
 
@@ -44,7 +45,7 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, pb::RoutingConfig
     self->OnDelivery(token, offset, st);
   };
   kafka::Settings changelog_settings = node->client_settings_;
-  changelog_settings["linger.ms"] = "0";
+  changelog_settings["linger.ms"] = "1";
   auto changelog =
       kafka::Producer::Create(node->options_.bootstrap, changelog_settings, on_delivery);
   if (!changelog.ok()) return changelog.status();
@@ -79,31 +80,47 @@ std::vector<kafka::TopicPartition> Node::OnAssigned(
   for (const auto& tp : parts) partitions.insert(tp.partition);
   std::vector<kafka::TopicPartition> start;
   for (int32_t p : partitions) {
+    Status st = ClaimShard(p);
+    if (!st.ok()) {
+      if (fatal_.ok()) fatal_ = st;
+      std::fprintf(stderr, "router %s: shard %d: %s\n", options_.node_id.c_str(), p,
+                   st.ToString().c_str());
+      continue;
+    }
+    for (auto& tp : shards_[p]->input_offsets()) start.push_back(std::move(tp));
+  }
+  std::string owned;
+  for (const auto& [p, s] : shards_) owned += (owned.empty() ? "" : ",") + std::to_string(p);
+  std::fprintf(stderr, "router %s: routing shards [%s]\n", options_.node_id.c_str(), owned.c_str());
+  return start;
+}
+
+Status Node::ClaimShard(int32_t p) {
+  // The group gave us the partition. A claim lost to another node's claim of the same epoch means
+  // that node was given it too (it was evicted and has not learnt it yet): claim again, with a
+  // higher epoch — the log fences whichever owner is stale.
+  Status st;
+  for (int attempt = 1; attempt <= kClaimAttempts; ++attempt) {
     ShardOptions so;
     so.node_id = options_.node_id;
     so.partition = p;
     so.store_dir = options_.data_dir + "/shard-" + std::to_string(p);
     so.bootstrap = options_.bootstrap;
     so.kafka_settings = client_settings_;
+    shards_.erase(p);  // a lost attempt's store is closed before the next opens it
     auto shard = std::make_unique<Shard>(
         std::move(so), &config_, &clock_,
         Producers{.changelog = changelog_producer_.get(), .outputs = output_producer_.get()});
     Shard* s = shard.get();
     shards_[p] = std::move(shard);
-    Status st = s->Claim();
-    if (!st.ok()) {
-      if (fatal_.ok()) fatal_ = st;
-      std::fprintf(stderr, "router %s: shard %d: %s\n", options_.node_id.c_str(), p,
-                   st.ToString().c_str());
-      shards_.erase(p);
-      continue;
-    }
-    for (auto& tp : s->input_offsets()) start.push_back(std::move(tp));
+    st = s->Claim();
+    if (st.ok()) return st;
+    shards_.erase(p);
+    if (st.code() != Code::kFailedPrecondition || attempt == kClaimAttempts) break;
+    std::fprintf(stderr, "router %s: shard %d: %s; claiming again\n", options_.node_id.c_str(), p,
+                 st.ToString().c_str());
   }
-  std::string owned;
-  for (const auto& [p, s] : shards_) owned += (owned.empty() ? "" : ",") + std::to_string(p);
-  std::fprintf(stderr, "router %s: routing shards [%s]\n", options_.node_id.c_str(), owned.c_str());
-  return start;
+  return st;
 }
 
 void Node::OnRevoked(const std::vector<kafka::TopicPartition>&) { ReleaseAll(); }

@@ -45,6 +45,8 @@ class Node final : public kafka::GroupConsumer::Listener {
  private:
   Node(NodeOptions options, pb::RoutingConfig config);
   void OnDelivery(uint64_t token, int64_t offset, const Status& status);
+  // Creates and claims the shard of partition `p` into shards_ (retrying a lost claim).
+  Status ClaimShard(int32_t p);
   void ReleaseAll();
   Status FlushProducers(int timeout_ms);
   void PrintStatus(double seconds);

@@ -42,8 +42,9 @@ TokenKind TokenKindOf(uint64_t token);
 uint64_t TokenSeq(uint64_t token);
 
 // A node's producers, shared by its shards. The changelog is on the critical path (no output
-// leaves before its group is acknowledged) and is not read in steady state: it is produced
-// without lingering. Outputs are read by every channel: they are batched.
+// leaves before its group is acknowledged): it lingers 1 ms, enough to send a group's records
+// as one batch (which keeps restores fast on the embedded broker, which returns one batch per
+// fetch). Outputs are read by every channel: they are batched for librdkafka's default 5 ms.
 struct Producers {
   kafka::Producer* changelog = nullptr;
   kafka::Producer* outputs = nullptr;
