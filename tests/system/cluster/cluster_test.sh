@@ -44,13 +44,19 @@ case "$MODE" in
     check_verdict "$CONTACTS"
     ;;
   scale)
+    # No failover is timed here: the default session timeout, since a node claiming several
+    # shards under ASan can outlast 3 s and be evicted, which only makes for more rebalances.
+    SESSION_TIMEOUT_MS=${SESSION_TIMEOUT_MS:-6000}
     start_router r1
     wait_routing r1
     start_loadgen "${LOAD[@]}"
     sleep 10
     start_router r2
     start_router r3
-    sleep 15
+    for _ in $(seq 1 600); do  # up to 60 s for the group to settle with all three
+      [ -n "$(shards_of r2)" ] && [ -n "$(shards_of r3)" ] && break
+      sleep 0.1
+    done
     [ -n "$(shards_of r2)" ] && [ -n "$(shards_of r3)" ] || fail "scale-out did not give r2 and r3 shards"
     kill_router r3 TERM
     echo "r3 left gracefully"
