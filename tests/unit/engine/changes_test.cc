@@ -1,8 +1,6 @@
 // Change tracking (Engine::TrackChanges / TakeChanges): a reader that starts from one snapshot and
 // applies every change set by id, as the shard's changelog consumer does, holds exactly the
 // engine's current state, and an engine restored from it decides like the original.
-#include <google/protobuf/util/message_differencer.h>
-
 #include <map>
 #include <set>
 
@@ -11,14 +9,6 @@
 
 namespace sb::engine::testing {
 namespace {
-
-std::string Diff(const google::protobuf::Message& a, const google::protobuf::Message& b) {
-  std::string report;
-  google::protobuf::util::MessageDifferencer differ;
-  differ.ReportDifferencesToString(&report);
-  differ.Compare(a, b);
-  return report.substr(0, 2000);
-}
 
 // The state as a changelog reader keeps it: records by id. Agents keep the order they were first
 // seen in, which is the engine's own (agents are only ever appended, and a change set lists new
@@ -179,13 +169,7 @@ TEST(EngineChangesTest, EngineRestoredFromReplicaDecidesLikeTheOriginal) {
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   const size_t start = world.log().size();
   for (int i = 0; i < 3'000; ++i) ASSERT_NO_FATAL_FAILURE(world.Step(original->get()));
-  for (size_t i = start; i < world.log().size(); ++i) {
-    const auto& rec = world.log()[i];
-    restored_clock.SetMs(rec.at_ms);
-    Decisions out;
-    ASSERT_TRUE((*restored)->Apply(rec.event, &out).ok()) << rec.event.ShortDebugString();
-    ASSERT_EQ(out, rec.decisions) << "event " << i << ": " << rec.event.ShortDebugString();
-  }
+  ASSERT_NO_FATAL_FAILURE(world.Replay(start, restored->get(), &restored_clock));
   EXPECT_EQ(Diff((*restored)->ExportState(), (*original)->ExportState()), "");
 }
 

@@ -1,5 +1,7 @@
 #include "unit/engine/random_world.h"
 
+#include <google/protobuf/util/message_differencer.h>
+
 namespace sb::engine::testing {
 namespace {
 
@@ -524,6 +526,24 @@ void RandomWorld::CheckAgainst(const Engine& engine, bool full) {
     for (const auto& [cid, st] : a.items) units += Cost(contacts_.at(cid).channel);
     ASSERT_EQ(v->units_in_use, units) << id;
     ASSERT_EQ(v->items, a.items.size()) << id;
+  }
+}
+
+std::string Diff(const google::protobuf::Message& a, const google::protobuf::Message& b) {
+  std::string report;
+  google::protobuf::util::MessageDifferencer differ;
+  differ.ReportDifferencesToString(&report);
+  differ.Compare(a, b);
+  return report.substr(0, 2000);
+}
+
+void RandomWorld::Replay(size_t from, Engine* engine, ManualClock* clock) const {
+  for (size_t i = from; i < log_.size(); ++i) {
+    const Recorded& rec = log_[i];
+    clock->SetMs(rec.at_ms);
+    Decisions out;
+    ASSERT_TRUE(engine->Apply(rec.event, &out).ok()) << rec.event.ShortDebugString();
+    ASSERT_EQ(out, rec.decisions) << "event " << i << ": " << rec.event.ShortDebugString();
   }
 }
 

@@ -3,6 +3,7 @@
 // contact and agent should be, checked against each decision and the engine's own views.
 #pragma once
 
+#include <google/protobuf/message.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -18,6 +19,9 @@
 namespace sb::engine::testing {
 
 namespace pb = ::switchboard::v1;
+
+// What differs between two messages (protobuf's own report, cut to 2,000 characters).
+std::string Diff(const google::protobuf::Message& a, const google::protobuf::Message& b);
 
 // 8 skills, 1 domain, 6 queues covering every strategy, bullseye (relax, drop, overflow), aging,
 // preferred-agent waits, max wait, difficult cap and a cross-channel rule.
@@ -62,6 +66,9 @@ class RandomWorld {
     Decisions decisions;
   };
   const std::vector<Recorded>& log() const { return log_; }
+  // Applies the recorded events from `from` on to `engine` at their recorded times and asserts
+  // that it decides exactly as recorded (a restored engine must decide like the original).
+  void Replay(size_t from, Engine* engine, ManualClock* clock) const;
   uint64_t offers() const { return offers_; }
   uint64_t terminal() const { return terminal_; }
   size_t live() const { return contacts_.size(); }
