@@ -477,6 +477,10 @@ Status Engine::Apply(const pb::RoutingEvent& e, Decisions* out) {
     case pb::RoutingEvent::kTimer:
       Tick(out);
       return Status::Ok();
+    case pb::RoutingEvent::kFollowUp:
+      return InvalidArgument(
+          "event.follow_up: a follow-up command is for a shard's follow-up scheduler, not the "
+          "routing engine");
     case pb::RoutingEvent::EVENT_NOT_SET:
       break;
   }

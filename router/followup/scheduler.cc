@@ -230,28 +230,22 @@ Result<std::string> Scheduler::Submit(const pb::FollowUpRequest& r, Effects* out
 
   int64_t due = r.due_at_ms() != 0 ? std::max(r.due_at_ms(), now) : now;
   int64_t deadline = r.deadline_at_ms();
-  std::string queue;
   switch (r.kind()) {
     case pb::FOLLOW_UP_KIND_CALLBACK:
-      queue = c.callback_queue();
       break;
     case pb::FOLLOW_UP_KIND_COMPLAINT_REPLY: {
-      queue = c.complaint_queue();
       const int64_t limit = now + settings_.ComplaintHours(r) * kHourMs;
       deadline =
           deadline == 0 ? limit : std::min(deadline, now + c.complaint_cap_hours() * kHourMs);
       break;
     }
     case pb::FOLLOW_UP_KIND_RETURN_VISIT:
-      queue = c.return_visit_queue();
       if (r.due_at_ms() == 0) due = now + c.return_visit_delay_hours() * kHourMs;
       break;
     case pb::FOLLOW_UP_KIND_KNOWLEDGE_GAP:
-      queue = c.callback_queue();
       if (deadline == 0) deadline = now + c.knowledge_gap_hours() * kHourMs;
       break;
     case pb::FOLLOW_UP_KIND_REPAIR_STAGE:
-      queue = c.escalation_queue();
       task.set_repair_stage(pb::REPAIR_STAGE_REPORTED);
       if (deadline == 0) {
         deadline = now + (r.repair_area() == pb::REPAIR_AREA_RURAL ? c.repair_rural_hours()
@@ -260,15 +254,12 @@ Result<std::string> Scheduler::Submit(const pb::FollowUpRequest& r, Effects* out
       }
       break;
     case pb::FOLLOW_UP_KIND_DEPARTMENT_FEEDBACK:
-      queue = c.escalation_queue();
-      break;
     case pb::FOLLOW_UP_KIND_MANAGEMENT_NOTIFICATION:
-      queue = c.management_queue();
       break;
     default:
       return InvalidArgument("kind: unsupported");
   }
-  task.set_queue(r.queue().empty() ? queue : r.queue());
+  task.set_queue(r.queue().empty() ? settings_.DefaultQueue(r.kind()) : r.queue());
   task.set_deadline_at_ms(deadline);
   if (!IsWatch(r.kind())) {
     task.set_fire_at_ms(NextCallTime(task, due));

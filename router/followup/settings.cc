@@ -194,4 +194,25 @@ int64_t Settings::BackoffMs(uint32_t next_attempt) const {
   return static_cast<int64_t>(std::min<double>(s, r.max_backoff_s()) * 1000);
 }
 
+const std::string& Settings::DefaultQueue(pb::FollowUpKind kind) const {
+  switch (kind) {
+    case pb::FOLLOW_UP_KIND_COMPLAINT_REPLY:
+      return config.complaint_queue();
+    case pb::FOLLOW_UP_KIND_RETURN_VISIT:
+      return config.return_visit_queue();
+    case pb::FOLLOW_UP_KIND_REPAIR_STAGE:
+    case pb::FOLLOW_UP_KIND_DEPARTMENT_FEEDBACK:
+      return config.escalation_queue();
+    case pb::FOLLOW_UP_KIND_MANAGEMENT_NOTIFICATION:
+      return config.management_queue();
+    default:  // callbacks, knowledge gaps (and kinds Submit refuses)
+      return config.callback_queue();
+  }
+}
+
+std::vector<std::string> Settings::Queues() const {
+  return {config.callback_queue(), config.complaint_queue(), config.return_visit_queue(),
+          config.escalation_queue(), config.management_queue()};
+}
+
 }  // namespace sb::followup

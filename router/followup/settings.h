@@ -6,6 +6,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/status.h"
@@ -43,6 +44,10 @@ struct Settings {
   uint32_t ComplaintHours(const pb::FollowUpRequest& request) const;
   // Backoff before attempt `next_attempt` (2..): initial × multiplier^(next_attempt-2), capped.
   int64_t BackoffMs(uint32_t next_attempt) const;
+  // The queue of a task of `kind` whose request names none (escalation queue for watches).
+  const std::string& DefaultQueue(pb::FollowUpKind kind) const;
+  // Every queue the config names (callbacks, complaints, return visits, escalation, management).
+  std::vector<std::string> Queues() const;
 };
 
 }  // namespace sb::followup

@@ -1,12 +1,15 @@
 #include "router/shard/changelog.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace sb::shard {
 namespace {
 
 constexpr std::string_view kAgentPrefix = "a/";
 constexpr std::string_view kContactPrefix = "c/";
+constexpr std::string_view kFollowUpPrefix = "f/";
+constexpr std::string_view kForwardPrefix = "x/";
 
 std::string Where(const kafka::Record& r) {
   return "changelog offset " + std::to_string(r.offset) + " key \"" + r.key + "\"";
@@ -19,6 +22,13 @@ std::string AgentKey(std::string_view agent_id) {
 }
 std::string ContactKey(std::string_view contact_id) {
   return std::string(kContactPrefix) + std::string(contact_id);
+}
+
+std::string FollowUpKey(std::string_view task_id) {
+  return std::string(kFollowUpPrefix) + std::string(task_id);
+}
+std::string ForwardKey(std::string_view contact_id) {
+  return std::string(kForwardPrefix) + std::string(contact_id);
 }
 
 std::optional<uint64_t> RecordEpoch(const kafka::Record& r) {
@@ -47,9 +57,13 @@ std::vector<Entry> EntriesFor(const engine::Changes& changes) {
   return out;
 }
 
-ChangelogState::ChangelogState(const pb::EngineState& state, const pb::ShardMeta& meta,
+ChangelogState::ChangelogState(const pb::EngineState& state,
+                               const pb::FollowUpSchedulerState& followups,
+                               const pb::ForwardsSeen& forwards, const pb::ShardMeta& meta,
                                uint64_t epoch, int64_t next_offset)
     : epoch_(epoch), next_offset_(next_offset), meta_(meta) {
+  for (const auto& t : followups.tasks()) followups_[t.id()] = t.SerializeAsString();
+  for (const auto& f : forwards.seen()) forwards_[f.contact_id()] = f.SerializeAsString();
   for (const auto& a : state.agents()) {
     if (agents_.emplace(a.agent().id(), a.SerializeAsString()).second) {
       agent_order_.push_back(a.agent().id());
@@ -86,16 +100,14 @@ Status ChangelogState::Apply(const kafka::Record& r) {
     Commit(meta, r.offset);
     return Status::Ok();
   }
-  if (!r.key.starts_with(kAgentPrefix) && !r.key.starts_with(kContactPrefix)) {
-    return InvalidArgument(Where(r) + ": unknown key");
-  }
+  if (MapFor(r.key) == nullptr) return InvalidArgument(Where(r) + ": unknown key");
   staged_[r.key] = r.value;
   return Status::Ok();
 }
 
 void ChangelogState::Commit(const pb::ShardMeta& meta, int64_t offset) {
   for (auto& [key, value] : staged_) {
-    auto& map = key.starts_with(kAgentPrefix) ? agents_ : contacts_;
+    Map& map = *MapFor(key);  // Apply() staged only keys of known kinds
     const std::string id = key.substr(2);
     if (value) {
       if (&map == &agents_ && !agents_.contains(id)) agent_order_.push_back(id);
@@ -122,10 +134,23 @@ std::vector<std::string> ChangelogState::StagedKeys() const {
   return keys;
 }
 
+ChangelogState::Map* ChangelogState::MapFor(std::string_view key) {
+  return const_cast<Map*>(std::as_const(*this).MapFor(key));
+}
+
+const ChangelogState::Map* ChangelogState::MapFor(std::string_view key) const {
+  if (key.starts_with(kAgentPrefix)) return &agents_;
+  if (key.starts_with(kContactPrefix)) return &contacts_;
+  if (key.starts_with(kFollowUpPrefix)) return &followups_;
+  if (key.starts_with(kForwardPrefix)) return &forwards_;
+  return nullptr;
+}
+
 std::optional<std::string> ChangelogState::Committed(const std::string& key) const {
-  const auto& map = key.starts_with(kAgentPrefix) ? agents_ : contacts_;
-  auto it = map.find(key.substr(2));
-  if (it == map.end()) return std::nullopt;
+  const Map* map = MapFor(key);
+  if (map == nullptr) return std::nullopt;
+  auto it = map->find(key.substr(2));
+  if (it == map->end()) return std::nullopt;
   return it->second;
 }
 
@@ -157,6 +182,28 @@ Result<pb::EngineState> ChangelogState::ToEngineState() const {
       [](const pb::ContactRecord& x, const pb::ContactRecord& y) { return x.seq() < y.seq(); });
   *st.mutable_queue_stats() = meta_.queue_stats();
   return st;
+}
+
+Result<pb::FollowUpSchedulerState> ChangelogState::ToFollowUpState() const {
+  pb::FollowUpSchedulerState st;
+  for (const auto& [id, bytes] : followups_) {
+    if (!st.add_tasks()->ParseFromString(bytes)) {
+      return InvalidArgument("changelog: malformed record of follow-up task " + id);
+    }
+  }
+  st.set_outage(meta_.followup_outage());
+  st.set_outage_since_ms(meta_.followup_outage_since_ms());
+  return st;
+}
+
+Result<pb::ForwardsSeen> ChangelogState::ToForwards() const {
+  pb::ForwardsSeen out;
+  for (const auto& [id, bytes] : forwards_) {
+    if (!out.add_seen()->ParseFromString(bytes)) {
+      return InvalidArgument("changelog: malformed record of forwarded contact " + id);
+    }
+  }
+  return out;
 }
 
 }  // namespace sb::shard

@@ -13,6 +13,7 @@
 #include "router/engine/engine.h"
 #include "router/kafka/client.h"
 #include "switchboard/v1/cluster.pb.h"
+#include "switchboard/v1/followup.pb.h"
 
 namespace sb::shard {
 
@@ -24,6 +25,8 @@ inline constexpr char kMetaKey[] = "meta";
 
 std::string AgentKey(std::string_view agent_id);
 std::string ContactKey(std::string_view contact_id);
+std::string FollowUpKey(std::string_view task_id);
+std::string ForwardKey(std::string_view contact_id);
 kafka::Header EpochHeader(uint64_t epoch);
 // The writer's epoch of a changelog record; nullopt when the header is missing or malformed.
 std::optional<uint64_t> RecordEpoch(const kafka::Record& r);
@@ -44,7 +47,8 @@ class ChangelogState {
  public:
   ChangelogState() = default;
   // Starts from a checkpoint taken at `next_offset` (the offset after its last record).
-  ChangelogState(const pb::EngineState& state, const pb::ShardMeta& meta, uint64_t epoch,
+  ChangelogState(const pb::EngineState& state, const pb::FollowUpSchedulerState& followups,
+                 const pb::ForwardsSeen& forwards, const pb::ShardMeta& meta, uint64_t epoch,
                  int64_t next_offset);
 
   // Errors name the offset and key of a malformed record; the record is then skipped.
@@ -65,20 +69,29 @@ class ChangelogState {
   // Outputs of committed groups not known to be acknowledged by sb.assignments, in log order.
   std::vector<pb::ShardOutput> UnackedOutputs() const;
   Result<pb::EngineState> ToEngineState() const;
+  // Follow-up tasks (and the outage switch from the last meta record).
+  Result<pb::FollowUpSchedulerState> ToFollowUpState() const;
+  Result<pb::ForwardsSeen> ToForwards() const;
 
  private:
+  using Map = std::map<std::string, std::string>;
   void Commit(const pb::ShardMeta& meta, int64_t offset);
+  // The map holding records of `key`'s kind; nullptr for a key of no known kind.
+  Map* MapFor(std::string_view key);
+  const Map* MapFor(std::string_view key) const;
 
   uint64_t epoch_ = 0;
   std::string owner_;
   int64_t claim_offset_ = -1;
   int64_t next_offset_ = 0;
   pb::ShardMeta meta_;
-  std::map<std::string, std::string> agents_;  // agent id -> AgentRecord bytes
+  Map agents_;  // agent id -> AgentRecord bytes
   // Agents in the order they first appeared: the engine breaks ties between agents by the order
   // they were restored in, so a new owner decides as the old one would have.
   std::vector<std::string> agent_order_;
-  std::map<std::string, std::string> contacts_;               // contact id -> ContactRecord bytes
+  Map contacts_;                                              // contact id -> ContactRecord bytes
+  Map followups_;                                             // task id -> FollowUpTask bytes
+  Map forwards_;                                              // contact id -> ForwardSeen bytes
   std::map<std::string, std::optional<std::string>> staged_;  // key -> value of the open group
   std::vector<std::string> abandoned_keys_;
   std::deque<std::pair<int64_t, std::vector<pb::ShardOutput>>> unacked_;

@@ -40,6 +40,7 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, pb::RoutingConfig
       kafka::EnsureTopics(options.bootstrap, options.partitions, options.connect_timeout_ms);
   if (!partitions.ok()) return partitions.status();
   std::unique_ptr<Node> node(new Node(std::move(options), std::move(config)));
+  node->partitions_ = *partitions;
   Node* self = node.get();
   auto on_delivery = [self](uint64_t token, int32_t, int64_t offset, const Status& st) {
     self->OnDelivery(token, offset, st);
@@ -107,6 +108,8 @@ Status Node::ClaimShard(int32_t p) {
     so.store_dir = options_.data_dir + "/shard-" + std::to_string(p);
     so.bootstrap = options_.bootstrap;
     so.kafka_settings = client_settings_;
+    so.partitions = partitions_;
+    so.followups = options_.followups ? &*options_.followups : nullptr;
     shards_.erase(p);  // a lost attempt's store is closed before the next opens it
     auto shard = std::make_unique<Shard>(
         std::move(so), &config_, &clock_,

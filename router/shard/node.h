@@ -5,6 +5,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/clock.h"
@@ -25,6 +26,9 @@ struct NodeOptions {
   int connect_timeout_ms = 15000;
   int checkpoint_interval_ms = 10000;
   int status_interval_ms = 5000;  // status line on stderr; 0 = none
+  // Follow-up scheduling in every shard; nullopt: off (follow-up commands are refused).
+  // REQUIRES: CheckFollowUpQueues() passed for the routing config.
+  std::optional<followup::Settings> followups;
 };
 
 class Node final : public kafka::GroupConsumer::Listener {
@@ -60,6 +64,7 @@ class Node final : public kafka::GroupConsumer::Listener {
   std::unique_ptr<kafka::GroupConsumer> consumer_;
   std::map<int32_t, std::unique_ptr<Shard>> shards_;
   Status fatal_;
+  int32_t partitions_ = 0;  // of the topics, as found at start
   uint64_t events_at_last_status_ = 0;
 };
 

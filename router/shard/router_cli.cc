@@ -6,6 +6,8 @@
 
 #include "CLI/CLI.hpp"
 #include "common/config/config.h"
+#include "router/followup/settings.h"
+#include "router/shard/followups.h"
 #include "router/shard/node.h"
 
 namespace sb::shard {
@@ -14,18 +16,39 @@ namespace {
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop.store(true); }
 
+// Follow-ups run when their queues are in the routing config. A follow-up config given
+// explicitly must fit the routing config; with the defaults, a routing config without the
+// default queues just runs without follow-ups (said once).
+Status LoadFollowUps(const std::string& path, const pb::RoutingConfig& routing, NodeOptions* o) {
+  auto config = path.empty() ? followup::ParseConfig("{}") : followup::LoadConfigFile(path);
+  if (!config.ok()) return config.status();
+  auto settings = followup::Settings::Resolve(*config);
+  if (!settings.ok()) return settings.status();
+  Status fits = CheckFollowUpQueues(*settings, routing);
+  if (!fits.ok()) {
+    if (!path.empty()) return InvalidArgument("--followup-config " + path + ": " + fits.message());
+    std::fprintf(stderr, "router: follow-ups off: %s\n", fits.message().c_str());
+    return Status::Ok();
+  }
+  o->followups = std::move(*settings);
+  return Status::Ok();
+}
+
 }  // namespace
 
 int RouterMain(int argc, char** argv) {
   CLI::App app{"switchboard router: a router node (shard owner) of a Switchboard cluster"};
   NodeOptions o;
   std::string config_path;
+  std::string followup_config_path;
   std::vector<std::string> settings;
   app.add_option("--kafka", o.bootstrap, "Kafka bootstrap servers (host:port,...)")->required();
   app.add_option("--node-id", o.node_id, "this node's id (stable across restarts)")->required();
   app.add_option("--data-dir", o.data_dir, "local state (RocksDB checkpoints per shard)")
       ->required();
   app.add_option("--config", config_path, "routing configuration (YAML or JSON)")->required();
+  app.add_option("--followup-config", followup_config_path,
+                 "follow-up scheduling (YAML or JSON; default: the built-in defaults)");
   app.add_option("--partitions", o.partitions,
                  "expected partition count; creates missing topics with it (0: as they are)")
       ->check(CLI::NonNegativeNumber);
@@ -50,6 +73,11 @@ int RouterMain(int argc, char** argv) {
   auto config = config::LoadRoutingConfigFile(config_path);
   if (!config.ok()) {
     std::fprintf(stderr, "router: %s\n", config.status().ToString().c_str());
+    return 2;
+  }
+  Status followups = LoadFollowUps(followup_config_path, *config, &o);
+  if (!followups.ok()) {
+    std::fprintf(stderr, "router: %s\n", followups.ToString().c_str());
     return 2;
   }
   std::signal(SIGTERM, OnSignal);

@@ -14,6 +14,9 @@ namespace {
 constexpr char kMetaStoreKey[] = "shard_meta";
 constexpr char kEpochStoreKey[] = "shard_epoch";
 constexpr char kChangelogPosition[] = "changelog";
+constexpr char kForwardsStoreKey[] = "shard_forwards";
+// Follow-up tasks acted on per timer tick; the rest wait for the next tick (20 ms later).
+constexpr size_t kFollowUpActionsPerTick = 256;
 
 }  // namespace
 
@@ -82,6 +85,15 @@ Status Shard::Claim() {
     pb::ShardMeta meta;
     auto engine_state = store_->LoadEngineState();
     if (!engine_state.ok()) return engine_state.status();
+    pb::FollowUpSchedulerState tasks;
+    SB_RETURN_IF_ERROR(store_->ForEachFollowUp(
+        [&](pb::FollowUpTask&& task) { *tasks.add_tasks() = std::move(task); }));
+    pb::ForwardsSeen forwards;
+    auto forwards_bytes = store_->Meta(kForwardsStoreKey);
+    if (!forwards_bytes.ok()) return forwards_bytes.status();
+    if (forwards_bytes->has_value() && !forwards.ParseFromString(**forwards_bytes)) {
+      return FailedPrecondition(options_.store_dir + ": malformed forwards in checkpoint");
+    }
     const int64_t pos = static_cast<int64_t>(**position);
     if (!meta.ParseFromString(**meta_bytes)) {
       return FailedPrecondition(options_.store_dir + ": malformed shard meta in checkpoint");
@@ -95,7 +107,7 @@ Status Shard::Claim() {
                    p, static_cast<long long>(pos), static_cast<long long>(marks->first),
                    static_cast<long long>(marks->second));
     } else {
-      state = ChangelogState(*engine_state, meta, std::stoull(**epoch_bytes), pos);
+      state = ChangelogState(*engine_state, tasks, forwards, meta, std::stoull(**epoch_bytes), pos);
     }
   }
   int64_t from = state.next_offset();
@@ -149,6 +161,16 @@ Status Shard::Claim() {
   if (!engine.ok()) return engine.status();
   engine_ = std::move(*engine);
   engine_->TrackChanges(true);
+  if (options_.followups != nullptr) {
+    auto tasks = state.ToFollowUpState();
+    if (!tasks.ok()) return tasks.status();
+    auto forwards = state.ToForwards();
+    if (!forwards.ok()) return forwards.status();
+    auto followups = FollowUps::Restore(options_.followups, config_, clock_, p, options_.partitions,
+                                        std::move(*tasks), *forwards);
+    if (!followups.ok()) return followups.status();
+    followups_ = std::move(*followups);
+  }
   const pb::ShardMeta& meta = state.meta();
   contacts_next_ = meta.contacts_next_offset();
   agent_events_next_ = meta.agent_events_next_offset();
@@ -189,21 +211,35 @@ Status Shard::OnInput(const kafka::Record& record) {
   ++stats_.events;
   pb::RoutingEvent event;
   if (!record.value || !event.ParseFromString(*record.value)) {
-    ++stats_.rejected_events;
-    std::fprintf(stderr, "shard %d: %s@%lld: not a RoutingEvent; skipped\n", options_.partition,
-                 record.topic.c_str(), static_cast<long long>(record.offset));
+    Refused(record, "not a RoutingEvent; skipped");
     return Status::Ok();
   }
+  if (event.has_follow_up()) {
+    ++stats_.followup_commands;
+    if (followups_ == nullptr) {
+      Refused(record, "follow-up command refused: follow-ups are off on this router");
+      return Status::Ok();
+    }
+    Status st = followups_->OnCommand(event.follow_up());
+    if (!st.ok()) Refused(record, "follow-up command refused: " + st.ToString());
+    RouteFollowUps();
+    return Status::Ok();
+  }
+  if (followups_ != nullptr && event.has_contact_arrived() &&
+      !followups_->Admit(event.contact_arrived().contact())) {
+    ++stats_.duplicate_forwards;
+    std::fprintf(stderr, "shard %d: %s@%lld: contact %s was forwarded here before; dropped\n",
+                 options_.partition, record.topic.c_str(), static_cast<long long>(record.offset),
+                 event.contact_arrived().contact().id().c_str());
+    return Status::Ok();
+  }
+  const size_t first = decisions_.size();
   Status st = engine_->Apply(event, &decisions_);
   if (!st.ok()) {
-    ++stats_.rejected_events;
-    if (stats_.rejected_events <= 20 || stats_.rejected_events % 1000 == 0) {
-      std::fprintf(stderr, "shard %d: %s@%lld refused (%llu so far): %s\n", options_.partition,
-                   record.topic.c_str(), static_cast<long long>(record.offset),
-                   static_cast<unsigned long long>(stats_.rejected_events), st.ToString().c_str());
-    }
+    Refused(record, "refused: " + st.ToString());
     return Status::Ok();
   }
+  if (followups_ != nullptr) AfterEngine(event, first);
   if (event.has_offer_accepted()) {
     // The engine connected the contact: tell the channel (and the agent) so.
     const auto& accepted = event.offer_accepted();
@@ -223,8 +259,57 @@ Status Shard::OnInput(const kafka::Record& record) {
   return Status::Ok();
 }
 
+void Shard::Refused(const kafka::Record& record, const std::string& what) {
+  ++stats_.rejected_events;
+  if (stats_.rejected_events <= 20 || stats_.rejected_events % 1000 == 0) {
+    std::fprintf(stderr, "shard %d: %s@%lld (%llu refused so far): %s\n", options_.partition,
+                 record.topic.c_str(), static_cast<long long>(record.offset),
+                 static_cast<unsigned long long>(stats_.rejected_events), what.c_str());
+  }
+}
+
+void Shard::AfterEngine(const pb::RoutingEvent& event, size_t first) {
+  switch (event.event_case()) {
+    case pb::RoutingEvent::kWrapUpDone:
+      followups_->OnWrapUp(event.wrap_up_done());
+      break;
+    case pb::RoutingEvent::kContactCancelled:
+      followups_->Failed(event.contact_cancelled().contact_id(),
+                         "cancelled: " + event.contact_cancelled().reason());
+      break;
+    case pb::RoutingEvent::kContactAbandoned:
+      followups_->Failed(event.contact_abandoned().contact_id(), "abandoned");
+      break;
+    default:
+      break;
+  }
+  for (size_t i = first; i < decisions_.size(); ++i) {
+    const engine::Decision& d = decisions_[i];
+    if (d.type == pb::DECISION_EXPIRE) followups_->Failed(d.contact_id, "expired in " + d.queue);
+  }
+  RouteFollowUps();
+}
+
+void Shard::RouteFollowUps() {
+  for (std::vector<pb::Contact> contacts; !(contacts = followups_->TakeContacts()).empty();) {
+    for (const pb::Contact& c : contacts) {
+      Status st = engine_->ContactArrived(c, &decisions_);
+      if (st.ok()) continue;
+      std::fprintf(stderr, "shard %d: follow-up contact %s not routable: %s\n", options_.partition,
+                   c.id().c_str(), st.ToString().c_str());
+      followups_->Failed(c.id(), "not routable: " + st.ToString());  // may escalate
+    }
+  }
+  for (Forward& f : followups_->TakeForwards()) forwards_.push_back(std::move(f));
+}
+
 void Shard::Tick() {
-  if (failure_.ok() && engine_ != nullptr) engine_->Tick(&decisions_);
+  if (!failure_.ok() || engine_ == nullptr) return;
+  const size_t first = decisions_.size();
+  engine_->Tick(&decisions_);
+  if (followups_ == nullptr) return;
+  followups_->Tick(kFollowUpActionsPerTick);
+  AfterEngine(pb::RoutingEvent(), first);
 }
 
 Status Shard::AppendRecord(const std::string& key, const std::optional<std::string>& value) {
@@ -246,13 +331,35 @@ pb::ShardOutput Shard::OutputFor(const engine::Decision& d) const {
   return out;
 }
 
+pb::ShardOutput Shard::OutputFor(Forward f) const {
+  pb::ShardOutput out;
+  if (f.event.has_contact_arrived()) {
+    out.set_output_id(f.event.contact_arrived().contact().id() + "#FORWARD");
+  } else {
+    const pb::FollowUpOutcome& o = f.event.follow_up().outcome();
+    out.set_output_id(o.task_id() + "#" + std::to_string(o.attempt()) + "#OUTCOME");
+  }
+  out.set_shard(options_.partition);
+  out.set_epoch(epoch_);
+  out.set_to_partition(f.partition);
+  out.set_forward_key(std::move(f.key));
+  *out.mutable_forward() = std::move(f.event);
+  return out;
+}
+
 Status Shard::Flush() {
   if (!failure_.ok()) return failure_;
   engine_->TakeChanges(&changes_);
-  if (changes_.empty() && decisions_.empty() && !offsets_moved_) return Status::Ok();
+  const std::vector<Entry> followup_entries =
+      followups_ != nullptr ? followups_->TakeEntries() : std::vector<Entry>{};
+  if (changes_.empty() && decisions_.empty() && !offsets_moved_ && followup_entries.empty() &&
+      forwards_.empty()) {
+    return Status::Ok();
+  }
   for (const Entry& e : repairs_) SB_RETURN_IF_ERROR(AppendRecord(e.key, e.value));
   repairs_.clear();
   for (const Entry& e : EntriesFor(changes_)) SB_RETURN_IF_ERROR(AppendRecord(e.key, e.value));
+  for (const Entry& e : followup_entries) SB_RETURN_IF_ERROR(AppendRecord(e.key, e.value));
   Group group;
   pb::ShardMeta& meta = pending_meta_;
   meta.Clear();
@@ -263,11 +370,15 @@ Status Shard::Flush() {
   meta.set_agent_events_next_offset(agent_events_next_);
   meta.set_group_seq(++group_seq_);
   meta.set_outputs_acked_through(outputs_acked_through_);
-  for (const engine::Decision& d : decisions_) {
-    group.outputs.push_back(OutputFor(d));
-    *meta.add_outputs() = group.outputs.back();
+  if (followups_ != nullptr) {
+    meta.set_followup_outage(followups_->outage());
+    meta.set_followup_outage_since_ms(followups_->outage_since_ms());
   }
+  for (const engine::Decision& d : decisions_) group.outputs.push_back(OutputFor(d));
+  for (Forward& f : forwards_) group.outputs.push_back(OutputFor(std::move(f)));
+  for (const pb::ShardOutput& out : group.outputs) *meta.add_outputs() = out;
   decisions_.clear();
+  forwards_.clear();
   offsets_moved_ = false;
   SB_RETURN_IF_ERROR(AppendRecord(kMetaKey, meta.SerializeAsString()));
   group.meta_seq = next_seq_;
@@ -281,11 +392,16 @@ Status Shard::Flush() {
 void Shard::Publish(Group& group) {
   group.published = true;
   group.outputs_unacked = group.outputs.size();
+  group.first_output_seq = output_seq_ + 1;
   for (const pb::ShardOutput& out : group.outputs) {
-    Status st = producers_.outputs->Produce(
-        kafka::kAssignmentsTopic, options_.partition, out.decision().contact_id(),
-        out.SerializeAsString(), {},
-        MakeToken(options_.partition, TokenKind::kOutput, ++output_seq_));
+    const uint64_t token = MakeToken(options_.partition, TokenKind::kOutput, ++output_seq_);
+    Status st = out.has_forward()
+                    ? producers_.outputs->Produce(kafka::kContactsTopic, out.to_partition(),
+                                                  out.forward_key(),
+                                                  out.forward().SerializeAsString(), {}, token)
+                    : producers_.outputs->Produce(kafka::kAssignmentsTopic, options_.partition,
+                                                  out.decision().contact_id(),
+                                                  out.SerializeAsString(), {}, token);
     if (!st.ok()) return Fail(st);
     ++stats_.outputs;
   }
@@ -334,9 +450,10 @@ Status Shard::CheckGap(int64_t from, int64_t to) {
 void Shard::OnDelivery(uint64_t token, int64_t offset, const Status& status) {
   if (!status.ok()) return Fail(status);
   if (TokenKindOf(token) == TokenKind::kOutput) {
-    // Outputs are acknowledged in order: the oldest published group with outputs outstanding.
+    // Outputs go to several partitions (forwards), so acknowledgements may come out of order.
+    const uint64_t seq = TokenSeq(token);
     for (Group& g : groups_) {
-      if (g.published && g.outputs_unacked > 0) {
+      if (g.published && seq >= g.first_output_seq && seq < g.first_output_seq + g.outputs.size()) {
         --g.outputs_unacked;
         break;
       }
@@ -372,7 +489,9 @@ void Shard::OnDelivery(uint64_t token, int64_t offset, const Status& status) {
 
 Status Shard::Checkpoint() {
   if (!failure_.ok()) return failure_;
-  if (!idle() || !decisions_.empty() || offsets_moved_ || !checkpoint_meta_) return Status::Ok();
+  if (!idle() || !decisions_.empty() || !forwards_.empty() || offsets_moved_ || !checkpoint_meta_) {
+    return Status::Ok();
+  }
   store::Batch batch = store_->NewBatch();
   pb::ShardMeta meta = *checkpoint_meta_;
   meta.set_outputs_acked_through(acked_through_);
@@ -380,7 +499,10 @@ Status Shard::Checkpoint() {
   batch.PutMeta(kMetaStoreKey, meta.SerializeAsString());
   batch.PutMeta(kEpochStoreKey, std::to_string(epoch_));
   batch.SetInputPosition(kChangelogPosition, static_cast<uint64_t>(acked_through_ + 1));
-  return store_->Commit(std::move(batch));
+  if (followups_ != nullptr) followups_->StageCheckpoint(&batch, kForwardsStoreKey);
+  SB_RETURN_IF_ERROR(store_->Commit(std::move(batch)));
+  if (followups_ != nullptr) followups_->CheckpointSaved();
+  return Status::Ok();
 }
 
 engine::Summary Shard::Summarize() const {

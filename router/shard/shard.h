@@ -5,14 +5,16 @@
 //   Claim():   read the local checkpoint + the changelog tail, append an epoch claim, read up to
 //              it, check the claim won, rebuild the engine, re-publish outputs not known to be
 //              acknowledged. Input resumes from the offsets in the log.
-//   OnInput(): apply one input record to the engine, collecting decisions.
+//   OnInput(): apply one input record to the engine (or, for a follow-up command, to the shard's
+//              follow-up scheduler), collecting decisions.
 //   Flush():   append the changes as one group (entity records, then the meta record carrying
 //              the input offsets and the group's outputs).
 //   OnDelivery(): every acknowledged changelog record must sit at the next expected offset. A gap
 //              means another writer appended: if the gap holds a newer epoch, a newer owner
 //              claimed the shard and this one is fenced and stops; records of an older epoch
 //              are a zombie's (ignored by every reader) and skipped.
-//              When a group's meta record is acknowledged, its outputs go to sb.assignments.
+//              When a group's meta record is acknowledged, its outputs go to sb.assignments
+//              (decisions) and sb.contacts (forwards to other shards, see followups.h).
 //
 // Thread: owned by the node's loop thread. Failure: a fenced shard or a failed delivery makes
 // every later call return the error; the node then exits (crash-only: restart recovers).
@@ -27,8 +29,10 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "router/engine/engine.h"
+#include "router/followup/settings.h"
 #include "router/kafka/client.h"
 #include "router/shard/changelog.h"
+#include "router/shard/followups.h"
 #include "state-store/store.h"
 #include "switchboard/v1/config.pb.h"
 
@@ -57,6 +61,10 @@ struct ShardOptions {
   std::string bootstrap;
   kafka::Settings kafka_settings;
   int restore_timeout_ms = 30000;
+  int32_t partitions = 1;  // of the cluster's topics: where forwards to other shards go
+  // Follow-up scheduling; nullptr: follow-up commands are refused (logged). REQUIRES: outlives
+  // the shard; CheckFollowUpQueues() passed.
+  const followup::Settings* followups = nullptr;
 };
 
 struct ShardStats {
@@ -66,6 +74,8 @@ struct ShardStats {
   uint64_t outputs = 0;
   uint64_t restored_records = 0;
   uint64_t zombie_records = 0;  // gaps of an older owner's records skipped
+  uint64_t followup_commands = 0;
+  uint64_t duplicate_forwards = 0;  // re-published copies of forwarded contacts dropped
   int64_t restore_ms = 0;
 };
 
@@ -90,6 +100,8 @@ class Shard {
   Status Checkpoint();
 
   bool idle() const { return groups_.empty(); }
+  // nullptr when follow-ups are off or before Claim().
+  const FollowUps* followups() const { return followups_.get(); }
   const Status& failure() const { return failure_; }
   int32_t partition() const { return options_.partition; }
   uint64_t epoch() const { return epoch_; }
@@ -101,6 +113,7 @@ class Shard {
     uint64_t meta_seq = 0;
     int64_t meta_offset = -1;
     std::vector<pb::ShardOutput> outputs;
+    uint64_t first_output_seq = 0;  // outputs carry delivery sequences [first, first + size)
     size_t outputs_unacked = 0;
     bool published = false;
   };
@@ -112,6 +125,13 @@ class Shard {
   void AdvanceWatermark();
   void Fail(Status status);
   pb::ShardOutput OutputFor(const engine::Decision& d) const;
+  pb::ShardOutput OutputFor(Forward f) const;
+  void Refused(const kafka::Record& record, const std::string& what);
+  // Follow-up bookkeeping after the engine applied `event` (decisions from `first` on are new).
+  void AfterEngine(const pb::RoutingEvent& event, size_t first);
+  // Contacts the follow-ups fired for this shard's queues enter the engine; forwards are kept
+  // for the next group.
+  void RouteFollowUps();
 
   const ShardOptions options_;
   const pb::RoutingConfig* config_;
@@ -119,6 +139,8 @@ class Shard {
   const Producers producers_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<engine::Engine> engine_;
+  std::unique_ptr<FollowUps> followups_;
+  std::vector<Forward> forwards_;                       // for the next group's outputs
   std::unique_ptr<kafka::PartitionReader> gap_reader_;  // made on the first foreign write
 
   uint64_t epoch_ = 0;

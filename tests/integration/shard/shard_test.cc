@@ -18,87 +18,31 @@ namespace {
 
 constexpr int32_t kPartitions = 2;
 
-// One router node's worth of shard: its producer and its local store directory.
-// Members in this order: the producer goes first, and its final flush still reaches the shard.
-struct Owner {
-  std::unique_ptr<Shard> shard;
-  std::unique_ptr<kafka::Producer> producer;
-};
-
-class ShardTest : public ::testing::Test {
+class ShardTest : public ShardFixture {
  protected:
-  void SetUp() override {
-    auto config = config::ParseRoutingConfig(kOneDomainConfig);
-    ASSERT_TRUE(config.ok()) << config.status().ToString();
-    config_ = *config;
-    partition_ = kafka::PartitionFor("d00", kPartitions);
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sb-shard-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  ShardTest() : ShardFixture(kPartitions, 1'700'000'000'000) {}
 
-  Owner MakeOwner(const std::string& node) {
-    Owner o;
-    Shard** target = new Shard*(nullptr);  // filled below; owned by the callback
-    auto producer = kafka::Producer::Create(
-        kafka_.bootstrap(), {},
-        [target](uint64_t token, int32_t, int64_t offset, const Status& st) {
-          if (*target != nullptr) (*target)->OnDelivery(token, offset, st);
-        });
-    EXPECT_TRUE(producer.ok());
-    o.producer = std::move(*producer);
-    ShardOptions so;
-    so.node_id = node;
-    so.partition = partition_;
-    so.store_dir = (dir_ / node).string();
-    so.bootstrap = kafka_.bootstrap();
-    so.restore_timeout_ms = 20000;
-    o.shard = std::make_unique<Shard>(
-        so, &config_, &clock_,
-        Producers{.changelog = o.producer.get(), .outputs = o.producer.get()});
-    *target = o.shard.get();
-    targets_.emplace_back(target);
-    return o;
+  void SetUp() override {
+    SetUpConfig(kOneDomainConfig);
+    partition_ = kafka::PartitionFor("d00", kPartitions);
   }
+
+  Owner MakeOwner(const std::string& node) { return ShardFixture::MakeOwner(node, partition_); }
 
   kafka::Record Input(std::string_view topic, int64_t offset, const pb::RoutingEvent& ev) {
-    kafka::Record r;
-    r.topic = std::string(topic);
-    r.partition = partition_;
-    r.offset = offset;
-    r.value = ev.SerializeAsString();
-    return r;
-  }
-
-  static void Settle(Owner& o) {
-    ASSERT_TRUE(o.shard->Flush().ok() || !o.shard->failure().ok());
-    ASSERT_TRUE(o.producer->Flush(10000).ok());
+    return ShardFixture::Input(topic, partition_, offset, ev);
   }
 
   // Every output published on the shard's partition of sb.assignments, in order.
   std::vector<pb::ShardOutput> Outputs() {
-    auto reader = kafka::PartitionReader::Create(kafka_.bootstrap(), {});
-    EXPECT_TRUE(reader.ok());
-    auto marks = (*reader)->Watermarks(kafka::kAssignmentsTopic, partition_, 5000);
-    EXPECT_TRUE(marks.ok());
-    EXPECT_TRUE((*reader)->Assign(kafka::kAssignmentsTopic, partition_, 0).ok());
     std::vector<pb::ShardOutput> out;
-    for (int i = 0; i < 500 && static_cast<int64_t>(out.size()) < marks->second; ++i) {
-      auto rec = (*reader)->Poll(20);
-      if (!rec.ok() || !rec->has_value()) continue;
-      out.emplace_back().ParseFromString(*(*rec)->value);
+    for (const kafka::Record& r : ReadAll(kafka::kAssignmentsTopic, partition_)) {
+      out.emplace_back().ParseFromString(*r.value);
     }
     return out;
   }
 
-  MockKafka kafka_{kPartitions};
-  pb::RoutingConfig config_;
-  ManualClock clock_{1'700'000'000'000};
   int32_t partition_ = 0;
-  std::filesystem::path dir_;
-  std::vector<std::unique_ptr<Shard*>> targets_;
 };
 
 pb::RoutingEvent Accept(const std::string& agent, const std::string& contact) {

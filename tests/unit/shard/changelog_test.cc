@@ -129,7 +129,7 @@ TEST(ChangelogStateTest, CheckpointSkipsRecordsItAlreadyHolds) {
   base.add_agents()->mutable_agent()->set_id("a1");
   pb::ShardMeta meta;
   meta.set_contacts_next_offset(5);
-  ChangelogState s(base, meta, 3, /*next_offset=*/10);
+  ChangelogState s(base, {}, {}, meta, 3, /*next_offset=*/10);
   ASSERT_TRUE(s.Apply(Rec(4, 3, AgentKey("a2"), Agent("a2"))).ok());  // before the checkpoint
   ASSERT_TRUE(s.Apply(Meta(5, 3, 6)).ok());
   EXPECT_EQ(s.ToEngineState()->agents_size(), 1);
@@ -137,6 +137,32 @@ TEST(ChangelogStateTest, CheckpointSkipsRecordsItAlreadyHolds) {
   ASSERT_TRUE(s.Apply(Meta(11, 3, 7)).ok());
   EXPECT_EQ(s.ToEngineState()->agents_size(), 2);
   EXPECT_EQ(s.meta().contacts_next_offset(), 7);
+}
+
+TEST(ChangelogStateTest, FollowUpTasksAndForwardsAreKeptLikeEntities) {
+  pb::FollowUpSchedulerState tasks;
+  tasks.add_tasks()->set_id("t1");
+  pb::ForwardsSeen forwards;
+  forwards.add_seen()->set_contact_id("x1");
+  ChangelogState s(pb::EngineState(), tasks, forwards, pb::ShardMeta(), 1, /*next_offset=*/2);
+  pb::FollowUpTask t2;
+  t2.set_id("t2");
+  t2.set_state(pb::FOLLOW_UP_STATE_FIRING);
+  ASSERT_TRUE(s.Apply(Rec(2, 1, FollowUpKey("t2"), t2.SerializeAsString())).ok());
+  ASSERT_TRUE(s.Apply(Rec(3, 1, ForwardKey("x1"), std::nullopt)).ok());  // expired
+  EXPECT_EQ(s.ToFollowUpState()->tasks_size(), 1);                       // staged until the meta
+  pb::ShardMeta m;
+  m.set_followup_outage(true);
+  m.set_followup_outage_since_ms(77);
+  ASSERT_TRUE(s.Apply(Rec(4, 1, kMetaKey, m.SerializeAsString())).ok());
+  auto st = s.ToFollowUpState();
+  ASSERT_TRUE(st.ok());
+  ASSERT_EQ(st->tasks_size(), 2);
+  EXPECT_EQ(st->tasks(1).state(), pb::FOLLOW_UP_STATE_FIRING);
+  EXPECT_TRUE(st->outage());
+  EXPECT_EQ(st->outage_since_ms(), 77);
+  EXPECT_EQ(s.ToForwards()->seen_size(), 0);
+  EXPECT_EQ(s.Committed(FollowUpKey("t1")).has_value(), true);
 }
 
 }  // namespace

@@ -1,0 +1,256 @@
+// Follow-up tasks driven by router shards against a real Kafka-protocol broker (librdkafka's mock
+// cluster): a callback submitted through sb.contacts fires as a contact offered by the shard, its
+// attempts' outcomes come from the agent's wrap-up, the task survives a failover (restored from
+// the changelog) and a restart (checkpoint + tail), and its escalation is forwarded to the shard
+// of the team-lead queue's domain, where a re-published copy is not routed twice.
+#include <gtest/gtest.h>
+
+#include "fixtures.h"
+#include "router/followup/settings.h"
+#include "router/shard/followups.h"
+
+namespace sb::shard {
+namespace {
+
+constexpr int32_t kPartitions = 4;
+// 2023-11-15 09:00 in Asia/Shanghai (the default zone): inside the callback windows.
+constexpr int64_t kMorningMs = 1'700'010'000'000;
+constexpr int64_t kMinuteMs = 60'000;
+
+// The first domain name after "d00" that lands on another partition.
+std::string OtherDomain() {
+  for (int i = 1;; ++i) {
+    std::string d = "d0" + std::to_string(i);
+    if (kafka::PartitionFor(d, kPartitions) != kafka::PartitionFor("d00", kPartitions)) return d;
+  }
+}
+
+std::string TwoDomainConfig(const std::string& other) {
+  return R"(
+skills: [{name: general}]
+domains: [{name: d00}, {name: )" +
+         other + R"(}]
+queues:
+  - {name: callbacks, domain: d00, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600,
+     acw_limit_s: 300}
+  - {name: complaints, domain: d00, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+  - {name: return-visits, domain: d00, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+  - {name: team-lead, domain: )" +
+         other + R"(, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+  - {name: management, domain: )" +
+         other + R"(, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+)";
+}
+
+pb::RoutingEvent Callback(const std::string& id) {
+  pb::RoutingEvent ev;
+  pb::FollowUpRequest* r = ev.mutable_follow_up()->mutable_submit();
+  r->set_request_id(id);
+  r->set_kind(pb::FOLLOW_UP_KIND_CALLBACK);
+  r->set_customer_id("cust-1");
+  r->set_customer_phone("+8613800000000");
+  r->set_customer_surname("Li");
+  return ev;
+}
+
+pb::RoutingEvent Accept(const std::string& contact) {
+  pb::RoutingEvent ev;
+  ev.mutable_offer_accepted()->set_agent_id("ag1");
+  ev.mutable_offer_accepted()->set_contact_id(contact);
+  return ev;
+}
+
+pb::RoutingEvent End(const std::string& contact) {
+  pb::RoutingEvent ev;
+  ev.mutable_contact_ended()->set_contact_id(contact);
+  return ev;
+}
+
+pb::RoutingEvent WrapUp(const std::string& contact, const std::string& disposition) {
+  pb::RoutingEvent ev;
+  ev.mutable_wrap_up_done()->set_agent_id("ag1");
+  ev.mutable_wrap_up_done()->set_contact_id(contact);
+  ev.mutable_wrap_up_done()->set_disposition(disposition);
+  return ev;
+}
+
+class FollowUpShardTest : public ShardFixture {
+ protected:
+  FollowUpShardTest() : ShardFixture(kPartitions, kMorningMs) {}
+
+  void SetUp() override {
+    other_ = OtherDomain();
+    SetUpConfig(TwoDomainConfig(other_));
+    auto config = followup::ParseConfig("{}");
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    auto settings = followup::Settings::Resolve(*config);
+    ASSERT_TRUE(settings.ok()) << settings.status().ToString();
+    settings_ = std::move(*settings);
+    ASSERT_TRUE(CheckFollowUpQueues(settings_, config_).ok());
+    home_ = kafka::PartitionFor("d00", kPartitions);
+    away_ = kafka::PartitionFor(other_, kPartitions);
+  }
+
+  // Feeds one input record to `o` and settles it (the offsets count per topic).
+  void Feed(Owner& o, std::string_view topic, const pb::RoutingEvent& ev) {
+    int64_t& next = topic == kafka::kContactsTopic ? contacts_next_ : agent_events_next_;
+    ASSERT_TRUE(o.shard->OnInput(Input(topic, home_, next++, ev)).ok());
+    Settle(o);
+    ASSERT_TRUE(o.shard->failure().ok()) << o.shard->failure().ToString();
+  }
+
+  // Ticks `o` (timers) and settles it.
+  void Tick(Owner& o) {
+    o.shard->Tick();
+    Settle(o);
+    ASSERT_TRUE(o.shard->failure().ok()) << o.shard->failure().ToString();
+  }
+
+  int Offers(const std::string& contact) {
+    int n = 0;
+    for (const kafka::Record& r : ReadAll(kafka::kAssignmentsTopic, home_)) {
+      pb::ShardOutput out;
+      EXPECT_TRUE(out.ParseFromString(*r.value));
+      n += out.decision().type() == pb::DECISION_OFFER && out.decision().contact_id() == contact;
+    }
+    return n;
+  }
+
+  static const pb::FollowUpTask& Task(const Owner& o, const std::string& id) {
+    static const pb::FollowUpTask kNone;
+    const pb::FollowUpTask* t = o.shard->followups()->core().Get(id);
+    return t != nullptr ? *t : kNone;
+  }
+
+  // The attempt is offered to ag1, who takes it, ends it and wraps up with `disposition`.
+  void Handle(Owner& o, const std::string& contact, const std::string& disposition) {
+    EXPECT_GE(Offers(contact), 1) << contact << " was never offered";
+    Feed(o, kafka::kAgentEventsTopic, Accept(contact));
+    Feed(o, kafka::kAgentEventsTopic, End(contact));
+    Feed(o, kafka::kAgentEventsTopic, WrapUp(contact, disposition));
+  }
+
+  followup::Settings settings_;
+  std::string other_;
+  int32_t home_ = 0, away_ = 0;
+  int64_t contacts_next_ = 0, agent_events_next_ = 0;
+};
+
+TEST_F(FollowUpShardTest, CallbackFiresSurvivesFailoverAndRestartAndEscalatesAcrossShards) {
+  Owner a = MakeOwner("n1", home_, &settings_);
+  ASSERT_TRUE(a.shard->Claim().ok());
+  Feed(a, kafka::kAgentEventsTopic, Login("ag1"));
+  Feed(a, kafka::kContactsTopic, Callback("cb-1"));
+  Feed(a, kafka::kContactsTopic, Callback("cb-1"));  // a repeat changes nothing
+  Tick(a);
+  EXPECT_EQ(Task(a, "cb-1").state(), pb::FOLLOW_UP_STATE_FIRING);
+  EXPECT_EQ(Offers("cb-1#1"), 1);
+
+  // Failover: another node takes the shard over from the changelog alone.
+  Owner b = MakeOwner("n2", home_, &settings_);
+  ASSERT_TRUE(b.shard->Claim().ok());
+  ASSERT_NE(b.shard->followups(), nullptr);
+  EXPECT_EQ(Task(b, "cb-1").state(), pb::FOLLOW_UP_STATE_FIRING);
+  ASSERT_EQ(Task(b, "cb-1").attempts_size(), 1);
+  Handle(b, "cb-1#1", "no_answer");
+  EXPECT_EQ(Task(b, "cb-1").state(), pb::FOLLOW_UP_STATE_PENDING);
+  EXPECT_EQ(Task(b, "cb-1").attempts(0).outcome(), pb::ATTEMPT_OUTCOME_NO_ANSWER);
+  ASSERT_TRUE(b.shard->Checkpoint().ok());
+
+  // Retry after the backoff (15 min), recorded only in the changelog tail.
+  clock_.AdvanceMs(16 * kMinuteMs);
+  Tick(b);
+  EXPECT_EQ(Task(b, "cb-1").attempts_size(), 2);
+  EXPECT_EQ(Offers("cb-1#2"), 1);
+  b.producer.reset();  // n2 stops (the producer first: its last deliveries reach the shard)
+  b.shard.reset();
+
+  // n2 restarts: checkpoint + tail.
+  Owner c = MakeOwner("n2", home_, &settings_);
+  ASSERT_TRUE(c.shard->Claim().ok());
+  EXPECT_EQ(Task(c, "cb-1").state(), pb::FOLLOW_UP_STATE_FIRING);
+  ASSERT_EQ(Task(c, "cb-1").attempts_size(), 2);
+  Handle(c, "cb-1#2", "BUSY");
+  clock_.AdvanceMs(31 * kMinuteMs);
+  Tick(c);
+  ASSERT_EQ(Task(c, "cb-1").attempts_size(), 3);
+  Handle(c, "cb-1#3", "no-answer");
+  EXPECT_EQ(Task(c, "cb-1").state(), pb::FOLLOW_UP_STATE_ESCALATED);
+
+  // The escalation went to the team-lead queue's shard, through sb.contacts.
+  std::vector<kafka::Record> forwarded;
+  for (kafka::Record& r : ReadAll(kafka::kContactsTopic, away_)) forwarded.push_back(r);
+  ASSERT_GE(forwarded.size(), 1u);
+  pb::RoutingEvent escalation;
+  ASSERT_TRUE(escalation.ParseFromString(*forwarded[0].value));
+  EXPECT_EQ(escalation.contact_arrived().contact().id(), "cb-1#escalation");
+  EXPECT_EQ(escalation.contact_arrived().contact().queue(), "team-lead");
+
+  // That shard routes it once, even when a new owner of the sender re-published it.
+  Owner lead = MakeOwner("n3", away_, &settings_);
+  ASSERT_TRUE(lead.shard->Claim().ok());
+  ASSERT_TRUE(lead.shard->OnInput(Input(kafka::kContactsTopic, away_, 0, escalation)).ok());
+  ASSERT_TRUE(lead.shard->OnInput(Input(kafka::kContactsTopic, away_, 1, escalation)).ok());
+  Settle(lead);
+  EXPECT_EQ(lead.shard->Summarize().waiting, 1u);
+  EXPECT_EQ(lead.shard->stats().duplicate_forwards, 1u);
+  // ... also after its own failover.
+  Owner lead2 = MakeOwner("n4", away_, &settings_);
+  ASSERT_TRUE(lead2.shard->Claim().ok());
+  ASSERT_TRUE(lead2.shard->OnInput(Input(kafka::kContactsTopic, away_, 2, escalation)).ok());
+  Settle(lead2);
+  EXPECT_EQ(lead2.shard->stats().duplicate_forwards, 1u);
+  EXPECT_EQ(lead2.shard->Summarize().waiting, 1u);
+}
+
+TEST_F(FollowUpShardTest, OutageHoldsFiringUntilLifted) {
+  Owner a = MakeOwner("n1", home_, &settings_);
+  ASSERT_TRUE(a.shard->Claim().ok());
+  Feed(a, kafka::kAgentEventsTopic, Login("ag1"));
+  pb::RoutingEvent outage;
+  outage.mutable_follow_up()->mutable_outage()->set_on(true);
+  Feed(a, kafka::kContactsTopic, outage);
+  Feed(a, kafka::kContactsTopic, Callback("cb-2"));
+  Tick(a);
+  EXPECT_EQ(Task(a, "cb-2").state(), pb::FOLLOW_UP_STATE_PENDING);
+
+  Owner b = MakeOwner("n2", home_, &settings_);  // the switch is part of the shard's state
+  ASSERT_TRUE(b.shard->Claim().ok());
+  EXPECT_TRUE(b.shard->followups()->outage());
+  Tick(b);
+  EXPECT_EQ(Task(b, "cb-2").state(), pb::FOLLOW_UP_STATE_PENDING);
+  outage.mutable_follow_up()->mutable_outage()->set_on(false);
+  Feed(b, kafka::kContactsTopic, outage);
+  clock_.AdvanceMs(1000);  // the backlog drains at max_fires_per_s from the end of the outage
+  Tick(b);
+  EXPECT_EQ(Task(b, "cb-2").state(), pb::FOLLOW_UP_STATE_FIRING);
+  EXPECT_EQ(Offers("cb-2#1"), 1);
+}
+
+TEST_F(FollowUpShardTest, CommandsAreRefusedWhenFollowUpsAreOff) {
+  Owner a = MakeOwner("n1", home_);
+  ASSERT_TRUE(a.shard->Claim().ok());
+  Feed(a, kafka::kContactsTopic, Callback("cb-3"));
+  EXPECT_EQ(a.shard->followups(), nullptr);
+  EXPECT_EQ(a.shard->stats().rejected_events, 1u);
+}
+
+TEST(FollowUpQueuesTest, NamesAQueueMissingFromTheRoutingConfig) {
+  auto routing = config::ParseRoutingConfig(kOneDomainConfig);
+  ASSERT_TRUE(routing.ok());
+  auto config = followup::ParseConfig("{}");
+  ASSERT_TRUE(config.ok());
+  auto settings = followup::Settings::Resolve(*config);
+  ASSERT_TRUE(settings.ok());
+  Status st = CheckFollowUpQueues(*settings, *routing);
+  EXPECT_EQ(st.code(), Code::kInvalidArgument);
+  EXPECT_NE(st.message().find("\"callbacks\""), std::string::npos) << st.message();
+}
+
+}  // namespace
+}  // namespace sb::shard
