@@ -155,7 +155,16 @@ Status Node::FlushProducers(int timeout_ms) {
 void Node::PrintStatus(double seconds) {
   uint64_t events = 0, rejected = 0;
   uint64_t waiting = 0, offered = 0, connected = 0, ready = 0, logged_in = 0;
+  followup::SchedulerStats fu;
   for (const auto& [p, s] : shards_) {
+    if (s->followups() != nullptr) {
+      const followup::SchedulerStats st = s->followups()->core().Stats();
+      fu.pending += st.pending;
+      fu.firing += st.firing;
+      fu.done += st.done;
+      fu.escalated += st.escalated + st.expired;
+      fu.overdue += st.overdue;
+    }
     events += s->stats().events;
     rejected += s->stats().rejected_events;
     const engine::Summary sum = s->Summarize();
@@ -168,14 +177,18 @@ void Node::PrintStatus(double seconds) {
   const uint64_t delta =
       events >= events_at_last_status_ ? events - events_at_last_status_ : events;
   events_at_last_status_ = events;
-  std::fprintf(stderr,
-               "router %s: shards %zu | %.0f events/s | waiting %llu offered %llu connected %llu "
-               "| agents %llu logged in, %llu ready | refused events %llu\n",
-               options_.node_id.c_str(), shards_.size(), delta / std::max(seconds, 0.001),
-               static_cast<unsigned long long>(waiting), static_cast<unsigned long long>(offered),
-               static_cast<unsigned long long>(connected),
-               static_cast<unsigned long long>(logged_in), static_cast<unsigned long long>(ready),
-               static_cast<unsigned long long>(rejected));
+  std::fprintf(
+      stderr,
+      "router %s: shards %zu | %.0f events/s | waiting %llu offered %llu connected %llu "
+      "| agents %llu logged in, %llu ready | refused events %llu | follow-ups pending "
+      "%llu firing %llu done %llu escalated/expired %llu overdue %llu\n",
+      options_.node_id.c_str(), shards_.size(), delta / std::max(seconds, 0.001),
+      static_cast<unsigned long long>(waiting), static_cast<unsigned long long>(offered),
+      static_cast<unsigned long long>(connected), static_cast<unsigned long long>(logged_in),
+      static_cast<unsigned long long>(ready), static_cast<unsigned long long>(rejected),
+      static_cast<unsigned long long>(fu.pending), static_cast<unsigned long long>(fu.firing),
+      static_cast<unsigned long long>(fu.done), static_cast<unsigned long long>(fu.escalated),
+      static_cast<unsigned long long>(fu.overdue));
 }
 
 Status Node::Run(const std::atomic<bool>& stop) {

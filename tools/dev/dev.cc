@@ -33,6 +33,8 @@ constexpr int kPollMs = 5;
 // At a stop, contacts an agent was offered get one think time plus this to be connected.
 constexpr int64_t kDrainGraceMs = 5000;
 constexpr int kLogoutTimeoutMs = 2000;
+// Share of customers who hang up while waiting and ask for a callback (built-in config only).
+constexpr double kCallbackShare = 0.3;
 // How long the routers may take to form their group and claim every shard.
 constexpr int64_t kClaimTimeoutMs = 60000;
 // What the routers' own status lines are printed at (router/shard/node.h's default).
@@ -99,9 +101,18 @@ Result<DataDir> PrepareDataDir(const Options& o) {
 
 struct DemoConfig {
   config::RoutingConfig config;
-  std::string path;         // the file the routers read
-  std::string description;  // for the header
+  std::string path;           // the file the routers read
+  std::string followup_path;  // the routers' follow-up config; empty: their defaults
+  std::string description;    // for the header
 };
+
+Status WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  out.close();
+  if (!out) return Unavailable("cannot write " + path);
+  return Status::Ok();
+}
 
 // The built-in config is written into the data directory, so the routers read the same text.
 Result<DemoConfig> LoadConfig(const Options& o, const std::string& data_dir) {
@@ -109,19 +120,20 @@ Result<DemoConfig> LoadConfig(const Options& o, const std::string& data_dir) {
     auto config = config::LoadRoutingConfigFile(o.config_path);
     if (!config.ok()) return InvalidArgument("--config: " + config.status().ToString());
     const std::string path = fs::absolute(o.config_path).string();
-    return DemoConfig{std::move(*config), path, path};
+    return DemoConfig{std::move(*config), path, "", path};
   }
   const std::string yaml = DemoConfigYaml();
   auto config = config::ParseRoutingConfig(yaml);
   if (!config.ok()) return Internal("built-in demo config: " + config.status().ToString());
   const std::string path = data_dir + "/routing.yaml";
-  std::ofstream out(path);
-  out << yaml;
-  out.close();
-  if (!out) return Unavailable("cannot write " + path);
-  return DemoConfig{std::move(*config), path,
+  const std::string followup_path = data_dir + "/followup.yaml";
+  SB_RETURN_IF_ERROR(WriteFile(path, yaml));
+  SB_RETURN_IF_ERROR(WriteFile(followup_path, DemoFollowUpYaml()));
+  return DemoConfig{std::move(*config), path, followup_path,
                     "built-in demo config (" + std::to_string(kDemoDomains) +
-                        " domains, a general and a billing queue each), written to " + path};
+                        " domains, a general and a billing queue each, follow-up queues), "
+                        "written to " +
+                        path};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,6 +171,7 @@ Status Demo::Start() {
   co.partitions = o_.partitions;
   co.data_dir = dir_.path;
   co.config_path = config_.path;
+  co.followup_config_path = config_.followup_path;
   auto cluster = LocalCluster::Start(co, [this] { return signals_.count() > 0; });
   if (!cluster.ok()) return cluster.status();
   cluster_ = std::move(*cluster);
@@ -172,6 +185,10 @@ Status Demo::Start() {
   to.handle_ms = o_.handle_ms;
   to.wrap_ms = o_.wrap_ms;
   to.patience_s = o_.patience_s;
+  if (!config_.followup_path.empty()) {
+    to.callback_queue = "callbacks";
+    to.callback_share = kCallbackShare;
+  }
   auto traffic = loadgen::Traffic::Create(cluster_->bootstrap(), config_.config, to);
   if (!traffic.ok()) return traffic.status();
   SB_RETURN_IF_ERROR((*traffic)->Start());
@@ -238,7 +255,8 @@ void Demo::PrintHeader() const {
 
 void Demo::PrintStatusNow() {
   PrintStatus({MonotonicMs() - start_ms_, traffic_->ledger().Counts(),
-               traffic_->ledger().TakeRecentWaits(), cluster_->Shards()});
+               traffic_->ledger().TakeRecentWaits(), cluster_->Shards(),
+               traffic_->callbacks_requested(), traffic_->follow_up_contacts()});
 }
 
 Status Demo::Loop() {

@@ -78,12 +78,25 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Start(const ClusterOptions& 
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) return Unavailable("create " + dir + ": " + ec.message());
-    auto router = ChildProcess::Spawn(
-        "router " + id,
-        {"router", "--kafka", c->bootstrap_, "--node-id", id, "--data-dir", dir, "--config",
-         o.config_path, "--partitions", std::to_string(o.partitions), "--kafka-setting",
-         kSessionTimeout, "--kafka-setting", kHeartbeat},
-        dir + "/router.log");
+    std::vector<std::string> args = {"router",
+                                     "--kafka",
+                                     c->bootstrap_,
+                                     "--node-id",
+                                     id,
+                                     "--data-dir",
+                                     dir,
+                                     "--config",
+                                     o.config_path,
+                                     "--partitions",
+                                     std::to_string(o.partitions),
+                                     "--kafka-setting",
+                                     kSessionTimeout,
+                                     "--kafka-setting",
+                                     kHeartbeat};
+    if (!o.followup_config_path.empty()) {
+      args.insert(args.end(), {"--followup-config", o.followup_config_path});
+    }
+    auto router = ChildProcess::Spawn("router " + id, args, dir + "/router.log");
     if (!router.ok()) return router.status();
     c->logs_.push_back({id, (*router)->log_path(), 0, "", {}});
     c->routers_.push_back(std::move(*router));

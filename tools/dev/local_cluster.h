@@ -19,6 +19,7 @@ struct ClusterOptions {
   int partitions = 12;
   std::string data_dir;     // exists; gets broker.log, bootstrap and r<N>/ (router data + log)
   std::string config_path;  // the routers' routing config file
+  std::string followup_config_path;  // the routers' follow-up config; empty: their defaults
 };
 
 // The shards one router routes now, as its log last said.

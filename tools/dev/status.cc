@@ -46,20 +46,23 @@ void PrintLegend() {
       "  contacts first offered in the last second;\n"
       "  dup = contradicting outputs, inel = offers to unqualified agents (both must stay 0;\n"
       "  lost contacts are counted once the run ends); shards = partitions each router routes\n"
-      "  now, from its log ([] while a rebalance moves them)\n"
+      "  now, from its log ([] while a rebalance moves them); callbacks = callbacks requested by\n"
+      "  customers who hung up / callback attempts and escalations the routers fired to agents\n"
       "    time  submitted  offered  answered  abandoned  waiting   p50ms   p99ms  dup inel  "
-      "shards\n");
+      "callbacks  shards\n");
   std::fflush(stdout);
 }
 
 void PrintStatus(StatusLine line) {
   std::sort(line.recent_waits_ms.begin(), line.recent_waits_ms.end());
   const loadgen::Tally& t = line.tally;
-  std::printf("%s %10llu %8llu %9llu %10llu %8llu %7s %7s %4llu %4llu  %s\n",
+  const std::string callbacks =
+      std::to_string(line.callbacks_requested) + "/" + std::to_string(line.follow_up_contacts);
+  std::printf("%s %10llu %8llu %9llu %10llu %8llu %7s %7s %4llu %4llu %10s  %s\n",
               HhMmSs(line.elapsed_ms).c_str(), U(t.submitted), U(t.offered), U(t.assigned),
               U(t.abandoned), U(t.waiting), Quantile(line.recent_waits_ms, 0.50).c_str(),
               Quantile(line.recent_waits_ms, 0.99).c_str(), U(t.duplicates), U(t.ineligible),
-              ShardsCell(line.shards).c_str());
+              callbacks.c_str(), ShardsCell(line.shards).c_str());
   std::fflush(stdout);
 }
 

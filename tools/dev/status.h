@@ -16,6 +16,8 @@ struct StatusLine {
   loadgen::Tally tally;
   std::vector<int64_t> recent_waits_ms;  // intake → first offer, this interval only
   std::vector<RouterShards> shards;
+  uint64_t callbacks_requested = 0;  // follow-up requests sent for customers who hung up
+  uint64_t follow_up_contacts = 0;   // callback attempts and escalations offered to the agents
 };
 
 void PrintLegend();

@@ -15,6 +15,9 @@ constexpr int kMetadataTimeoutMs = 15000;
 constexpr int64_t kMissedOfferPauseMs = 1000;
 // Outputs read per Step at most, so a backlog never starves the due actions.
 constexpr int kMaxOutputsPerStep = 1000;
+// Request ids of the callbacks simulated customers ask for (the cluster's attempt and escalation
+// contacts start with it too).
+constexpr char kCallbackPrefix[] = "cb-";
 
 int64_t WallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -186,7 +189,48 @@ Status Traffic::Abandon(const std::string& contact) {
   ev.set_at_ms(WallMs());
   ev.mutable_contact_abandoned()->set_contact_id(contact);
   const Queue& q = queues_[contact_queue_[contact]];
-  return Send(contact, kafka::kContactsTopic, kafka::PartitionFor(q.domain, partitions_), ev);
+  SB_RETURN_IF_ERROR(
+      Send(contact, kafka::kContactsTopic, kafka::PartitionFor(q.domain, partitions_), ev));
+  if (options_.callback_queue.empty() || contact.starts_with(kCallbackPrefix)) return Status::Ok();
+  if (std::bernoulli_distribution(options_.callback_share)(rng_)) return RequestCallback(contact);
+  return Status::Ok();
+}
+
+Status Traffic::RequestCallback(const std::string& contact) {
+  std::string domain;
+  for (const auto& q : config_.queues()) {
+    if (q.name() == options_.callback_queue) domain = q.domain();
+  }
+  if (domain.empty()) {
+    return InvalidArgument("callback queue \"" + options_.callback_queue +
+                           "\" is not in the routing config");
+  }
+  pb::RoutingEvent ev;
+  ev.set_at_ms(WallMs());
+  pb::FollowUpRequest* r = ev.mutable_follow_up()->mutable_submit();
+  r->set_request_id(kCallbackPrefix + contact);
+  r->set_kind(pb::FOLLOW_UP_KIND_CALLBACK);
+  r->set_queue(options_.callback_queue);
+  r->set_customer_id("customer-" + contact);
+  r->set_customer_phone("+86138" + std::to_string(10000000 + rng_() % 90000000));
+  r->set_customer_surname("Demo");
+  r->set_note("hung up while waiting");
+  ++callbacks_requested_;
+  return Send(r->request_id(), kafka::kContactsTopic, kafka::PartitionFor(domain, partitions_), ev);
+}
+
+bool Traffic::AdoptFollowUp(const pb::Decision& d) {
+  if (options_.callback_queue.empty() || !d.contact_id().starts_with(kCallbackPrefix)) {
+    return false;
+  }
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    if (queues_[i].name != d.queue()) continue;
+    contact_queue_[d.contact_id()] = i;
+    ledger_.Submitted(d.contact_id(), MonotonicMs(), /*measured=*/false);
+    ++follow_up_contacts_;
+    return true;
+  }
+  return false;  // a queue our agents do not serve
 }
 
 Status Traffic::HangUpWaiting() {
@@ -204,7 +248,10 @@ Status Traffic::OnOutput(const kafka::Record& r) {
   if (!r.value || !out.ParseFromString(*r.value)) return Status::Ok();  // not ours to judge
   const pb::Decision& d = out.decision();
   auto cq = contact_queue_.find(d.contact_id());
-  if (cq == contact_queue_.end()) return Status::Ok();  // another run's contact
+  if (cq == contact_queue_.end()) {
+    if (d.type() != pb::DECISION_OFFER || !AdoptFollowUp(d)) return Status::Ok();  // not ours
+    cq = contact_queue_.find(d.contact_id());
+  }
   auto ai = agent_index_.find(d.agent_id());
   const bool eligible =
       ai == agent_index_.end() || Eligible(agents_[ai->second], queues_[cq->second]);
@@ -267,6 +314,10 @@ Status Traffic::Fire(const Action& a) {
     case Act::kWrapUp:
       ev.mutable_wrap_up_done()->set_agent_id(id);
       ev.mutable_wrap_up_done()->set_contact_id(a.contact);
+      if (a.contact.starts_with(kCallbackPrefix)) {  // the callback's outcome
+        const bool answered = std::bernoulli_distribution(0.75)(rng_);
+        ev.mutable_wrap_up_done()->set_disposition(answered ? "answered" : "no_answer");
+      }
       break;
     case Act::kReady:
       ev.mutable_agent_ready()->set_agent_id(id);

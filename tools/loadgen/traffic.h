@@ -32,6 +32,11 @@ struct TrafficOptions {
   uint64_t seed = 1;
   int think_ms = 200, handle_ms = 2000, wrap_ms = 300;
   double patience_s = 60;  // mean customer patience before an offer; 0 = never abandon
+  // Customers who hang up while waiting ask for a callback with this probability: a follow-up
+  // request (id "cb-<contact>") for `callback_queue`. The agents take the callback attempts and
+  // escalations like any contact and report an outcome (3 in 4 answered). Empty queue: none.
+  std::string callback_queue;
+  double callback_share = 0;
   kafka::Settings settings;
   std::string epoch_log;  // append "<wall ms> <shard> <epoch>" at each shard owner's first output
 };
@@ -67,6 +72,8 @@ class Traffic {
   const Ledger& ledger() const { return ledger_; }
   size_t queues() const { return queues_.size(); }
   uint32_t domains() const { return options_.domains; }
+  uint64_t callbacks_requested() const { return callbacks_requested_; }
+  uint64_t follow_up_contacts() const { return follow_up_contacts_; }
 
  private:
   struct SimAgent {
@@ -97,6 +104,10 @@ class Traffic {
               const pb::RoutingEvent& ev);
   Status SubmitContact(const std::string& id, size_t queue, bool measured);
   Status Abandon(const std::string& contact);
+  Status RequestCallback(const std::string& contact);
+  // A contact the cluster created from a callback request of ours (an attempt or an escalation):
+  // booked like one of ours, not measured. False for anything else.
+  bool AdoptFollowUp(const pb::Decision& d);
   Status OnOutput(const kafka::Record& r);
   Status Fire(const Action& a);
   void Schedule(Action a) { actions_.push(std::move(a)); }
@@ -109,6 +120,7 @@ class Traffic {
   std::string run_id_;
   int32_t partitions_ = 0;
   uint64_t submitted_ = 0;
+  uint64_t callbacks_requested_ = 0, follow_up_contacts_ = 0;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::PartitionReader> reader_;
   Status delivery_failure_;
