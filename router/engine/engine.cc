@@ -2,6 +2,7 @@
 #include "router/engine/engine.h"
 
 #include <algorithm>
+#include <cstdio>
 
 #include "absl/strings/string_view.h"
 #include "router/engine/engine_impl.h"
@@ -9,7 +10,26 @@
 namespace sb::engine {
 namespace {
 
-std::string Quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
+// Ids come from outside: escaped (control characters as \xNN) and cut at 64 bytes, so an error
+// message is safe in logs and terminals.
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char ch = static_cast<unsigned char>(s[i]);
+    if (i == 64) {
+      out += "...";
+      break;
+    }
+    if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\') {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", ch);
+      out += buf;
+    } else {
+      out += static_cast<char>(ch);
+    }
+  }
+  return out + "\"";
+}
 
 void AddTo(pb::QueueStats& st, uint64_t (pb::QueueStats::*get)() const,
            void (pb::QueueStats::*set)(uint64_t)) {

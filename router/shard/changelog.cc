@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/config/text.h"
+
 namespace sb::shard {
 namespace {
 
@@ -12,7 +14,7 @@ constexpr std::string_view kFollowUpPrefix = "f/";
 constexpr std::string_view kForwardPrefix = "x/";
 
 std::string Where(const kafka::Record& r) {
-  return "changelog offset " + std::to_string(r.offset) + " key \"" + r.key + "\"";
+  return "changelog offset " + std::to_string(r.offset) + " key " + config::Quote(r.key);
 }
 
 }  // namespace
@@ -169,12 +171,12 @@ Result<pb::EngineState> ChangelogState::ToEngineState() const {
     auto it = agents_.find(id);
     if (it == agents_.end()) continue;
     if (!st.add_agents()->ParseFromString(it->second)) {
-      return InvalidArgument("changelog: malformed record of agent " + id);
+      return InvalidArgument("changelog: malformed record of agent " + config::Quote(id));
     }
   }
   for (const auto& [id, bytes] : contacts_) {
     if (!st.add_contacts()->ParseFromString(bytes)) {
-      return InvalidArgument("changelog: malformed record of contact " + id);
+      return InvalidArgument("changelog: malformed record of contact " + config::Quote(id));
     }
   }
   std::sort(
@@ -188,7 +190,7 @@ Result<pb::FollowUpSchedulerState> ChangelogState::ToFollowUpState() const {
   pb::FollowUpSchedulerState st;
   for (const auto& [id, bytes] : followups_) {
     if (!st.add_tasks()->ParseFromString(bytes)) {
-      return InvalidArgument("changelog: malformed record of follow-up task " + id);
+      return InvalidArgument("changelog: malformed record of follow-up task " + config::Quote(id));
     }
   }
   st.set_outage(meta_.followup_outage());
@@ -200,7 +202,8 @@ Result<pb::ForwardsSeen> ChangelogState::ToForwards() const {
   pb::ForwardsSeen out;
   for (const auto& [id, bytes] : forwards_) {
     if (!out.add_seen()->ParseFromString(bytes)) {
-      return InvalidArgument("changelog: malformed record of forwarded contact " + id);
+      return InvalidArgument("changelog: malformed record of forwarded contact " +
+                             config::Quote(id));
     }
   }
   return out;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/config/text.h"
 #include "router/kafka/topics.h"
 
 namespace sb::shard {
@@ -53,7 +54,8 @@ Result<std::string> FollowUpDomain(const pb::FollowUpRequest& request,
   for (const auto& q : config.queues()) {
     if (q.name() == queue) return q.domain();
   }
-  return InvalidArgument("queue: \"" + queue + "\" is not a queue of the routing config");
+  return InvalidArgument("queue: " + config::Quote(queue) +
+                         " is not a queue of the routing config");
 }
 
 Status CheckFollowUpQueues(const followup::Settings& settings, const pb::RoutingConfig& config) {
