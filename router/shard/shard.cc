@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "router/kafka/topics.h"
+#include "router/shard/probe.h"
 #include "switchboard/v1/events.pb.h"
 
 namespace sb::shard {
@@ -194,7 +195,9 @@ Status Shard::OnInput(const kafka::Record& record) {
                  record.topic.c_str(), static_cast<long long>(record.offset));
     return Status::Ok();
   }
+  if (probe_ != nullptr) probe_->BeforeEvent(event, *engine_);
   Status st = engine_->Apply(event, &decisions_);
+  if (probe_ != nullptr) probe_->AfterEvent(event, st, *engine_);
   if (!st.ok()) {
     ++stats_.rejected_events;
     if (stats_.rejected_events <= 20 || stats_.rejected_events % 1000 == 0) {
