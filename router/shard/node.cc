@@ -222,7 +222,7 @@ Status Node::Run(const std::atomic<bool>& stop) {
       PrintStatus((now - last_status) / 1000.0);
       last_status = now;
     }
-    if (probe_ != nullptr) probe_->MaybeRefresh(shards_);
+    if (probe_ != nullptr) probe_->MaybeRefresh(shards_, *consumer_);
   }
   if (!fatal_.ok()) return fatal_;
   consumer_->Close();  // revokes: flush + checkpoint

@@ -1,6 +1,7 @@
 #include "router/shard/probe.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <set>
 
@@ -39,21 +40,13 @@ Histogram::BucketBoundaries AcwBuckets(const pb::RoutingConfig& config) {
   return {bounds.begin(), bounds.end()};
 }
 
+// "voice" for CHANNEL_VOICE: the channel as configs and dashboards name it.
 std::string ChannelLabel(pb::Channel ch) {
-  switch (ch) {
-    case pb::CHANNEL_VOICE:
-      return "voice";
-    case pb::CHANNEL_CHAT:
-      return "chat";
-    case pb::CHANNEL_EMAIL:
-      return "email";
-    case pb::CHANNEL_CALLBACK:
-      return "callback";
-    case pb::CHANNEL_TASK:
-      return "task";
-    default:
-      return "unspecified";
-  }
+  std::string name = pb::Channel_Name(ch);
+  name.erase(0, std::string_view("CHANNEL_").size());
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return name;
 }
 
 // The contact an event concerns, for events whose outcome depends on the contact's past.
@@ -335,6 +328,23 @@ RouterProbe::RouterProbe(prometheus::Registry& registry, const pb::RoutingConfig
                    .Name("sb_router_shard_restore_seconds")
                    .Help("Time a claim took: checkpoint, changelog tail, epoch claim")
                    .Register(registry)),
+      consumer_lag_(BuildGauge()
+                        .Name("sb_router_consumer_lag_records")
+                        .Help("Input records of a shard not consumed yet (high watermark as "
+                              "librdkafka last fetched it minus the shard's next offset)")
+                        .Register(registry)),
+      sst_bytes_(BuildGauge()
+                     .Name("sb_router_store_sst_bytes")
+                     .Help("SST file size of a shard's RocksDB, by column family")
+                     .Register(registry)),
+      write_stopped_(BuildGauge()
+                         .Name("sb_router_store_write_stopped")
+                         .Help("1 while RocksDB stops a shard's writes (write stall)")
+                         .Register(registry)),
+      delayed_write_rate_(BuildGauge()
+                              .Name("sb_router_store_delayed_write_rate_bytes_per_second")
+                              .Help("Write rate RocksDB slows a shard's writes to (0: not delayed)")
+                              .Register(registry)),
       shards_owned_gauge_(shards_owned_.Add({})),
       restore_histogram_(restore_.Add({}, restore_buckets_)) {
   std::unordered_map<std::string, int> domain_index;
@@ -433,7 +443,8 @@ ShardProbe* RouterProbe::ForShard(int32_t partition) {
   return p;
 }
 
-void RouterProbe::MaybeRefresh(const std::map<int32_t, std::unique_ptr<shard::Shard>>& shards) {
+void RouterProbe::MaybeRefresh(const std::map<int32_t, std::unique_ptr<shard::Shard>>& shards,
+                               const kafka::GroupConsumer& consumer) {
   const int64_t now = MonotonicMs();
   if (last_refresh_ms_ != 0 && now - last_refresh_ms_ < refresh_interval_ms_) return;
   last_refresh_ms_ = now;
@@ -446,13 +457,23 @@ void RouterProbe::MaybeRefresh(const std::map<int32_t, std::unique_ptr<shard::Sh
     if (s->engine() == nullptr) continue;  // not claimed (yet)
     auto it = shards_.find(p);
     ShardSample sample;
+    sample.partition = p;
     sample.probe = it != shards_.end() ? it->second.get() : nullptr;
     sample.engine = s->engine();
     sample.events = s->stats().events;
     sample.rejected_events = s->stats().rejected_events;
     sample.outputs = s->stats().outputs;
     sample.restore_ms = s->stats().restore_ms;
-    samples.push_back(sample);
+    for (const kafka::TopicPartition& tp : s->input_offsets()) {
+      auto high = consumer.CachedHighWatermark(tp.topic, tp.partition);
+      if (high) sample.lag[tp.topic] = std::max<int64_t>(0, *high - tp.offset);
+    }
+    if (const store::Store* store = s->store(); store != nullptr) {
+      sample.column_families = store->ColumnFamilyStats();
+      sample.write_stopped = store->IntProperty("rocksdb.is-write-stopped");
+      sample.delayed_write_rate = store->IntProperty("rocksdb.actual-delayed-write-rate");
+    }
+    samples.push_back(std::move(sample));
   }
   Publish(samples);
 }
@@ -529,7 +550,52 @@ void RouterProbe::Publish(const std::vector<ShardSample>& shards) {
     ds.occupancy->Set(total > 0 ? static_cast<double>(n.busy_ms) / static_cast<double>(total)
                                 : 0.0);
   }
+  std::set<int32_t> present;
+  for (const ShardSample& s : shards) {
+    present.insert(s.partition);
+    PublishOwned(s);
+  }
+  for (auto it = owned_.begin(); it != owned_.end();) {
+    if (present.count(it->first)) {
+      ++it;
+      continue;
+    }
+    RemoveOwned(it->second);
+    it = owned_.erase(it);
+  }
   shards_owned_gauge_.Set(static_cast<double>(shards.size()));
+}
+
+void RouterProbe::PublishOwned(const ShardSample& s) {
+  OwnedShardGauges& g = owned_[s.partition];
+  const std::string shard = std::to_string(s.partition);
+  for (const auto& [topic, lag] : s.lag) {
+    prometheus::Gauge*& gauge = g.lag[topic];
+    if (gauge == nullptr) gauge = &consumer_lag_.Add({{"shard", shard}, {"topic", topic}});
+    gauge->Set(static_cast<double>(lag));
+  }
+  for (const store::Store::Stats& cf : s.column_families) {
+    prometheus::Gauge*& gauge = g.sst[cf.name];
+    if (gauge == nullptr) gauge = &sst_bytes_.Add({{"shard", shard}, {"column_family", cf.name}});
+    gauge->Set(static_cast<double>(cf.sst_bytes));
+  }
+  if (s.write_stopped) {
+    if (g.write_stopped == nullptr) g.write_stopped = &write_stopped_.Add({{"shard", shard}});
+    g.write_stopped->Set(static_cast<double>(*s.write_stopped));
+  }
+  if (s.delayed_write_rate) {
+    if (g.delayed_write_rate == nullptr) {
+      g.delayed_write_rate = &delayed_write_rate_.Add({{"shard", shard}});
+    }
+    g.delayed_write_rate->Set(static_cast<double>(*s.delayed_write_rate));
+  }
+}
+
+void RouterProbe::RemoveOwned(OwnedShardGauges& g) {
+  for (auto& [topic, gauge] : g.lag) consumer_lag_.Remove(gauge);
+  for (auto& [cf, gauge] : g.sst) sst_bytes_.Remove(gauge);
+  if (g.write_stopped != nullptr) write_stopped_.Remove(g.write_stopped);
+  if (g.delayed_write_rate != nullptr) delayed_write_rate_.Remove(g.delayed_write_rate);
 }
 
 }  // namespace sb::shard

@@ -4,8 +4,9 @@
 //     histograms of what happened to contacts (offered, answered, abandoned, waits, handle time,
 //     ACW) and how long the engine took (decision latency);
 //   - RouterProbe::MaybeRefresh from the node loop, about once a second: gauges read from the
-//     engines' summaries (waiting, oldest wait, EWT, agents by state, capacity, occupancy) and
-//     counters of the shards' own statistics.
+//     engines' summaries (waiting, oldest wait, EWT, agents by state, capacity, occupancy),
+//     counters of the shards' own statistics, consumer lag (librdkafka's cached watermarks) and
+//     the shards' RocksDB (SST size, write stalls).
 //
 // Service level has one definition (DESIGN.md): what the engine counts in QueueStats. Contacts the
 // engine leaves out of service level (test contacts, outbound campaigns) are left out of every
@@ -46,6 +47,8 @@
 
 #include "common/status.h"
 #include "router/engine/engine.h"
+#include "router/kafka/client.h"
+#include "state-store/store.h"
 #include "switchboard/v1/config.pb.h"
 #include "switchboard/v1/events.pb.h"
 
@@ -119,14 +122,19 @@ class RouterProbe {
 
   // Refreshes the gauges from the shards' engines when refresh_interval_ms has passed since the
   // last time. Cost: O(agents + contacts) per refresh (engine::Engine::Summarize).
-  void MaybeRefresh(const std::map<int32_t, std::unique_ptr<Shard>>& shards);
+  void MaybeRefresh(const std::map<int32_t, std::unique_ptr<Shard>>& shards,
+                    const kafka::GroupConsumer& consumer);
 
   // What MaybeRefresh reads of one shard; public so tests can publish without a Kafka cluster.
   struct ShardSample {
+    int32_t partition = 0;
     ShardProbe* probe = nullptr;  // may be null (then only gauges)
     const engine::Engine* engine = nullptr;
     uint64_t events = 0, rejected_events = 0, outputs = 0;
-    int64_t restore_ms = -1;  // -1: not restored
+    int64_t restore_ms = -1;             // -1: not restored
+    std::map<std::string, int64_t> lag;  // records behind, by input topic (known ones only)
+    std::vector<store::Store::Stats> column_families;
+    std::optional<uint64_t> write_stopped, delayed_write_rate;
   };
   void Publish(const std::vector<ShardSample>& shards);
 
@@ -158,6 +166,14 @@ class RouterProbe {
   struct ShardSeries {
     prometheus::Counter *events = nullptr, *rejected = nullptr, *outputs = nullptr;
   };
+  // Gauges of a shard this node owns now: removed when it goes (no stale lag of a lost shard).
+  struct OwnedShardGauges {
+    std::map<std::string, prometheus::Gauge*> lag;  // by topic
+    std::map<std::string, prometheus::Gauge*> sst;  // by column family
+    prometheus::Gauge *write_stopped = nullptr, *delayed_write_rate = nullptr;
+  };
+  void PublishOwned(const ShardSample& s);
+  void RemoveOwned(OwnedShardGauges& g);
 
   int QueueIndex(const std::string& name) const;  // -1 if unknown
   QueueSeries& Queue(int q) { return queues_[q]; }
@@ -181,6 +197,7 @@ class RouterProbe {
   std::vector<int64_t> queue_acw_limit_ms_;  // by queue index
   std::vector<DomainSeries> domains_;
   std::map<int32_t, ShardSeries> shard_series_;
+  std::map<int32_t, OwnedShardGauges> owned_;
   std::map<int32_t, std::unique_ptr<ShardProbe>> shards_;
   std::map<int, prometheus::Histogram*> latency_;  // by RoutingEvent::EventCase
   prometheus::Histogram::BucketBoundaries wait_buckets_, handle_buckets_, acw_buckets_,
@@ -214,6 +231,10 @@ class RouterProbe {
   prometheus::Family<prometheus::Counter>& shard_rejected_;
   prometheus::Family<prometheus::Counter>& shard_outputs_;
   prometheus::Family<prometheus::Histogram>& restore_;
+  prometheus::Family<prometheus::Gauge>& consumer_lag_;        // labels shard, topic
+  prometheus::Family<prometheus::Gauge>& sst_bytes_;           // labels shard, column_family
+  prometheus::Family<prometheus::Gauge>& write_stopped_;       // label shard
+  prometheus::Family<prometheus::Gauge>& delayed_write_rate_;  // label shard
   prometheus::Gauge& shards_owned_gauge_;
   prometheus::Histogram& restore_histogram_;
 };

@@ -101,6 +101,7 @@ class Shard {
   // Metrics (router/shard/probe.h): null = none. REQUIRES: the probe outlives the shard.
   void set_probe(ShardProbe* probe) { probe_ = probe; }
   const engine::Engine* engine() const { return engine_.get(); }  // null until claimed
+  const store::Store* store() const { return store_.get(); }      // null until claimed
 
  private:
   struct Group {

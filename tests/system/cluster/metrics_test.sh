@@ -43,12 +43,23 @@ done
 owned=$(sum_of '^sb_router_shards_owned ')
 [ "$owned" = "$PARTITIONS" ] || fail "routers own $owned shards by their metrics, want $PARTITIONS"
 
+# Everything submitted was consumed: the lag by the metrics drains to 0 (refreshed each second).
+for _ in $(seq 1 50); do
+  [ "$(sum_of '^sb_router_consumer_lag_records\{')" = 0 ] && break
+  sleep 0.2
+done
+lag=$(sum_of '^sb_router_consumer_lag_records\{')
+[ "$lag" = 0 ] || fail "consumer lag $lag after the load was consumed"
+lags=$(scrape_all | grep -c '^sb_router_consumer_lag_records{' || true)
+[ "$lags" = $((2 * PARTITIONS)) ] || fail "$lags consumer lag series, want 2 topics x $PARTITIONS shards"
+
 text=$(scrape_all)
 for family in sb_router_contacts_offered_total sb_router_contacts_answered_total \
   sb_router_wait_seconds sb_router_handle_seconds sb_router_acw_seconds sb_router_waiting_contacts \
   sb_router_oldest_wait_seconds sb_router_estimated_wait_seconds sb_router_agents \
   sb_router_capacity_used_units sb_router_occupancy_ratio sb_router_decision_latency_seconds \
-  sb_router_shards_owned sb_router_shard_events_total; do
+  sb_router_shards_owned sb_router_shard_events_total sb_router_consumer_lag_records \
+  sb_router_store_sst_bytes sb_router_store_write_stopped; do
   grep -q "^# TYPE $family " <<<"$text" || fail "no family $family in the scrapes"
 done
 
@@ -69,7 +80,8 @@ grep -qE '^sb_router_wait_seconds_bucket\{.*le="20(\.0+)?"' <<<"$text" || fail "
 labels=$(grep -E '^sb_router_' <<<"$text" | grep -oE '[a-z_]+="' | sort -u | tr -d '="' | tr '\n' ' ')
 for l in $labels; do
   case "$l" in
-    domain | queue | channel | short | outcome | reason | state | event | shard | le) ;;
+    domain | queue | channel | short | outcome | reason | state | event | shard | topic | \
+      column_family | le) ;;
     *) fail "unexpected label $l (labels: $labels)" ;;
   esac
 done

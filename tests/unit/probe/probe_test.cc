@@ -119,6 +119,7 @@ class ProbeTest : public engine::testing::EngineTest {
   }
   void Publish() {
     RouterProbe::ShardSample s;
+    s.partition = shard_->partition();
     s.probe = shard_;
     s.engine = engine_.get();
     probe_->Publish({s});
