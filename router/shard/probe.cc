@@ -49,6 +49,19 @@ std::string ChannelLabel(pb::Channel ch) {
   return name;
 }
 
+prometheus::Family<prometheus::Counter>& Counters(prometheus::Registry& r, const char* name,
+                                                  const char* help) {
+  return BuildCounter().Name(name).Help(help).Register(r);
+}
+prometheus::Family<prometheus::Gauge>& Gauges(prometheus::Registry& r, const char* name,
+                                              const char* help) {
+  return BuildGauge().Name(name).Help(help).Register(r);
+}
+prometheus::Family<prometheus::Histogram>& Histograms(prometheus::Registry& r, const char* name,
+                                                      const char* help) {
+  return BuildHistogram().Name(name).Help(help).Register(r);
+}
+
 // The contact an event concerns, for events whose outcome depends on the contact's past.
 const std::string* ContactOf(const pb::RoutingEvent& e) {
   switch (e.event_case()) {
@@ -231,120 +244,66 @@ RouterProbe::RouterProbe(prometheus::Registry& registry, const pb::RoutingConfig
       latency_buckets_(
           {1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2, 0.1}),
       restore_buckets_({0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}),
-      offered_(BuildCounter()
-                   .Name("sb_router_contacts_offered_total")
-                   .Help("Contacts offered to a queue (arrived), test and outbound ones excluded")
-                   .Register(registry)),
-      answered_(BuildCounter()
-                    .Name("sb_router_contacts_answered_total")
-                    .Help("Contacts answered (first acceptance by an agent), by arrival queue")
-                    .Register(registry)),
-      abandoned_(BuildCounter()
-                     .Name("sb_router_contacts_abandoned_total")
-                     .Help("Contacts whose customer left while waiting; short=\"true\": before the "
-                           "short-abandon threshold (not in service level)")
-                     .Register(registry)),
-      excluded_(BuildCounter()
-                    .Name("sb_router_contacts_excluded_total")
-                    .Help("Arrived contacts left out of every contact statistic: test contacts "
-                          "and outbound campaigns")
-                    .Register(registry)),
-      wait_(BuildHistogram()
-                .Name("sb_router_wait_seconds")
-                .Help("Wait from arrival to answer or abandonment; bucket bounds include every "
-                      "queue's service-level threshold")
-                .Register(registry)),
-      handle_(BuildHistogram()
-                  .Name("sb_router_handle_seconds")
-                  .Help("Handle time: from connection to the end of after-contact work")
-                  .Register(registry)),
-      acw_(BuildHistogram()
-               .Name("sb_router_acw_seconds")
-               .Help("After-contact work: from the end of the contact to wrap-up (or the limit)")
-               .Register(registry)),
-      expired_(BuildCounter()
-                   .Name("sb_router_contacts_expired_total")
-                   .Help("Contacts that waited past their queue's max wait (the channel took over)")
-                   .Register(registry)),
-      cancelled_(BuildCounter()
-                     .Name("sb_router_contacts_cancelled_total")
-                     .Help("Waiting contacts withdrawn by their channel")
-                     .Register(registry)),
-      overflowed_(BuildCounter()
-                      .Name("sb_router_contacts_overflowed_total")
-                      .Help("Contacts the bullseye moved from this queue to an overflow queue")
-                      .Register(registry)),
-      waiting_(BuildGauge()
-                   .Name("sb_router_waiting_contacts")
-                   .Help("Contacts waiting in the queue now (after an overflow: the new queue)")
-                   .Register(registry)),
-      oldest_wait_(BuildGauge()
-                       .Name("sb_router_oldest_wait_seconds")
-                       .Help("Wait so far of the longest-waiting contact of the queue")
-                       .Register(registry)),
-      estimated_wait_(BuildGauge()
-                          .Name("sb_router_estimated_wait_seconds")
-                          .Help("Estimated wait of the newest waiting contact (0: none waits; "
-                                "-1: no agent logged in can serve it)")
-                          .Register(registry)),
-      agents_(BuildGauge()
-                  .Name("sb_router_agents")
-                  .Help("Logged-in agents by state")
-                  .Register(registry)),
-      capacity_used_(BuildGauge()
-                         .Name("sb_router_capacity_used_units")
-                         .Help("Capacity units held by work of the logged-in agents")
-                         .Register(registry)),
-      capacity_total_(BuildGauge()
-                          .Name("sb_router_capacity_total_units")
-                          .Help("Capacity units of the logged-in agents")
-                          .Register(registry)),
-      occupancy_(BuildGauge()
-                     .Name("sb_router_occupancy_ratio")
-                     .Help("Busy / (busy + ready) time of the logged-in agents since their login")
-                     .Register(registry)),
-      decision_latency_(BuildHistogram()
-                            .Name("sb_router_decision_latency_seconds")
-                            .Help("Time the routing engine took to apply one input event, "
-                                  "including the routing it triggered")
-                            .Register(registry)),
-      shards_owned_(BuildGauge()
-                        .Name("sb_router_shards_owned")
-                        .Help("Shards this node routes now")
-                        .Register(registry)),
-      shard_events_(BuildCounter()
-                        .Name("sb_router_shard_events_total")
-                        .Help("Input records a shard consumed")
-                        .Register(registry)),
-      shard_rejected_(BuildCounter()
-                          .Name("sb_router_shard_rejected_events_total")
-                          .Help("Input records a shard skipped: malformed or refused by the engine")
-                          .Register(registry)),
-      shard_outputs_(BuildCounter()
-                         .Name("sb_router_shard_outputs_total")
-                         .Help("Decisions a shard published to sb.assignments")
-                         .Register(registry)),
-      restore_(BuildHistogram()
-                   .Name("sb_router_shard_restore_seconds")
-                   .Help("Time a claim took: checkpoint, changelog tail, epoch claim")
-                   .Register(registry)),
-      consumer_lag_(BuildGauge()
-                        .Name("sb_router_consumer_lag_records")
-                        .Help("Input records of a shard not consumed yet (high watermark as "
-                              "librdkafka last fetched it minus the shard's next offset)")
-                        .Register(registry)),
-      sst_bytes_(BuildGauge()
-                     .Name("sb_router_store_sst_bytes")
-                     .Help("SST file size of a shard's RocksDB, by column family")
-                     .Register(registry)),
-      write_stopped_(BuildGauge()
-                         .Name("sb_router_store_write_stopped")
-                         .Help("1 while RocksDB stops a shard's writes (write stall)")
-                         .Register(registry)),
-      delayed_write_rate_(BuildGauge()
-                              .Name("sb_router_store_delayed_write_rate_bytes_per_second")
-                              .Help("Write rate RocksDB slows a shard's writes to (0: not delayed)")
-                              .Register(registry)),
+      offered_(Counters(registry, "sb_router_contacts_offered_total",
+                        "Contacts offered to a queue (arrived), test and outbound ones excluded")),
+      answered_(Counters(registry, "sb_router_contacts_answered_total",
+                         "Contacts answered (first acceptance by an agent), by arrival queue")),
+      abandoned_(Counters(registry, "sb_router_contacts_abandoned_total",
+                          "Contacts whose customer left while waiting; short=\"true\": before the "
+                          "short-abandon threshold (not in service level)")),
+      excluded_(Counters(registry, "sb_router_contacts_excluded_total",
+                         "Arrived contacts left out of every contact statistic: test contacts "
+                         "and outbound campaigns")),
+      wait_(Histograms(registry, "sb_router_wait_seconds",
+                       "Wait from arrival to answer or abandonment; bucket bounds include every "
+                       "queue's service-level threshold")),
+      handle_(Histograms(registry, "sb_router_handle_seconds",
+                         "Handle time: from connection to the end of after-contact work")),
+      acw_(Histograms(registry, "sb_router_acw_seconds",
+                      "After-contact work: from the end of the contact to wrap-up (or the limit)")),
+      expired_(
+          Counters(registry, "sb_router_contacts_expired_total",
+                   "Contacts that waited past their queue's max wait (the channel took over)")),
+      cancelled_(Counters(registry, "sb_router_contacts_cancelled_total",
+                          "Waiting contacts withdrawn by their channel")),
+      overflowed_(Counters(registry, "sb_router_contacts_overflowed_total",
+                           "Contacts the bullseye moved from this queue to an overflow queue")),
+      waiting_(Gauges(registry, "sb_router_waiting_contacts",
+                      "Contacts waiting in the queue now (after an overflow: the new queue)")),
+      oldest_wait_(Gauges(registry, "sb_router_oldest_wait_seconds",
+                          "Wait so far of the longest-waiting contact of the queue")),
+      estimated_wait_(Gauges(registry, "sb_router_estimated_wait_seconds",
+                             "Estimated wait of the newest waiting contact (0: none waits; "
+                             "-1: no agent logged in can serve it)")),
+      agents_(Gauges(registry, "sb_router_agents", "Logged-in agents by state")),
+      capacity_used_(Gauges(registry, "sb_router_capacity_used_units",
+                            "Capacity units held by work of the logged-in agents")),
+      capacity_total_(Gauges(registry, "sb_router_capacity_total_units",
+                             "Capacity units of the logged-in agents")),
+      occupancy_(Gauges(registry, "sb_router_occupancy_ratio",
+                        "Busy / (busy + ready) time of the logged-in agents since their login")),
+      decision_latency_(Histograms(registry, "sb_router_decision_latency_seconds",
+                                   "Time the routing engine took to apply one input event, "
+                                   "including the routing it triggered")),
+      shards_owned_(Gauges(registry, "sb_router_shards_owned", "Shards this node routes now")),
+      shard_events_(
+          Counters(registry, "sb_router_shard_events_total", "Input records a shard consumed")),
+      shard_rejected_(
+          Counters(registry, "sb_router_shard_rejected_events_total",
+                   "Input records a shard skipped: malformed or refused by the engine")),
+      shard_outputs_(Counters(registry, "sb_router_shard_outputs_total",
+                              "Decisions a shard published to sb.assignments")),
+      restore_(Histograms(registry, "sb_router_shard_restore_seconds",
+                          "Time a claim took: checkpoint, changelog tail, epoch claim")),
+      consumer_lag_(Gauges(registry, "sb_router_consumer_lag_records",
+                           "Input records of a shard not consumed yet (high watermark as "
+                           "librdkafka last fetched it minus the shard's next offset)")),
+      sst_bytes_(Gauges(registry, "sb_router_store_sst_bytes",
+                        "SST file size of a shard's RocksDB, by column family")),
+      write_stopped_(Gauges(registry, "sb_router_store_write_stopped",
+                            "1 while RocksDB stops a shard's writes (write stall)")),
+      delayed_write_rate_(Gauges(registry, "sb_router_store_delayed_write_rate_bytes_per_second",
+                                 "Write rate RocksDB slows a shard's writes to (0: not delayed)")),
       shards_owned_gauge_(shards_owned_.Add({})),
       restore_histogram_(restore_.Add({}, restore_buckets_)) {
   std::unordered_map<std::string, int> domain_index;
