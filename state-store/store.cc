@@ -519,6 +519,12 @@ Status Store::Checkpoint(const std::string& target_dir) const {
   return Status::Ok();
 }
 
+std::optional<uint64_t> Store::IntProperty(const std::string& name) const {
+  uint64_t value = 0;
+  if (!db_->GetIntProperty(name, &value)) return std::nullopt;
+  return value;
+}
+
 std::vector<Store::Stats> Store::ColumnFamilyStats() const {
   std::vector<Stats> out;
   for (size_t i = 1; i < kNumCfs; ++i) {

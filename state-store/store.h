@@ -149,6 +149,9 @@ class Store {
     uint64_t sst_bytes = 0;
   };
   std::vector<Stats> ColumnFamilyStats() const;
+  // A whole-database integer property of RocksDB (e.g. "rocksdb.is-write-stopped",
+  // "rocksdb.actual-delayed-write-rate"), for metrics; nullopt if RocksDB does not know it.
+  std::optional<uint64_t> IntProperty(const std::string& name) const;
 
  private:
   friend class Batch;

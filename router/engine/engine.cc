@@ -511,6 +511,7 @@ Result<ContactView> Engine::GetContact(std::string_view id) const { return impl_
 Result<AgentView> Engine::GetAgent(std::string_view id) const { return impl_->GetAgent(id); }
 Summary Engine::Summarize() const { return impl_->Summarize(); }
 pb::EngineState Engine::ExportState() const { return impl_->Export(); }
+int64_t Engine::now_ms() const { return impl_->now_ms(); }
 void Engine::TrackChanges(bool on) { impl_->TrackChanges(on); }
 void Engine::TakeChanges(Changes* out) { impl_->TakeChanges(out); }
 size_t Engine::live_contacts() const { return impl_->live_contacts(); }

@@ -34,6 +34,13 @@ struct ContactView {
   int64_t waited_ms;
   int64_t position;  // 0-based among contacts ahead with the same requirement; -1 if not waiting
   int64_t estimated_wait_ms;  // -1 when unknown (no agent can serve it)
+  // Where its service level belongs and its times, for metrics (router/shard/probe.h).
+  std::string origin_queue;  // the queue it arrived in: its QueueStats
+  pb::Channel channel;
+  bool counts_for_sl;  // neither a test contact nor an outbound campaign (DESIGN.md)
+  bool answered;       // already counted as answered (a requeue does not count it again)
+  int64_t arrived_ms;
+  int64_t connected_ms;  // 0 while never connected
 };
 
 struct AgentView {
@@ -56,6 +63,20 @@ struct QueueSummary {
   // answered in threshold / (answered + abandoned beyond the short-abandon threshold); 1.0 while
   // nothing was answered or abandoned yet (check stats before showing it).
   double service_level = 1.0;
+  // Estimated wait of the newest contact waiting in this queue now (what a new arrival would
+  // about wait); 0 when none waits, -1 when no agent can serve it.
+  int64_t estimated_wait_ms = 0;
+};
+
+// Agents of one domain by derived state, and their capacity, for metrics and wallboards.
+struct DomainSummary {
+  std::string name;
+  uint64_t agents_ready = 0, agents_not_ready = 0, agents_reserved = 0, agents_busy = 0,
+           agents_acw = 0;
+  uint64_t units_in_use = 0, capacity_units = 0;  // of logged-in agents
+  // Accumulated over the logged-in agents since each one's login (occupancy = busy / (busy +
+  // ready)); time since an agent's last state change is not in yet.
+  int64_t busy_ms = 0, ready_ms = 0;
 };
 
 // What changed in the engine since the last TakeChanges(), as full records: the router shard
@@ -80,6 +101,7 @@ struct Summary {
   uint64_t agents_ready = 0, agents_not_ready = 0, agents_reserved = 0, agents_busy = 0,
            agents_acw = 0, agents_logged_in = 0;
   std::vector<QueueSummary> queues;
+  std::vector<DomainSummary> domains;  // every configured domain, in config order
 };
 
 class Engine {
@@ -118,6 +140,8 @@ class Engine {
   // O(agents + queues); meant for status lines and wallboards, not the hot path.
   Summary Summarize() const;
   pb::EngineState ExportState() const;
+  // The clock reading of the latest call: the time the engine's own waits and stats used.
+  int64_t now_ms() const;
 
   // Change tracking for the changelog; off by default (it costs a little on the hot path).
   void TrackChanges(bool on);

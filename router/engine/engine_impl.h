@@ -208,11 +208,15 @@ class EngineImpl {
   void BeginCall() { now_ = std::max(now_, clock_->NowMs()); }
   // Views report ages at the clock's time even if no call has advanced the engine since.
   int64_t ViewNow() const { return std::max(now_, clock_->NowMs()); }
+  int64_t now_ms() const { return now_; }
 
   // --- views and state (state.cc) ---
   Result<ContactView> GetContact(std::string_view contact_id) const;
   Result<AgentView> GetAgent(std::string_view agent_id) const;
   Summary Summarize() const;
+  // Estimated wait of a waiting contact from its queue position and recent handle times; -1
+  // when no agent can serve it. Sets `*position` (0-based).
+  int64_t EstimateWaitMs(ContactIdx c, int64_t* position) const;
   pb::EngineState Export() const;
   Status Import(const pb::EngineState& state);
   void TrackChanges(bool on);

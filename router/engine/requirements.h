@@ -58,6 +58,7 @@ class CompiledConfig {
   size_t num_skills() const { return skill_names_.size(); }
   const std::string& skill_name(SkillId s) const { return skill_names_[s]; }
   const std::string& domain_name(DomainIdx d) const { return domain_names_[d]; }
+  size_t num_domains() const { return domain_names_.size(); }
   const std::vector<QueueSpec>& queues() const { return queues_; }
   const QueueSpec& queue(QueueIdx q) const { return queues_[q]; }
 

@@ -25,29 +25,43 @@ bool BySeq(const ContactRec* x, const ContactRec* y) { return x->key.seq < y->ke
 
 }  // namespace
 
+int64_t EngineImpl::EstimateWaitMs(ContactIdx c, int64_t* position) const {
+  const ContactRec& cr = C(c);
+  const Sig& s = sigs_[cr.sig];
+  if (cr.waiting_for_preferred) {
+    const auto& list = A(cr.preferred).preferred_waiting;
+    *position = std::find(list.begin(), list.end(), c) - list.begin();
+  } else {
+    *position = static_cast<int64_t>(s.waiting.order_of_key({cr.key, c}));
+  }
+  if (s.staffed == 0) return -1;
+  const double aht =
+      stats_[cr.origin].aht_ewma_ms() > 0 ? stats_[cr.origin].aht_ewma_ms() : kDefaultAhtMs;
+  const double per_agent = std::max<uint32_t>(1, cfg_.agent_units() / s.units);
+  return static_cast<int64_t>(static_cast<double>(*position + 1) * aht / (s.staffed * per_agent));
+}
+
 Result<ContactView> EngineImpl::GetContact(std::string_view contact_id) const {
   auto found = FindContact(contact_id);
   if (!found.ok()) return found.status();
   const ContactRec& cr = C(*found);
-  ContactView v{cr.state, cfg_.queue(cr.queue).name, "", cr.attempt, cr.step, 0, -1, -1};
-  v.waited_ms = ViewNow() - cr.arrived_ms;
+  ContactView v{.state = cr.state,
+                .queue = cfg_.queue(cr.queue).name,
+                .agent_id = "",
+                .attempt = cr.attempt,
+                .bullseye_step = cr.step,
+                .waited_ms = ViewNow() - cr.arrived_ms,
+                .position = -1,
+                .estimated_wait_ms = -1,
+                .origin_queue = cfg_.queue(cr.origin).name,
+                .channel = cr.contact.channel(),
+                .counts_for_sl = cr.counts_for_sl,
+                .answered = cr.answered,
+                .arrived_ms = cr.arrived_ms,
+                .connected_ms = cr.connected_ms};
   if (cr.agent != kNoAgent) v.agent_id = A(cr.agent).id;
-  if (cr.state == pb::CONTACT_STATE_WAITING) {
-    const Sig& s = sigs_[cr.sig];
-    if (cr.waiting_for_preferred) {
-      const auto& list = A(cr.preferred).preferred_waiting;
-      v.position = std::find(list.begin(), list.end(), *found) - list.begin();
-    } else {
-      v.position = static_cast<int64_t>(s.waiting.order_of_key({cr.key, *found}));
-    }
-    if (s.staffed > 0) {
-      const double aht =
-          stats_[cr.origin].aht_ewma_ms() > 0 ? stats_[cr.origin].aht_ewma_ms() : kDefaultAhtMs;
-      const double per_agent = std::max<uint32_t>(1, cfg_.agent_units() / s.units);
-      v.estimated_wait_ms =
-          static_cast<int64_t>(static_cast<double>(v.position + 1) * aht / (s.staffed * per_agent));
-    }
-  }
+  if (cr.state == pb::CONTACT_STATE_WAITING)
+    v.estimated_wait_ms = EstimateWaitMs(*found, &v.position);
   return v;
 }
 
@@ -68,6 +82,10 @@ Summary EngineImpl::Summarize() const {
   const int64_t now = ViewNow();
   Summary sum;
   sum.queues.resize(cfg_.queues().size());
+  std::vector<const ContactRec*> newest(sum.queues.size(), nullptr);  // newest waiting, by queue
+  std::vector<ContactIdx> newest_idx(sum.queues.size(), ContactIdx{0});
+  sum.domains.resize(cfg_.num_domains());
+  for (size_t d = 0; d < sum.domains.size(); ++d) sum.domains[d].name = cfg_.domain_name(d);
   for (size_t q = 0; q < sum.queues.size(); ++q) {
     QueueSummary& qs = sum.queues[q];
     qs.name = cfg_.queue(q).name;
@@ -84,6 +102,10 @@ Summary EngineImpl::Summarize() const {
         QueueSummary& qs = sum.queues[c.queue];
         ++qs.waiting;
         qs.oldest_wait_ms = std::max(qs.oldest_wait_ms, now - c.arrived_ms);
+        if (newest[c.queue] == nullptr || newest[c.queue]->key.seq < c.key.seq) {
+          newest[c.queue] = &c;
+          newest_idx[c.queue] = ContactIdx{static_cast<uint32_t>(i)};
+        }
         break;
       }
       case pb::CONTACT_STATE_OFFERED:
@@ -96,27 +118,42 @@ Summary EngineImpl::Summarize() const {
         break;
     }
   }
+  for (size_t q = 0; q < newest.size(); ++q) {
+    int64_t position = 0;
+    if (newest[q] != nullptr)
+      sum.queues[q].estimated_wait_ms = EstimateWaitMs(newest_idx[q], &position);
+  }
   for (const AgentRec& a : agents_) {
+    DomainSummary& ds = sum.domains[a.domain];
     switch (Derived(a)) {
       case pb::AGENT_STATE_READY:
         ++sum.agents_ready;
+        ++ds.agents_ready;
         break;
       case pb::AGENT_STATE_NOT_READY:
         ++sum.agents_not_ready;
+        ++ds.agents_not_ready;
         break;
       case pb::AGENT_STATE_RESERVED:
         ++sum.agents_reserved;
+        ++ds.agents_reserved;
         break;
       case pb::AGENT_STATE_BUSY:
         ++sum.agents_busy;
+        ++ds.agents_busy;
         break;
       case pb::AGENT_STATE_AFTER_CONTACT_WORK:
         ++sum.agents_acw;
+        ++ds.agents_acw;
         break;
       default:
         continue;
     }
     ++sum.agents_logged_in;
+    ds.units_in_use += a.units_used;
+    ds.capacity_units += a.capacity;
+    ds.busy_ms += a.busy_ms;
+    ds.ready_ms += a.ready_ms;
   }
   return sum;
 }

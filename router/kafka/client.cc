@@ -224,6 +224,17 @@ void GroupConsumer::Close() {
   rd_kafka_consumer_close(rk_);
 }
 
+std::optional<int64_t> GroupConsumer::CachedHighWatermark(const std::string& topic,
+                                                          int32_t partition) const {
+  int64_t low = -1, high = -1;
+  if (rd_kafka_get_watermark_offsets(rk_, topic.c_str(), partition, &low, &high) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR ||
+      high < 0) {
+    return std::nullopt;
+  }
+  return high;
+}
+
 void GroupConsumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* parts, void* opaque) {
   auto* self = static_cast<GroupConsumer*>(opaque);

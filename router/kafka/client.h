@@ -103,6 +103,9 @@ class GroupConsumer {
   Result<std::optional<Record>> Poll(int timeout_ms);
   // Leaves the group (revoking everything first).
   void Close();
+  // High watermark of an assigned partition as librdkafka last learnt it from a fetch (no broker
+  // round trip, so cheap enough for a metrics refresh); nullopt while unknown.
+  std::optional<int64_t> CachedHighWatermark(const std::string& topic, int32_t partition) const;
 
  private:
   GroupConsumer() = default;

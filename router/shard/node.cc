@@ -7,6 +7,7 @@
 
 #include "common/clock.h"
 #include "router/kafka/topics.h"
+#include "router/shard/probe.h"
 
 namespace sb::shard {
 namespace {
@@ -115,6 +116,7 @@ Status Node::ClaimShard(int32_t p) {
         std::move(so), &config_, &clock_,
         Producers{.changelog = changelog_producer_.get(), .outputs = output_producer_.get()});
     Shard* s = shard.get();
+    if (probe_ != nullptr) s->set_probe(probe_->ForShard(p));
     shards_[p] = std::move(shard);
     st = s->Claim();
     if (st.ok()) return st;
@@ -236,6 +238,7 @@ Status Node::Run(const std::atomic<bool>& stop) {
       PrintStatus((now - last_status) / 1000.0);
       last_status = now;
     }
+    if (probe_ != nullptr) probe_->MaybeRefresh(shards_, *consumer_);
   }
   if (!fatal_.ok()) return fatal_;
   consumer_->Close();  // revokes: flush + checkpoint

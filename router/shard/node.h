@@ -16,6 +16,8 @@
 
 namespace sb::shard {
 
+class RouterProbe;  // router/shard/probe.h
+
 struct NodeOptions {
   std::string bootstrap;
   std::string node_id;
@@ -46,6 +48,9 @@ class Node final : public kafka::GroupConsumer::Listener {
       const std::vector<kafka::TopicPartition>& parts) override;
   void OnRevoked(const std::vector<kafka::TopicPartition>& parts) override;
 
+  // Metrics (router/shard/probe.h): null = none. Set before Run(); the probe outlives the node.
+  void set_probe(RouterProbe* probe) { probe_ = probe; }
+
  private:
   Node(NodeOptions options, pb::RoutingConfig config);
   void OnDelivery(uint64_t token, int64_t offset, const Status& status);
@@ -59,6 +64,7 @@ class Node final : public kafka::GroupConsumer::Listener {
   const pb::RoutingConfig config_;
   kafka::Settings client_settings_;  // for the producers and readers: no group settings
   SystemClock clock_;
+  RouterProbe* probe_ = nullptr;
   std::unique_ptr<kafka::Producer> changelog_producer_;
   std::unique_ptr<kafka::Producer> output_producer_;
   std::unique_ptr<kafka::GroupConsumer> consumer_;

@@ -6,9 +6,11 @@
 
 #include "CLI/CLI.hpp"
 #include "common/config/config.h"
+#include "common/metrics/server.h"
 #include "router/followup/settings.h"
 #include "router/shard/followups.h"
 #include "router/shard/node.h"
+#include "router/shard/probe.h"
 
 namespace sb::shard {
 namespace {
@@ -57,6 +59,11 @@ int RouterMain(int argc, char** argv) {
   app.add_option("--connect-timeout-ms", o.connect_timeout_ms, "give up reaching Kafka after this")
       ->check(CLI::PositiveNumber);
   app.add_option("--status-interval-ms", o.status_interval_ms, "status line period (0: none)");
+  std::string metrics_bind = "0.0.0.0";
+  int metrics_port = 0;
+  app.add_option("--metrics-bind", metrics_bind, "address /metrics listens on");
+  app.add_option("--metrics-port", metrics_port, "port of /metrics (Prometheus); 0: a free port")
+      ->check(CLI::Range(0, 65535));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -82,11 +89,21 @@ int RouterMain(int argc, char** argv) {
   }
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
+  // Metrics first: the server and the probe outlive the node (destroyed after it).
+  auto metrics = metrics::Server::Start(metrics_bind, metrics_port);
+  if (!metrics.ok()) {
+    std::fprintf(stderr, "router: --metrics-port: %s\n", metrics.status().ToString().c_str());
+    return 1;
+  }
+  // tools/dev reads this line.
+  std::fprintf(stderr, "router %s: metrics on %s\n", o.node_id.c_str(), (*metrics)->url().c_str());
+  RouterProbe probe((*metrics)->registry(), *config);
   auto node = Node::Start(std::move(o), std::move(*config));
   if (!node.ok()) {
     std::fprintf(stderr, "router: %s\n", node.status().ToString().c_str());
     return 1;
   }
+  (*node)->set_probe(&probe);
   Status st = (*node)->Run(g_stop);
   node->reset();
   if (!st.ok()) {

@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "router/kafka/topics.h"
+#include "router/shard/probe.h"
 #include "switchboard/v1/events.pb.h"
 
 namespace sb::shard {
@@ -234,7 +235,9 @@ Status Shard::OnInput(const kafka::Record& record) {
     return Status::Ok();
   }
   const size_t first = decisions_.size();
+  if (probe_ != nullptr) probe_->BeforeEvent(event, *engine_);
   Status st = engine_->Apply(event, &decisions_);
+  if (probe_ != nullptr) probe_->AfterEvent(event, st, *engine_);
   if (!st.ok()) {
     Refused(record, "refused: " + st.ToString());
     return Status::Ok();
@@ -293,7 +296,12 @@ void Shard::AfterEngine(const pb::RoutingEvent& event, size_t first) {
 void Shard::RouteFollowUps() {
   for (std::vector<pb::Contact> contacts; !(contacts = followups_->TakeContacts()).empty();) {
     for (const pb::Contact& c : contacts) {
+      // Seen by the probe as an arrival like any other (a callback attempt is counted as outbound).
+      pb::RoutingEvent arrived;
+      *arrived.mutable_contact_arrived()->mutable_contact() = c;
+      if (probe_ != nullptr) probe_->BeforeEvent(arrived, *engine_);
       Status st = engine_->ContactArrived(c, &decisions_);
+      if (probe_ != nullptr) probe_->AfterEvent(arrived, st, *engine_);
       if (st.ok()) continue;
       std::fprintf(stderr, "shard %d: follow-up contact %s not routable: %s\n", options_.partition,
                    c.id().c_str(), st.ToString().c_str());

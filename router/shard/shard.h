@@ -38,6 +38,8 @@
 
 namespace sb::shard {
 
+class ShardProbe;  // router/shard/probe.h
+
 // Delivery tokens: partition | kind | sequence, so one producer serves every shard of a node.
 enum class TokenKind : uint8_t { kChangelog = 1, kOutput = 2 };
 uint64_t MakeToken(int32_t partition, TokenKind kind, uint64_t seq);
@@ -108,6 +110,11 @@ class Shard {
   const ShardStats& stats() const { return stats_; }
   engine::Summary Summarize() const;
 
+  // Metrics (router/shard/probe.h): null = none. REQUIRES: the probe outlives the shard.
+  void set_probe(ShardProbe* probe) { probe_ = probe; }
+  const engine::Engine* engine() const { return engine_.get(); }  // null until claimed
+  const store::Store* store() const { return store_.get(); }      // null until claimed
+
  private:
   struct Group {
     uint64_t meta_seq = 0;
@@ -137,6 +144,7 @@ class Shard {
   const pb::RoutingConfig* config_;
   const Clock* clock_;
   const Producers producers_;
+  ShardProbe* probe_ = nullptr;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<FollowUps> followups_;

@@ -86,6 +86,12 @@ mapfile -t children < <(grep -E '^  (broker|router r[0-9]+) +pid ' "$dir/stdout"
 for c in "${children[@]}"; do
   [[ $(ps -o ppid= -p "$c" | tr -d ' ') == "$pid" ]] || fail "pid $c is not a child of the demo"
 done
+# Each router's /metrics URL under its line; it answers with the router's families.
+mapfile -t urls < <(grep -oE '^ +metrics http://127\.0\.0\.1:[0-9]+/metrics$' "$dir/stdout" | awk '{ print $2 }')
+(( ${#urls[@]} == 2 )) || fail "want 2 router metrics URLs in the header, got ${urls[*]}"
+for u in "${urls[@]}"; do
+  curl -sf --max-time 5 "$u" | grep -q '^sb_router_shards_owned ' || fail "$u: no sb_router_shards_owned"
+done
 
 kill -INT "$pid"
 for _ in $(seq 150); do  # the drain, the routers' and the broker's stop: well within 15 s

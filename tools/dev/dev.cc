@@ -233,16 +233,21 @@ void Demo::PrintHeader() const {
       "  broker     pid %d  bootstrap %s (librdkafka mock cluster, %d partitions)\n"
       "             log %s\n",
       broker.pid(), cluster_->bootstrap().c_str(), o_.partitions, broker.log_path().c_str());
-  for (const auto& r : cluster_->routers()) {
-    std::printf("  %-10s pid %d  log %s\n", r->name().c_str(), r->pid(), r->log_path().c_str());
+  const std::vector<RouterShards> shards = cluster_->Shards();
+  for (size_t i = 0; i < cluster_->routers().size(); ++i) {
+    const ChildProcess& r = *cluster_->routers()[i];
+    std::printf("  %-10s pid %d  log %s\n", r.name().c_str(), r.pid(), r.log_path().c_str());
+    if (i < shards.size() && !shards[i].metrics_url.empty()) {
+      std::printf("             metrics %s\n", shards[i].metrics_url.c_str());
+    }
   }
   std::printf(
       "  traffic    this process (pid %d): %u agents over %u domains (%zu queues), %g contacts/s;\n"
       "             think %d ms, talk %d ms, wrap-up %d ms, mean patience %g s; seed %llu\n"
       "  config     %s\n"
       "  data       %s (%s)\n"
-      "  metrics    no HTTP metrics endpoint or wallboard yet (a later change adds them); each\n"
-      "             router logs a status line every %d s\n"
+      "  metrics    Prometheus /metrics of each router above (no wallboard yet); each router\n"
+      "             logs a status line every %d s\n"
       "  stop       Ctrl-C: no new contacts, waiting customers hang up, routers and broker stop,\n"
       "             then a summary\n",
       static_cast<int>(getpid()), o_.agents, traffic_->domains(), traffic_->queues(), o_.rate_per_s,

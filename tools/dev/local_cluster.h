@@ -26,6 +26,7 @@ struct ClusterOptions {
 struct RouterShards {
   std::string node_id;
   std::vector<int32_t> shards;
+  std::string metrics_url;  // its "metrics on <url>" log line; empty until logged
 };
 
 class LocalCluster {
@@ -56,6 +57,7 @@ class LocalCluster {
     int64_t offset = 0;
     std::string partial;  // an unfinished last line
     std::vector<int32_t> shards;
+    std::string metrics_url;
   };
   LocalCluster() = default;
   static void Follow(LogWatch& watch);
