@@ -15,6 +15,7 @@ PACKAGES=(
   librocksdb-dev librdkafka-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
   kcat
+  libboost-dev python3-grpcio python3-grpc-tools prometheus chromium
 )
 
 log() { printf '[dev.sh] %s\n' "$*" >&2; }

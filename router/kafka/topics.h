@@ -16,6 +16,9 @@ inline constexpr std::string_view kContactsTopic = "sb.contacts";
 inline constexpr std::string_view kAgentEventsTopic = "sb.agent-events";
 inline constexpr std::string_view kAssignmentsTopic = "sb.assignments";
 inline constexpr std::string_view kChangelogTopic = "sb.router-changelog";
+// Compacted: each shard's live queue/agent snapshot and per-queue daily KPI counters
+// (proto/switchboard/v1/stats.proto), read by wallboards, reports and AdminService.
+inline constexpr std::string_view kStatsTopic = "sb.stats";
 
 // One-partition scratch topic where the load generator measures the raw produce → consume floor.
 inline constexpr std::string_view kScratchTopic = "sb.loadgen-floor";
@@ -26,11 +29,12 @@ struct TopicSpec {
 };
 
 // Every topic a cluster needs, each with the same partition count.
-inline constexpr std::array<TopicSpec, 4> kTopics = {{
+inline constexpr std::array<TopicSpec, 5> kTopics = {{
     {kContactsTopic, false},
     {kAgentEventsTopic, false},
     {kAssignmentsTopic, false},
     {kChangelogTopic, true},
+    {kStatsTopic, true},
 }};
 
 // FNV-1a 64 of the routing domain name, modulo `partitions`. Stable across processes, versions

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System test of `switchboard broker` against a real Kafka client (kcat): bad flags exit 2 naming
 # the flag; the broker announces its bootstrap list on stdout and in --bootstrap-file; kcat sees
-# the four Switchboard topics with 12 partitions each; 20 keyed messages produced to sb.contacts
+# the five Switchboard topics with 12 partitions each; 20 keyed messages produced to sb.contacts
 # come back through a consumer group; SIGTERM stops the broker with exit 0 within 5 s.
 # Without kcat the kcat part is skipped (exit 0), unless CI is set: then it is a failure.
 # usage: broker_kcat_test.sh PATH/TO/switchboard
@@ -56,13 +56,13 @@ B=$(cat "$dir/bootstrap")
 [[ ! -e $dir/bootstrap.tmp ]] || fail "bootstrap.tmp left behind"
 echo "ok: broker up at $B"
 
-# --- metadata: the four topics, 12 partitions each ---
+# --- metadata: the five topics, 12 partitions each ---
 timeout 15 kcat -b "$B" -L >"$dir/metadata" 2>"$dir/kcat.err" || fail "kcat -L failed"
-for topic in sb.contacts sb.agent-events sb.assignments sb.router-changelog; do
+for topic in sb.contacts sb.agent-events sb.assignments sb.router-changelog sb.stats; do
   grep -q "topic \"$topic\" with 12 partitions:" "$dir/metadata" ||
     fail "kcat -L does not show $topic with 12 partitions: $(cat "$dir/metadata")"
 done
-echo "ok: kcat -L lists the four topics with 12 partitions each"
+echo "ok: kcat -L lists the five topics with 12 partitions each"
 
 # --- produce 20 keyed messages, consume them back through a consumer group ---
 run_id=$RANDOM$RANDOM
