@@ -35,5 +35,6 @@ class ManualClock final : public Clock {
 // Milliseconds of the monotonic clock (arbitrary origin): for timeouts and latencies in the shell
 // around the pure cores, never for decisions.
 int64_t MonotonicMs();
+int64_t MonotonicUs();
 
 }  // namespace sb

@@ -119,8 +119,14 @@ Status EngineImpl::ContactArrived(const pb::Contact& contact, Decisions* out) {
   ContactRec& cr = C(c);
   cr.state = pb::CONTACT_STATE_WAITING;
   cr.state_since_ms = now_;
-  if (cr.counts_for_sl)
+  if (cr.counts_for_sl) {
     AddTo(StatsOf(cr.origin), &pb::QueueStats::arrived, &pb::QueueStats::set_arrived);
+  } else if (contact.flags().test()) {
+    AddTo(StatsOf(cr.origin), &pb::QueueStats::test_arrived, &pb::QueueStats::set_test_arrived);
+  } else {
+    AddTo(StatsOf(cr.origin), &pb::QueueStats::outbound_arrived,
+          &pb::QueueStats::set_outbound_arrived);
+  }
 
   PlaceAt(c, 0);
   ScheduleWaitingTimers(c);
@@ -203,6 +209,8 @@ void EngineImpl::CloseWork(AgentIdx a, ContactIdx c) {
     pb::QueueStats& st = StatsOf(cr.origin);
     const double handle = static_cast<double>(now_ - cr.connected_ms);
     st.set_aht_ewma_ms(st.aht_ewma_ms() == 0 ? handle : 0.9 * st.aht_ewma_ms() + 0.1 * handle);
+    AddTo(st, &pb::QueueStats::handled, &pb::QueueStats::set_handled);
+    st.set_handle_ms_total(st.handle_ms_total() + (now_ - cr.connected_ms));
   }
   Finish(c);
 }
@@ -362,6 +370,10 @@ Status EngineImpl::Accept(std::string_view agent_id, std::string_view contact_id
       AddTo(st, &pb::QueueStats::answered_in_threshold, &pb::QueueStats::set_answered_in_threshold);
     }
   }
+  if (!cr.answered && cr.contact.flags().outbound() && !cr.contact.flags().test()) {
+    AddTo(StatsOf(cr.origin), &pb::QueueStats::outbound_answered,
+          &pb::QueueStats::set_outbound_answered);
+  }
   cr.answered = true;
   RefreshReady(a);
   return Status::Ok();
@@ -380,7 +392,8 @@ Status EngineImpl::Reject(std::string_view agent_id, std::string_view contact_id
   return Status::Ok();
 }
 
-Status EngineImpl::WrapUp(std::string_view agent_id, std::string_view contact_id, Decisions* out) {
+Status EngineImpl::WrapUp(std::string_view agent_id, std::string_view contact_id,
+                          std::string_view disposition, Decisions* out) {
   auto found = FindAgent(agent_id);
   if (!found.ok()) return found.status();
   const AgentIdx a = *found;
@@ -394,7 +407,14 @@ Status EngineImpl::WrapUp(std::string_view agent_id, std::string_view contact_id
                               " has no after-contact work" +
                               (contact_id.empty() ? "" : " for contact " + Quote(contact_id)));
   }
-  for (ContactIdx c : done) CloseWork(a, c);
+  for (ContactIdx c : done) {
+    const ContactRec& cr = C(c);
+    if (disposition == kResolvedDisposition && cr.counts_for_sl) {
+      AddTo(StatsOf(cr.origin), &pb::QueueStats::resolved_first_contact,
+            &pb::QueueStats::set_resolved_first_contact);
+    }
+    CloseWork(a, c);
+  }
   FillAgent(a, out);
   return Status::Ok();
 }
@@ -458,8 +478,9 @@ Status Engine::OfferRejected(std::string_view agent_id, std::string_view contact
                              uint32_t attempt, Decisions* out) {
   SB_ENGINE_CALL(out, Reject(agent_id, contact_id, attempt, out));
 }
-Status Engine::WrapUpDone(std::string_view agent_id, std::string_view contact_id, Decisions* out) {
-  SB_ENGINE_CALL(out, WrapUp(agent_id, contact_id, out));
+Status Engine::WrapUpDone(std::string_view agent_id, std::string_view contact_id, Decisions* out,
+                          std::string_view disposition) {
+  SB_ENGINE_CALL(out, WrapUp(agent_id, contact_id, disposition, out));
 }
 #undef SB_ENGINE_CALL
 
@@ -493,7 +514,8 @@ Status Engine::Apply(const pb::RoutingEvent& e, Decisions* out) {
       return OfferRejected(e.offer_rejected().agent_id(), e.offer_rejected().contact_id(),
                            e.offer_rejected().attempt(), out);
     case pb::RoutingEvent::kWrapUpDone:
-      return WrapUpDone(e.wrap_up_done().agent_id(), e.wrap_up_done().contact_id(), out);
+      return WrapUpDone(e.wrap_up_done().agent_id(), e.wrap_up_done().contact_id(), out,
+                        e.wrap_up_done().disposition());
     case pb::RoutingEvent::kTimer:
       Tick(out);
       return Status::Ok();

@@ -23,6 +23,9 @@
 
 namespace sb::engine {
 
+// The wrap-up disposition that marks a contact resolved at the first contact (FCR).
+inline constexpr std::string_view kResolvedDisposition = "resolved";
+
 class EngineImpl;
 
 struct ContactView {
@@ -131,7 +134,9 @@ class Engine {
   Status OfferRejected(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
                        Decisions* out);
   // An empty contact_id wraps up every contact the agent has in after-contact work.
-  Status WrapUpDone(std::string_view agent_id, std::string_view contact_id, Decisions* out);
+  // `disposition` "resolved" (kResolvedDisposition) counts toward first-contact resolution.
+  Status WrapUpDone(std::string_view agent_id, std::string_view contact_id, Decisions* out,
+                    std::string_view disposition = {});
   // Fires due timers only.
   void Tick(Decisions* out);
 

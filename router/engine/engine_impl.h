@@ -203,7 +203,8 @@ class EngineImpl {
                 Decisions* out);
   Status Reject(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
                 Decisions* out);
-  Status WrapUp(std::string_view agent_id, std::string_view contact_id, Decisions* out);
+  Status WrapUp(std::string_view agent_id, std::string_view contact_id,
+                std::string_view disposition, Decisions* out);
   void RunTimers(Decisions* out);
   void BeginCall() { now_ = std::max(now_, clock_->NowMs()); }
   // Views report ages at the clock's time even if no call has advanced the engine since.

@@ -13,6 +13,8 @@ namespace sb::shard {
 namespace {
 
 constexpr int kTickMs = 20;
+// How often each shard publishes its statistics to sb.stats (wallboards refresh each second).
+constexpr int kStatsIntervalMs = 1000;
 constexpr size_t kMaxBatch = 1024;
 constexpr int kClaimAttempts = 3;
 
@@ -197,6 +199,7 @@ Status Node::Run(const std::atomic<bool>& stop) {
   int64_t last_tick = 0;
   int64_t last_checkpoint = MonotonicMs();
   int64_t last_status = MonotonicMs();
+  int64_t last_stats = 0;
   while (!stop.load(std::memory_order_relaxed)) {
     bool in_flight = false;
     for (const auto& [p, s] : shards_) in_flight = in_flight || !s->idle();
@@ -237,6 +240,10 @@ Status Node::Run(const std::atomic<bool>& stop) {
     if (options_.status_interval_ms > 0 && now - last_status >= options_.status_interval_ms) {
       PrintStatus((now - last_status) / 1000.0);
       last_status = now;
+    }
+    if (now - last_stats >= kStatsIntervalMs) {
+      for (auto& [p, s] : shards_) s->PublishStats();
+      last_stats = now;
     }
     if (probe_ != nullptr) probe_->MaybeRefresh(shards_, *consumer_);
   }

@@ -125,6 +125,11 @@ void ShardProbe::AfterEvent(const pb::RoutingEvent& event, const Status& applied
       if (q < 0) return;
       RouterProbe::QueueSeries& qs = r.Queue(q);
       r.ContactCounter(r.answered_, qs.answered, q, before_->channel).Increment();
+      // The engine's rule (EngineImpl::Accept): within the threshold when wait <= T.
+      if (now - before_->arrived_ms <= r.queue_sl_threshold_ms_[q]) {
+        r.ContactCounter(r.answered_within_sl_, qs.answered_within_sl, q, before_->channel)
+            .Increment();
+      }
       r.ContactHistogram(r.wait_, qs.wait_answered, q, before_->channel, r.wait_buckets_,
                          {{"outcome", "answered"}})
           .Observe(Seconds(now - before_->arrived_ms));
@@ -230,6 +235,14 @@ void ShardProbe::ReadQueueStats(const engine::Summary& summary, bool count) {
   queue_stats_read_ = true;
 }
 
+void ShardProbe::ChangelogCommitted(int64_t micros) {
+  if (commit_ == nullptr) {
+    commit_ = &router_->changelog_commit_.Add({{"shard", std::to_string(partition_)}},
+                                              router_->commit_buckets_);
+  }
+  commit_->Observe(static_cast<double>(micros) / 1e6);
+}
+
 // ---------------------------------------------------------------------------------------------
 // RouterProbe
 
@@ -248,6 +261,10 @@ RouterProbe::RouterProbe(prometheus::Registry& registry, const pb::RoutingConfig
                         "Contacts offered to a queue (arrived), test and outbound ones excluded")),
       answered_(Counters(registry, "sb_router_contacts_answered_total",
                          "Contacts answered (first acceptance by an agent), by arrival queue")),
+      answered_within_sl_(
+          Counters(registry, "sb_router_contacts_answered_within_sl_total",
+                   "Contacts answered within their queue's service-level threshold "
+                   "(sb_router_queue_sl_threshold_seconds): the numerator of service level")),
       abandoned_(Counters(registry, "sb_router_contacts_abandoned_total",
                           "Contacts whose customer left while waiting; short=\"true\": before the "
                           "short-abandon threshold (not in service level)")),
@@ -295,6 +312,15 @@ RouterProbe::RouterProbe(prometheus::Registry& registry, const pb::RoutingConfig
                               "Decisions a shard published to sb.assignments")),
       restore_(Histograms(registry, "sb_router_shard_restore_seconds",
                           "Time a claim took: checkpoint, changelog tail, epoch claim")),
+      changelog_commit_(Histograms(registry, "sb_router_changelog_commit_seconds",
+                                   "From handing a group of changelog records to the producer "
+                                   "to the broker's acknowledgement of the group")),
+      sl_threshold_(Gauges(registry, "sb_router_queue_sl_threshold_seconds",
+                           "The queue's service-level threshold T (answered within T counts)")),
+      sl_target_(Gauges(registry, "sb_router_queue_sl_target_ratio",
+                        "The queue's service-level target (0..1)")),
+      commit_buckets_({0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5}),
+      followups_(std::make_unique<FollowUpProbe>(registry, config)),
       consumer_lag_(Gauges(registry, "sb_router_consumer_lag_records",
                            "Input records of a shard not consumed yet (high watermark as "
                            "librdkafka last fetched it minus the shard's next offset)")),
@@ -337,8 +363,11 @@ RouterProbe::RouterProbe(prometheus::Registry& registry, const pb::RoutingConfig
     qs.waiting = &waiting_.Add(l);
     qs.oldest_wait = &oldest_wait_.Add(l);
     qs.estimated_wait = &estimated_wait_.Add(l);
+    sl_threshold_.Add(l).Set(q.service_level_threshold_s());
+    sl_target_.Add(l).Set(q.service_level_target());
     queues_.push_back(std::move(qs));
     queue_acw_limit_ms_.push_back(Ms(q.acw_limit_s()));
+    queue_sl_threshold_ms_.push_back(Ms(q.service_level_threshold_s()));
   }
 }
 
@@ -419,6 +448,7 @@ void RouterProbe::MaybeRefresh(const std::map<int32_t, std::unique_ptr<shard::Sh
     sample.partition = p;
     sample.probe = it != shards_.end() ? it->second.get() : nullptr;
     sample.engine = s->engine();
+    if (const FollowUps* f = s->followups(); f != nullptr) sample.followups = &f->core();
     sample.events = s->stats().events;
     sample.rejected_events = s->stats().rejected_events;
     sample.outputs = s->stats().outputs;
@@ -438,6 +468,13 @@ void RouterProbe::MaybeRefresh(const std::map<int32_t, std::unique_ptr<shard::Sh
 }
 
 void RouterProbe::Publish(const std::vector<ShardSample>& shards) {
+  std::vector<const followup::Scheduler*> schedulers;
+  int64_t now_ms = 0;
+  for (const ShardSample& s : shards) {
+    if (s.followups != nullptr) schedulers.push_back(s.followups);
+    now_ms = std::max(now_ms, s.engine->now_ms());
+  }
+  followups_->Publish(schedulers, now_ms);
   struct QueueNow {
     uint64_t waiting = 0;
     int64_t oldest_ms = 0, ewt_ms = 0;

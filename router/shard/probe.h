@@ -47,7 +47,9 @@
 
 #include "common/status.h"
 #include "router/engine/engine.h"
+#include "router/followup/scheduler.h"
 #include "router/kafka/client.h"
+#include "router/shard/followup_probe.h"
 #include "state-store/store.h"
 #include "switchboard/v1/config.pb.h"
 #include "switchboard/v1/events.pb.h"
@@ -77,6 +79,9 @@ class ShardProbe {
 
   int32_t partition() const { return partition_; }
 
+  // A changelog group was acknowledged `micros` after its records were handed to the producer.
+  void ChangelogCommitted(int64_t micros);
+
  private:
   friend class RouterProbe;
   struct AcwEntry {
@@ -95,6 +100,7 @@ class ShardProbe {
   const int32_t partition_;
   std::chrono::steady_clock::time_point started_;
   std::optional<engine::ContactView> before_;
+  prometheus::Histogram* commit_ = nullptr;  // made on first use
   // Contacts in after-contact work, by agent (an agent has few). Bounded by the agents' work.
   std::unordered_map<std::string, std::vector<AcwEntry>> acw_;
 
@@ -130,6 +136,7 @@ class RouterProbe {
     int32_t partition = 0;
     ShardProbe* probe = nullptr;  // may be null (then only gauges)
     const engine::Engine* engine = nullptr;
+    const followup::Scheduler* followups = nullptr;  // null: follow-ups off
     uint64_t events = 0, rejected_events = 0, outputs = 0;
     int64_t restore_ms = -1;             // -1: not restored
     std::map<std::string, int64_t> lag;  // records behind, by input topic (known ones only)
@@ -150,8 +157,8 @@ class RouterProbe {
   struct QueueSeries {
     std::string name, domain;
     // By channel, made on first use (so a scrape lists only channels the queue saw).
-    std::array<prometheus::Counter*, kChannels> offered{}, answered{}, abandoned{},
-        short_abandoned{}, excluded_test{}, excluded_outbound{};
+    std::array<prometheus::Counter*, kChannels> offered{}, answered{}, answered_within_sl{},
+        abandoned{}, short_abandoned{}, excluded_test{}, excluded_outbound{};
     std::array<prometheus::Histogram*, kChannels> wait_answered{}, wait_abandoned{}, handle{},
         acw{};
     prometheus::Counter *expired = nullptr, *cancelled = nullptr, *overflowed = nullptr;
@@ -194,7 +201,8 @@ class RouterProbe {
   int64_t short_abandon_ms_ = 0;
   std::unordered_map<std::string, int> queue_index_;
   std::vector<QueueSeries> queues_;
-  std::vector<int64_t> queue_acw_limit_ms_;  // by queue index
+  std::vector<int64_t> queue_acw_limit_ms_;     // by queue index
+  std::vector<int64_t> queue_sl_threshold_ms_;  // by queue index
   std::vector<DomainSeries> domains_;
   std::map<int32_t, ShardSeries> shard_series_;
   std::map<int32_t, OwnedShardGauges> owned_;
@@ -206,6 +214,7 @@ class RouterProbe {
   // Contacts (labels domain, queue, channel).
   prometheus::Family<prometheus::Counter>& offered_;
   prometheus::Family<prometheus::Counter>& answered_;
+  prometheus::Family<prometheus::Counter>& answered_within_sl_;
   prometheus::Family<prometheus::Counter>& abandoned_;  // + short="true|false"
   prometheus::Family<prometheus::Counter>& excluded_;   // + reason="test|outbound"
   prometheus::Family<prometheus::Histogram>& wait_;     // + outcome="answered|abandoned"
@@ -231,6 +240,12 @@ class RouterProbe {
   prometheus::Family<prometheus::Counter>& shard_rejected_;
   prometheus::Family<prometheus::Counter>& shard_outputs_;
   prometheus::Family<prometheus::Histogram>& restore_;
+  prometheus::Family<prometheus::Histogram>& changelog_commit_;  // label shard
+  // The queues' service-level settings (labels domain, queue), for rules and dashboards.
+  prometheus::Family<prometheus::Gauge>& sl_threshold_;
+  prometheus::Family<prometheus::Gauge>& sl_target_;
+  prometheus::Histogram::BucketBoundaries commit_buckets_;
+  std::unique_ptr<FollowUpProbe> followups_;
   prometheus::Family<prometheus::Gauge>& consumer_lag_;        // labels shard, topic
   prometheus::Family<prometheus::Gauge>& sst_bytes_;           // labels shard, column_family
   prometheus::Family<prometheus::Gauge>& write_stopped_;       // label shard

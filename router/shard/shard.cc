@@ -176,6 +176,8 @@ Status Shard::Claim() {
   contacts_next_ = meta.contacts_next_offset();
   agent_events_next_ = meta.agent_events_next_offset();
   checkpoint_meta_ = meta;
+  stats_book_ = std::make_unique<StatsBook>(config_, p, options_.partitions);
+  stats_book_->Restore(meta);
 
   // 6. Outputs the previous owner may not have delivered: again (consumers drop repeats).
   Group resend;
@@ -185,6 +187,7 @@ Status Shard::Claim() {
   Publish(groups_.back());
   AdvanceWatermark();
   offsets_moved_ = true;  // the first group records the claim's state (and the repairs)
+  PublishStats();         // the day's baselines are taken before any new input counts
   stats_.restore_ms = MonotonicMs() - started;
   std::fprintf(stderr,
                "shard %d: claimed epoch %llu at changelog offset %lld (%llu records restored in "
@@ -320,6 +323,22 @@ void Shard::Tick() {
   AfterEngine(pb::RoutingEvent(), first);
 }
 
+void Shard::PublishStats() {
+  if (!failure_.ok() || engine_ == nullptr || stats_book_ == nullptr) return;
+  const auto records =
+      stats_book_->Collect(clock_->NowMs(), epoch_, options_.node_id, engine_->Summarize(),
+                           followups_ != nullptr ? &followups_->core() : nullptr);
+  for (const auto& [key, value] : records) {
+    Status st = producers_.outputs->Produce(
+        kafka::kStatsTopic, options_.partition, key, value, {EpochHeader(epoch_)},
+        MakeToken(options_.partition, TokenKind::kStats, ++stats_seq_));
+    if (!st.ok()) {
+      OnDelivery(MakeToken(options_.partition, TokenKind::kStats, stats_seq_), -1, st);
+      return;
+    }
+  }
+}
+
 Status Shard::AppendRecord(const std::string& key, const std::optional<std::string>& value) {
   return producers_.changelog->Produce(
       kafka::kChangelogTopic, options_.partition, key, value, {EpochHeader(epoch_)},
@@ -378,6 +397,7 @@ Status Shard::Flush() {
   meta.set_agent_events_next_offset(agent_events_next_);
   meta.set_group_seq(++group_seq_);
   meta.set_outputs_acked_through(outputs_acked_through_);
+  if (stats_book_ != nullptr) stats_book_->SaveTo(&meta);
   if (followups_ != nullptr) {
     meta.set_followup_outage(followups_->outage());
     meta.set_followup_outage_since_ms(followups_->outage_since_ms());
@@ -390,6 +410,7 @@ Status Shard::Flush() {
   offsets_moved_ = false;
   SB_RETURN_IF_ERROR(AppendRecord(kMetaKey, meta.SerializeAsString()));
   group.meta_seq = next_seq_;
+  group.appended_us = MonotonicUs();
   meta.clear_outputs();
   pending_meta_seq_ = next_seq_;
   groups_.push_back(std::move(group));
@@ -456,6 +477,15 @@ Status Shard::CheckGap(int64_t from, int64_t to) {
 }
 
 void Shard::OnDelivery(uint64_t token, int64_t offset, const Status& status) {
+  if (TokenKindOf(token) == TokenKind::kStats) {
+    // Statistics are re-sent within a second: a lost one is not lost state.
+    if (!status.ok() && ++stats_failed_ % 100 == 1) {
+      std::fprintf(stderr, "shard %d: statistics not delivered (%llu so far): %s\n",
+                   options_.partition, static_cast<unsigned long long>(stats_failed_),
+                   status.ToString().c_str());
+    }
+    return;
+  }
   if (!status.ok()) return Fail(status);
   if (TokenKindOf(token) == TokenKind::kOutput) {
     // Outputs go to several partitions (forwards), so acknowledgements may come out of order.
@@ -484,6 +514,7 @@ void Shard::OnDelivery(uint64_t token, int64_t offset, const Status& status) {
   for (Group& g : groups_) {
     if (!g.published && g.meta_seq == seq) {
       g.meta_offset = offset;
+      if (probe_ != nullptr) probe_->ChangelogCommitted(MonotonicUs() - g.appended_us);
       Publish(g);
       break;
     }

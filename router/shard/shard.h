@@ -33,6 +33,7 @@
 #include "router/kafka/client.h"
 #include "router/shard/changelog.h"
 #include "router/shard/followups.h"
+#include "router/shard/stats_book.h"
 #include "state-store/store.h"
 #include "switchboard/v1/config.pb.h"
 
@@ -41,7 +42,7 @@ namespace sb::shard {
 class ShardProbe;  // router/shard/probe.h
 
 // Delivery tokens: partition | kind | sequence, so one producer serves every shard of a node.
-enum class TokenKind : uint8_t { kChangelog = 1, kOutput = 2 };
+enum class TokenKind : uint8_t { kChangelog = 1, kOutput = 2, kStats = 3 };
 uint64_t MakeToken(int32_t partition, TokenKind kind, uint64_t seq);
 int32_t TokenPartition(uint64_t token);
 TokenKind TokenKindOf(uint64_t token);
@@ -96,6 +97,9 @@ class Shard {
   Status OnInput(const kafka::Record& record);
   void Tick();
   Status Flush();
+  // Publishes the shard's statistics to sb.stats (router/shard/stats_book.h): called about once
+  // a second. Statistics are not outputs: they are sent at once, and a lost one is only logged.
+  void PublishStats();
   void OnDelivery(uint64_t token, int64_t offset, const Status& status);
   // Saves the engine state at the last acknowledged group into RocksDB.
   // REQUIRES: idle() (nothing in flight), else it does nothing.
@@ -119,6 +123,7 @@ class Shard {
   struct Group {
     uint64_t meta_seq = 0;
     int64_t meta_offset = -1;
+    int64_t appended_us = 0;  // monotonic: when its records were handed to the producer
     std::vector<pb::ShardOutput> outputs;
     uint64_t first_output_seq = 0;  // outputs carry delivery sequences [first, first + size)
     size_t outputs_unacked = 0;
@@ -148,6 +153,9 @@ class Shard {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<FollowUps> followups_;
+  std::unique_ptr<StatsBook> stats_book_;  // after Claim()
+  uint64_t stats_seq_ = 0;
+  uint64_t stats_failed_ = 0;
   std::vector<Forward> forwards_;                       // for the next group's outputs
   std::unique_ptr<kafka::PartitionReader> gap_reader_;  // made on the first foreign write
 

@@ -90,7 +90,9 @@ done
 mapfile -t urls < <(grep -oE '^ +metrics http://127\.0\.0\.1:[0-9]+/metrics$' "$dir/stdout" | awk '{ print $2 }')
 (( ${#urls[@]} == 2 )) || fail "want 2 router metrics URLs in the header, got ${urls[*]}"
 for u in "${urls[@]}"; do
-  curl -sf --max-time 5 "$u" | grep -q '^sb_router_shards_owned ' || fail "$u: no sb_router_shards_owned"
+  # Read whole before grep: `curl | grep -q` fails under pipefail when grep stops reading early.
+  scrape=$(curl -sf --max-time 5 "$u") || fail "$u: scrape failed"
+  grep -q '^sb_router_shards_owned ' <<<"$scrape" || fail "$u: no sb_router_shards_owned"
 done
 
 kill -INT "$pid"

@@ -246,6 +246,10 @@ TEST_F(ProbeTest, WaitBucketsSitAtTheServiceLevelThresholdAndAgreeWithTheEngine)
   }
   EXPECT_DOUBLE_EQ(in_sl / denominator, engine_sl);
   EXPECT_DOUBLE_EQ(engine_sl, 0.5);  // c0 and c1 of c0, c1, c2, c3
+  // The same numerator counted directly, for queues whose threshold rules cannot know.
+  EXPECT_EQ(Value("sb_router_contacts_answered_within_sl_total", kSales), in_sl);
+  EXPECT_EQ(Value("sb_router_queue_sl_threshold_seconds", {{"domain", "d1"}, {"queue", "support"}}),
+            42);
 }
 
 TEST_F(ProbeTest, TestContactsAndOutboundCampaignsStayOutOfServiceLevel) {
