@@ -22,5 +22,11 @@ names=$(grep -hoE '^\s*- (record|alert): \S+' "${RULES[@]}" | awk '{print $3}')
 for n in $names; do
   grep -qE "(expr: |alertname: )$n\s*$" "${TESTS[@]}" || fail "rule $n is not tested in $DIR/tests"
 done
+# Every alert is tested both firing (a non-empty exp_alerts) and not firing (exp_alerts: []).
+cases=$(awk '/alertname:/ {a = $NF; next} a != "" && /exp_alerts:/ {print a, ($NF == "[]" ? "quiet" : "fires"); a = ""}' "${TESTS[@]}")
+for n in $(grep -hoE '^\s*- alert: \S+' "${RULES[@]}" | awk '{print $3}'); do
+  grep -qx "$n fires" <<<"$cases" || fail "alert $n is never tested firing"
+  grep -qx "$n quiet" <<<"$cases" || fail "alert $n is never tested not firing"
+done
 promtool test rules "${TESTS[@]}" || fail "promtool test rules failed"
 echo "PASS: $(wc -w <<<"$names") rules checked and tested by ${#TESTS[@]} test files"
