@@ -35,6 +35,9 @@ constexpr int64_t kDrainGraceMs = 5000;
 constexpr int kLogoutTimeoutMs = 2000;
 // Share of customers who hang up while waiting and ask for a callback (built-in config only).
 constexpr double kCallbackShare = 0.3;
+// Share of handled customers who file a complaint, and of contacts resolved at the first contact.
+constexpr double kComplaintShare = 0.05;
+constexpr double kResolvedShare = 0.7;
 // How long the routers may take to form their group and claim every shard.
 constexpr int64_t kClaimTimeoutMs = 60000;
 // What the routers' own status lines are printed at (router/shard/node.h's default).
@@ -188,6 +191,9 @@ Status Demo::Start() {
   if (!config_.followup_path.empty()) {
     to.callback_queue = "callbacks";
     to.callback_share = kCallbackShare;
+    to.complaint_queue = "complaints";
+    to.complaint_share = kComplaintShare;
+    to.resolved_share = kResolvedShare;
   }
   auto traffic = loadgen::Traffic::Create(cluster_->bootstrap(), config_.config, to);
   if (!traffic.ok()) return traffic.status();

@@ -196,15 +196,45 @@ Status Traffic::Abandon(const std::string& contact) {
   return Status::Ok();
 }
 
-Status Traffic::RequestCallback(const std::string& contact) {
+Status Traffic::SubmitFollowUp(const pb::RoutingEvent& ev, const std::string& queue) {
   std::string domain;
   for (const auto& q : config_.queues()) {
-    if (q.name() == options_.callback_queue) domain = q.domain();
+    if (q.name() == queue) domain = q.domain();
   }
   if (domain.empty()) {
-    return InvalidArgument("callback queue \"" + options_.callback_queue +
-                           "\" is not in the routing config");
+    return InvalidArgument("follow-up queue \"" + queue + "\" is not in the routing config");
   }
+  return Send(ev.follow_up().submit().request_id(), kafka::kContactsTopic,
+              kafka::PartitionFor(domain, partitions_), ev);
+}
+
+Status Traffic::FileComplaint(const std::string& contact) {
+  pb::RoutingEvent ev;
+  ev.set_at_ms(WallMs());
+  pb::FollowUpRequest* r = ev.mutable_follow_up()->mutable_submit();
+  r->set_request_id(std::string(kCallbackPrefix) + "cmp-" + contact);
+  r->set_kind(pb::FOLLOW_UP_KIND_COMPLAINT_REPLY);
+  r->set_queue(options_.complaint_queue);
+  r->set_customer_phone("+86139" + std::to_string(10000000 + rng_() % 90000000));
+  r->set_customer_surname("Demo");
+  r->set_complaint_category("service");
+  r->set_customer_category("residential");
+  if (!complaint_events_.empty() && std::bernoulli_distribution(0.1)(rng_)) {
+    // The same customer again about the same event: the scheduler makes it an incident.
+    const std::string& earlier = complaint_events_[rng_() % complaint_events_.size()];
+    r->set_customer_id("customer-" + earlier);
+    r->set_event_key("event-" + earlier);
+  } else {
+    r->set_customer_id("customer-" + contact);
+    r->set_event_key("event-" + contact);
+    complaint_events_.push_back(contact);
+  }
+  r->set_note("complaint after contact " + contact);
+  ++complaints_filed_;
+  return SubmitFollowUp(ev, options_.complaint_queue);
+}
+
+Status Traffic::RequestCallback(const std::string& contact) {
   pb::RoutingEvent ev;
   ev.set_at_ms(WallMs());
   pb::FollowUpRequest* r = ev.mutable_follow_up()->mutable_submit();
@@ -216,7 +246,7 @@ Status Traffic::RequestCallback(const std::string& contact) {
   r->set_customer_surname("Demo");
   r->set_note("hung up while waiting");
   ++callbacks_requested_;
-  return Send(r->request_id(), kafka::kContactsTopic, kafka::PartitionFor(domain, partitions_), ev);
+  return SubmitFollowUp(ev, options_.callback_queue);
 }
 
 bool Traffic::AdoptFollowUp(const pb::Decision& d) {
@@ -317,6 +347,15 @@ Status Traffic::Fire(const Action& a) {
       if (a.contact.starts_with(kCallbackPrefix)) {  // the callback's outcome
         const bool answered = std::bernoulli_distribution(0.75)(rng_);
         ev.mutable_wrap_up_done()->set_disposition(answered ? "answered" : "no_answer");
+      } else {
+        if (options_.resolved_share > 0) {
+          const bool resolved = std::bernoulli_distribution(options_.resolved_share)(rng_);
+          ev.mutable_wrap_up_done()->set_disposition(resolved ? "resolved" : "unresolved");
+        }
+        if (!options_.complaint_queue.empty() &&
+            std::bernoulli_distribution(options_.complaint_share)(rng_)) {
+          SB_RETURN_IF_ERROR(FileComplaint(a.contact));
+        }
       }
       break;
     case Act::kReady:

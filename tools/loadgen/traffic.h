@@ -37,6 +37,14 @@ struct TrafficOptions {
   // escalations like any contact and report an outcome (3 in 4 answered). Empty queue: none.
   std::string callback_queue;
   double callback_share = 0;
+  // Customers whose contact was handled file a complaint with this probability: a complaint-reply
+  // request (id "cb-cmp-<contact>", taken by the agents like a callback) for `complaint_queue`;
+  // one in ten is about the same event as an earlier complaint (an incident). Empty queue: none.
+  std::string complaint_queue;
+  double complaint_share = 0;
+  // Agents wrap up contacts as "resolved" (first-contact resolution) with this probability, else
+  // "unresolved"; 0: no disposition (follow-up attempts always report their outcome).
+  double resolved_share = 0;
   kafka::Settings settings;
   std::string epoch_log;  // append "<wall ms> <shard> <epoch>" at each shard owner's first output
 };
@@ -105,6 +113,9 @@ class Traffic {
   Status SubmitContact(const std::string& id, size_t queue, bool measured);
   Status Abandon(const std::string& contact);
   Status RequestCallback(const std::string& contact);
+  Status FileComplaint(const std::string& contact);
+  // Submits a follow-up request to the shard of `queue`'s domain.
+  Status SubmitFollowUp(const pb::RoutingEvent& ev, const std::string& queue);
   // A contact the cluster created from a callback request of ours (an attempt or an escalation):
   // booked like one of ours, not measured. False for anything else.
   bool AdoptFollowUp(const pb::Decision& d);
@@ -120,7 +131,8 @@ class Traffic {
   std::string run_id_;
   int32_t partitions_ = 0;
   uint64_t submitted_ = 0;
-  uint64_t callbacks_requested_ = 0, follow_up_contacts_ = 0;
+  uint64_t callbacks_requested_ = 0, follow_up_contacts_ = 0, complaints_filed_ = 0;
+  std::vector<std::string> complaint_events_;  // event keys of complaints filed, for repeats
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::PartitionReader> reader_;
   Status delivery_failure_;
