@@ -139,7 +139,7 @@ class Gateway::Impl {
   // Hands one record to the I/O thread and waits for the broker's acknowledgement.
   // UNAVAILABLE when the record was not written (or not acknowledged in time).
   Status Publish(std::string_view topic, int32_t partition, const std::string& key,
-                 std::string value) {
+                 std::string value, int64_t* offset = nullptr) {
     auto out = std::make_shared<Outgoing>();
     out->topic = std::string(topic);
     out->partition = partition;
@@ -156,7 +156,9 @@ class Gateway::Impl {
       return Unavailable("Kafka did not acknowledge within " +
                          std::to_string(options_.ack_timeout_ms) + " ms");
     }
-    return done.get();
+    Status st = done.get();
+    if (offset != nullptr) *offset = out->offset;
+    return st;
   }
 
   int32_t PartitionOfQueue(const std::string& queue) const {
@@ -191,6 +193,11 @@ class Gateway::Impl {
     std::condition_variable cv;
     std::deque<pb::AgentUpdate> updates;  // GUARDED_BY(mu)
     bool closed = false;                  // GUARDED_BY(mu)
+    // Set before the desk is registered, then read-only.
+    pb::Agent agent;
+    int32_t partition = 0;
+    std::atomic<int64_t> login_offset{-1};  // of this session's AgentLogin in sb.agent-events
+    std::atomic<bool> leaving{false};       // the desktop asked to log out
     void Push(pb::AgentUpdate u) {
       {
         std::lock_guard lock(mu);
@@ -208,8 +215,11 @@ class Gateway::Impl {
   };
   // Registers the agent's desk on this node (closing an older session of the same agent) and
   // cancels a pending grace-period logout.
-  std::shared_ptr<Desk> OpenDesk(const std::string& agent_id) {
+  std::shared_ptr<Desk> OpenDesk(const pb::Agent& agent, int32_t partition) {
+    const std::string& agent_id = agent.id();
     auto desk = std::make_shared<Desk>();
+    desk->agent = agent;
+    desk->partition = partition;
     std::shared_ptr<Desk> old;
     {
       std::lock_guard lock(desks_mu_);
@@ -265,6 +275,7 @@ class Gateway::Impl {
     int32_t partition = 0;
     std::string key;
     std::string value;
+    int64_t offset = -1;  // acknowledged offset, set before `done`
     std::promise<Status> done;
   };
 
@@ -291,6 +302,7 @@ class Gateway::Impl {
   std::map<std::string, std::shared_ptr<Desk>> desks_;  // GUARDED_BY(desks_mu_)
   std::map<std::string, PendingLogout> logouts_;        // GUARDED_BY(desks_mu_)
   void PublishDueLogouts();
+  void Relogin(const std::string& agent_id, int64_t logout_offset);
 
   std::mutex submit_mu_;
   std::condition_variable submit_cv_;
@@ -489,12 +501,15 @@ class AgentServiceImpl final : public pb::AgentService::Service {
     const pb::Agent agent = req.login().agent();
     const int32_t partition = kafka::PartitionFor(agent.domain(), gw_->partitions_);
     // Registered before the login is published, so no offer made right after it is missed.
-    auto desk = gw_->OpenDesk(agent.id());
+    auto desk = gw_->OpenDesk(agent, partition);
     pb::RoutingEvent login;
     login.set_at_ms(gw_->clock_.NowMs());
     *login.mutable_agent_login()->mutable_agent() = agent;
     login.mutable_agent_login()->set_ready(req.login().ready());
-    Status st = Publish(partition, agent.id(), login);
+    int64_t login_offset = -1;
+    Status st = gw_->Publish(kafka::kAgentEventsTopic, partition, agent.id(),
+                             login.SerializeAsString(), &login_offset);
+    desk->login_offset = login_offset;
     if (!st.ok()) {
       gw_->CloseDesk(agent.id(), partition, desk, /*logged_out=*/true);
       return ToGrpc(Unavailable("login not accepted: " + st.message()));
@@ -509,7 +524,7 @@ class AgentServiceImpl final : public pb::AgentService::Service {
       pb::AgentRequest r;
       while (stream->Read(&r)) {
         pb::AgentUpdate reply;
-        if (Act(agent, partition, r, &reply)) {
+        if (Act(*desk, r, &reply)) {
           logged_out = true;
           break;
         }
@@ -550,8 +565,9 @@ class AgentServiceImpl final : public pb::AgentService::Service {
   // Publishes one desktop action to sb.agent-events (the agent's partition), acknowledged by the
   // broker before the next is read. A refused action is answered on the stream; the session
   // stays. Returns true when the agent logged out.
-  bool Act(const pb::Agent& agent, int32_t partition, const pb::AgentRequest& r,
-           pb::AgentUpdate* reply) {
+  bool Act(Impl::Desk& desk, const pb::AgentRequest& r, pb::AgentUpdate* reply) {
+    const pb::Agent& agent = desk.agent;
+    const int32_t partition = desk.partition;
     auto refuse = [&](const Status& st) {
       reply->mutable_refused()->set_code(std::string(ToGrpcName(st.code())));
       reply->mutable_refused()->set_message(st.message());
@@ -599,6 +615,7 @@ class AgentServiceImpl final : public pb::AgentService::Service {
         reply->mutable_heartbeat()->set_server_time_ms(gw_->clock_.NowMs());
         return false;
       case pb::AgentRequest::kLogout:
+        desk.leaving = true;
         ev.mutable_agent_logout()->set_agent_id(id);
         ev.mutable_agent_logout()->set_reason(r.logout().reason());
         break;
@@ -712,13 +729,15 @@ Status Gateway::Impl::StartKafka() {
   settings.erase("session.timeout.ms");
   settings.erase("heartbeat.interval.ms");
   settings["linger.ms"] = "1";
-  auto producer = kafka::Producer::Create(
-      options_.bootstrap, settings, [this](uint64_t token, int32_t, int64_t, const Status& st) {
-        auto it = in_flight_.find(token);
-        if (it == in_flight_.end()) return;
-        it->second->done.set_value(st);
-        in_flight_.erase(it);
-      });
+  auto producer =
+      kafka::Producer::Create(options_.bootstrap, settings,
+                              [this](uint64_t token, int32_t, int64_t offset, const Status& st) {
+                                auto it = in_flight_.find(token);
+                                if (it == in_flight_.end()) return;
+                                it->second->offset = offset;
+                                it->second->done.set_value(st);
+                                in_flight_.erase(it);
+                              });
   if (!producer.ok()) return producer.status();
   producer_ = std::move(*producer);
   settings.erase("linger.ms");
@@ -857,6 +876,39 @@ void Gateway::Impl::PublishDueLogouts() {
   }
 }
 
+// An agent logged out while its desktop is connected here: another node's grace period ran out
+// for a session the desktop left there before reconnecting here (its login here was refused, as
+// the agent was still logged in). Log it in again, not ready, and tell the desktop.
+void Gateway::Impl::Relogin(const std::string& agent_id, int64_t logout_offset) {
+  std::shared_ptr<Desk> desk;
+  {
+    std::lock_guard lock(desks_mu_);
+    auto it = desks_.find(agent_id);
+    if (it == desks_.end()) return;
+    desk = it->second;
+  }
+  // Older than our login (the engine applied it first), or our own desktop's logout.
+  if (desk->leaving || desk->login_offset < 0 || logout_offset < desk->login_offset) return;
+  pb::RoutingEvent ev;
+  ev.set_at_ms(clock_.NowMs());
+  *ev.mutable_agent_login()->mutable_agent() = desk->agent;
+  ev.mutable_agent_login()->set_ready(false);
+  const uint64_t token = next_token_++;
+  Status st = producer_->Produce(kafka::kAgentEventsTopic, desk->partition, agent_id,
+                                 ev.SerializeAsString(), {}, token);
+  if (!st.ok()) {
+    std::fprintf(stderr, "gateway %s: agent %s: login again not published: %s\n",
+                 options_.node_id.c_str(), config::Printable(agent_id).c_str(),
+                 st.ToString().c_str());
+    return;
+  }
+  in_flight_[token] = std::make_shared<Outgoing>();  // nobody waits for it
+  pb::AgentUpdate u;
+  u.mutable_state()->set_state(pb::AGENT_STATE_NOT_READY);
+  u.mutable_state()->set_reason("logged in again after another node logged this agent out");
+  desk->Push(std::move(u));
+}
+
 void Gateway::Impl::Apply(const kafka::Record& rec) {
   if (!rec.value) return;
   if (rec.topic == kafka::kAssignmentsTopic) {
@@ -884,6 +936,10 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
         break;
       case pb::RoutingEvent::kContactEnded:
         book_.OnEnded(ev.contact_ended().contact_id(), at);
+        break;
+      case pb::RoutingEvent::kAgentLogout:
+        if (rec.topic == kafka::kAgentEventsTopic)
+          Relogin(ev.agent_logout().agent_id(), rec.offset);
         break;
       default:
         break;

@@ -489,6 +489,57 @@ TEST_F(GatewayTest, AgentDesktopSessionEndToEnd) {
   EXPECT_TRUE(logged_out);
 }
 
+// A desktop that drops on one node and comes back on another within the grace period: the first
+// node's logout (when its grace runs out) does not leave the agent logged out: the second node
+// logs it in again (not ready), says so on the stream, and offers keep coming after ready.
+TEST_F(GatewayTest, DesktopMovingToAnotherNodeStaysLoggedIn) {
+  StartNode();
+  GatewayOptions o = Options();
+  o.agent_grace_ms = 1000;
+  StartGateway(o);
+  auto second = Gateway::Start(Options(), config_);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  auto second_agents = pb::AgentService::NewStub(
+      grpc::CreateChannel((*second)->address(), grpc::InsecureChannelCredentials()));
+  pb::AgentRequest login;
+  auto* agent = login.mutable_login()->mutable_agent();
+  agent->set_id("a1");
+  agent->set_domain("d00");
+  auto* skill = agent->add_skills();
+  skill->set_skill("general");
+  skill->set_proficiency(3);
+  login.mutable_login()->set_ready(true);
+  pb::AgentUpdate u;
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kAgentToken);
+    auto desk = agents_->Session(&ctx);
+    ASSERT_TRUE(desk->Write(login));
+    ASSERT_TRUE(desk->Read(&u));
+    ASSERT_TRUE(u.has_logged_in());
+    ctx.TryCancel();
+    desk->Finish();  // CANCELLED by us
+  }
+  grpc::ClientContext ctx;
+  Authorize(&ctx, kAgentToken);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto desk = second_agents->Session(&ctx);
+  ASSERT_TRUE(desk->Write(login));
+  ASSERT_TRUE(desk->Read(&u));
+  ASSERT_TRUE(u.has_logged_in());
+  ASSERT_TRUE(ReadUntil(desk, &u, [](const pb::AgentUpdate& x) { return x.has_state(); }));
+  EXPECT_EQ(u.state().state(), pb::AGENT_STATE_NOT_READY);
+  pb::AgentRequest ready;
+  ready.mutable_ready();
+  ASSERT_TRUE(desk->Write(ready));
+  pb::SubmitContactResponse submitted;
+  ASSERT_TRUE(Submit(kIntegratorToken, Contact("sip-call-77"), &submitted).ok());
+  ASSERT_TRUE(ReadUntil(desk, &u, [](const pb::AgentUpdate& x) { return x.has_offer(); }));
+  EXPECT_EQ(u.offer().contact_id(), submitted.contact_id());
+  ctx.TryCancel();
+  desk->Finish();  // CANCELLED by us
+}
+
 // TLS: a self-signed certificate made with the openssl CLI; a plaintext client cannot talk to
 // it, a client trusting the certificate can.
 TEST_F(GatewayTest, TlsServesOnlyTlsClients) {
