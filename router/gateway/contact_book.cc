@@ -171,12 +171,17 @@ size_t ContactBook::size() const {
 
 void QueueEstimates::OnShardLive(const pb::ShardLive& live) {
   std::lock_guard lock(mu_);
-  auto [it, fresh] = shard_epoch_.try_emplace(live.shard(), live.epoch());
+  auto [it, fresh] = shards_.try_emplace(live.shard(), live);
   if (!fresh) {
-    if (live.epoch() < it->second) return;  // a zombie owner's late snapshot
-    it->second = live.epoch();
+    if (live.epoch() < it->second.epoch()) return;  // a zombie owner's late snapshot
+    it->second = live;
   }
   for (const pb::QueueLive& q : live.queues()) ewt_s_[q.queue()] = q.estimated_wait_s();
+}
+
+std::map<int32_t, pb::ShardLive> QueueEstimates::Shards() const {
+  std::lock_guard lock(mu_);
+  return shards_;
 }
 
 double QueueEstimates::EstimatedWaitS(const std::string& queue) const {

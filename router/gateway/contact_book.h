@@ -92,10 +92,12 @@ class QueueEstimates {
   void OnShardLive(const pb::ShardLive& live);
   // -1 when no shard has reported the queue (or its estimate is unknown).
   double EstimatedWaitS(const std::string& queue) const;
+  // The latest snapshot of every shard heard from, by shard number.
+  std::map<int32_t, pb::ShardLive> Shards() const;
 
  private:
   mutable std::mutex mu_;
-  std::map<int32_t, int64_t> shard_epoch_;            // GUARDED_BY(mu_)
+  std::map<int32_t, pb::ShardLive> shards_;           // GUARDED_BY(mu_)
   std::map<std::string, double, std::less<>> ewt_s_;  // GUARDED_BY(mu_)
 };
 

@@ -5,6 +5,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -679,8 +680,24 @@ class AdminServiceImpl final : public pb::AdminService::Service {
 
   SB_GATEWAY_DECLARED_ONLY(ApplyConfig, ApplyConfigRequest, ApplyConfigResponse,
                            "/switchboard.v1.AdminService/ApplyConfig")
-  SB_GATEWAY_DECLARED_ONLY(QueueStats, QueueStatsRequest, QueueStatsResponse,
-                           "/switchboard.v1.AdminService/QueueStats")
+  // From the shards' live snapshots on sb.stats (each shard's latest, highest epoch first).
+  grpc::Status QueueStats(grpc::ServerContext* ctx, const pb::QueueStatsRequest* req,
+                          pb::QueueStatsResponse* resp) override {
+    Principal who;
+    grpc::Status gate = gw_->Gate(ctx, "/switchboard.v1.AdminService/QueueStats", &who);
+    if (!gate.ok()) return gate;
+    Status valid = gw_->validator_.Check(*req);
+    if (!valid.ok()) return ToGrpc(valid);
+    const std::set<std::string> wanted(req->queues().begin(), req->queues().end());
+    for (const auto& [shard, live] : gw_->estimates_.Shards()) {
+      for (const pb::QueueLive& q : live.queues()) {
+        if (wanted.empty() || wanted.count(q.queue())) *resp->add_queues() = q;
+      }
+      for (const pb::DomainLive& d : live.domains()) *resp->add_domains() = d;
+      resp->set_as_of_ms(std::max(resp->as_of_ms(), live.at_ms()));
+    }
+    return grpc::Status::OK;
+  }
   SB_GATEWAY_DECLARED_ONLY(ListAgents, ListAgentsRequest, ListAgentsResponse,
                            "/switchboard.v1.AdminService/ListAgents")
   SB_GATEWAY_DECLARED_ONLY(Drain, DrainRequest, DrainResponse, "/switchboard.v1.AdminService/Drain")

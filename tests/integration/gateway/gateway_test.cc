@@ -489,6 +489,59 @@ TEST_F(GatewayTest, AgentDesktopSessionEndToEnd) {
   EXPECT_TRUE(logged_out);
 }
 
+// The estimated wait of a submitted contact and AdminService.QueueStats come from the shards'
+// live snapshots on sb.stats; the highest epoch of a shard wins.
+TEST_F(GatewayTest, EstimatedWaitAndQueueStatsFromLiveStats) {
+  auto producer = kafka::Producer::Create(kafka_.bootstrap(), {}, nullptr);
+  ASSERT_TRUE(producer.ok());
+  const int32_t partition = kafka::PartitionFor("d00", kPartitions);
+  auto publish = [&](int64_t epoch, double ewt) {
+    pb::ShardLive live;
+    live.set_shard(partition);
+    live.set_node_id("n1");
+    live.set_epoch(epoch);
+    live.set_at_ms(1700000000000 + epoch);
+    auto* q = live.add_queues();
+    q->set_queue("d00.general");
+    q->set_domain("d00");
+    q->set_waiting(3);
+    q->set_estimated_wait_s(ewt);
+    live.add_domains()->set_domain("d00");
+    ASSERT_TRUE((*producer)
+                    ->Produce(kafka::kStatsTopic, partition, "live/" + std::to_string(partition),
+                              live.SerializeAsString(), {}, 0)
+                    .ok());
+    ASSERT_TRUE((*producer)->Flush(10000).ok());
+  };
+  publish(2, 42.5);
+  publish(1, 7);            // a zombie owner's late snapshot: ignored
+  StartGateway(Options());  // reads sb.stats from its start
+  pb::QueueStatsResponse stats;
+  for (int i = 0; i < 100; ++i) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kAdminToken);
+    pb::QueueStatsRequest r;
+    r.add_queues("d00.general");
+    stats.Clear();
+    ASSERT_TRUE(admin_->QueueStats(&ctx, r, &stats).ok());
+    if (stats.queues_size() > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(stats.queues_size(), 1);
+  EXPECT_EQ(stats.queues(0).estimated_wait_s(), 42.5);
+  EXPECT_EQ(stats.queues(0).waiting(), 3u);
+  EXPECT_EQ(stats.domains_size(), 1);
+  EXPECT_EQ(stats.as_of_ms(), 1700000000002);
+  pb::SubmitContactResponse submitted;
+  ASSERT_TRUE(Submit(kIntegratorToken, Contact("chat-5"), &submitted).ok());
+  EXPECT_EQ(submitted.estimated_wait_s(), 42.5);
+  // Supervisors may look; integrators may not.
+  grpc::ClientContext as_integrator;
+  Authorize(&as_integrator, kIntegratorToken);
+  EXPECT_EQ(admin_->QueueStats(&as_integrator, pb::QueueStatsRequest(), &stats).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
 // A desktop that drops on one node and comes back on another within the grace period: the first
 // node's logout (when its grace runs out) does not leave the agent logged out: the second node
 // logs it in again (not ready), says so on the stream, and offers keep coming after ready.

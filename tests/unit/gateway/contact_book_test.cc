@@ -137,6 +137,9 @@ TEST(QueueEstimatesTest, HighestEpochWins) {
   live.mutable_queues(0)->set_estimated_wait_s(7);
   e.OnShardLive(live);
   EXPECT_EQ(e.EstimatedWaitS("q1"), 42);
+  ASSERT_EQ(e.Shards().size(), 1u);
+  EXPECT_EQ(e.Shards().at(0).epoch(), 2);
+  EXPECT_EQ(e.Shards().at(0).queues(0).estimated_wait_s(), 42);
 }
 
 }  // namespace
