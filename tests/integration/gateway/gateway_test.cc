@@ -624,6 +624,54 @@ TEST_F(GatewayTest, TlsServesOnlyTlsClients) {
   EXPECT_TRUE(st.ok()) << st.error_message();
 }
 
+// mTLS: with a client CA, only clients holding a certificate that CA signed get through.
+TEST_F(GatewayTest, MutualTlsRequiresAClientCertificate) {
+  const std::string d = dir_.string() + "/";
+  std::ofstream(d + "san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+  const std::string quiet = " >/dev/null 2>&1";
+  const std::string cmds[] = {
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sb-test-ca -keyout " + d +
+          "ca.key -out " + d + "ca.crt",
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout " + d + "server.key -out " +
+          d + "server.csr",
+      "openssl x509 -req -in " + d + "server.csr -CA " + d + "ca.crt -CAkey " + d +
+          "ca.key -CAcreateserial -days 1 -extfile " + d + "san.ext -out " + d + "server.crt",
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=desk-1 -keyout " + d + "client.key -out " + d +
+          "client.csr",
+      "openssl x509 -req -in " + d + "client.csr -CA " + d + "ca.crt -CAkey " + d +
+          "ca.key -CAcreateserial -days 1 -out " + d + "client.crt",
+  };
+  for (const std::string& cmd : cmds) {
+    if (std::system((cmd + quiet).c_str()) != 0) GTEST_SKIP() << "openssl failed: " << cmd;
+  }
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  GatewayOptions o = Options();
+  o.tls_cert = d + "server.crt";
+  o.tls_key = d + "server.key";
+  o.tls_client_ca = d + "ca.crt";
+  StartGateway(o);
+  const std::string target = "localhost:" + std::to_string(gateway_->port());
+  auto call = [&](const grpc::SslCredentialsOptions& ssl) {
+    auto stub = pb::AdminService::NewStub(grpc::CreateChannel(target, grpc::SslCredentials(ssl)));
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kAdminToken);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    pb::GetConfigResponse config;
+    return stub->GetConfig(&ctx, pb::GetConfigRequest(), &config);
+  };
+  grpc::SslCredentialsOptions no_cert;
+  no_cert.pem_root_certs = read(d + "ca.crt");
+  EXPECT_FALSE(call(no_cert).ok());
+  grpc::SslCredentialsOptions with_cert = no_cert;
+  with_cert.pem_private_key = read(d + "client.key");
+  with_cert.pem_cert_chain = read(d + "client.crt");
+  grpc::Status st = call(with_cert);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+}
+
 TEST_F(GatewayTest, BadOptionsFailNamingTheFlag) {
   GatewayOptions o = Options();
   o.tokens_file = (dir_ / "missing.yaml").string();
