@@ -649,8 +649,31 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
     return NotYet(Full);                                                               \
   }
 
-  SB_GATEWAY_DECLARED_ONLY(Create, CreateFollowUpRequest, CreateFollowUpResponse,
-                           "/switchboard.v1.FollowUpService/Create")
+  // Publishes the request as a FollowUpCommand to sb.contacts, partition of its queue's domain;
+  // the shard's scheduler creates the task (the same request id never creates a second one).
+  grpc::Status Create(grpc::ServerContext* ctx, const pb::CreateFollowUpRequest* req,
+                      pb::CreateFollowUpResponse* resp) override {
+    Principal who;
+    grpc::Status gate = gw_->Gate(ctx, "/switchboard.v1.FollowUpService/Create", &who);
+    if (!gate.ok()) return gate;
+    Status valid = gw_->validator_.Check(*req);
+    if (!valid.ok()) return ToGrpc(valid);
+    if (!gw_->options_.followup_domain) {
+      return ToGrpc(FailedPrecondition("follow-ups are off on this router"));
+    }
+    auto domain = gw_->options_.followup_domain(req->request());
+    if (!domain.ok()) {
+      return ToGrpc(InvalidArgument("field request." + domain.status().message()));
+    }
+    pb::RoutingEvent ev;
+    ev.set_at_ms(gw_->clock_.NowMs());
+    *ev.mutable_follow_up()->mutable_submit() = req->request();
+    Status st = gw_->Publish(kafka::kContactsTopic, kafka::PartitionFor(*domain, gw_->partitions_),
+                             req->request().request_id(), ev.SerializeAsString());
+    if (!st.ok()) return ToGrpc(Unavailable("follow-up not accepted: " + st.message()));
+    resp->set_task_id(req->request().request_id());
+    return grpc::Status::OK;
+  }
   SB_GATEWAY_DECLARED_ONLY(List, ListFollowUpsRequest, ListFollowUpsResponse,
                            "/switchboard.v1.FollowUpService/List")
   SB_GATEWAY_DECLARED_ONLY(Cancel, CancelFollowUpRequest, CancelFollowUpResponse,

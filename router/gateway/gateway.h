@@ -8,6 +8,7 @@
 // wait for the broker's acknowledgement. Stop() (or the destructor) from the owner's thread.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -40,6 +41,9 @@ struct GatewayOptions {
   // An agent whose desktop stream dropped is logged out after this (unless it comes back).
   int agent_grace_ms = 10000;
   ContactBookOptions book;
+  // FollowUpService.Create: the routing domain a follow-up request goes to (the domain of its
+  // queue), kInvalidArgument naming the field when it has none. Unset: follow-ups are off.
+  std::function<Result<std::string>(const pb::FollowUpRequest&)> followup_domain;
 };
 
 class Gateway {

@@ -136,6 +136,11 @@ int RouterMain(int argc, char** argv) {
   // tools/dev reads this line.
   std::fprintf(stderr, "router %s: metrics on %s\n", o.node_id.c_str(), (*metrics)->url().c_str());
   RouterProbe probe((*metrics)->registry(), *config);
+  if (o.followups) {
+    g.followup_domain = [settings = *o.followups, routing = *config](const pb::FollowUpRequest& r) {
+      return FollowUpDomain(r, settings, routing);
+    };
+  }
   g.agent_grace_ms = static_cast<int>(agent_grace_s * 1000);
   g.node_id = o.node_id;
   g.bootstrap = o.bootstrap;

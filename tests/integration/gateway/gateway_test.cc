@@ -542,6 +542,63 @@ TEST_F(GatewayTest, EstimatedWaitAndQueueStatsFromLiveStats) {
             grpc::StatusCode::PERMISSION_DENIED);
 }
 
+// FollowUpService.Create: a callback request lands on sb.contacts as a follow-up command in the
+// partition of its queue's domain; without follow-ups on the router, FAILED_PRECONDITION.
+TEST_F(GatewayTest, FollowUpCreatePublishesTheCommand) {
+  GatewayOptions o = Options();
+  o.followup_domain = [](const pb::FollowUpRequest& r) -> Result<std::string> {
+    if (r.queue() == "elsewhere") return InvalidArgument("queue: not a queue of the config");
+    return std::string("d00");
+  };
+  StartGateway(o);
+  auto followups = pb::FollowUpService::NewStub(channel_);
+  pb::CreateFollowUpRequest req;
+  auto* f = req.mutable_request();
+  f->set_request_id("cb-1001");
+  f->set_kind(pb::FOLLOW_UP_KIND_CALLBACK);
+  f->set_customer_id("cust-9");
+  f->set_customer_phone("+8613800000000");
+  f->set_customer_surname("Wang");
+  pb::CreateFollowUpResponse resp;
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kAgentToken);
+    grpc::Status st = followups->Create(&ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(resp.task_id(), "cb-1001");
+  }
+  int commands = 0;
+  for (const auto& rec : ReadAll(kafka::kContactsTopic, kafka::PartitionFor("d00", kPartitions))) {
+    pb::RoutingEvent ev;
+    if (rec.value && ev.ParseFromString(*rec.value) && ev.follow_up().has_submit() &&
+        ev.follow_up().submit().request_id() == "cb-1001") {
+      ++commands;
+    }
+  }
+  EXPECT_EQ(commands, 1);
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kAgentToken);
+    f->clear_customer_surname();
+    grpc::Status st = followups->Create(&ctx, req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(st.error_message().find("request.customer_surname"), std::string::npos);
+  }
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kAgentToken);
+    f->set_customer_surname("Wang");
+    f->set_queue("d00.general");
+    o = Options();  // a router without follow-ups
+    auto off = Gateway::Start(o, config_);
+    ASSERT_TRUE(off.ok());
+    auto off_stub = pb::FollowUpService::NewStub(
+        grpc::CreateChannel((*off)->address(), grpc::InsecureChannelCredentials()));
+    EXPECT_EQ(off_stub->Create(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+}
+
 // A desktop that drops on one node and comes back on another within the grace period: the first
 // node's logout (when its grace runs out) does not leave the agent logged out: the second node
 // logs it in again (not ready), says so on the stream, and offers keep coming after ready.
