@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `switchboard router` serves the gRPC API: authentication on by default (a generated admin token
-# in the data dir, mode 0600, reused after a restart), health without a token, UNAUTHENTICATED
-# without one, Submit idempotent through Python grpcio, --no-auth with --auth-tokens refused.
+# in the data dir, mode 0600, reused after a restart), health and reflection without a token,
+# UNAUTHENTICATED without one, Submit idempotent through Python grpcio, --no-auth with
+# --auth-tokens refused.
 # Usage: grpc_router_test.sh <switchboard binary> <routing config> <proto dir>
 set -euo pipefail
 SB=$1
@@ -43,6 +44,13 @@ grpc.channel_ready_future(ch).result(timeout=20)
 health = ch.unary_unary('/grpc.health.v1.Health/Check',
                         request_serializer=lambda b: b, response_deserializer=lambda b: b)
 assert health(b'', timeout=10) == b'\x08\x01', 'health: not SERVING'
+# Server reflection, without a token: ServerReflectionRequest{list_services: ""} on the wire.
+reflect = ch.stream_stream('/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+                           request_serializer=lambda b: b, response_deserializer=lambda b: b)
+listing = b''.join(reflect(iter([b'\x3a\x00']), timeout=10))
+for svc in (b'switchboard.v1.ContactService', b'switchboard.v1.AgentService',
+            b'switchboard.v1.FollowUpService', b'switchboard.v1.AdminService', b'grpc.health.v1.Health'):
+    assert svc in listing, (svc, listing)
 admin = g.AdminServiceStub(ch)
 try:
     admin.GetConfig(s.GetConfigRequest(), timeout=10)
