@@ -8,6 +8,8 @@
 #include "common/config/config.h"
 #include "common/metrics/server.h"
 #include "router/followup/settings.h"
+#include "router/gateway/auth.h"
+#include "router/gateway/gateway.h"
 #include "router/shard/followups.h"
 #include "router/shard/node.h"
 #include "router/shard/probe.h"
@@ -34,6 +36,25 @@ Status LoadFollowUps(const std::string& path, const pb::RoutingConfig& routing, 
   }
   o->followups = std::move(*settings);
   return Status::Ok();
+}
+
+// Starts the gRPC gateway; without a token file (and without --no-auth) with the generated admin
+// token of the data dir. Logs the lines tools and tests read.
+Result<std::unique_ptr<gateway::Gateway>> StartGateway(gateway::GatewayOptions g,
+                                                       const std::string& data_dir,
+                                                       const pb::RoutingConfig& config) {
+  const std::string id = g.node_id;
+  if (!g.no_auth && g.tokens_file.empty()) {
+    auto admin = gateway::EnsureAdminToken(data_dir);
+    if (!admin.ok()) return admin.status();
+    g.tokens_file = admin->tokens_file;
+    std::fprintf(stderr, "router %s: admin token in %s\n", id.c_str(), admin->token_path.c_str());
+  }
+  if (g.no_auth) std::fprintf(stderr, "router %s: grpc without authentication\n", id.c_str());
+  auto gw = gateway::Gateway::Start(std::move(g), config);
+  if (!gw.ok()) return gw.status();
+  std::fprintf(stderr, "router %s: grpc on %s\n", id.c_str(), (*gw)->address().c_str());
+  return gw;
 }
 
 }  // namespace
@@ -64,6 +85,23 @@ int RouterMain(int argc, char** argv) {
   app.add_option("--metrics-bind", metrics_bind, "address /metrics listens on");
   app.add_option("--metrics-port", metrics_port, "port of /metrics (Prometheus); 0: a free port")
       ->check(CLI::Range(0, 65535));
+  // The gRPC gateway (router/gateway): authentication is on unless --no-auth.
+  gateway::GatewayOptions g;
+  app.add_option("--grpc-bind", g.bind_host, "address the gRPC API listens on");
+  app.add_option("--grpc-port", g.port, "port of the gRPC API; 0: a free port")
+      ->check(CLI::Range(0, 65535));
+  auto* tokens_flag = app.add_option("--auth-tokens", g.tokens_file,
+                                     "token file (sha256 → role); default: a generated admin "
+                                     "token in <data-dir>/admin.token");
+  app.add_flag("--no-auth", g.no_auth, "serve the gRPC API without authentication")
+      ->excludes(tokens_flag);
+  app.add_option("--tls-cert", g.tls_cert, "gRPC TLS certificate (PEM)");
+  app.add_option("--tls-key", g.tls_key, "gRPC TLS private key (PEM)");
+  app.add_option("--tls-client-ca", g.tls_client_ca, "CA of client certificates (mTLS required)");
+  double agent_grace_s = 10;
+  app.add_option("--agent-grace-s", agent_grace_s,
+                 "log out an agent this long after its desktop stream dropped")
+      ->check(CLI::Range(0.0, 3600.0));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -98,13 +136,32 @@ int RouterMain(int argc, char** argv) {
   // tools/dev reads this line.
   std::fprintf(stderr, "router %s: metrics on %s\n", o.node_id.c_str(), (*metrics)->url().c_str());
   RouterProbe probe((*metrics)->registry(), *config);
+  if (o.followups) {
+    g.followup_domain = [settings = *o.followups, routing = *config](const pb::FollowUpRequest& r) {
+      return FollowUpDomain(r, settings, routing);
+    };
+  }
+  g.agent_grace_ms = static_cast<int>(agent_grace_s * 1000);
+  g.node_id = o.node_id;
+  g.bootstrap = o.bootstrap;
+  g.kafka_settings = o.kafka_settings;
+  g.connect_timeout_ms = o.connect_timeout_ms;
+  const std::string data_dir = o.data_dir;
+  const pb::RoutingConfig gateway_config = *config;
   auto node = Node::Start(std::move(o), std::move(*config));
   if (!node.ok()) {
     std::fprintf(stderr, "router: %s\n", node.status().ToString().c_str());
     return 1;
   }
   (*node)->set_probe(&probe);
+  // After the node: it has created the topics the gateway reads.
+  auto gw = StartGateway(std::move(g), data_dir, gateway_config);
+  if (!gw.ok()) {
+    std::fprintf(stderr, "router: %s\n", gw.status().ToString().c_str());
+    return gw.status().code() == Code::kInvalidArgument ? 2 : 1;
+  }
   Status st = (*node)->Run(g_stop);
+  (*gw)->Stop();
   node->reset();
   if (!st.ok()) {
     std::fprintf(stderr, "router: stopped: %s\n", st.ToString().c_str());

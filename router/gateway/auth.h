@@ -1,0 +1,92 @@
+// Bearer-token authentication and the per-RPC role table of the gateway. Pure: no gRPC, no I/O
+// except the token-file helpers at the bottom (startup only).
+//
+// Tokens are never stored: the token file lists SHA-256 hashes (hex) with a role, and for role
+// agent the agent id the token may act as. A presented token is hashed and compared with every
+// entry in constant time.
+//
+// Threads: a TokenTable is immutable after Parse/Load; any thread may call it concurrently.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sb::gateway {
+
+enum class Role { kAgent, kSupervisor, kIntegrator, kAdmin };
+
+std::string_view RoleName(Role role);
+
+struct Principal {
+  Role role = Role::kAgent;
+  std::string agent_id;  // set for role agent only: the one agent it may act as
+  // The caller's stable name: the namespace of its idempotency keys (contact ids derive from it).
+  // From the token entry's `name`; default: the role name (agents: "agent/<agent_id>").
+  std::string name;
+};
+
+// Why a call is refused; kOk means allowed.
+enum class AuthCode { kOk, kUnauthenticated, kPermissionDenied };
+
+struct AuthResult {
+  AuthCode code = AuthCode::kOk;
+  std::string message;  // empty when ok
+  Principal principal;  // valid when ok
+  bool ok() const { return code == AuthCode::kOk; }
+};
+
+class TokenTable {
+ public:
+  // Parses a token file:
+  //   tokens:
+  //     - {sha256: <64 hex>, role: agent|supervisor|integrator|admin, agent_id: <id>, name: <n>}
+  // agent_id is required for role agent and refused for the others. `name` (optional, at most 128
+  // characters) names the caller; two integrators sharing a name share idempotency keys. Errors
+  // name the field (tokens[1].role: ...).
+  [[nodiscard]] static Result<TokenTable> Parse(std::string_view yaml);
+  [[nodiscard]] static Result<TokenTable> LoadFile(const std::string& path);
+
+  // `authorization` is the request's "authorization" metadata value, "Bearer <token>".
+  // kUnauthenticated when missing, malformed or unknown.
+  AuthResult Authenticate(std::string_view authorization) const;
+  size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    std::string sha256;  // 32 raw bytes
+    Principal principal;
+  };
+  std::vector<Entry> entries_;
+};
+
+// Whether `role` may call `method` (full gRPC method name, "/switchboard.v1.ContactService/Get").
+// Unknown methods are refused for every role.
+bool RoleMayCall(Role role, std::string_view method);
+
+// Authenticates and checks the role table in one step.
+AuthResult Authorize(const TokenTable& tokens, std::string_view authorization,
+                     std::string_view method);
+
+// An agent token may act only as its own agent; the other roles may act for any agent.
+// kPermissionDenied otherwise.
+AuthResult CheckActsAs(const Principal& principal, std::string_view agent_id);
+
+// SHA-256 of `data` as 64 lower-case hex digits (OpenSSL libcrypto).
+std::string Sha256Hex(std::string_view data);
+
+// A fresh random token ("sbt_" + 64 hex digits from /dev/urandom).
+[[nodiscard]] Result<std::string> GenerateToken();
+
+// The router's default when neither a token file nor --no-auth is given: an admin token in
+// `<data_dir>/admin.token` (mode 0600) and a token file `<data_dir>/tokens.yaml` holding its hash,
+// both created on first start and reused afterwards. Returns the token file's path.
+struct GeneratedAdmin {
+  std::string token_path;
+  std::string tokens_file;
+};
+[[nodiscard]] Result<GeneratedAdmin> EnsureAdminToken(const std::string& data_dir);
+
+}  // namespace sb::gateway

@@ -1,0 +1,193 @@
+#include "router/gateway/contact_book.h"
+
+#include <chrono>
+
+namespace sb::gateway {
+
+bool IsFinal(pb::ContactState state) {
+  return state == pb::CONTACT_STATE_COMPLETED || state == pb::CONTACT_STATE_ABANDONED ||
+         state == pb::CONTACT_STATE_CANCELLED || state == pb::CONTACT_STATE_EXPIRED;
+}
+
+ContactBook::ContactBook(ContactBookOptions options) : options_(options) {}
+
+ContactBook::Entry& ContactBook::Touch(const std::string& contact_id) {
+  auto [it, fresh] = entries_.try_emplace(contact_id);
+  if (fresh) {
+    it->second.status.set_contact_id(contact_id);
+    it->second.status.set_estimated_wait_s(-1);
+  }
+  return it->second;
+}
+
+void ContactBook::Changed(const std::string& contact_id, Entry& e, int64_t at_ms) {
+  e.status.set_updated_at_ms(at_ms);
+  ++e.version;
+  if (e.seq != 0) by_seq_.erase(e.seq);
+  e.seq = next_seq_++;
+  by_seq_[e.seq] = contact_id;
+  if (IsFinal(e.status.state())) ended_.emplace_back(at_ms, contact_id);
+  Evict();
+  changed_.notify_all();
+}
+
+void ContactBook::Evict() {
+  while (entries_.size() > options_.max_contacts && !by_seq_.empty()) {
+    auto oldest = by_seq_.begin();
+    entries_.erase(oldest->second);
+    by_seq_.erase(oldest);
+  }
+}
+
+void ContactBook::OnArrived(const pb::Contact& contact, int64_t at_ms) {
+  std::lock_guard lock(mu_);
+  if (entries_.count(contact.id())) return;
+  Entry& e = Touch(contact.id());
+  e.status.set_queue(contact.queue());
+  e.status.set_state(pb::CONTACT_STATE_WAITING);
+  Changed(contact.id(), e, at_ms);
+}
+
+void ContactBook::OnCancelled(const std::string& contact_id, int64_t at_ms) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(contact_id);
+  if (it == entries_.end()) return;
+  const auto s = it->second.status.state();
+  if (s != pb::CONTACT_STATE_WAITING && s != pb::CONTACT_STATE_OFFERED) return;
+  it->second.status.set_state(pb::CONTACT_STATE_CANCELLED);
+  it->second.decision.reset();
+  Changed(contact_id, it->second, at_ms);
+}
+
+void ContactBook::OnAbandoned(const std::string& contact_id, int64_t at_ms) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(contact_id);
+  if (it == entries_.end()) return;
+  const auto s = it->second.status.state();
+  if (s != pb::CONTACT_STATE_WAITING && s != pb::CONTACT_STATE_OFFERED) return;
+  it->second.status.set_state(pb::CONTACT_STATE_ABANDONED);
+  it->second.decision.reset();
+  Changed(contact_id, it->second, at_ms);
+}
+
+void ContactBook::OnEnded(const std::string& contact_id, int64_t at_ms) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(contact_id);
+  if (it == entries_.end() || it->second.status.state() != pb::CONTACT_STATE_CONNECTED) return;
+  it->second.status.set_state(pb::CONTACT_STATE_COMPLETED);
+  it->second.decision.reset();
+  Changed(contact_id, it->second, at_ms);
+}
+
+void ContactBook::OnDecision(const pb::Decision& d) {
+  if (d.contact_id().empty() || d.type() == pb::DECISION_AGENT_STATE) return;
+  std::lock_guard lock(mu_);
+  Entry& e = Touch(d.contact_id());
+  pb::ContactStatus& s = e.status;
+  if (IsFinal(s.state())) return;
+  // A repeat (a new owner re-publishing after a crash) changes nothing.
+  if (e.decision && e.decision->type() == d.type() && e.decision->attempt() == d.attempt() &&
+      e.decision->agent_id() == d.agent_id()) {
+    return;
+  }
+  if (!d.queue().empty()) s.set_queue(d.queue());
+  switch (d.type()) {
+    case pb::DECISION_OFFER:
+      s.set_state(pb::CONTACT_STATE_OFFERED);
+      s.set_agent_id(d.agent_id());
+      s.set_attempt(d.attempt());
+      break;
+    case pb::DECISION_CONNECTED:
+      s.set_state(pb::CONTACT_STATE_CONNECTED);
+      s.set_agent_id(d.agent_id());
+      s.set_attempt(d.attempt());
+      // First-contact ownership: the first agent connected stays the owner.
+      if (s.owner_agent_id().empty()) s.set_owner_agent_id(d.agent_id());
+      break;
+    case pb::DECISION_REQUEUE:
+    case pb::DECISION_OVERFLOW:
+      s.set_state(pb::CONTACT_STATE_WAITING);
+      s.clear_agent_id();
+      break;
+    case pb::DECISION_EXPIRE:
+      s.set_state(pb::CONTACT_STATE_EXPIRED);
+      s.clear_agent_id();
+      break;
+    case pb::DECISION_WITHDRAW:
+      // The offer was taken back because the contact left: the customer hung up (abandoned) or
+      // the contact was cancelled.
+      s.set_state(d.reason() == pb::REASON_OFFER_ABANDONED ? pb::CONTACT_STATE_ABANDONED
+                                                           : pb::CONTACT_STATE_CANCELLED);
+      s.clear_agent_id();
+      break;
+    default:
+      return;
+  }
+  s.set_last_decision(d.type());
+  s.set_last_reason(d.reason());
+  e.decision = d;
+  Changed(d.contact_id(), e, d.at_ms());
+}
+
+void ContactBook::Prune(int64_t now_ms) {
+  std::lock_guard lock(mu_);
+  while (!ended_.empty() && ended_.front().first + options_.ended_ttl_ms <= now_ms) {
+    auto it = entries_.find(ended_.front().second);
+    if (it != entries_.end() && IsFinal(it->second.status.state()) &&
+        it->second.status.updated_at_ms() + options_.ended_ttl_ms <= now_ms) {
+      by_seq_.erase(it->second.seq);
+      entries_.erase(it);
+    }
+    ended_.pop_front();
+  }
+}
+
+std::optional<pb::ContactStatus> ContactBook::Get(const std::string& contact_id) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(contact_id);
+  if (it == entries_.end()) return std::nullopt;
+  return it->second.status;
+}
+
+std::optional<ContactBook::Change> ContactBook::WaitChange(const std::string& contact_id,
+                                                           uint64_t after_version,
+                                                           int timeout_ms) const {
+  std::unique_lock lock(mu_);
+  std::optional<Change> out;
+  changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+    auto it = entries_.find(contact_id);
+    if (it == entries_.end()) return true;
+    if (it->second.version <= after_version) return false;
+    out = Change{it->second.status, it->second.version, it->second.decision};
+    return true;
+  });
+  return out;
+}
+
+size_t ContactBook::size() const {
+  std::lock_guard lock(mu_);
+  return entries_.size();
+}
+
+void QueueEstimates::OnShardLive(const pb::ShardLive& live) {
+  std::lock_guard lock(mu_);
+  auto [it, fresh] = shards_.try_emplace(live.shard(), live);
+  if (!fresh) {
+    if (live.epoch() < it->second.epoch()) return;  // a zombie owner's late snapshot
+    it->second = live;
+  }
+  for (const pb::QueueLive& q : live.queues()) ewt_s_[q.queue()] = q.estimated_wait_s();
+}
+
+std::map<int32_t, pb::ShardLive> QueueEstimates::Shards() const {
+  std::lock_guard lock(mu_);
+  return shards_;
+}
+
+double QueueEstimates::EstimatedWaitS(const std::string& queue) const {
+  std::lock_guard lock(mu_);
+  auto it = ewt_s_.find(queue);
+  return it == ewt_s_.end() || it->second < 0 ? -1 : it->second;
+}
+
+}  // namespace sb::gateway

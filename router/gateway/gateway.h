@@ -1,0 +1,74 @@
+// The gRPC gateway of a router node: ContactService, AgentService, FollowUpService and
+// AdminService (proto/switchboard/v1/services.proto), gRPC health checking and server reflection.
+// It is a client of the cluster like any channel adapter: it publishes RoutingEvents to Kafka and
+// follows the cluster's outputs; it never touches a shard's state.
+//
+// Threads: Start() spawns the gRPC server's threads and one I/O thread that owns the Kafka
+// producer and reader. RPC handlers run on gRPC threads; they hand records to the I/O thread and
+// wait for the broker's acknowledgement. Stop() (or the destructor) from the owner's thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "router/gateway/contact_book.h"
+#include "router/kafka/client.h"
+#include "switchboard/v1/config.pb.h"
+
+namespace sb::gateway {
+
+struct GatewayOptions {
+  std::string bind_host = "127.0.0.1";
+  int port = 0;  // 0 = a free port (see Gateway::port())
+  std::string node_id;
+  // Kafka: the cluster's bootstrap servers and extra librdkafka settings.
+  std::string bootstrap;
+  kafka::Settings kafka_settings;
+  int connect_timeout_ms = 15000;
+  // Authentication: a token file (router/gateway/auth.h), or no_auth = true for none at all.
+  // REQUIRES: exactly one of the two.
+  std::string tokens_file;
+  bool no_auth = false;
+  // TLS: cert and key (PEM files) turn it on; a client CA makes client certificates required.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  int max_message_bytes = 1 << 20;
+  // How long Submit/Cancel wait for the broker's acknowledgement before UNAVAILABLE.
+  int ack_timeout_ms = 10000;
+  // An agent whose desktop stream dropped is logged out after this (unless it comes back).
+  int agent_grace_ms = 10000;
+  ContactBookOptions book;
+  // FollowUpService.Create: the routing domain a follow-up request goes to (the domain of its
+  // queue), kInvalidArgument naming the field when it has none. Unset: follow-ups are off.
+  std::function<Result<std::string>(const pb::FollowUpRequest&)> followup_domain;
+};
+
+class Gateway {
+ public:
+  // Checks the options (token file, TLS files), connects to Kafka (the topics must exist), starts
+  // following sb.contacts and sb.assignments from their current end and sb.stats from its start,
+  // and serves. Fails naming the option at fault; UNAVAILABLE when Kafka cannot be reached.
+  [[nodiscard]] static Result<std::unique_ptr<Gateway>> Start(GatewayOptions options,
+                                                              pb::RoutingConfig config);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // The port actually listened on.
+  int port() const;
+  // "<bind_host>:<port>" (IPv6 hosts in brackets).
+  std::string address() const;
+  // Stops serving (open streams are cancelled after a short grace) and the I/O thread. Idempotent.
+  void Stop();
+
+  class Impl;
+
+ private:
+  explicit Gateway(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sb::gateway

@@ -1,0 +1,746 @@
+// The gateway on port 0 against librdkafka's mock cluster in process, called through a real gRPC
+// channel: authentication and roles, validation, Submit idempotency (one ContactArrived per key),
+// Get/Watch/Cancel following a router node's decisions, health without a token, TLS.
+#include "router/gateway/gateway.h"
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/client_unary_call.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "../shard/fixtures.h"
+#include "common/clock.h"
+#include "common/config/config.h"
+#include "router/gateway/auth.h"
+#include "router/shard/node.h"
+#include "switchboard/v1/cluster.pb.h"
+#include "switchboard/v1/services.grpc.pb.h"
+
+namespace sb::gateway {
+namespace {
+
+namespace fs = std::filesystem;
+using shard::kOneDomainConfig;
+using shard::MockKafka;
+
+constexpr int32_t kPartitions = 2;
+constexpr char kAgentToken[] = "agent-a1-token";
+constexpr char kIntegratorToken[] = "integrator-token";
+constexpr char kAdminToken[] = "admin-token";
+
+class GatewayTest : public ::testing::Test {
+ protected:
+  GatewayTest() : kafka_(kPartitions) {}
+
+  void SetUp() override {
+    auto config = config::ParseRoutingConfig(kOneDomainConfig);
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    config_ = *config;
+    dir_ = fs::temp_directory_path() /
+           ("sb-gateway-test-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "tokens.yaml")
+        << "tokens:\n"
+        << "  - {sha256: " << Sha256Hex(kAgentToken) << ", role: agent, agent_id: a1}\n"
+        << "  - {sha256: " << Sha256Hex(kIntegratorToken) << ", role: integrator}\n"
+        << "  - {sha256: " << Sha256Hex(kAdminToken) << ", role: admin}\n";
+  }
+
+  void TearDown() override {
+    StopNode();
+    gateway_.reset();
+    fs::remove_all(dir_);
+  }
+
+  GatewayOptions Options() {
+    GatewayOptions o;
+    o.node_id = "n1";
+    o.bootstrap = kafka_.bootstrap();
+    o.tokens_file = (dir_ / "tokens.yaml").string();
+    o.connect_timeout_ms = 10000;
+    return o;
+  }
+
+  void StartGateway(GatewayOptions o) {
+    auto gw = Gateway::Start(std::move(o), config_);
+    ASSERT_TRUE(gw.ok()) << gw.status().ToString();
+    gateway_ = std::move(*gw);
+    ASSERT_GT(gateway_->port(), 0);
+    channel_ = grpc::CreateChannel(gateway_->address(), grpc::InsecureChannelCredentials());
+    contacts_ = pb::ContactService::NewStub(channel_);
+    admin_ = pb::AdminService::NewStub(channel_);
+    agents_ = pb::AgentService::NewStub(channel_);
+  }
+
+  void StartNode() {
+    shard::NodeOptions options;
+    options.bootstrap = kafka_.bootstrap();
+    options.node_id = "n1";
+    options.data_dir = (dir_ / "node").string();
+    options.partitions = kPartitions;
+    options.status_interval_ms = 0;
+    auto node = shard::Node::Start(options, config_);
+    ASSERT_TRUE(node.ok()) << node.status().ToString();
+    node_ = std::move(*node);
+    node_thread_ = std::thread([this] { node_status_ = node_->Run(node_stop_); });
+  }
+  void StopNode() {
+    if (!node_) return;
+    node_stop_ = true;
+    node_thread_.join();
+    EXPECT_TRUE(node_status_.ok()) << node_status_.ToString();
+    node_.reset();
+  }
+
+  static void Authorize(grpc::ClientContext* ctx, const std::string& token) {
+    ctx->AddMetadata("authorization", "Bearer " + token);
+    ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  }
+
+  static pb::SubmitContactRequest Contact(const std::string& key) {
+    pb::SubmitContactRequest r;
+    r.mutable_contact()->set_idempotency_key(key);
+    r.mutable_contact()->set_queue("d00.general");
+    r.mutable_contact()->set_channel(pb::CHANNEL_VOICE);
+    return r;
+  }
+
+  grpc::Status Submit(const std::string& token, const pb::SubmitContactRequest& r,
+                      pb::SubmitContactResponse* resp) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, token);
+    return contacts_->Submit(&ctx, r, resp);
+  }
+
+  // Every record of one topic partition, in order.
+  std::vector<kafka::Record> ReadAll(std::string_view topic, int32_t partition) {
+    auto reader = kafka::PartitionReader::Create(kafka_.bootstrap(), {});
+    EXPECT_TRUE(reader.ok());
+    auto marks = (*reader)->Watermarks(topic, partition, 5000);
+    EXPECT_TRUE(marks.ok());
+    EXPECT_TRUE((*reader)->Assign(topic, partition, 0).ok());
+    std::vector<kafka::Record> out;
+    for (int i = 0; i < 500 && static_cast<int64_t>(out.size()) < marks->second; ++i) {
+      auto rec = (*reader)->Poll(20);
+      if (rec.ok() && rec->has_value()) out.push_back(std::move(**rec));
+    }
+    return out;
+  }
+
+  int CountArrivals(const std::string& contact_id) {
+    int n = 0;
+    for (const auto& rec :
+         ReadAll(kafka::kContactsTopic, kafka::PartitionFor("d00", kPartitions))) {
+      pb::RoutingEvent ev;
+      if (rec.value && ev.ParseFromString(*rec.value) && ev.has_contact_arrived() &&
+          ev.contact_arrived().contact().id() == contact_id) {
+        ++n;
+      }
+    }
+    return n;
+  }
+
+  MockKafka kafka_;
+  pb::RoutingConfig config_;
+  fs::path dir_;
+  std::unique_ptr<Gateway> gateway_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<pb::ContactService::Stub> contacts_;
+  std::unique_ptr<pb::AdminService::Stub> admin_;
+  std::unique_ptr<pb::AgentService::Stub> agents_;
+  std::unique_ptr<shard::Node> node_;
+  std::thread node_thread_;
+  std::atomic<bool> node_stop_{false};
+  Status node_status_;
+};
+
+TEST_F(GatewayTest, NoTokenOrBadTokenIsUnauthenticated) {
+  StartGateway(Options());
+  pb::SubmitContactResponse resp;
+  grpc::ClientContext bare;
+  EXPECT_EQ(contacts_->Submit(&bare, Contact("k1"), &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(Submit("not-a-token", Contact("k1"), &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  grpc::ClientContext basic;
+  basic.AddMetadata("authorization", "Basic YWRtaW46YWRtaW4=");
+  pb::GetConfigResponse config;
+  EXPECT_EQ(admin_->GetConfig(&basic, pb::GetConfigRequest(), &config).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+}
+
+TEST_F(GatewayTest, WrongRoleIsPermissionDenied) {
+  StartGateway(Options());
+  pb::GetConfigResponse config;
+  grpc::ClientContext as_agent;
+  Authorize(&as_agent, kAgentToken);
+  EXPECT_EQ(admin_->GetConfig(&as_agent, pb::GetConfigRequest(), &config).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  grpc::ClientContext as_integrator;
+  Authorize(&as_integrator, kIntegratorToken);
+  EXPECT_EQ(admin_->GetConfig(&as_integrator, pb::GetConfigRequest(), &config).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  pb::SubmitContactResponse resp;
+  EXPECT_EQ(Submit(kAgentToken, Contact("k1"), &resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  grpc::ClientContext as_admin;
+  Authorize(&as_admin, kAdminToken);
+  grpc::Status ok = admin_->GetConfig(&as_admin, pb::GetConfigRequest(), &config);
+  ASSERT_TRUE(ok.ok()) << ok.error_message();
+  EXPECT_EQ(config.config().queues(0).name(), "d00.general");
+  EXPECT_EQ(config.version().size(), 16u);
+}
+
+TEST_F(GatewayTest, AnAgentMayLogInOnlyAsItself) {
+  StartGateway(Options());
+  grpc::ClientContext ctx;
+  Authorize(&ctx, kAgentToken);
+  auto stream = agents_->Session(&ctx);
+  pb::AgentRequest login;
+  login.mutable_login()->mutable_agent()->set_id("a2");
+  login.mutable_login()->mutable_agent()->set_domain("d00");
+  ASSERT_TRUE(stream->Write(login));
+  stream->WritesDone();
+  pb::AgentUpdate update;
+  while (stream->Read(&update)) {
+  }
+  grpc::Status st = stream->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+}
+
+TEST_F(GatewayTest, InvalidRequestNamesTheField) {
+  StartGateway(Options());
+  pb::SubmitContactResponse resp;
+  grpc::Status st = Submit(kIntegratorToken, Contact(""), &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("idempotency_key"), std::string::npos) << st.error_message();
+  auto unknown = Contact("k1");
+  unknown.mutable_contact()->set_queue("nowhere");
+  st = Submit(kIntegratorToken, unknown, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("contact.queue"), std::string::npos) << st.error_message();
+}
+
+TEST_F(GatewayTest, OversizedRequestIsRefusedAndTheNodeLives) {
+  StartGateway(Options());
+  auto big = Contact("k-big");
+  (*big.mutable_contact()->mutable_attributes())["blob"] = std::string(2 << 20, 'x');
+  pb::SubmitContactResponse resp;
+  EXPECT_EQ(Submit(kIntegratorToken, big, &resp).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  grpc::Status st = Submit(kIntegratorToken, Contact("k-small"), &resp);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+}
+
+TEST_F(GatewayTest, HealthAnswersWithoutAToken) {
+  StartGateway(Options());
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  // grpc.health.v1.HealthCheckRequest{service: ""} is empty on the wire; the answer
+  // HealthCheckResponse{status: SERVING} is field 1 = 1.
+  grpc::ByteBuffer request, response;
+  grpc::Slice empty;
+  request = grpc::ByteBuffer(&empty, 1);
+  grpc::Status st = grpc::internal::BlockingUnaryCall<grpc::ByteBuffer, grpc::ByteBuffer>(
+      channel_.get(),
+      grpc::internal::RpcMethod("/grpc.health.v1.Health/Check",
+                                grpc::internal::RpcMethod::NORMAL_RPC),
+      &ctx, request, &response);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));
+}
+
+TEST_F(GatewayTest, SameKeyGivesTheSameContactAndOneArrival) {
+  StartGateway(Options());
+  pb::SubmitContactResponse first, second;
+  grpc::Status st = Submit(kIntegratorToken, Contact("sip-call-1"), &first);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_TRUE(first.contact_id().starts_with("c-"));
+  EXPECT_FALSE(first.existing());
+  EXPECT_EQ(first.estimated_wait_s(), -1);  // no shard has published live stats
+  st = Submit(kIntegratorToken, Contact("sip-call-1"), &second);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(second.contact_id(), first.contact_id());
+  EXPECT_TRUE(second.existing());
+  // Another key, another contact; another caller with the same key, another contact.
+  pb::SubmitContactResponse other, admin_same_key;
+  ASSERT_TRUE(Submit(kIntegratorToken, Contact("sip-call-2"), &other).ok());
+  EXPECT_NE(other.contact_id(), first.contact_id());
+  ASSERT_TRUE(Submit(kAdminToken, Contact("sip-call-1"), &admin_same_key).ok());
+  EXPECT_NE(admin_same_key.contact_id(), first.contact_id());
+  // Acknowledged means written: the record is on sb.contacts once, in the queue's partition.
+  EXPECT_EQ(CountArrivals(first.contact_id()), 1);
+}
+
+TEST_F(GatewayTest, ConcurrentRetriesMakeOneArrival) {
+  StartGateway(Options());
+  std::vector<std::thread> callers;
+  std::vector<std::string> ids(8);
+  for (int i = 0; i < 8; ++i) {
+    callers.emplace_back([&, i] {
+      pb::SubmitContactResponse resp;
+      if (Submit(kIntegratorToken, Contact("chat-77"), &resp).ok()) ids[i] = resp.contact_id();
+    });
+  }
+  for (auto& t : callers) t.join();
+  for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
+  EXPECT_EQ(CountArrivals(ids[0]), 1);
+}
+
+TEST_F(GatewayTest, GetWatchAndCancelFollowTheRouter) {
+  StartNode();
+  StartGateway(Options());
+  grpc::ClientContext unknown_ctx;
+  Authorize(&unknown_ctx, kIntegratorToken);
+  pb::GetContactRequest unknown;
+  unknown.set_contact_id("c-nope");
+  pb::GetContactResponse got;
+  EXPECT_EQ(contacts_->Get(&unknown_ctx, unknown, &got).error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // Contact first (no agent yet): it waits; cancel it.
+  pb::SubmitContactResponse waiting;
+  ASSERT_TRUE(Submit(kIntegratorToken, Contact("email-1"), &waiting).ok());
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kIntegratorToken);
+    pb::GetContactRequest r;
+    r.set_contact_id(waiting.contact_id());
+    ASSERT_TRUE(contacts_->Get(&ctx, r, &got).ok());
+    EXPECT_EQ(got.status().state(), pb::CONTACT_STATE_WAITING);
+    EXPECT_EQ(got.status().queue(), "d00.general");
+  }
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kIntegratorToken);
+    pb::CancelContactRequest r;
+    r.set_contact_id(waiting.contact_id());
+    r.set_reason("customer hung up the form");
+    pb::CancelContactResponse resp;
+    grpc::Status st = contacts_->Cancel(&ctx, r, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kIntegratorToken);
+    pb::GetContactRequest r;
+    r.set_contact_id(waiting.contact_id());
+    ASSERT_TRUE(contacts_->Get(&ctx, r, &got).ok());
+    EXPECT_EQ(got.status().state(), pb::CONTACT_STATE_CANCELLED);
+  }
+
+  // A second contact, watched while an agent logs in: waiting, then offered to that agent.
+  pb::SubmitContactResponse routed;
+  ASSERT_TRUE(Submit(kIntegratorToken, Contact("sip-call-9"), &routed).ok());
+  grpc::ClientContext watch_ctx;
+  Authorize(&watch_ctx, kIntegratorToken);
+  pb::WatchContactRequest w;
+  w.set_contact_id(routed.contact_id());
+  auto watch = contacts_->Watch(&watch_ctx, w);
+  pb::ContactUpdate update;
+  ASSERT_TRUE(watch->Read(&update));
+  EXPECT_EQ(update.status().state(), pb::CONTACT_STATE_WAITING);
+
+  auto producer = kafka::Producer::Create(kafka_.bootstrap(), {}, nullptr);
+  ASSERT_TRUE(producer.ok());
+  ASSERT_TRUE((*producer)
+                  ->Produce(kafka::kAgentEventsTopic, kafka::PartitionFor("d00", kPartitions), "a1",
+                            shard::Login("a1").SerializeAsString(), {}, 0)
+                  .ok());
+  ASSERT_TRUE((*producer)->Flush(10000).ok());
+  ASSERT_TRUE(watch->Read(&update));
+  EXPECT_EQ(update.status().state(), pb::CONTACT_STATE_OFFERED);
+  EXPECT_EQ(update.status().agent_id(), "a1");
+  EXPECT_EQ(update.decision().type(), pb::DECISION_OFFER);
+  watch_ctx.TryCancel();
+  while (watch->Read(&update)) {
+  }
+  watch->Finish();  // CANCELLED by us
+
+  // The same key again: the same contact, and only one offer was ever made for it.
+  pb::SubmitContactResponse again;
+  ASSERT_TRUE(Submit(kIntegratorToken, Contact("sip-call-9"), &again).ok());
+  EXPECT_EQ(again.contact_id(), routed.contact_id());
+  EXPECT_TRUE(again.existing());
+  EXPECT_EQ(CountArrivals(routed.contact_id()), 1);
+  int offers = 0;
+  for (const auto& rec :
+       ReadAll(kafka::kAssignmentsTopic, kafka::PartitionFor("d00", kPartitions))) {
+    pb::ShardOutput out;
+    if (rec.value && out.ParseFromString(*rec.value) &&
+        out.decision().contact_id() == routed.contact_id() &&
+        out.decision().type() == pb::DECISION_OFFER) {
+      ++offers;
+    }
+  }
+  EXPECT_EQ(offers, 1);
+}
+
+// Reads updates until one satisfies `want` (false when the stream ends first).
+template <typename Stream, typename Pred>
+bool ReadUntil(Stream& stream, pb::AgentUpdate* u, Pred want) {
+  while (stream->Read(u)) {
+    if (want(*u)) return true;
+  }
+  return false;
+}
+
+TEST_F(GatewayTest, AgentDesktopSessionEndToEnd) {
+  StartNode();
+  GatewayOptions o = Options();
+  o.agent_grace_ms = 300;
+  StartGateway(o);
+  grpc::ClientContext ctx;
+  Authorize(&ctx, kAgentToken);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto desk = agents_->Session(&ctx);
+  pb::AgentRequest login;
+  auto* agent = login.mutable_login()->mutable_agent();
+  agent->set_id("a1");
+  agent->set_domain("d00");
+  auto* skill = agent->add_skills();
+  skill->set_skill("general");
+  skill->set_proficiency(3);
+  login.mutable_login()->set_ready(true);
+  ASSERT_TRUE(desk->Write(login));
+  pb::AgentUpdate u;
+  ASSERT_TRUE(desk->Read(&u));
+  ASSERT_TRUE(u.has_logged_in());
+  EXPECT_EQ(u.logged_in().agent_id(), "a1");
+
+  // An offer reaches the desktop; accepting it connects the contact.
+  pb::SubmitContactResponse submitted;
+  ASSERT_TRUE(Submit(kIntegratorToken, Contact("sip-call-42"), &submitted).ok());
+  ASSERT_TRUE(ReadUntil(desk, &u, [](const pb::AgentUpdate& x) { return x.has_offer(); }));
+  EXPECT_EQ(u.offer().contact_id(), submitted.contact_id());
+  pb::AgentRequest accept;
+  accept.mutable_accept()->set_contact_id(submitted.contact_id());
+  accept.mutable_accept()->set_attempt(u.offer().attempt());
+  ASSERT_TRUE(desk->Write(accept));
+  ASSERT_TRUE(ReadUntil(desk, &u, [](const pb::AgentUpdate& x) {
+    return x.has_decision() && x.decision().type() == pb::DECISION_CONNECTED;
+  }));
+  {
+    grpc::ClientContext get_ctx;
+    Authorize(&get_ctx, kIntegratorToken);
+    pb::GetContactRequest r;
+    r.set_contact_id(submitted.contact_id());
+    pb::GetContactResponse got;
+    ASSERT_TRUE(contacts_->Get(&get_ctx, r, &got).ok());
+    EXPECT_EQ(got.status().state(), pb::CONTACT_STATE_CONNECTED);
+    EXPECT_EQ(got.status().owner_agent_id(), "a1");
+  }
+
+  // Complete, wrap up; a bad action is refused on the stream, which stays open.
+  pb::AgentRequest complete;
+  complete.mutable_complete()->set_contact_id(submitted.contact_id());
+  ASSERT_TRUE(desk->Write(complete));
+  pb::AgentRequest bad;
+  bad.mutable_not_ready();  // no reason
+  ASSERT_TRUE(desk->Write(bad));
+  ASSERT_TRUE(ReadUntil(desk, &u, [](const pb::AgentUpdate& x) { return x.has_refused(); }));
+  EXPECT_EQ(u.refused().code(), "INVALID_ARGUMENT");
+  EXPECT_NE(u.refused().message().find("not_ready.reason"), std::string::npos);
+  pb::AgentRequest wrap;
+  wrap.mutable_wrap_up()->set_contact_id(submitted.contact_id());
+  wrap.mutable_wrap_up()->set_disposition("resolved");
+  ASSERT_TRUE(desk->Write(wrap));
+  pb::AgentRequest beat;
+  beat.mutable_heartbeat()->set_client_time_ms(1700000000000);
+  ASSERT_TRUE(desk->Write(beat));
+  ASSERT_TRUE(ReadUntil(desk, &u, [](const pb::AgentUpdate& x) { return x.has_heartbeat(); }));
+  EXPECT_EQ(u.heartbeat().client_time_ms(), 1700000000000);
+  {
+    grpc::ClientContext get_ctx;
+    Authorize(&get_ctx, kIntegratorToken);
+    pb::GetContactRequest r;
+    r.set_contact_id(submitted.contact_id());
+    pb::GetContactResponse got;
+    ASSERT_TRUE(contacts_->Get(&get_ctx, r, &got).ok());
+    EXPECT_EQ(got.status().state(), pb::CONTACT_STATE_COMPLETED);
+  }
+
+  // The desktop drops: after the grace period the agent is logged out.
+  ctx.TryCancel();
+  desk->Finish();  // CANCELLED by us
+  const int32_t partition = kafka::PartitionFor("d00", kPartitions);
+  bool logged_out = false;
+  for (int i = 0; i < 50 && !logged_out; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    for (const auto& rec : ReadAll(kafka::kAgentEventsTopic, partition)) {
+      pb::RoutingEvent ev;
+      if (rec.value && ev.ParseFromString(*rec.value) && ev.has_agent_logout() &&
+          ev.agent_logout().agent_id() == "a1") {
+        logged_out = true;
+      }
+    }
+  }
+  EXPECT_TRUE(logged_out);
+}
+
+// The estimated wait of a submitted contact and AdminService.QueueStats come from the shards'
+// live snapshots on sb.stats; the highest epoch of a shard wins.
+TEST_F(GatewayTest, EstimatedWaitAndQueueStatsFromLiveStats) {
+  auto producer = kafka::Producer::Create(kafka_.bootstrap(), {}, nullptr);
+  ASSERT_TRUE(producer.ok());
+  const int32_t partition = kafka::PartitionFor("d00", kPartitions);
+  auto publish = [&](int64_t epoch, double ewt) {
+    pb::ShardLive live;
+    live.set_shard(partition);
+    live.set_node_id("n1");
+    live.set_epoch(epoch);
+    live.set_at_ms(1700000000000 + epoch);
+    auto* q = live.add_queues();
+    q->set_queue("d00.general");
+    q->set_domain("d00");
+    q->set_waiting(3);
+    q->set_estimated_wait_s(ewt);
+    live.add_domains()->set_domain("d00");
+    ASSERT_TRUE((*producer)
+                    ->Produce(kafka::kStatsTopic, partition, "live/" + std::to_string(partition),
+                              live.SerializeAsString(), {}, 0)
+                    .ok());
+    ASSERT_TRUE((*producer)->Flush(10000).ok());
+  };
+  publish(2, 42.5);
+  publish(1, 7);            // a zombie owner's late snapshot: ignored
+  StartGateway(Options());  // reads sb.stats from its start
+  pb::QueueStatsResponse stats;
+  for (int i = 0; i < 100; ++i) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kAdminToken);
+    pb::QueueStatsRequest r;
+    r.add_queues("d00.general");
+    stats.Clear();
+    ASSERT_TRUE(admin_->QueueStats(&ctx, r, &stats).ok());
+    if (stats.queues_size() > 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(stats.queues_size(), 1);
+  EXPECT_EQ(stats.queues(0).estimated_wait_s(), 42.5);
+  EXPECT_EQ(stats.queues(0).waiting(), 3u);
+  EXPECT_EQ(stats.domains_size(), 1);
+  EXPECT_EQ(stats.as_of_ms(), 1700000000002);
+  pb::SubmitContactResponse submitted;
+  ASSERT_TRUE(Submit(kIntegratorToken, Contact("chat-5"), &submitted).ok());
+  EXPECT_EQ(submitted.estimated_wait_s(), 42.5);
+  // Supervisors may look; integrators may not.
+  grpc::ClientContext as_integrator;
+  Authorize(&as_integrator, kIntegratorToken);
+  EXPECT_EQ(admin_->QueueStats(&as_integrator, pb::QueueStatsRequest(), &stats).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// FollowUpService.Create: a callback request lands on sb.contacts as a follow-up command in the
+// partition of its queue's domain; without follow-ups on the router, FAILED_PRECONDITION.
+TEST_F(GatewayTest, FollowUpCreatePublishesTheCommand) {
+  GatewayOptions o = Options();
+  o.followup_domain = [](const pb::FollowUpRequest& r) -> Result<std::string> {
+    if (r.queue() == "elsewhere") return InvalidArgument("queue: not a queue of the config");
+    return std::string("d00");
+  };
+  StartGateway(o);
+  auto followups = pb::FollowUpService::NewStub(channel_);
+  pb::CreateFollowUpRequest req;
+  auto* f = req.mutable_request();
+  f->set_request_id("cb-1001");
+  f->set_kind(pb::FOLLOW_UP_KIND_CALLBACK);
+  f->set_customer_id("cust-9");
+  f->set_customer_phone("+8613800000000");
+  f->set_customer_surname("Wang");
+  pb::CreateFollowUpResponse resp;
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kAgentToken);
+    grpc::Status st = followups->Create(&ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    EXPECT_EQ(resp.task_id(), "cb-1001");
+  }
+  int commands = 0;
+  for (const auto& rec : ReadAll(kafka::kContactsTopic, kafka::PartitionFor("d00", kPartitions))) {
+    pb::RoutingEvent ev;
+    if (rec.value && ev.ParseFromString(*rec.value) && ev.follow_up().has_submit() &&
+        ev.follow_up().submit().request_id() == "cb-1001") {
+      ++commands;
+    }
+  }
+  EXPECT_EQ(commands, 1);
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kAgentToken);
+    f->clear_customer_surname();
+    grpc::Status st = followups->Create(&ctx, req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(st.error_message().find("request.customer_surname"), std::string::npos);
+  }
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kAgentToken);
+    f->set_customer_surname("Wang");
+    f->set_queue("d00.general");
+    o = Options();  // a router without follow-ups
+    auto off = Gateway::Start(o, config_);
+    ASSERT_TRUE(off.ok());
+    auto off_stub = pb::FollowUpService::NewStub(
+        grpc::CreateChannel((*off)->address(), grpc::InsecureChannelCredentials()));
+    EXPECT_EQ(off_stub->Create(&ctx, req, &resp).error_code(),
+              grpc::StatusCode::FAILED_PRECONDITION);
+  }
+}
+
+// A desktop that drops on one node and comes back on another within the grace period: the first
+// node's logout (when its grace runs out) does not leave the agent logged out: the second node
+// logs it in again (not ready), says so on the stream, and offers keep coming after ready.
+TEST_F(GatewayTest, DesktopMovingToAnotherNodeStaysLoggedIn) {
+  StartNode();
+  GatewayOptions o = Options();
+  o.agent_grace_ms = 1000;
+  StartGateway(o);
+  auto second = Gateway::Start(Options(), config_);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  auto second_agents = pb::AgentService::NewStub(
+      grpc::CreateChannel((*second)->address(), grpc::InsecureChannelCredentials()));
+  pb::AgentRequest login;
+  auto* agent = login.mutable_login()->mutable_agent();
+  agent->set_id("a1");
+  agent->set_domain("d00");
+  auto* skill = agent->add_skills();
+  skill->set_skill("general");
+  skill->set_proficiency(3);
+  login.mutable_login()->set_ready(true);
+  pb::AgentUpdate u;
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kAgentToken);
+    auto desk = agents_->Session(&ctx);
+    ASSERT_TRUE(desk->Write(login));
+    ASSERT_TRUE(desk->Read(&u));
+    ASSERT_TRUE(u.has_logged_in());
+    ctx.TryCancel();
+    desk->Finish();  // CANCELLED by us
+  }
+  grpc::ClientContext ctx;
+  Authorize(&ctx, kAgentToken);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto desk = second_agents->Session(&ctx);
+  ASSERT_TRUE(desk->Write(login));
+  ASSERT_TRUE(desk->Read(&u));
+  ASSERT_TRUE(u.has_logged_in());
+  ASSERT_TRUE(ReadUntil(desk, &u, [](const pb::AgentUpdate& x) { return x.has_state(); }));
+  EXPECT_EQ(u.state().state(), pb::AGENT_STATE_NOT_READY);
+  pb::AgentRequest ready;
+  ready.mutable_ready();
+  ASSERT_TRUE(desk->Write(ready));
+  pb::SubmitContactResponse submitted;
+  ASSERT_TRUE(Submit(kIntegratorToken, Contact("sip-call-77"), &submitted).ok());
+  ASSERT_TRUE(ReadUntil(desk, &u, [](const pb::AgentUpdate& x) { return x.has_offer(); }));
+  EXPECT_EQ(u.offer().contact_id(), submitted.contact_id());
+  ctx.TryCancel();
+  desk->Finish();  // CANCELLED by us
+}
+
+// TLS: a self-signed certificate made with the openssl CLI; a plaintext client cannot talk to
+// it, a client trusting the certificate can.
+TEST_F(GatewayTest, TlsServesOnlyTlsClients) {
+  const std::string key = (dir_ / "server.key").string(), cert = (dir_ / "server.crt").string();
+  const std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
+  if (std::system(cmd.c_str()) != 0) GTEST_SKIP() << "openssl CLI not available";
+  GatewayOptions o = Options();
+  o.tls_cert = cert;
+  o.tls_key = key;
+  StartGateway(o);
+  pb::GetConfigResponse config;
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kAdminToken);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
+    EXPECT_FALSE(admin_->GetConfig(&ctx, pb::GetConfigRequest(), &config).ok());
+  }
+  std::ifstream in(cert);
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  auto secure = pb::AdminService::NewStub(grpc::CreateChannel(
+      "localhost:" + std::to_string(gateway_->port()), grpc::SslCredentials(ssl)));
+  grpc::ClientContext ctx;
+  Authorize(&ctx, kAdminToken);
+  grpc::Status st = secure->GetConfig(&ctx, pb::GetConfigRequest(), &config);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+}
+
+// mTLS: with a client CA, only clients holding a certificate that CA signed get through.
+TEST_F(GatewayTest, MutualTlsRequiresAClientCertificate) {
+  const std::string d = dir_.string() + "/";
+  std::ofstream(d + "san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+  const std::string quiet = " >/dev/null 2>&1";
+  const std::string cmds[] = {
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sb-test-ca -keyout " + d +
+          "ca.key -out " + d + "ca.crt",
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout " + d + "server.key -out " +
+          d + "server.csr",
+      "openssl x509 -req -in " + d + "server.csr -CA " + d + "ca.crt -CAkey " + d +
+          "ca.key -CAcreateserial -days 1 -extfile " + d + "san.ext -out " + d + "server.crt",
+      "openssl req -newkey rsa:2048 -nodes -subj /CN=desk-1 -keyout " + d + "client.key -out " + d +
+          "client.csr",
+      "openssl x509 -req -in " + d + "client.csr -CA " + d + "ca.crt -CAkey " + d +
+          "ca.key -CAcreateserial -days 1 -out " + d + "client.crt",
+  };
+  for (const std::string& cmd : cmds) {
+    if (std::system((cmd + quiet).c_str()) != 0) GTEST_SKIP() << "openssl failed: " << cmd;
+  }
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  GatewayOptions o = Options();
+  o.tls_cert = d + "server.crt";
+  o.tls_key = d + "server.key";
+  o.tls_client_ca = d + "ca.crt";
+  StartGateway(o);
+  const std::string target = "localhost:" + std::to_string(gateway_->port());
+  auto call = [&](const grpc::SslCredentialsOptions& ssl) {
+    auto stub = pb::AdminService::NewStub(grpc::CreateChannel(target, grpc::SslCredentials(ssl)));
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kAdminToken);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    pb::GetConfigResponse config;
+    return stub->GetConfig(&ctx, pb::GetConfigRequest(), &config);
+  };
+  grpc::SslCredentialsOptions no_cert;
+  no_cert.pem_root_certs = read(d + "ca.crt");
+  EXPECT_FALSE(call(no_cert).ok());
+  grpc::SslCredentialsOptions with_cert = no_cert;
+  with_cert.pem_private_key = read(d + "client.key");
+  with_cert.pem_cert_chain = read(d + "client.crt");
+  grpc::Status st = call(with_cert);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+}
+
+TEST_F(GatewayTest, BadOptionsFailNamingTheFlag) {
+  GatewayOptions o = Options();
+  o.tokens_file = (dir_ / "missing.yaml").string();
+  auto gw = Gateway::Start(o, config_);
+  ASSERT_FALSE(gw.ok());
+  EXPECT_NE(gw.status().message().find("--auth-tokens"), std::string::npos);
+  o = Options();
+  o.tls_cert = (dir_ / "tokens.yaml").string();
+  gw = Gateway::Start(o, config_);
+  ASSERT_FALSE(gw.ok());
+  EXPECT_NE(gw.status().message().find("--tls-"), std::string::npos) << gw.status().message();
+}
+
+}  // namespace
+}  // namespace sb::gateway

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# `switchboard router` serves the gRPC API: authentication on by default (a generated admin token
+# in the data dir, mode 0600, reused after a restart), health and reflection without a token,
+# UNAUTHENTICATED without one, Submit idempotent through Python grpcio, --no-auth with
+# --auth-tokens refused.
+# Usage: grpc_router_test.sh <switchboard binary> <routing config> <proto dir>
+set -euo pipefail
+SB=$1
+CONFIG=$2
+PROTO=$3
+PY=${PYTHON:-/usr/bin/python3}
+source "$(dirname "$0")/cluster/lib.sh"
+
+"$PY" -c 'import grpc' 2>/dev/null || { echo "SKIP: no python grpcio"; exit 0; }
+command -v grpc_python_plugin >/dev/null || { echo "SKIP: no grpc_python_plugin"; exit 0; }
+mkdir -p "$WORK/py"
+protoc -I"$PROTO" --python_out="$WORK/py" --grpc_out="$WORK/py" \
+  --plugin=protoc-gen-grpc="$(command -v grpc_python_plugin)" "$PROTO"/switchboard/v1/*.proto
+
+start_broker 4
+start_router r1
+grpc_address() {
+  for _ in $(seq 1 300); do
+    addr=$(grep -o 'router r1: grpc on [^ ]*' "$WORK/router-r1.log" | tail -1 | awk '{print $5}')
+    [ -n "$addr" ] && { echo "$addr"; return; }
+    sleep 0.1
+  done
+  fail "no \"grpc on\" line"
+}
+ADDR=$(grpc_address)
+TOKEN_FILE=$(grep -o 'router r1: admin token in [^ ]*' "$WORK/router-r1.log" | awk '{print $6}')
+[ "$TOKEN_FILE" = "$WORK/data-r1/admin.token" ] || fail "admin token at \"$TOKEN_FILE\""
+[ "$(stat -c %a "$TOKEN_FILE")" = 600 ] || fail "admin token mode $(stat -c %a "$TOKEN_FILE")"
+TOKEN=$(cat "$TOKEN_FILE")
+echo "grpc on $ADDR, admin token in $TOKEN_FILE"
+
+client() {  # address token phase
+  PYTHONPATH="$WORK/py" "$PY" - "$@" <<'PYEOF'
+import sys, grpc
+from switchboard.v1 import services_pb2 as s, services_pb2_grpc as g, common_pb2 as c
+addr, token, phase = sys.argv[1:4]
+ch = grpc.insecure_channel(addr)
+grpc.channel_ready_future(ch).result(timeout=20)
+health = ch.unary_unary('/grpc.health.v1.Health/Check',
+                        request_serializer=lambda b: b, response_deserializer=lambda b: b)
+assert health(b'', timeout=10) == b'\x08\x01', 'health: not SERVING'
+# Server reflection, without a token: ServerReflectionRequest{list_services: ""} on the wire.
+reflect = ch.stream_stream('/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo',
+                           request_serializer=lambda b: b, response_deserializer=lambda b: b)
+listing = b''.join(reflect(iter([b'\x3a\x00']), timeout=10))
+for svc in (b'switchboard.v1.ContactService', b'switchboard.v1.AgentService',
+            b'switchboard.v1.FollowUpService', b'switchboard.v1.AdminService', b'grpc.health.v1.Health'):
+    assert svc in listing, (svc, listing)
+admin = g.AdminServiceStub(ch)
+try:
+    admin.GetConfig(s.GetConfigRequest(), timeout=10)
+    sys.exit('GetConfig without a token succeeded')
+except grpc.RpcError as e:
+    assert e.code() == grpc.StatusCode.UNAUTHENTICATED, e
+md = [('authorization', 'Bearer ' + token)]
+cfg = admin.GetConfig(s.GetConfigRequest(), metadata=md, timeout=10)
+assert any(q.name == 'd00.general' for q in cfg.config.queues), cfg
+contacts = g.ContactServiceStub(ch)
+req = s.SubmitContactRequest()
+req.contact.idempotency_key = 'py-' + phase
+req.contact.queue = 'd00.general'
+req.contact.channel = c.CHANNEL_VOICE
+first = contacts.Submit(req, metadata=md, timeout=20)
+again = contacts.Submit(req, metadata=md, timeout=20)
+assert first.contact_id == again.contact_id and again.existing, (first, again)
+got = contacts.Get(s.GetContactRequest(contact_id=first.contact_id), metadata=md, timeout=10)
+assert got.status.queue == 'd00.general', got
+try:
+    contacts.Submit(s.SubmitContactRequest(contact=s.SubmitContactRequest().contact), metadata=md,
+                    timeout=10)
+    sys.exit('Submit without a contact succeeded')
+except grpc.RpcError as e:
+    assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
+print(phase, 'ok', first.contact_id, got.status.state)
+PYEOF
+}
+client "$ADDR" "$TOKEN" first
+
+# A restart reuses the token.
+kill_router r1 TERM
+: >"$WORK/router-r1.log"
+start_router r1
+ADDR=$(grpc_address)
+[ "$(cat "$TOKEN_FILE")" = "$TOKEN" ] || fail "admin token changed across a restart"
+client "$ADDR" "$TOKEN" second
+
+# Contradicting flags: refused by the flag parser (CLI11's ExcludesError exit code, like every
+# other flag error of the router).
+rc=0
+timeout 20 "$SB" router --kafka "$BOOTSTRAP" --node-id r2 --data-dir "$WORK/data-r2" \
+  --config "$CONFIG" --no-auth --auth-tokens "$WORK/data-r1/tokens.yaml" >"$WORK/r2.log" 2>&1 || rc=$?
+[ "$rc" -eq 108 ] || fail "--no-auth with --auth-tokens: exit $rc"
+grep -q "excludes" "$WORK/r2.log" || fail "--no-auth with --auth-tokens: $(cat "$WORK/r2.log")"
+echo "PASS grpc router"

@@ -1,0 +1,145 @@
+// Token file parsing, constant-time token lookup, the role table, acting as an agent.
+#include "router/gateway/auth.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace sb::gateway {
+namespace {
+
+std::string TokenFile() {
+  return "tokens:\n"
+         "  - {sha256: " +
+         Sha256Hex("agent-secret") +
+         ", role: agent, agent_id: a7}\n"
+         "  - {sha256: " +
+         Sha256Hex("int-secret") +
+         ", role: integrator, name: crm}\n"
+         "  - {sha256: " +
+         Sha256Hex("admin-secret") + ", role: admin}\n";
+}
+
+TEST(AuthTest, Sha256OfKnownInput) {
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(AuthTest, TokensMapToTheirRoles) {
+  auto t = TokenTable::Parse(TokenFile());
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  auto agent = t->Authenticate("Bearer agent-secret");
+  ASSERT_TRUE(agent.ok());
+  EXPECT_EQ(agent.principal.role, Role::kAgent);
+  EXPECT_EQ(agent.principal.agent_id, "a7");
+  EXPECT_EQ(agent.principal.name, "agent/a7");
+  auto integrator = t->Authenticate("Bearer int-secret");
+  ASSERT_TRUE(integrator.ok());
+  EXPECT_EQ(integrator.principal.role, Role::kIntegrator);
+  EXPECT_EQ(integrator.principal.name, "crm");
+  EXPECT_EQ(t->Authenticate("Bearer admin-secret").principal.name, "admin");
+}
+
+TEST(AuthTest, MissingMalformedOrUnknownTokenIsUnauthenticated) {
+  auto t = TokenTable::Parse(TokenFile());
+  ASSERT_TRUE(t.ok());
+  for (const char* bad : {"", "agent-secret", "Bearer ", "bearer agent-secret", "Basic abc",
+                          "Bearer agent-secret2", "Bearer agent-secre"}) {
+    EXPECT_EQ(t->Authenticate(bad).code, AuthCode::kUnauthenticated) << bad;
+  }
+  EXPECT_EQ(t->Authenticate("Bearer " + std::string(10000, 'x')).code, AuthCode::kUnauthenticated);
+}
+
+TEST(AuthTest, TokenFileErrorsNameTheField) {
+  struct Case {
+    std::string yaml, field;
+  } cases[] = {
+      {"tokens: []\nx: 1\n", ""},  // no entries is allowed
+      {"{}", "tokens"},
+      {"tokens:\n  - {sha256: abc, role: admin}\n", "tokens[0].sha256"},
+      {"tokens:\n  - {sha256: " + std::string(64, 'g') + ", role: admin}\n", "tokens[0].sha256"},
+      {"tokens:\n  - {sha256: " + std::string(64, 'a') + ", role: root}\n", "tokens[0].role"},
+      {"tokens:\n  - {sha256: " + std::string(64, 'a') + ", role: agent}\n", "tokens[0].agent_id"},
+      {"tokens:\n  - {sha256: " + std::string(64, 'a') + ", role: admin, agent_id: a}\n",
+       "tokens[0].agent_id"},
+      {"tokens:\n  - {sha256: " + std::string(64, 'a') + ", role: admin, colour: red}\n",
+       "tokens[0].colour"},
+      {"tokens: [", "token file"},
+  };
+  for (const auto& c : cases) {
+    auto t = TokenTable::Parse(c.yaml);
+    if (c.field.empty()) {
+      EXPECT_TRUE(t.ok()) << c.yaml;
+      continue;
+    }
+    ASSERT_FALSE(t.ok()) << c.yaml;
+    EXPECT_NE(t.status().message().find(c.field), std::string::npos) << t.status().message();
+  }
+}
+
+TEST(AuthTest, RoleTable) {
+  const std::string submit = "/switchboard.v1.ContactService/Submit";
+  const std::string apply = "/switchboard.v1.AdminService/ApplyConfig";
+  const std::string stats = "/switchboard.v1.AdminService/QueueStats";
+  const std::string session = "/switchboard.v1.AgentService/Session";
+  EXPECT_TRUE(RoleMayCall(Role::kIntegrator, submit));
+  EXPECT_FALSE(RoleMayCall(Role::kAgent, submit));
+  EXPECT_TRUE(RoleMayCall(Role::kAdmin, apply));
+  EXPECT_FALSE(RoleMayCall(Role::kSupervisor, apply));
+  EXPECT_TRUE(RoleMayCall(Role::kSupervisor, stats));
+  EXPECT_FALSE(RoleMayCall(Role::kIntegrator, stats));
+  EXPECT_TRUE(RoleMayCall(Role::kAgent, session));
+  EXPECT_FALSE(RoleMayCall(Role::kIntegrator, session));
+  EXPECT_FALSE(RoleMayCall(Role::kAdmin, "/switchboard.v1.AdminService/Nope"));
+
+  auto t = TokenTable::Parse(TokenFile());
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(Authorize(*t, "Bearer agent-secret", apply).code, AuthCode::kPermissionDenied);
+  EXPECT_EQ(Authorize(*t, "Bearer nope", apply).code, AuthCode::kUnauthenticated);
+  EXPECT_TRUE(Authorize(*t, "Bearer admin-secret", apply).ok());
+}
+
+TEST(AuthTest, AnAgentActsOnlyAsItself) {
+  Principal agent{Role::kAgent, "a7", "agent/a7"};
+  EXPECT_TRUE(CheckActsAs(agent, "a7").ok());
+  EXPECT_EQ(CheckActsAs(agent, "a8").code, AuthCode::kPermissionDenied);
+  Principal supervisor{Role::kSupervisor, "", "supervisor"};
+  EXPECT_TRUE(CheckActsAs(supervisor, "a8").ok());
+}
+
+TEST(AuthTest, GeneratedAdminTokenIsPrivateAndReused) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sb-auth-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  auto first = EnsureAdminToken(dir.string());
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  struct stat st {};
+  ASSERT_EQ(::stat(first->token_path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::string token;
+  std::getline(std::ifstream(first->token_path), token);
+  EXPECT_TRUE(token.starts_with("sbt_"));
+  EXPECT_EQ(token.size(), 4u + 64u);
+  auto table = TokenTable::LoadFile(first->tokens_file);
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  auto who = table->Authenticate("Bearer " + token);
+  ASSERT_TRUE(who.ok());
+  EXPECT_EQ(who.principal.role, Role::kAdmin);
+  // The file holds the hash, never the token.
+  std::ifstream tokens_in(first->tokens_file);
+  std::string tokens_text((std::istreambuf_iterator<char>(tokens_in)),
+                          std::istreambuf_iterator<char>());
+  EXPECT_EQ(tokens_text.find(token), std::string::npos);
+
+  auto second = EnsureAdminToken(dir.string());
+  ASSERT_TRUE(second.ok());
+  std::string again;
+  std::getline(std::ifstream(second->token_path), again);
+  EXPECT_EQ(again, token);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace sb::gateway

@@ -1,0 +1,146 @@
+// The gateway's contact view: decisions move a contact through its states, repeats change
+// nothing, ended contacts are forgotten after the ttl, the size stays bounded, watchers wake.
+#include "router/gateway/contact_book.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+namespace sb::gateway {
+namespace {
+
+pb::Contact NewContact(const std::string& id) {
+  pb::Contact c;
+  c.set_id(id);
+  c.set_queue("q1");
+  return c;
+}
+
+pb::Decision Decide(pb::DecisionType type, const std::string& id, const std::string& agent,
+                    uint32_t attempt, int64_t at) {
+  pb::Decision d;
+  d.set_type(type);
+  d.set_contact_id(id);
+  d.set_agent_id(agent);
+  d.set_attempt(attempt);
+  d.set_queue("q1");
+  d.set_at_ms(at);
+  return d;
+}
+
+TEST(ContactBookTest, LifeOfAContact) {
+  ContactBook book;
+  EXPECT_FALSE(book.Get("c1"));
+  book.OnArrived(NewContact("c1"), 1000);
+  EXPECT_EQ(book.Get("c1")->state(), pb::CONTACT_STATE_WAITING);
+  book.OnDecision(Decide(pb::DECISION_OFFER, "c1", "a1", 1, 1100));
+  EXPECT_EQ(book.Get("c1")->state(), pb::CONTACT_STATE_OFFERED);
+  EXPECT_EQ(book.Get("c1")->agent_id(), "a1");
+  book.OnDecision(Decide(pb::DECISION_REQUEUE, "c1", "a1", 1, 1200));
+  EXPECT_EQ(book.Get("c1")->state(), pb::CONTACT_STATE_WAITING);
+  EXPECT_EQ(book.Get("c1")->agent_id(), "");
+  book.OnDecision(Decide(pb::DECISION_OFFER, "c1", "a2", 2, 1300));
+  book.OnDecision(Decide(pb::DECISION_CONNECTED, "c1", "a2", 2, 1400));
+  auto s = book.Get("c1");
+  EXPECT_EQ(s->state(), pb::CONTACT_STATE_CONNECTED);
+  EXPECT_EQ(s->owner_agent_id(), "a2");
+  EXPECT_EQ(s->attempt(), 2u);
+  // Cancel and abandon do not apply to a connected contact (the engine refuses them too).
+  book.OnCancelled("c1", 1450);
+  book.OnAbandoned("c1", 1460);
+  EXPECT_EQ(book.Get("c1")->state(), pb::CONTACT_STATE_CONNECTED);
+  book.OnEnded("c1", 1500);
+  EXPECT_EQ(book.Get("c1")->state(), pb::CONTACT_STATE_COMPLETED);
+  // Final: a late decision changes nothing.
+  book.OnDecision(Decide(pb::DECISION_OFFER, "c1", "a3", 3, 1600));
+  EXPECT_EQ(book.Get("c1")->state(), pb::CONTACT_STATE_COMPLETED);
+}
+
+TEST(ContactBookTest, RepeatedDecisionIsNotAChange) {
+  ContactBook book;
+  book.OnArrived(NewContact("c1"), 1000);
+  book.OnDecision(Decide(pb::DECISION_OFFER, "c1", "a1", 1, 1100));
+  auto before = book.WaitChange("c1", 0, 0);
+  ASSERT_TRUE(before);
+  book.OnDecision(Decide(pb::DECISION_OFFER, "c1", "a1", 1, 1100));
+  EXPECT_FALSE(book.WaitChange("c1", before->version, 0));
+  // A second arrival of a known id is ignored too.
+  book.OnArrived(NewContact("c1"), 2000);
+  EXPECT_EQ(book.Get("c1")->state(), pb::CONTACT_STATE_OFFERED);
+}
+
+TEST(ContactBookTest, WithdrawAndExpireEndTheContact) {
+  ContactBook book;
+  book.OnArrived(NewContact("c1"), 1000);
+  book.OnDecision(Decide(pb::DECISION_OFFER, "c1", "a1", 1, 1100));
+  auto w = Decide(pb::DECISION_WITHDRAW, "c1", "a1", 1, 1200);
+  w.set_reason(pb::REASON_OFFER_ABANDONED);
+  book.OnDecision(w);
+  EXPECT_EQ(book.Get("c1")->state(), pb::CONTACT_STATE_ABANDONED);
+  book.OnArrived(NewContact("c2"), 1000);
+  book.OnDecision(Decide(pb::DECISION_EXPIRE, "c2", "", 0, 1300));
+  EXPECT_EQ(book.Get("c2")->state(), pb::CONTACT_STATE_EXPIRED);
+  book.OnArrived(NewContact("c3"), 1000);
+  book.OnCancelled("c3", 1400);
+  EXPECT_EQ(book.Get("c3")->state(), pb::CONTACT_STATE_CANCELLED);
+}
+
+TEST(ContactBookTest, EndedContactsAreForgottenAfterTheTtl) {
+  ContactBook book({.max_contacts = 100, .ended_ttl_ms = 1000});
+  book.OnArrived(NewContact("ended"), 1000);
+  book.OnAbandoned("ended", 1000);
+  book.OnArrived(NewContact("live"), 1000);
+  book.Prune(1999);
+  EXPECT_TRUE(book.Get("ended"));
+  book.Prune(2000);
+  EXPECT_FALSE(book.Get("ended"));
+  EXPECT_TRUE(book.Get("live"));
+}
+
+TEST(ContactBookTest, SizeIsCapped) {
+  ContactBook book({.max_contacts = 10, .ended_ttl_ms = 1000});
+  for (int i = 0; i < 100; ++i) book.OnArrived(NewContact("c" + std::to_string(i)), 1000 + i);
+  EXPECT_EQ(book.size(), 10u);
+  EXPECT_TRUE(book.Get("c99"));
+  EXPECT_FALSE(book.Get("c0"));
+}
+
+TEST(ContactBookTest, WatcherWakesOnChange) {
+  ContactBook book;
+  book.OnArrived(NewContact("c1"), 1000);
+  auto first = book.WaitChange("c1", 0, 0);
+  ASSERT_TRUE(first);
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    book.OnDecision(Decide(pb::DECISION_OFFER, "c1", "a1", 1, 1100));
+  });
+  auto next = book.WaitChange("c1", first->version, 5000);
+  writer.join();
+  ASSERT_TRUE(next);
+  EXPECT_EQ(next->status.state(), pb::CONTACT_STATE_OFFERED);
+  ASSERT_TRUE(next->decision);
+  EXPECT_EQ(next->decision->agent_id(), "a1");
+}
+
+TEST(QueueEstimatesTest, HighestEpochWins) {
+  QueueEstimates e;
+  EXPECT_EQ(e.EstimatedWaitS("q1"), -1);
+  pb::ShardLive live;
+  live.set_shard(0);
+  live.set_epoch(2);
+  auto* q = live.add_queues();
+  q->set_queue("q1");
+  q->set_estimated_wait_s(42);
+  e.OnShardLive(live);
+  EXPECT_EQ(e.EstimatedWaitS("q1"), 42);
+  live.set_epoch(1);  // a zombie's late snapshot
+  live.mutable_queues(0)->set_estimated_wait_s(7);
+  e.OnShardLive(live);
+  EXPECT_EQ(e.EstimatedWaitS("q1"), 42);
+  ASSERT_EQ(e.Shards().size(), 1u);
+  EXPECT_EQ(e.Shards().at(0).epoch(), 2);
+  EXPECT_EQ(e.Shards().at(0).queues(0).estimated_wait_s(), 42);
+}
+
+}  // namespace
+}  // namespace sb::gateway
