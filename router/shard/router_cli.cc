@@ -11,6 +11,7 @@
 #include "router/shard/followups.h"
 #include "router/shard/node.h"
 #include "router/shard/probe.h"
+#include "router/wallboard/wallboard.h"
 
 namespace sb::shard {
 namespace {
@@ -64,6 +65,12 @@ int RouterMain(int argc, char** argv) {
   app.add_option("--metrics-bind", metrics_bind, "address /metrics listens on");
   app.add_option("--metrics-port", metrics_port, "port of /metrics (Prometheus); 0: a free port")
       ->check(CLI::Range(0, 65535));
+  // Wallboard (router/wallboard): same bind default as /metrics.
+  wallboard::ServerOptions wallboard_options;
+  wallboard_options.bind = metrics_bind;
+  app.add_option("--wallboard-bind", wallboard_options.bind, "address /wallboard listens on");
+  app.add_option("--wallboard-port", wallboard_options.port, "port of /wallboard; 0: a free port")
+      ->check(CLI::Range(0, 65535));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -98,6 +105,14 @@ int RouterMain(int argc, char** argv) {
   // tools/dev reads this line.
   std::fprintf(stderr, "router %s: metrics on %s\n", o.node_id.c_str(), (*metrics)->url().c_str());
   RouterProbe probe((*metrics)->registry(), *config);
+  auto wallboard = wallboard::StartWithKafka(wallboard_options, o.bootstrap, o.kafka_settings);
+  if (!wallboard.ok()) {
+    std::fprintf(stderr, "router: --wallboard-port: %s\n", wallboard.status().ToString().c_str());
+    return 1;
+  }
+  // tools/dev reads this line.
+  std::fprintf(stderr, "router %s: wallboard on %s\n", o.node_id.c_str(),
+               (*wallboard)->url().c_str());
   auto node = Node::Start(std::move(o), std::move(*config));
   if (!node.ok()) {
     std::fprintf(stderr, "router: %s\n", node.status().ToString().c_str());

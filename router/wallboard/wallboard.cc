@@ -12,6 +12,11 @@ namespace {
 constexpr int kOpenTimeoutMs = 2000;
 constexpr auto kReopenEvery = std::chrono::seconds(5);
 
+// Names come from producers: a bad byte must cost a replacement character, not the data thread.
+std::string Dump(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -39,11 +44,11 @@ struct FeedSource {
         error = opened.status().ToString();
       }
     }
-    if (feed == nullptr) return ErrorSnapshot(error, NowMs()).dump();
+    if (feed == nullptr) return Dump(ErrorSnapshot(error, NowMs()));
     auto polled = feed->Poll(poll_ms);
     nlohmann::json snap = Snapshot(feed->view(), NowMs());
     if (!polled.ok()) snap["error"] = polled.status().ToString();
-    return snap.dump();
+    return Dump(snap);
   }
 };
 
