@@ -65,7 +65,10 @@ function render(s){
     td(f.overdue,'overdue-'+f.kind,f.overdue>0?'bad':'ok')+'</tr>').join('');
 }
 render(initial);
-if(window.EventSource){const es=new EventSource('/wallboard/events');es.onmessage=e=>{try{render(JSON.parse(e.data));}catch(err){}};}
+// The inlined snapshot is current; the stream takes over a few seconds later. Delayed because a
+// headless browser's virtual clock (--virtual-time-budget) stops while a request is open: a page
+// that streams from its first instant never settles for a screenshot or a DOM dump.
+setTimeout(()=>{if(window.EventSource){const es=new EventSource('/wallboard/events');es.onmessage=e=>{try{render(JSON.parse(e.data));}catch(err){}};}},4000);
 </script></body></html>
 )HTML";
 

@@ -74,11 +74,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void Push(const std::shared_ptr<const std::string>& event) {
     if (writing_ || closed_) return;
     writing_ = true;
-    net::async_write(stream_, net::buffer(*event),
-                     [self = shared_from_this(), event](beast::error_code ec, size_t) {
-                       self->writing_ = false;
-                       if (ec) self->Close();
-                     });
+    ++events_sent_;
+    net::async_write(
+        stream_, net::buffer(*event),
+        [self = shared_from_this(), event](beast::error_code ec, size_t) {
+          self->writing_ = false;
+          if (ec || self->events_sent_ >= self->st_->options.sse_events_per_connection) {
+            self->Close();
+          }
+        });
   }
 
   void Close() {
@@ -145,7 +149,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     auto head = std::make_shared<const std::string>(
         "HTTP/1.1 200 OK\r\nServer: switchboard\r\nContent-Type: text/event-stream\r\n"
-        "Cache-Control: no-store\r\nConnection: keep-alive\r\n\r\nretry: 2000\n\ndata: " +
+        "Cache-Control: no-store\r\nConnection: keep-alive\r\n\r\nretry: 1000\n\ndata: " +
         st_->Current() + "\n\n");
     Push(head);
     st_->sse.push_back(weak_from_this());
@@ -162,6 +166,7 @@ class Session : public std::enable_shared_from_this<Session> {
   char drain_[256];
   bool writing_ = false;
   bool closed_ = false;
+  int events_sent_ = 0;
 };
 
 void Accept(Server::State* st) {

@@ -22,6 +22,11 @@ struct ServerOptions {
   int port = 0;              // 0: a free port, see Server::port()
   int max_connections = 64;  // SSE clients included; past it new connections get 503
   int push_interval_ms = 1000;
+  // An event stream ends after this many events and the browser's EventSource reconnects (after
+  // the `retry` the stream announces, 1 s; the new stream starts with the current snapshot, so
+  // the page misses nothing). Bounds how long one connection holds a slot, and lets headless
+  // browsers whose virtual clock stops while a request is open (--virtual-time-budget) finish.
+  int sse_events_per_connection = 5;
 };
 
 class Server {

@@ -113,6 +113,7 @@ class WallboardServerTest : public ::testing::Test {
     o.port = 0;
     o.push_interval_ms = 100;
     o.max_connections = 4;
+    o.sse_events_per_connection = 1000;
     auto s = Server::Start(o, [this] { return fed_.Json(); });
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     server_ = std::move(*s);
@@ -200,6 +201,25 @@ TEST_F(WallboardServerTest, EventsPushFreshSnapshots) {
   }
   EXPECT_EQ(events.back()["totals"]["waiting"], 9);
   EXPECT_EQ(events.back()["totals"]["followups_overdue"], 2);
+}
+
+TEST(WallboardStreamTest, EventStreamEndsAfterItsEventCountForTheBrowserToReconnect) {
+  HandFed fed;
+  fed.Set(1, 0);
+  ServerOptions o;
+  o.bind = "127.0.0.1";
+  o.push_interval_ms = 50;
+  o.sse_events_per_connection = 3;
+  auto s = Server::Start(o, [&fed] { return fed.Json(); });
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  // Exchange reads until the server closes.
+  const std::string r = Exchange((*s)->port(), "GET /wallboard/events HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_NE(r.find("retry: 1000\n"), std::string::npos);
+  size_t events = 0;
+  for (size_t at = r.find("data: "); at != std::string::npos; at = r.find("data: ", at + 1)) {
+    ++events;
+  }
+  EXPECT_EQ(events, 3u) << r;
 }
 
 TEST_F(WallboardServerTest, UnknownPathsBadRequestsAndOtherMethods) {
