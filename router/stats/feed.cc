@@ -63,11 +63,22 @@ Status StatsFeed::CatchUp(std::chrono::milliseconds timeout) {
                .count()));
   };
   std::vector<int64_t> high(static_cast<size_t>(partitions_), 0);
+  std::vector<int64_t> low(static_cast<size_t>(partitions_), 0);
   for (int32_t p = 0; p < partitions_; ++p) {
     auto wm = reader_->Watermarks(kafka::kStatsTopic, p, std::max(1, left_ms()));
     if (!wm.ok()) return wm.status();
+    low[static_cast<size_t>(p)] = wm->first;
     high[static_cast<size_t>(p)] = wm->second;
   }
+  // A partition that has records but has delivered none yet is still being fetched, however
+  // long the broker takes: only the timeout ends the wait for it.
+  auto started = [&] {
+    for (int32_t p = 0; p < partitions_; ++p) {
+      const size_t i = static_cast<size_t>(p);
+      if (high[i] > low[i] && next_offset_[i] == 0) return false;
+    }
+    return true;
+  };
   auto done = [&] {
     for (int32_t p = 0; p < partitions_; ++p) {
       // Compaction may have removed the last offsets below the watermark; a partition is also
@@ -88,7 +99,7 @@ Status StatsFeed::CatchUp(std::chrono::milliseconds timeout) {
     if (!rec->has_value()) {
       // Compaction can leave the high watermark above the last record: after several empty
       // polls in a row nothing more is coming, whatever the watermark says.
-      if (++empty_polls >= 10) break;
+      if (++empty_polls >= 10 && started()) break;
       continue;
     }
     empty_polls = 0;

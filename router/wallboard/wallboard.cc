@@ -23,8 +23,8 @@ int64_t NowMs() {
       .count();
 }
 
-// Owned by the SnapshotFn, so used on the data thread only (the first call aside, which
-// Server::Start makes before the data thread exists).
+// Owned by the SnapshotFn, so used by one thread at a time: the caller of Server::Start for the
+// first snapshot, the data thread after it.
 struct FeedSource {
   std::string bootstrap;
   kafka::Settings settings;

@@ -11,9 +11,10 @@
 
 namespace sb::wallboard {
 
-// Listens at once; the feed is opened on the data thread (retried every few seconds while the
-// broker cannot be reached, the page saying so meanwhile), so a slow broker never delays the
-// caller. Fails only when it cannot listen.
+// Listens, then takes the first snapshot on the calling thread (opening the feed: at most about
+// 2 s when the broker does not answer). Later the data thread polls the feed and retries opening
+// it every few seconds while the broker cannot be reached, the page saying so meanwhile. Fails
+// only when it cannot listen.
 Result<std::unique_ptr<Server>> StartWithKafka(const ServerOptions& options,
                                                const std::string& bootstrap,
                                                const kafka::Settings& kafka_settings);
