@@ -8,6 +8,7 @@
 #include "tools/dev/dev.h"
 #include "tools/drill/drill.h"
 #include "tools/loadgen/loadgen.h"
+#include "tools/report/report.h"
 #include "tools/sim/sim.h"
 #include "tools/staffing/staffing.h"
 
@@ -24,6 +25,7 @@ void Usage(FILE* f) {
       "  dev       demo cluster: broker + 2 routers with simulated agents and traffic\n"
       "  sim       contact-center simulation over the routing engine (what-if, Erlang check)\n"
       "  staffing  Erlang C / Erlang A staffing calculator\n"
+      "  report    KPIs per queue and day from sb.stats (--kafka, --from, --to, --format)\n"
       "  followup-drill  follow-up crash drill (kill -9 at will, then --verify)\n"
       "run 'switchboard <command> --help' for its flags\n");
 }
@@ -42,6 +44,7 @@ int main(int argc, char** argv) {
   if (command == "dev") return sb::dev::Main(argc - 1, argv + 1);
   if (command == "sim") return sb::sim::Main(argc - 1, argv + 1);
   if (command == "staffing") return sb::staffing::Main(argc - 1, argv + 1);
+  if (command == "report") return sb::report::Main(argc - 1, argv + 1);
   if (command == "followup-drill") return sb::drill::Main(argc - 1, argv + 1);
   std::fprintf(stderr, "switchboard: unknown command \"%s\"\n", command.c_str());
   Usage(stderr);

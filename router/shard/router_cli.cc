@@ -13,6 +13,7 @@
 #include "router/shard/followups.h"
 #include "router/shard/node.h"
 #include "router/shard/probe.h"
+#include "router/wallboard/wallboard.h"
 
 namespace sb::shard {
 namespace {
@@ -102,6 +103,12 @@ int RouterMain(int argc, char** argv) {
   app.add_option("--agent-grace-s", agent_grace_s,
                  "log out an agent this long after its desktop stream dropped")
       ->check(CLI::Range(0.0, 3600.0));
+  // Wallboard (router/wallboard): same bind default as /metrics.
+  wallboard::ServerOptions wallboard_options;
+  wallboard_options.bind = metrics_bind;
+  app.add_option("--wallboard-bind", wallboard_options.bind, "address /wallboard listens on");
+  app.add_option("--wallboard-port", wallboard_options.port, "port of /wallboard; 0: a free port")
+      ->check(CLI::Range(0, 65535));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -148,6 +155,14 @@ int RouterMain(int argc, char** argv) {
   g.connect_timeout_ms = o.connect_timeout_ms;
   const std::string data_dir = o.data_dir;
   const pb::RoutingConfig gateway_config = *config;
+  auto wallboard = wallboard::StartWithKafka(wallboard_options, o.bootstrap, o.kafka_settings);
+  if (!wallboard.ok()) {
+    std::fprintf(stderr, "router: --wallboard-port: %s\n", wallboard.status().ToString().c_str());
+    return 1;
+  }
+  // tools/dev reads this line.
+  std::fprintf(stderr, "router %s: wallboard on %s\n", o.node_id.c_str(),
+               (*wallboard)->url().c_str());
   auto node = Node::Start(std::move(o), std::move(*config));
   if (!node.ok()) {
     std::fprintf(stderr, "router: %s\n", node.status().ToString().c_str());

@@ -246,13 +246,16 @@ void Demo::PrintHeader() const {
     if (i < shards.size() && !shards[i].metrics_url.empty()) {
       std::printf("             metrics %s\n", shards[i].metrics_url.c_str());
     }
+    if (i < shards.size() && !shards[i].wallboard_url.empty()) {
+      std::printf("             wallboard %s\n", shards[i].wallboard_url.c_str());
+    }
   }
   std::printf(
       "  traffic    this process (pid %d): %u agents over %u domains (%zu queues), %g contacts/s;\n"
       "             think %d ms, talk %d ms, wrap-up %d ms, mean patience %g s; seed %llu\n"
       "  config     %s\n"
       "  data       %s (%s)\n"
-      "  metrics    Prometheus /metrics of each router above (no wallboard yet); each router\n"
+      "  metrics    Prometheus /metrics and the live /wallboard of each router above; each router\n"
       "             logs a status line every %d s\n"
       "  stop       Ctrl-C: no new contacts, waiting customers hang up, routers and broker stop,\n"
       "             then a summary\n",

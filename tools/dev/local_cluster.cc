@@ -94,13 +94,15 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Start(const ClusterOptions& 
                                      "--kafka-setting",
                                      kHeartbeat,
                                      "--metrics-bind",
+                                     "127.0.0.1",
+                                     "--wallboard-bind",
                                      "127.0.0.1"};
     if (!o.followup_config_path.empty()) {
       args.insert(args.end(), {"--followup-config", o.followup_config_path});
     }
     auto router = ChildProcess::Spawn("router " + id, args, dir + "/router.log");
     if (!router.ok()) return router.status();
-    c->logs_.push_back({id, (*router)->log_path(), 0, "", {}, ""});
+    c->logs_.push_back({id, (*router)->log_path(), 0, "", {}, "", ""});
     c->routers_.push_back(std::move(*router));
   }
   return c;
@@ -139,6 +141,8 @@ void LocalCluster::Follow(LogWatch& w) {
       w.shards.clear();
     } else if (what.starts_with("metrics on ")) {  // router/shard/router_cli.cc, at start
       w.metrics_url = what.substr(std::string_view("metrics on ").size());
+    } else if (what.starts_with("wallboard on ")) {  // router/shard/router_cli.cc, at start
+      w.wallboard_url = what.substr(std::string_view("wallboard on ").size());
     }
   }
   w.partial.erase(0, start);
@@ -148,7 +152,7 @@ std::vector<RouterShards> LocalCluster::Shards() {
   std::vector<RouterShards> out;
   for (LogWatch& w : logs_) {
     Follow(w);
-    out.push_back({w.node_id, w.shards, w.metrics_url});
+    out.push_back({w.node_id, w.shards, w.metrics_url, w.wallboard_url});
   }
   return out;
 }

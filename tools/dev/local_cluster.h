@@ -26,7 +26,8 @@ struct ClusterOptions {
 struct RouterShards {
   std::string node_id;
   std::vector<int32_t> shards;
-  std::string metrics_url;  // its "metrics on <url>" log line; empty until logged
+  std::string metrics_url;    // its "metrics on <url>" log line; empty until logged
+  std::string wallboard_url;  // its "wallboard on <url>" log line; empty until logged
 };
 
 class LocalCluster {
@@ -58,6 +59,7 @@ class LocalCluster {
     std::string partial;  // an unfinished last line
     std::vector<int32_t> shards;
     std::string metrics_url;
+    std::string wallboard_url;
   };
   LocalCluster() = default;
   static void Follow(LogWatch& watch);
