@@ -14,8 +14,8 @@ source "$(dirname "$0")/cluster/lib.sh"
 # library's 3 s default is for the failover tests).
 SESSION_TIMEOUT_MS=${SESSION_TIMEOUT_MS:-10000}
 
-"$PY" -c 'import grpc' 2>/dev/null || { echo "SKIP: no python grpcio"; exit 0; }
-command -v grpc_python_plugin >/dev/null || { echo "SKIP: no grpc_python_plugin"; exit 0; }
+"$PY" -c 'import grpc' 2>/dev/null || fail "no python grpcio for $PY (dev.sh installs python3-grpcio)"
+command -v grpc_python_plugin >/dev/null || fail "no grpc_python_plugin (dev.sh installs protobuf-compiler-grpc)"
 mkdir -p "$WORK/py"
 protoc -I"$PROTO" --python_out="$WORK/py" --grpc_out="$WORK/py" \
   --plugin=protoc-gen-grpc="$(command -v grpc_python_plugin)" "$PROTO"/switchboard/v1/*.proto
