@@ -15,6 +15,8 @@ PY=${PYTHON:-/usr/bin/python3}
 CONTACTS=${CONTACTS:-500}
 GRACE_S=3
 source "$(dirname "$0")/cluster/lib.sh"
+# No failover is measured here: a session timeout well above a loaded machine's stalls.
+SESSION_TIMEOUT_MS=${SESSION_TIMEOUT_MS:-10000}
 
 "$PY" -c 'import grpc' 2>/dev/null || fail "no python grpcio for $PY (dev.sh installs python3-grpcio)"
 command -v grpc_python_plugin >/dev/null ||
