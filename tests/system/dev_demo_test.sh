@@ -3,7 +3,8 @@
 # and drives simulated agents and customers through Kafka; its status lines show a growing answered
 # count while both routers route shards (together every partition); SIGINT stops it in order
 # (exit 0) with a summary showing nothing lost or duplicated, and no child process is left behind.
-# Bad flags exit 2 naming the flag.
+# The README's Python snippet submits a contact over gRPC and sees it connected. Bad flags exit 2
+# naming the flag.
 # usage: dev_demo_test.sh PATH/TO/switchboard
 set -euo pipefail
 
@@ -94,6 +95,24 @@ for u in "${urls[@]}"; do
   scrape=$(curl -sf --max-time 5 "$u") || fail "$u: scrape failed"
   grep -q '^sb_router_shards_owned ' <<<"$scrape" || fail "$u: no sb_router_shards_owned"
 done
+
+# Each router's gRPC address and generated admin token under its line; the README's Python snippet
+# submits a contact to the running demo and watches it get connected (a simulated agent takes it).
+mapfile -t grpc_lines < <(grep -E '^ +grpc 127\.0\.0\.1:[0-9]+  admin token in /' "$dir/stdout")
+(( ${#grpc_lines[@]} == 2 )) || fail "want 2 router gRPC lines in the header, got ${#grpc_lines[@]}"
+read -r _ addr _ _ _ token <<<"${grpc_lines[0]}"
+src=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$dir/py"
+protoc -I"$src/proto" --python_out="$dir/py" --grpc_out="$dir/py" \
+  --plugin=protoc-gen-grpc=/usr/bin/grpc_python_plugin "$src"/proto/switchboard/v1/*.proto ||
+  fail "protoc could not make the Python stubs"
+sed -n "/<<'PY'\$/,/^PY\$/p" "$src/README.md" | sed '1d;$d' >"$dir/snippet.py"
+[[ -s $dir/snippet.py ]] || fail "no Python snippet (<<'PY' ... PY) in README.md"
+snippet_out=$(PYTHONPATH="$dir/py" timeout 90 /usr/bin/python3 "$dir/snippet.py" "$addr" "$token" 2>&1) ||
+  fail "README snippet failed: $snippet_out"
+grep -q '^CONTACT_STATE_CONNECTED ' <<<"$snippet_out" ||
+  fail "README snippet did not see its contact connected: $snippet_out"
+echo "README snippet: $(tr '\n' ' ' <<<"$snippet_out")"
 
 kill -INT "$pid"
 for _ in $(seq 150); do  # the drain, the routers' and the broker's stop: well within 15 s

@@ -195,6 +195,7 @@ Status Demo::Start() {
     to.complaint_share = kComplaintShare;
     to.resolved_share = kResolvedShare;
   }
+  to.adopt_foreign_contacts = true;  // contacts submitted to the demo over gRPC
   auto traffic = loadgen::Traffic::Create(cluster_->bootstrap(), config_.config, to);
   if (!traffic.ok()) return traffic.status();
   SB_RETURN_IF_ERROR((*traffic)->Start());
@@ -248,6 +249,10 @@ void Demo::PrintHeader() const {
     }
     if (i < shards.size() && !shards[i].wallboard_url.empty()) {
       std::printf("             wallboard %s\n", shards[i].wallboard_url.c_str());
+    }
+    if (i < shards.size() && !shards[i].grpc_address.empty()) {
+      std::printf("             grpc %s  admin token in %s\n", shards[i].grpc_address.c_str(),
+                  shards[i].admin_token.empty() ? "(none logged)" : shards[i].admin_token.c_str());
     }
   }
   std::printf(

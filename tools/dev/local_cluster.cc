@@ -102,7 +102,7 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Start(const ClusterOptions& 
     }
     auto router = ChildProcess::Spawn("router " + id, args, dir + "/router.log");
     if (!router.ok()) return router.status();
-    c->logs_.push_back({id, (*router)->log_path(), 0, "", {}, "", ""});
+    c->logs_.push_back({id, (*router)->log_path(), 0, "", {}, "", "", "", ""});
     c->routers_.push_back(std::move(*router));
   }
   return c;
@@ -143,6 +143,10 @@ void LocalCluster::Follow(LogWatch& w) {
       w.metrics_url = what.substr(std::string_view("metrics on ").size());
     } else if (what.starts_with("wallboard on ")) {  // router/shard/router_cli.cc, at start
       w.wallboard_url = what.substr(std::string_view("wallboard on ").size());
+    } else if (what.starts_with("grpc on ")) {  // router/shard/router_cli.cc, at start
+      w.grpc_address = what.substr(std::string_view("grpc on ").size());
+    } else if (what.starts_with("admin token in ")) {  // router/shard/router_cli.cc, at start
+      w.admin_token = what.substr(std::string_view("admin token in ").size());
     }
   }
   w.partial.erase(0, start);
@@ -152,7 +156,8 @@ std::vector<RouterShards> LocalCluster::Shards() {
   std::vector<RouterShards> out;
   for (LogWatch& w : logs_) {
     Follow(w);
-    out.push_back({w.node_id, w.shards, w.metrics_url, w.wallboard_url});
+    out.push_back(
+        {w.node_id, w.shards, w.metrics_url, w.wallboard_url, w.grpc_address, w.admin_token});
   }
   return out;
 }

@@ -28,6 +28,8 @@ struct RouterShards {
   std::vector<int32_t> shards;
   std::string metrics_url;    // its "metrics on <url>" log line; empty until logged
   std::string wallboard_url;  // its "wallboard on <url>" log line; empty until logged
+  std::string grpc_address;   // its "grpc on <host:port>" log line; empty until logged
+  std::string admin_token;    // its "admin token in <path>" log line; empty until logged
 };
 
 class LocalCluster {
@@ -60,6 +62,8 @@ class LocalCluster {
     std::vector<int32_t> shards;
     std::string metrics_url;
     std::string wallboard_url;
+    std::string grpc_address;
+    std::string admin_token;
   };
   LocalCluster() = default;
   static void Follow(LogWatch& watch);

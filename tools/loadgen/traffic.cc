@@ -250,9 +250,9 @@ Status Traffic::RequestCallback(const std::string& contact) {
 }
 
 bool Traffic::AdoptFollowUp(const pb::Decision& d) {
-  if (options_.callback_queue.empty() || !d.contact_id().starts_with(kCallbackPrefix)) {
-    return false;
-  }
+  const bool follow_up =
+      !options_.callback_queue.empty() && d.contact_id().starts_with(kCallbackPrefix);
+  if (!follow_up && !options_.adopt_foreign_contacts) return false;
   for (size_t i = 0; i < queues_.size(); ++i) {
     if (queues_[i].name != d.queue()) continue;
     contact_queue_[d.contact_id()] = i;

@@ -45,6 +45,9 @@ struct TrafficOptions {
   // Agents wrap up contacts as "resolved" (first-contact resolution) with this probability, else
   // "unresolved"; 0: no disposition (follow-up attempts always report their outcome).
   double resolved_share = 0;
+  // Agents also handle contacts offered to them that this process did not submit (an integrator's,
+  // over gRPC), as a contact center's agents would; off: such offers are left to time out.
+  bool adopt_foreign_contacts = false;
   kafka::Settings settings;
   std::string epoch_log;  // append "<wall ms> <shard> <epoch>" at each shard owner's first output
 };
@@ -116,8 +119,9 @@ class Traffic {
   Status FileComplaint(const std::string& contact);
   // Submits a follow-up request to the shard of `queue`'s domain.
   Status SubmitFollowUp(const pb::RoutingEvent& ev, const std::string& queue);
-  // A contact the cluster created from a callback request of ours (an attempt or an escalation):
-  // booked like one of ours, not measured. False for anything else.
+  // A contact the cluster created from a callback request of ours (an attempt or an escalation),
+  // or with adopt_foreign_contacts any contact offered to our agents: booked like one of ours,
+  // not measured. False for anything else.
   bool AdoptFollowUp(const pb::Decision& d);
   Status OnOutput(const kafka::Record& r);
   Status Fire(const Action& a);
