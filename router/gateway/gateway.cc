@@ -52,27 +52,6 @@ grpc::Status ToGrpc(const Status& st) {
   return {grpc::StatusCode::INTERNAL, st.message()};
 }
 
-// The gRPC name of the code an sb::Status maps to, for AgentActionRefused.code.
-std::string_view ToGrpcName(Code code) {
-  switch (code) {
-    case Code::kOk:
-      return "OK";
-    case Code::kInvalidArgument:
-      return "INVALID_ARGUMENT";
-    case Code::kNotFound:
-      return "NOT_FOUND";
-    case Code::kFailedPrecondition:
-      return "FAILED_PRECONDITION";
-    case Code::kAlreadyExists:
-      return "ALREADY_EXISTS";
-    case Code::kUnavailable:
-      return "UNAVAILABLE";
-    case Code::kInternal:
-      break;
-  }
-  return "INTERNAL";
-}
-
 grpc::Status NotYet(std::string_view rpc) {
   return {grpc::StatusCode::UNIMPLEMENTED,
           std::string(rpc) + " is declared but not implemented yet (the request was valid)"};
@@ -570,7 +549,7 @@ class AgentServiceImpl final : public pb::AgentService::Service {
     const pb::Agent& agent = desk.agent;
     const int32_t partition = desk.partition;
     auto refuse = [&](const Status& st) {
-      reply->mutable_refused()->set_code(std::string(ToGrpcName(st.code())));
+      reply->mutable_refused()->set_code(std::string(CodeName(st.code())));  // the gRPC names
       reply->mutable_refused()->set_message(st.message());
     };
     Status valid = gw_->validator_.Check(r);
