@@ -21,6 +21,7 @@
 #include "router/gateway/auth.h"
 #include "router/gateway/validate.h"
 #include "router/kafka/topics.h"
+#include "router/stats/feed.h"
 #include "switchboard/v1/cluster.pb.h"
 #include "switchboard/v1/events.pb.h"
 #include "switchboard/v1/services.grpc.pb.h"
@@ -703,8 +704,28 @@ class AdminServiceImpl final : public pb::AdminService::Service {
   SB_GATEWAY_DECLARED_ONLY(ListAgents, ListAgentsRequest, ListAgentsResponse,
                            "/switchboard.v1.AdminService/ListAgents")
   SB_GATEWAY_DECLARED_ONLY(Drain, DrainRequest, DrainResponse, "/switchboard.v1.AdminService/Drain")
-  SB_GATEWAY_DECLARED_ONLY(Report, ReportRequest, ReportResponse,
-                           "/switchboard.v1.AdminService/Report")
+  // The queues' day records of sb.stats in [from_day, to_day], read to the topic's end at the
+  // call by the same reader as `switchboard report` (router/stats; the KPIs are computed from
+  // these counters by router/stats/kpi.h).
+  grpc::Status Report(grpc::ServerContext* ctx, const pb::ReportRequest* req,
+                      pb::ReportResponse* resp) override {
+    Principal who;
+    grpc::Status gate = gw_->Gate(ctx, "/switchboard.v1.AdminService/Report", &who);
+    if (!gate.ok()) return gate;
+    Status valid = gw_->validator_.Check(*req);
+    if (!valid.ok()) return ToGrpc(valid);
+    const int timeout_ms = gw_->options_.connect_timeout_ms;
+    auto feed =
+        stats::StatsFeed::Open(gw_->options_.bootstrap, gw_->options_.kafka_settings, timeout_ms);
+    if (!feed.ok()) return ToGrpc(feed.status());
+    Status read = (*feed)->CatchUp(std::chrono::milliseconds(timeout_ms));
+    if (!read.ok()) return ToGrpc(read);
+    const std::set<std::string> wanted(req->queues().begin(), req->queues().end());
+    for (pb::QueueDay& d : (*feed)->view().Days(req->from_day(), req->to_day())) {
+      if (wanted.empty() || wanted.count(d.queue())) *resp->add_days() = std::move(d);
+    }
+    return grpc::Status::OK;
+  }
 #undef SB_GATEWAY_DECLARED_ONLY
 
  private:

@@ -499,6 +499,54 @@ TEST_F(GatewayTest, AgentDesktopSessionEndToEnd) {
 
 // The estimated wait of a submitted contact and AdminService.QueueStats come from the shards'
 // live snapshots on sb.stats; the highest epoch of a shard wins.
+// AdminService.Report: the day records of sb.stats in the range, the highest epoch per key, for
+// the queues asked; a bad range is refused naming the field.
+TEST_F(GatewayTest, ReportReturnsTheDaysOfTheRange) {
+  auto producer = kafka::Producer::Create(kafka_.bootstrap(), {}, nullptr);
+  ASSERT_TRUE(producer.ok());
+  const int32_t partition = kafka::PartitionFor("d00", kPartitions);
+  auto publish = [&](const std::string& day, int64_t epoch, uint64_t offered) {
+    pb::QueueDay d;
+    d.set_queue("d00.general");
+    d.set_domain("d00");
+    d.set_day(day);
+    d.set_epoch(epoch);
+    d.set_offered(offered);
+    ASSERT_TRUE((*producer)
+                    ->Produce(kafka::kStatsTopic, partition, "day/d00.general/" + day,
+                              d.SerializeAsString(), {}, 0)
+                    .ok());
+  };
+  publish("2026-11-20", 1, 5);
+  publish("2026-11-21", 2, 9);
+  publish("2026-11-21", 1, 3);  // a zombie's late record: the epoch-2 one stands
+  publish("2026-11-23", 2, 4);  // outside the range
+  ASSERT_TRUE((*producer)->Flush(10000).ok());
+  StartGateway(Options());
+
+  pb::ReportRequest r;
+  r.set_from_day("2026-11-20");
+  r.set_to_day("2026-11-22");
+  r.add_queues("d00.general");
+  pb::ReportResponse report;
+  grpc::ClientContext ctx;
+  Authorize(&ctx, kAdminToken);
+  grpc::Status st = admin_->Report(&ctx, r, &report);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(report.days_size(), 2);
+  EXPECT_EQ(report.days(0).day(), "2026-11-20");
+  EXPECT_EQ(report.days(0).offered(), 5u);
+  EXPECT_EQ(report.days(1).day(), "2026-11-21");
+  EXPECT_EQ(report.days(1).offered(), 9u);
+
+  r.set_to_day("2026-11-19");
+  grpc::ClientContext bad;
+  Authorize(&bad, kAdminToken);
+  st = admin_->Report(&bad, r, &report);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("to_day"), std::string::npos) << st.error_message();
+}
+
 TEST_F(GatewayTest, EstimatedWaitAndQueueStatsFromLiveStats) {
   auto producer = kafka::Producer::Create(kafka_.bootstrap(), {}, nullptr);
   ASSERT_TRUE(producer.ok());
