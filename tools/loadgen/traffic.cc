@@ -230,7 +230,6 @@ Status Traffic::FileComplaint(const std::string& contact) {
     complaint_events_.push_back(contact);
   }
   r->set_note("complaint after contact " + contact);
-  ++complaints_filed_;
   return SubmitFollowUp(ev, options_.complaint_queue);
 }
 

@@ -135,7 +135,7 @@ class Traffic {
   std::string run_id_;
   int32_t partitions_ = 0;
   uint64_t submitted_ = 0;
-  uint64_t callbacks_requested_ = 0, follow_up_contacts_ = 0, complaints_filed_ = 0;
+  uint64_t callbacks_requested_ = 0, follow_up_contacts_ = 0;
   std::vector<std::string> complaint_events_;  // event keys of complaints filed, for repeats
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::PartitionReader> reader_;
