@@ -2,13 +2,15 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+
 #include "router/kafka/topics.h"
 
 namespace sb::stats {
 
 Result<std::unique_ptr<StatsFeed>> StatsFeed::Open(const std::string& bootstrap,
                                                    const kafka::Settings& extra, int timeout_ms,
-                                                   int64_t stale_ms) {
+                                                   int64_t stale_ms, int64_t tail) {
   const std::string topic(kafka::kStatsTopic);
   auto counts = kafka::TopicPartitions(bootstrap, {topic}, timeout_ms);
   if (!counts.ok()) return counts.status();
@@ -17,7 +19,15 @@ Result<std::unique_ptr<StatsFeed>> StatsFeed::Open(const std::string& bootstrap,
   auto reader = kafka::PartitionReader::Create(bootstrap, extra);
   if (!reader.ok()) return reader.status();
   std::vector<kafka::TopicPartition> parts;
-  for (int32_t p = 0; p < n; ++p) parts.push_back({topic, p, RD_KAFKA_OFFSET_BEGINNING});
+  for (int32_t p = 0; p < n; ++p) {
+    int64_t from = RD_KAFKA_OFFSET_BEGINNING;
+    if (tail > 0) {
+      auto marks = (*reader)->Watermarks(topic, p, timeout_ms);
+      if (!marks.ok()) return marks.status();
+      from = std::max(marks->first, marks->second - tail);
+    }
+    parts.push_back({topic, p, from});
+  }
   SB_RETURN_IF_ERROR((*reader)->Assign(parts));
   std::unique_ptr<StatsFeed> feed(new StatsFeed(std::move(*reader), n, stale_ms));
   feed->next_offset_.assign(static_cast<size_t>(n), 0);

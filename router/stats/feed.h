@@ -20,9 +20,13 @@ class StatsFeed {
  public:
   // Looks up the partitions of sb.stats and assigns them all from the beginning. Unavailable when
   // no broker answers within `timeout_ms`; FailedPrecondition when the topic does not exist.
+  // `tail` > 0: start each partition that many records before its end instead (a reader of live
+  // snapshots only — every shard re-publishes its own each second — need not read the history,
+  // which the embedded broker never compacts).
   static Result<std::unique_ptr<StatsFeed>> Open(const std::string& bootstrap,
                                                  const kafka::Settings& extra, int timeout_ms,
-                                                 int64_t stale_ms = StatsView::kDefaultStaleMs);
+                                                 int64_t stale_ms = StatsView::kDefaultStaleMs,
+                                                 int64_t tail = 0);
 
   // Applies the records that arrive within `timeout_ms` (returns early once a poll comes back
   // empty after at least one record, so a caller's loop keeps its pace). Returns how many

@@ -11,6 +11,9 @@ namespace {
 
 constexpr int kOpenTimeoutMs = 2000;
 constexpr auto kReopenEvery = std::chrono::seconds(5);
+// The wallboard shows live snapshots only (today's counters ride in them): it starts this many
+// records before each partition's end, enough to hold its shard's latest snapshot.
+constexpr int64_t kTailRecords = 200;
 
 // Names come from producers: a bad byte must cost a replacement character, not the data thread.
 std::string Dump(const nlohmann::json& j) {
@@ -37,7 +40,8 @@ struct FeedSource {
     const auto now = std::chrono::steady_clock::now();
     if (feed == nullptr && now >= next_open) {
       next_open = now + kReopenEvery;
-      auto opened = stats::StatsFeed::Open(bootstrap, settings, kOpenTimeoutMs);
+      auto opened = stats::StatsFeed::Open(bootstrap, settings, kOpenTimeoutMs,
+                                           stats::StatsView::kDefaultStaleMs, kTailRecords);
       if (opened.ok()) {
         feed = std::move(*opened);
       } else {
@@ -45,7 +49,17 @@ struct FeedSource {
       }
     }
     if (feed == nullptr) return Dump(ErrorSnapshot(error, NowMs()));
-    auto polled = feed->Poll(poll_ms);
+    // Everything that arrived, within the poll budget: one Poll returns at the first pause of
+    // the consumer's queue, and 12 shards publish every second.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(poll_ms);
+    Result<int> polled = 0;
+    do {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            until - std::chrono::steady_clock::now())
+                            .count();
+      if (left <= 0) break;
+      polled = feed->Poll(static_cast<int>(left));
+    } while (polled.ok() && *polled > 0);
     nlohmann::json snap = Snapshot(feed->view(), NowMs());
     if (!polled.ok()) snap["error"] = polled.status().ToString();
     return Dump(snap);
