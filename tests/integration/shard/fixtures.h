@@ -18,35 +18,11 @@
 #include "router/kafka/topics.h"
 #include "router/shard/shard.h"
 #include "switchboard/v1/events.pb.h"
+#include "tests/integration/mock_kafka.h"
 
 namespace sb::shard {
 
-class MockKafka {
- public:
-  explicit MockKafka(int partitions) {
-    char err[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);  // no "no bootstrap" notice
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    mc_ = rd_kafka_mock_cluster_new(rk_, 1);
-    for (const auto& t : kafka::kTopics) {
-      rd_kafka_mock_topic_create(mc_, std::string(t.name).c_str(), partitions, 1);
-    }
-    bootstrap_ = rd_kafka_mock_cluster_bootstraps(mc_);
-  }
-  ~MockKafka() {
-    rd_kafka_mock_cluster_destroy(mc_);
-    rd_kafka_destroy(rk_);
-  }
-  MockKafka(const MockKafka&) = delete;
-  MockKafka& operator=(const MockKafka&) = delete;
-  const std::string& bootstrap() const { return bootstrap_; }
-
- private:
-  rd_kafka_t* rk_;
-  rd_kafka_mock_cluster_t* mc_;
-  std::string bootstrap_;
-};
+using ::sb::testing::MockKafka;
 
 // One domain, one queue that any agent with the general skill serves.
 inline constexpr char kOneDomainConfig[] = R"(

@@ -12,35 +12,11 @@
 
 #include "router/kafka/client.h"
 #include "router/kafka/topics.h"
+#include "tests/integration/mock_kafka.h"
 
 namespace sb::stats::testing {
 
-class MockKafka {
- public:
-  explicit MockKafka(int partitions) {
-    char err[256];
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
-    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    mc_ = rd_kafka_mock_cluster_new(rk_, 1);
-    for (const auto& t : kafka::kTopics) {
-      rd_kafka_mock_topic_create(mc_, std::string(t.name).c_str(), partitions, 1);
-    }
-    bootstrap_ = rd_kafka_mock_cluster_bootstraps(mc_);
-  }
-  ~MockKafka() {
-    rd_kafka_mock_cluster_destroy(mc_);
-    rd_kafka_destroy(rk_);
-  }
-  MockKafka(const MockKafka&) = delete;
-  MockKafka& operator=(const MockKafka&) = delete;
-  const std::string& bootstrap() const { return bootstrap_; }
-
- private:
-  rd_kafka_t* rk_;
-  rd_kafka_mock_cluster_t* mc_;
-  std::string bootstrap_;
-};
+using ::sb::testing::MockKafka;
 
 // Publishes to sb.stats and waits for the broker's acknowledgement.
 class StatsPublisher {
