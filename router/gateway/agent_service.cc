@@ -1,0 +1,173 @@
+#include "common/config/text.h"
+#include "router/gateway/gateway_impl.h"
+#include "switchboard/v1/events.pb.h"
+
+namespace sb::gateway {
+namespace {
+
+using Impl = Gateway::Impl;
+
+class AgentServiceImpl final : public pb::AgentService::Service {
+ public:
+  explicit AgentServiceImpl(Impl* gw) : gw_(gw) {}
+
+  // One desktop: the first message logs the agent in; then a reader thread publishes the
+  // agent's actions while this thread writes the offers and decisions for the agent.
+  grpc::Status Session(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<pb::AgentUpdate, pb::AgentRequest>* stream) override {
+    Principal who;
+    grpc::Status gate = gw_->Gate(ctx, "/switchboard.v1.AgentService/Session", &who);
+    if (!gate.ok()) return gate;
+    pb::AgentRequest req;
+    if (!stream->Read(&req)) return grpc::Status::OK;
+    Status valid = gw_->validator_.Check(req);
+    if (!valid.ok()) return ToGrpc(valid);
+    if (!req.has_login()) {
+      return {grpc::StatusCode::FAILED_PRECONDITION, "the first message must be login"};
+    }
+    AuthResult as = CheckActsAs(who, req.login().agent().id());
+    if (!as.ok()) return {grpc::StatusCode::PERMISSION_DENIED, as.message};
+    const pb::Agent agent = req.login().agent();
+    const int32_t partition = kafka::PartitionFor(agent.domain(), gw_->partitions_);
+    // Registered before the login is published, so no offer made right after it is missed.
+    auto desk = gw_->OpenDesk(agent, partition);
+    pb::RoutingEvent login;
+    login.set_at_ms(gw_->clock_.NowMs());
+    *login.mutable_agent_login()->mutable_agent() = agent;
+    login.mutable_agent_login()->set_ready(req.login().ready());
+    int64_t login_offset = -1;
+    Status st = gw_->Publish(kafka::kAgentEventsTopic, partition, agent.id(),
+                             login.SerializeAsString(), &login_offset);
+    desk->login_offset = login_offset;
+    if (!st.ok()) {
+      gw_->CloseDesk(agent.id(), partition, desk, /*logged_out=*/true);
+      return ToGrpc(Unavailable("login not accepted: " + st.message()));
+    }
+    pb::AgentUpdate hello;
+    hello.mutable_logged_in()->set_agent_id(agent.id());
+    hello.mutable_logged_in()->set_node_id(gw_->options_.node_id);
+    stream->Write(hello);
+
+    std::atomic<bool> logged_out{false};
+    std::thread reader([&] {
+      pb::AgentRequest r;
+      while (stream->Read(&r)) {
+        pb::AgentUpdate reply;
+        if (Act(*desk, r, &reply)) {
+          logged_out = true;
+          break;
+        }
+        if (reply.update_case() != pb::AgentUpdate::UPDATE_NOT_SET) desk->Push(std::move(reply));
+      }
+      desk->Close();
+    });
+    while (true) {
+      std::deque<pb::AgentUpdate> batch;
+      bool closed = false;
+      {
+        std::unique_lock lock(desk->mu);
+        desk->cv.wait_for(lock, std::chrono::milliseconds(kWatchPollMs),
+                          [&] { return !desk->updates.empty() || desk->closed; });
+        batch.swap(desk->updates);
+        closed = desk->closed;
+      }
+      bool write_failed = false;
+      for (const auto& u : batch) {
+        if (!stream->Write(u)) {
+          write_failed = true;
+          break;
+        }
+      }
+      if (closed || write_failed || ctx->IsCancelled() || gw_->stopping_) break;
+    }
+    ctx->TryCancel();  // unblocks the reader if it still waits for the desktop
+    reader.join();
+    gw_->CloseDesk(agent.id(), partition, desk, logged_out);
+    return grpc::Status::OK;
+  }
+
+ private:
+  Status Publish(int32_t partition, const std::string& agent_id, const pb::RoutingEvent& ev) {
+    return gw_->Publish(kafka::kAgentEventsTopic, partition, agent_id, ev.SerializeAsString());
+  }
+
+  // Publishes one desktop action to sb.agent-events (the agent's partition), acknowledged by the
+  // broker before the next is read. A refused action is answered on the stream; the session
+  // stays. Returns true when the agent logged out.
+  bool Act(Impl::Desk& desk, const pb::AgentRequest& r, pb::AgentUpdate* reply) {
+    const pb::Agent& agent = desk.agent;
+    const int32_t partition = desk.partition;
+    auto refuse = [&](const Status& st) {
+      reply->mutable_refused()->set_code(std::string(CodeName(st.code())));  // the gRPC names
+      reply->mutable_refused()->set_message(st.message());
+    };
+    Status valid = gw_->validator_.Check(r);
+    if (!valid.ok()) {
+      refuse(valid);
+      return false;
+    }
+    const std::string& id = agent.id();
+    pb::RoutingEvent ev;
+    ev.set_at_ms(gw_->clock_.NowMs());
+    switch (r.action_case()) {
+      case pb::AgentRequest::kLogin:
+        refuse(FailedPrecondition("already logged in on this stream"));
+        return false;
+      case pb::AgentRequest::kReady:
+        ev.mutable_agent_ready()->set_agent_id(id);
+        break;
+      case pb::AgentRequest::kNotReady:
+        ev.mutable_agent_not_ready()->set_agent_id(id);
+        ev.mutable_agent_not_ready()->set_reason(r.not_ready().reason());
+        break;
+      case pb::AgentRequest::kAccept:
+        ev.mutable_offer_accepted()->set_agent_id(id);
+        ev.mutable_offer_accepted()->set_contact_id(r.accept().contact_id());
+        ev.mutable_offer_accepted()->set_attempt(r.accept().attempt());
+        break;
+      case pb::AgentRequest::kReject:
+        ev.mutable_offer_rejected()->set_agent_id(id);
+        ev.mutable_offer_rejected()->set_contact_id(r.reject().contact_id());
+        ev.mutable_offer_rejected()->set_attempt(r.reject().attempt());
+        ev.mutable_offer_rejected()->set_reason(r.reject().reason());
+        break;
+      case pb::AgentRequest::kComplete:
+        ev.mutable_contact_ended()->set_contact_id(r.complete().contact_id());
+        break;
+      case pb::AgentRequest::kWrapUp:
+        ev.mutable_wrap_up_done()->set_agent_id(id);
+        ev.mutable_wrap_up_done()->set_contact_id(r.wrap_up().contact_id());
+        ev.mutable_wrap_up_done()->set_disposition(r.wrap_up().disposition());
+        break;
+      case pb::AgentRequest::kHeartbeat:
+        reply->mutable_heartbeat()->set_client_time_ms(r.heartbeat().client_time_ms());
+        reply->mutable_heartbeat()->set_server_time_ms(gw_->clock_.NowMs());
+        return false;
+      case pb::AgentRequest::kLogout:
+        desk.leaving = true;
+        ev.mutable_agent_logout()->set_agent_id(id);
+        ev.mutable_agent_logout()->set_reason(r.logout().reason());
+        break;
+      case pb::AgentRequest::ACTION_NOT_SET:
+        return false;  // refused by validation above
+    }
+    Status st = Publish(partition, id, ev);
+    if (!st.ok()) {
+      refuse(Unavailable("not accepted: " + st.message()));
+      return false;
+    }
+    if (ev.has_contact_ended()) gw_->book_.OnEnded(ev.contact_ended().contact_id(), ev.at_ms());
+    return r.has_logout();
+  }
+
+  Impl* gw_;
+};
+
+}  // namespace
+
+std::unique_ptr<grpc::Service> NewAgentService(Gateway::Impl* gw) {
+  return std::make_unique<AgentServiceImpl>(gw);
+}
+
+}  // namespace sb::gateway
