@@ -19,6 +19,12 @@ inline constexpr std::string_view kChangelogTopic = "sb.router-changelog";
 // Compacted: each shard's live queue/agent snapshot and per-queue daily KPI counters
 // (proto/switchboard/v1/stats.proto), read by wallboards, reports and AdminService.
 inline constexpr std::string_view kStatsTopic = "sb.stats";
+// Compacted: the shards' follow-up tasks as they change, keyed by task id (a read model for
+// FollowUpService.List and for finding a task's shard; the shard's changelog stays the truth).
+inline constexpr std::string_view kFollowUpsTopic = "sb.followups";
+// Compacted: cluster-wide commands and settings written by AdminService (routing config
+// versions, node drain requests), read by every router. Records are keyed by what they set.
+inline constexpr std::string_view kControlTopic = "sb.control";
 
 // One-partition scratch topic where the load generator measures the raw produce → consume floor.
 inline constexpr std::string_view kScratchTopic = "sb.loadgen-floor";
@@ -29,12 +35,14 @@ struct TopicSpec {
 };
 
 // Every topic a cluster needs, each with the same partition count.
-inline constexpr std::array<TopicSpec, 5> kTopics = {{
+inline constexpr std::array<TopicSpec, 7> kTopics = {{
     {kContactsTopic, false},
     {kAgentEventsTopic, false},
     {kAssignmentsTopic, false},
     {kChangelogTopic, true},
     {kStatsTopic, true},
+    {kFollowUpsTopic, true},
+    {kControlTopic, true},
 }};
 
 // FNV-1a 64 of the routing domain name, modulo `partitions`. Stable across processes, versions
