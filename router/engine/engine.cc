@@ -532,6 +532,7 @@ Status Engine::Apply(const pb::RoutingEvent& e, Decisions* out) {
 Result<ContactView> Engine::GetContact(std::string_view id) const { return impl_->GetContact(id); }
 Result<AgentView> Engine::GetAgent(std::string_view id) const { return impl_->GetAgent(id); }
 Summary Engine::Summarize() const { return impl_->Summarize(); }
+std::vector<AgentListing> Engine::ListAgents() const { return impl_->ListAgents(); }
 pb::EngineState Engine::ExportState() const { return impl_->Export(); }
 int64_t Engine::now_ms() const { return impl_->now_ms(); }
 void Engine::TrackChanges(bool on) { impl_->TrackChanges(on); }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -98,6 +99,14 @@ struct Changes {
   bool empty() const { return agents.empty() && contacts.empty() && removed_contacts.empty(); }
 };
 
+// One logged-in agent as the engine holds it, for agent lists (AdminService.ListAgents):
+// `record` is its AgentRecord (identity and skills as logged in, presence, held work items) and
+// `view` its derived state and occupancy.
+struct AgentListing {
+  pb::AgentRecord record;
+  AgentView view;
+};
+
 struct Summary {
   // Contacts by state right now (not cumulative: see QueueSummary::stats for counts).
   uint64_t waiting = 0, being_offered = 0, connected = 0;
@@ -144,6 +153,8 @@ class Engine {
   Result<AgentView> GetAgent(std::string_view agent_id) const;
   // O(agents + queues); meant for status lines and wallboards, not the hot path.
   Summary Summarize() const;
+  // Every logged-in agent, in login order. O(agents + their work items); not the hot path.
+  std::vector<AgentListing> ListAgents() const;
   pb::EngineState ExportState() const;
   // The clock reading of the latest call: the time the engine's own waits and stats used.
   int64_t now_ms() const;

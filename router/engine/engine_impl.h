@@ -215,6 +215,7 @@ class EngineImpl {
   Result<ContactView> GetContact(std::string_view contact_id) const;
   Result<AgentView> GetAgent(std::string_view agent_id) const;
   Summary Summarize() const;
+  std::vector<AgentListing> ListAgents() const;
   // Estimated wait of a waiting contact from its queue position and recent handle times; -1
   // when no agent can serve it. Sets `*position` (0-based).
   int64_t EstimateWaitMs(ContactIdx c, int64_t* position) const;

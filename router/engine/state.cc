@@ -158,6 +158,18 @@ Summary EngineImpl::Summarize() const {
   return sum;
 }
 
+std::vector<AgentListing> EngineImpl::ListAgents() const {
+  std::vector<AgentListing> out;
+  for (const AgentRec& a : agents_) {
+    if (!a.logged_in()) continue;
+    AgentListing& l = out.emplace_back();
+    ExportAgent(a, &l.record);
+    auto view = GetAgent(a.id);
+    if (view.ok()) l.view = std::move(*view);
+  }
+  return out;
+}
+
 void EngineImpl::ExportAgent(const AgentRec& a, pb::AgentRecord* r) const {
   r->mutable_agent()->set_id(a.id);
   r->mutable_agent()->set_domain(cfg_.domain_name(a.domain));

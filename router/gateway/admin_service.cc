@@ -35,7 +35,7 @@ class AdminServiceImpl final : public pb::AdminService::Service {
     grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.AdminService/QueueStats", *req, &who);
     if (!admitted.ok()) return admitted;
     const std::set<std::string> wanted(req->queues().begin(), req->queues().end());
-    for (const auto& [shard, live] : gw_->estimates_.Shards()) {
+    for (const pb::ShardLive& live : gw_->estimates_.FreshShards()) {
       for (const pb::QueueLive& q : live.queues()) {
         if (wanted.empty() || wanted.count(q.queue())) *resp->add_queues() = q;
       }
@@ -44,9 +44,24 @@ class AdminServiceImpl final : public pb::AdminService::Service {
     }
     return grpc::Status::OK;
   }
+  // From the shards' agent lists on sb.stats (every 5 s) and the nodes' desktop sessions (every
+  // 3 s): what a supervisor sees may be a few seconds old.
   grpc::Status ListAgents(grpc::ServerContext* ctx, const pb::ListAgentsRequest* req,
-                          pb::ListAgentsResponse*) override {
-    return gw_->DeclaredOnly(ctx, "/switchboard.v1.AdminService/ListAgents", *req);
+                          pb::ListAgentsResponse* resp) override {
+    Principal who;
+    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.AdminService/ListAgents", *req, &who);
+    if (!admitted.ok()) return admitted;
+    for (stats::ListedAgent& l : gw_->estimates_.Agents()) {
+      if (!req->domain().empty() && l.agent.agent().domain() != req->domain()) continue;
+      if (req->state() != pb::AGENT_STATE_UNSPECIFIED && l.agent.state() != req->state()) continue;
+      pb::AgentInfo* info = resp->add_agents();
+      *info->mutable_agent() = std::move(*l.agent.mutable_agent());
+      info->set_state(l.agent.state());
+      info->set_reason(l.agent.reason());
+      info->set_node_id(l.session_node);
+      *info->mutable_contact_ids() = std::move(*l.agent.mutable_contact_ids());
+    }
+    return grpc::Status::OK;
   }
   grpc::Status Drain(grpc::ServerContext* ctx, const pb::DrainRequest* req,
                      pb::DrainResponse*) override {

@@ -169,25 +169,4 @@ size_t ContactBook::size() const {
   return entries_.size();
 }
 
-void QueueEstimates::OnShardLive(const pb::ShardLive& live) {
-  std::lock_guard lock(mu_);
-  auto [it, fresh] = shards_.try_emplace(live.shard(), live);
-  if (!fresh) {
-    if (live.epoch() < it->second.epoch()) return;  // a zombie owner's late snapshot
-    it->second = live;
-  }
-  for (const pb::QueueLive& q : live.queues()) ewt_s_[q.queue()] = q.estimated_wait_s();
-}
-
-std::map<int32_t, pb::ShardLive> QueueEstimates::Shards() const {
-  std::lock_guard lock(mu_);
-  return shards_;
-}
-
-double QueueEstimates::EstimatedWaitS(const std::string& queue) const {
-  std::lock_guard lock(mu_);
-  auto it = ewt_s_.find(queue);
-  return it == ewt_s_.end() || it->second < 0 ? -1 : it->second;
-}
-
 }  // namespace sb::gateway

@@ -85,20 +85,4 @@ class ContactBook {
   uint64_t next_seq_ = 1;                              // GUARDED_BY(mu_)
 };
 
-// Each queue's estimated wait from the shards' live snapshots on sb.stats ("live/<shard>"), the
-// record of the highest epoch per shard winning. Thread-safe (the I/O thread writes).
-class QueueEstimates {
- public:
-  void OnShardLive(const pb::ShardLive& live);
-  // -1 when no shard has reported the queue (or its estimate is unknown).
-  double EstimatedWaitS(const std::string& queue) const;
-  // The latest snapshot of every shard heard from, by shard number.
-  std::map<int32_t, pb::ShardLive> Shards() const;
-
- private:
-  mutable std::mutex mu_;
-  std::map<int32_t, pb::ShardLive> shards_;           // GUARDED_BY(mu_)
-  std::map<std::string, double, std::less<>> ewt_s_;  // GUARDED_BY(mu_)
-};
-
 }  // namespace sb::gateway

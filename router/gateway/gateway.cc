@@ -18,6 +18,9 @@ namespace {
 
 constexpr int kMaxHandlerThreads = 256;  // beyond: RESOURCE_EXHAUSTED, never a crash
 constexpr int kShutdownGraceMs = 2000;
+// How often the node's desktop sessions are published to sb.stats (StatsView judges them stale
+// after 10 s).
+constexpr int64_t kSessionsIntervalMs = 3000;
 
 Result<std::string> ReadPem(const std::string& flag, const std::string& path) {
   std::string text;
@@ -161,6 +164,7 @@ Status Gateway::Impl::StartServer() {
 
 void Gateway::Impl::IoLoop() {
   int64_t last_prune = MonotonicMs();
+  int64_t last_sessions = 0;
   while (!stop_io_) {
     std::deque<std::shared_ptr<Outgoing>> batch;
     {
@@ -187,6 +191,10 @@ void Gateway::Impl::IoLoop() {
       Apply(**rec);
     }
     PublishDueLogouts();
+    if (MonotonicMs() - last_sessions >= kSessionsIntervalMs) {
+      last_sessions = MonotonicMs();
+      PublishSessions();
+    }
     if (MonotonicMs() - last_prune >= 1000) {
       last_prune = MonotonicMs();
       book_.Prune(clock_.NowMs());
@@ -201,6 +209,23 @@ void Gateway::Impl::IoLoop() {
   std::lock_guard lock(out_mu_);
   for (auto& out : outbox_) out->done.set_value(Unavailable("this node is stopping"));
   outbox_.clear();
+}
+
+// "sessions/<node>" in sb.stats: the agents whose desktops are connected here, for
+// AdminService.ListAgents on every node. Best effort: a lost record is replaced 3 s later.
+void Gateway::Impl::PublishSessions() {
+  pb::NodeSessions rec;
+  rec.set_node_id(options_.node_id);
+  rec.set_at_ms(clock_.NowMs());
+  {
+    std::lock_guard lock(desks_mu_);
+    for (const auto& [agent, desk] : desks_) rec.add_agent_ids(agent);
+  }
+  const uint64_t token = next_token_++;
+  Status st =
+      producer_->Produce(kafka::kStatsTopic, kafka::PartitionFor(options_.node_id, partitions_),
+                         "sessions/" + options_.node_id, rec.SerializeAsString(), {}, token);
+  if (st.ok()) in_flight_[token] = std::make_shared<Outgoing>();  // nobody waits for it
 }
 
 void Gateway::Impl::PublishDueLogouts() {
@@ -272,6 +297,12 @@ void Gateway::Impl::Relogin(const std::string& agent_id, int64_t logout_offset) 
 }
 
 void Gateway::Impl::Apply(const kafka::Record& rec) {
+  if (rec.topic == kafka::kStatsTopic) {  // compacted: a tombstone removes a record
+    std::optional<std::string_view> value;
+    if (rec.value) value = *rec.value;
+    estimates_.Apply(rec.key, value, {rec.partition, rec.offset});
+    return;
+  }
   if (!rec.value) return;
   if (rec.topic == kafka::kAssignmentsTopic) {
     pb::ShardOutput out;
@@ -307,10 +338,6 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
         break;
     }
     return;
-  }
-  if (rec.topic == kafka::kStatsTopic && rec.key.starts_with("live/")) {
-    pb::ShardLive live;
-    if (live.ParseFromString(*rec.value)) estimates_.OnShardLive(live);
   }
 }
 

@@ -25,6 +25,7 @@
 #include "router/gateway/auth.h"
 #include "router/gateway/contact_book.h"
 #include "router/gateway/gateway.h"
+#include "router/gateway/live_stats.h"
 #include "router/gateway/validate.h"
 #include "router/kafka/client.h"
 #include "router/kafka/topics.h"
@@ -221,13 +222,13 @@ class Gateway::Impl {
   }
 
   const GatewayOptions options_;
+  SystemClock clock_;
   const Validator validator_;
   ContactBook book_;
-  QueueEstimates estimates_;
+  LiveStats estimates_{&clock_};
   std::optional<TokenTable> tokens_;  // unset with no_auth
   int32_t partitions_ = 0;
   std::atomic<bool> stopping_{false};
-  SystemClock clock_;
 
  private:
   struct Outgoing {
@@ -262,6 +263,7 @@ class Gateway::Impl {
   std::map<std::string, std::shared_ptr<Desk>> desks_;  // GUARDED_BY(desks_mu_)
   std::map<std::string, PendingLogout> logouts_;        // GUARDED_BY(desks_mu_)
   void PublishDueLogouts();
+  void PublishSessions();
   void Relogin(const std::string& agent_id, int64_t logout_offset);
 
   std::mutex submit_mu_;

@@ -325,9 +325,19 @@ void Shard::Tick() {
 
 void Shard::PublishStats() {
   if (!failure_.ok() || engine_ == nullptr || stats_book_ == nullptr) return;
-  const auto records =
-      stats_book_->Collect(clock_->NowMs(), epoch_, options_.node_id, engine_->Summarize(),
-                           followups_ != nullptr ? &followups_->core() : nullptr);
+  const int64_t now = clock_->NowMs();
+  std::vector<std::pair<std::string, std::optional<std::string>>> records;
+  for (auto& [key, value] :
+       stats_book_->Collect(now, epoch_, options_.node_id, engine_->Summarize(),
+                            followups_ != nullptr ? &followups_->core() : nullptr)) {
+    records.emplace_back(std::move(key), std::move(value));
+  }
+  if (roster_.Due(now)) {
+    for (auto& r : roster_.Collect(now, static_cast<int64_t>(epoch_), options_.node_id,
+                                   engine_->ListAgents())) {
+      records.push_back(std::move(r));
+    }
+  }
   for (const auto& [key, value] : records) {
     Status st = producers_.outputs->Produce(
         kafka::kStatsTopic, options_.partition, key, value, {EpochHeader(epoch_)},

@@ -31,6 +31,7 @@
 #include "router/engine/engine.h"
 #include "router/followup/settings.h"
 #include "router/kafka/client.h"
+#include "router/shard/agent_roster.h"
 #include "router/shard/changelog.h"
 #include "router/shard/followups.h"
 #include "router/shard/stats_book.h"
@@ -97,8 +98,9 @@ class Shard {
   Status OnInput(const kafka::Record& record);
   void Tick();
   Status Flush();
-  // Publishes the shard's statistics to sb.stats (router/shard/stats_book.h): called about once
-  // a second. Statistics are not outputs: they are sent at once, and a lost one is only logged.
+  // Publishes the shard's statistics to sb.stats (router/shard/stats_book.h) and, every few
+  // seconds, its logged-in agents (agent_roster.h): called about once a second. Statistics are not
+  // outputs: they are sent at once, and a lost one is only logged.
   void PublishStats();
   void OnDelivery(uint64_t token, int64_t offset, const Status& status);
   // Saves the engine state at the last acknowledged group into RocksDB.
@@ -154,6 +156,7 @@ class Shard {
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<FollowUps> followups_;
   std::unique_ptr<StatsBook> stats_book_;  // after Claim()
+  AgentRoster roster_{options_.partition};
   uint64_t stats_seq_ = 0;
   uint64_t stats_failed_ = 0;
   std::vector<Forward> forwards_;                       // for the next group's outputs

@@ -11,6 +11,8 @@ namespace {
 
 constexpr std::string_view kLivePrefix = "live/";
 constexpr std::string_view kDayPrefix = "day/";
+constexpr std::string_view kAgentsPrefix = "agents/";
+constexpr std::string_view kSessionsPrefix = "sessions/";
 constexpr size_t kMaxShownKey = 80;
 
 // Keys come from outside: shown escaped and bounded, so a hostile key cannot forge log lines.
@@ -36,6 +38,13 @@ std::string DayKey(std::string_view queue, std::string_view day) {
   k += '\0';
   k += day;
   return k;
+}
+
+// A whole non-negative decimal number.
+template <typename Int>
+bool ParseNumber(std::string_view s, Int* out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return !s.empty() && ec == std::errc() && end == s.data() + s.size() && *out >= 0;
 }
 
 }  // namespace
@@ -68,15 +77,24 @@ Applied StatsView::Malformed(std::string_view key, const std::string& reason) {
   return Applied::kMalformed;
 }
 
+template <typename Map, typename Record>
+Applied StatsView::Keep(Map* map, const typename Map::key_type& k, Record rec, const Stamp& stamp) {
+  auto it = map->find(k);
+  if (it != map->end() && !Replaces(stamp, it->second.stamp)) {
+    ++older_ignored_;
+    return Applied::kOlder;
+  }
+  (*map)[k] = {std::move(rec), stamp};
+  ++applied_;
+  return Applied::kKept;
+}
+
 Applied StatsView::Apply(std::string_view key, const std::optional<std::string_view>& value,
                          LogPosition position) {
   if (key.starts_with(kLivePrefix)) {
     const std::string_view num = key.substr(kLivePrefix.size());
     int32_t shard = -1;
-    auto [end, ec] = std::from_chars(num.data(), num.data() + num.size(), shard);
-    if (num.empty() || ec != std::errc() || end != num.data() + num.size() || shard < 0) {
-      return Malformed(key, "bad key (live/<shard>)");
-    }
+    if (!ParseNumber(num, &shard)) return Malformed(key, "bad key (live/<shard>)");
     if (!value) {
       live_.erase(shard);
       return Applied::kDeleted;
@@ -87,14 +105,7 @@ Applied StatsView::Apply(std::string_view key, const std::optional<std::string_v
     }
     if (rec.shard() != shard) return Malformed(key, "ShardLive.shard differs from the key");
     const Stamp stamp{rec.epoch(), position};
-    auto it = live_.find(shard);
-    if (it != live_.end() && !Replaces(stamp, it->second.stamp)) {
-      ++older_ignored_;
-      return Applied::kOlder;
-    }
-    live_[shard] = {std::move(rec), stamp};
-    ++applied_;
-    return Applied::kKept;
+    return Keep(&live_, shard, std::move(rec), stamp);
   }
   if (key.starts_with(kDayPrefix)) {
     const std::string_view rest = key.substr(kDayPrefix.size());
@@ -117,16 +128,81 @@ Applied StatsView::Apply(std::string_view key, const std::optional<std::string_v
       return Malformed(key, "QueueDay queue/day differ from the key");
     }
     const Stamp stamp{rec.epoch(), position};
-    auto it = days_.find(k);
-    if (it != days_.end() && !Replaces(stamp, it->second.stamp)) {
-      ++older_ignored_;
-      return Applied::kOlder;
-    }
-    days_[k] = {std::move(rec), stamp};
-    ++applied_;
-    return Applied::kKept;
+    return Keep(&days_, k, std::move(rec), stamp);
   }
-  return Malformed(key, "unknown key kind (not live/ or day/)");
+  if (key.starts_with(kAgentsPrefix)) return ApplyAgents(key, value, position);
+  if (key.starts_with(kSessionsPrefix)) return ApplySessions(key, value, position);
+  return Malformed(key, "unknown key kind (not live/, day/, agents/ or sessions/)");
+}
+
+Applied StatsView::ApplyAgents(std::string_view key, const std::optional<std::string_view>& value,
+                               LogPosition position) {
+  const std::string_view rest = key.substr(kAgentsPrefix.size());
+  const size_t slash = rest.find('/');
+  int32_t shard = -1;
+  int64_t part = -1;
+  if (slash == std::string_view::npos || !ParseNumber(rest.substr(0, slash), &shard) ||
+      !ParseNumber(rest.substr(slash + 1), &part) || part > UINT32_MAX) {
+    return Malformed(key, "bad key (agents/<shard>/<part>)");
+  }
+  const std::pair<int32_t, uint32_t> k{shard, static_cast<uint32_t>(part)};
+  if (!value) {
+    agents_.erase(k);
+    return Applied::kDeleted;
+  }
+  pb::ShardAgents rec;
+  if (!rec.ParseFromArray(value->data(), static_cast<int>(value->size()))) {
+    return Malformed(key, "unparsable ShardAgents");
+  }
+  if (rec.shard() != shard || rec.part() != k.second || rec.part() >= rec.parts()) {
+    return Malformed(key, "ShardAgents shard/part differ from the key");
+  }
+  const Stamp stamp{rec.epoch(), position};
+  return Keep(&agents_, k, std::move(rec), stamp);
+}
+
+Applied StatsView::ApplySessions(std::string_view key, const std::optional<std::string_view>& value,
+                                 LogPosition position) {
+  const std::string node(key.substr(kSessionsPrefix.size()));
+  if (node.empty()) return Malformed(key, "bad key (sessions/<node>)");
+  if (!value) {
+    sessions_.erase(node);
+    return Applied::kDeleted;
+  }
+  pb::NodeSessions rec;
+  if (!rec.ParseFromArray(value->data(), static_cast<int>(value->size()))) {
+    return Malformed(key, "unparsable NodeSessions");
+  }
+  if (rec.node_id() != node) return Malformed(key, "NodeSessions node differs from the key");
+  return Keep(&sessions_, node, std::move(rec), Stamp{0, position});
+}
+
+std::vector<ListedAgent> StatsView::Agents(int64_t now_ms) const {
+  // Where each agent's desktop is, from the nodes' fresh session lists.
+  std::map<std::string, const std::string*> node_of;
+  for (const auto& [node, e] : sessions_) {
+    if (now_ms - e.record.at_ms() > stale_ms_) continue;
+    for (const std::string& id : e.record.agent_ids()) node_of[id] = &e.record.node_id();
+  }
+  std::map<std::string, std::pair<ListedAgent, int64_t>> by_id;  // agent -> (entry, list at_ms)
+  for (const auto& [k, head] : agents_) {
+    if (k.second != 0) continue;
+    for (uint32_t part = 0; part < head.record.parts(); ++part) {
+      auto it = agents_.find({k.first, part});
+      if (it == agents_.end()) continue;
+      for (const pb::AgentLive& a : it->second.record.agents()) {
+        auto [slot, fresh] = by_id.try_emplace(a.agent().id());
+        if (!fresh && slot->second.second >= head.record.at_ms()) continue;
+        slot->second = {ListedAgent{a, k.first, {}}, head.record.at_ms()};
+        auto n = node_of.find(a.agent().id());
+        if (n != node_of.end()) slot->second.first.session_node = *n->second;
+      }
+    }
+  }
+  std::vector<ListedAgent> out;
+  out.reserve(by_id.size());
+  for (auto& [id, entry] : by_id) out.push_back(std::move(entry.first));
+  return out;
 }
 
 std::vector<const pb::ShardLive*> StatsView::FreshShards(int64_t now_ms) const {

@@ -38,6 +38,14 @@ struct LiveQueue {
   int64_t at_ms = 0;
 };
 
+// One logged-in agent as its shard last published it, and the node holding its desktop session
+// (empty when no fresh NodeSessions record names the agent).
+struct ListedAgent {
+  ::switchboard::v1::AgentLive agent;
+  int32_t shard = 0;
+  std::string session_node;
+};
+
 class StatsView {
  public:
   // Records whose at_ms is older than this (by the caller's clock) are stale: their shard stopped
@@ -59,6 +67,11 @@ class StatsView {
   std::vector<const ::switchboard::v1::ShardLive*> FreshShards(int64_t now_ms) const;
   // Shards with a ShardLive record that is stale at `now_ms`.
   int StaleShards(int64_t now_ms) const;
+
+  // The logged-in agents of every shard, from each shard's latest agent list (the parts named by
+  // its part 0), by agent id. An agent listed by two shards (its domain's shard moved) is taken
+  // from the newer list.
+  std::vector<ListedAgent> Agents(int64_t now_ms) const;
 
   // QueueDay records with from <= day <= to (YYYY-MM-DD, compared as strings, which orders
   // dates), ordered by queue then day; only queue `queue` when it is non-empty.
@@ -87,10 +100,20 @@ class StatsView {
   // True when a record stamped `incoming` replaces one stamped `stored`.
   static bool Replaces(const Stamp& incoming, const Stamp& stored);
   Applied Malformed(std::string_view key, const std::string& reason);
+  // Stores `rec` under `k` unless a record with a higher stamp is there.
+  template <typename Map, typename Record>
+  Applied Keep(Map* map, const typename Map::key_type& k, Record rec, const Stamp& stamp);
+  Applied ApplyAgents(std::string_view key, const std::optional<std::string_view>& value,
+                      LogPosition position);
+  Applied ApplySessions(std::string_view key, const std::optional<std::string_view>& value,
+                        LogPosition position);
 
   int64_t stale_ms_;
   std::map<int32_t, Entry<::switchboard::v1::ShardLive>> live_;     // by shard
   std::map<std::string, Entry<::switchboard::v1::QueueDay>> days_;  // by "queue\0day"
+  std::map<std::pair<int32_t, uint32_t>, Entry<::switchboard::v1::ShardAgents>>
+      agents_;                                                              // by (shard, part)
+  std::map<std::string, Entry<::switchboard::v1::NodeSessions>> sessions_;  // by node
   std::map<std::string, uint64_t> malformed_;
   std::string last_error_;
   uint64_t applied_ = 0;

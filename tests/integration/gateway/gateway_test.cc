@@ -551,12 +551,13 @@ TEST_F(GatewayTest, EstimatedWaitAndQueueStatsFromLiveStats) {
   auto producer = kafka::Producer::Create(kafka_.bootstrap(), {}, nullptr);
   ASSERT_TRUE(producer.ok());
   const int32_t partition = kafka::PartitionFor("d00", kPartitions);
+  const int64_t now_ms = SystemClock().NowMs();
   auto publish = [&](int64_t epoch, double ewt) {
     pb::ShardLive live;
     live.set_shard(partition);
     live.set_node_id("n1");
     live.set_epoch(epoch);
-    live.set_at_ms(1700000000000 + epoch);
+    live.set_at_ms(now_ms + epoch);  // fresh: the gateway leaves out shards silent for 10 s
     auto* q = live.add_queues();
     q->set_queue("d00.general");
     q->set_domain("d00");
@@ -587,7 +588,7 @@ TEST_F(GatewayTest, EstimatedWaitAndQueueStatsFromLiveStats) {
   EXPECT_EQ(stats.queues(0).estimated_wait_s(), 42.5);
   EXPECT_EQ(stats.queues(0).waiting(), 3u);
   EXPECT_EQ(stats.domains_size(), 1);
-  EXPECT_EQ(stats.as_of_ms(), 1700000000002);
+  EXPECT_EQ(stats.as_of_ms(), now_ms + 2);
   pb::SubmitContactResponse submitted;
   ASSERT_TRUE(Submit(kIntegratorToken, Contact("chat-5"), &submitted).ok());
   EXPECT_EQ(submitted.estimated_wait_s(), 42.5);
@@ -596,6 +597,68 @@ TEST_F(GatewayTest, EstimatedWaitAndQueueStatsFromLiveStats) {
   Authorize(&as_integrator, kIntegratorToken);
   EXPECT_EQ(admin_->QueueStats(&as_integrator, pb::QueueStatsRequest(), &stats).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
+}
+
+// ListAgents: the shards' agent lists and the nodes' desktop sessions on sb.stats; a
+// supervisor (here an admin) sees a desktop's agent with its state and the node serving it, filters
+// apply.
+TEST_F(GatewayTest, ListAgentsShowsLoggedInAgentsAndTheirNode) {
+  StartNode();
+  StartGateway(Options());
+  grpc::ClientContext ctx;
+  Authorize(&ctx, kAgentToken);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto desk = agents_->Session(&ctx);
+  pb::AgentRequest login;
+  auto* agent = login.mutable_login()->mutable_agent();
+  agent->set_id("a1");
+  agent->set_domain("d00");
+  auto* skill = agent->add_skills();
+  skill->set_skill("general");
+  skill->set_proficiency(3);
+  login.mutable_login()->set_ready(false);
+  ASSERT_TRUE(desk->Write(login));
+  pb::AgentUpdate u;
+  ASSERT_TRUE(desk->Read(&u));
+  ASSERT_TRUE(u.has_logged_in());
+
+  auto list = [&](const pb::ListAgentsRequest& r, pb::ListAgentsResponse* out,
+                  const char* token = kAdminToken) {
+    grpc::ClientContext c;
+    Authorize(&c, token);
+    out->Clear();
+    return admin_->ListAgents(&c, r, out);
+  };
+  pb::ListAgentsResponse agents;
+  // The shard lists its agents every 5 s, the gateway its sessions every 3 s.
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(list(pb::ListAgentsRequest(), &agents).ok());
+    if (agents.agents_size() == 1 && !agents.agents(0).node_id().empty()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(agents.agents_size(), 1);
+  EXPECT_EQ(agents.agents(0).agent().id(), "a1");
+  EXPECT_EQ(agents.agents(0).agent().domain(), "d00");
+  ASSERT_EQ(agents.agents(0).agent().skills_size(), 1);
+  EXPECT_EQ(agents.agents(0).state(), pb::AGENT_STATE_NOT_READY);
+  EXPECT_EQ(agents.agents(0).node_id(), "n1");
+
+  pb::ListAgentsRequest ready;
+  ready.set_state(pb::AGENT_STATE_READY);
+  ASSERT_TRUE(list(ready, &agents).ok());
+  EXPECT_EQ(agents.agents_size(), 0);
+  pb::ListAgentsRequest same_domain;
+  same_domain.set_domain("d00");
+  ASSERT_TRUE(list(same_domain, &agents).ok());
+  EXPECT_EQ(agents.agents_size(), 1);
+  pb::ListAgentsRequest unknown;
+  unknown.set_domain("nowhere");
+  grpc::Status st = list(unknown, &agents);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("domain"), std::string::npos) << st.error_message();
+  EXPECT_EQ(list(pb::ListAgentsRequest(), &agents, kIntegratorToken).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ctx.TryCancel();
 }
 
 // FollowUpService.Create: a callback request lands on sb.contacts as a follow-up command in the

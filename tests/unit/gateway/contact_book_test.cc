@@ -6,6 +6,8 @@
 
 #include <thread>
 
+#include "router/gateway/live_stats.h"
+
 namespace sb::gateway {
 namespace {
 
@@ -122,24 +124,28 @@ TEST(ContactBookTest, WatcherWakesOnChange) {
   EXPECT_EQ(next->decision->agent_id(), "a1");
 }
 
-TEST(QueueEstimatesTest, HighestEpochWins) {
-  QueueEstimates e;
+TEST(LiveStatsTest, EstimatesComeFromFreshSnapshotsOfTheHighestEpoch) {
+  ManualClock clock(100'000);
+  LiveStats e(&clock);
   EXPECT_EQ(e.EstimatedWaitS("q1"), -1);
   pb::ShardLive live;
   live.set_shard(0);
   live.set_epoch(2);
+  live.set_at_ms(100'000);
   auto* q = live.add_queues();
   q->set_queue("q1");
   q->set_estimated_wait_s(42);
-  e.OnShardLive(live);
+  e.Apply("live/0", live.SerializeAsString(), {0, 1});
   EXPECT_EQ(e.EstimatedWaitS("q1"), 42);
   live.set_epoch(1);  // a zombie's late snapshot
   live.mutable_queues(0)->set_estimated_wait_s(7);
-  e.OnShardLive(live);
+  e.Apply("live/0", live.SerializeAsString(), {0, 2});
   EXPECT_EQ(e.EstimatedWaitS("q1"), 42);
-  ASSERT_EQ(e.Shards().size(), 1u);
-  EXPECT_EQ(e.Shards().at(0).epoch(), 2);
-  EXPECT_EQ(e.Shards().at(0).queues(0).estimated_wait_s(), 42);
+  ASSERT_EQ(e.FreshShards().size(), 1u);
+  EXPECT_EQ(e.FreshShards()[0].epoch(), 2);
+  clock.SetMs(100'000 + stats::StatsView::kDefaultStaleMs + 1);  // the shard went quiet
+  EXPECT_EQ(e.EstimatedWaitS("q1"), -1);
+  EXPECT_TRUE(e.FreshShards().empty());
 }
 
 }  // namespace

@@ -111,7 +111,8 @@ TEST(StatsViewTest, MalformedRecordsAreCountedByReasonNeverFatal) {
   EXPECT_EQ(v.malformed().at("unparsable ShardLive"), 1u);
   EXPECT_EQ(v.malformed().at("bad key (live/<shard>)"), 3u);
   EXPECT_EQ(v.last_error(),
-            "sb.stats key \"evil\\x0a\\x01key\": unknown key kind (not live/ or day/)");
+            "sb.stats key \"evil\\x0a\\x01key\": unknown key kind (not live/, day/, agents/ or "
+            "sessions/)");
   EXPECT_TRUE(v.LiveQueues(1).empty());
   EXPECT_TRUE(v.Days("0000-01-01", "9999-12-31").empty());
   EXPECT_EQ(v.applied(), 0u);
@@ -133,6 +134,78 @@ TEST(StatsViewTest, IsDate) {
   EXPECT_FALSE(IsDate("2026/01/01"));
   EXPECT_TRUE(IsDate("2000-02-29"));
   EXPECT_FALSE(IsDate("1900-02-29"));
+}
+
+std::string Agents(int32_t shard, int64_t epoch, int64_t at_ms, uint32_t part, uint32_t parts,
+                   std::initializer_list<const char*> ids) {
+  pb::ShardAgents a;
+  a.set_shard(shard);
+  a.set_epoch(epoch);
+  a.set_at_ms(at_ms);
+  a.set_part(part);
+  a.set_parts(parts);
+  for (const char* id : ids) {
+    pb::AgentLive* l = a.add_agents();
+    l->mutable_agent()->set_id(id);
+    l->set_state(pb::AGENT_STATE_READY);
+  }
+  return a.SerializeAsString();
+}
+
+std::string Sessions(const std::string& node, int64_t at_ms,
+                     std::initializer_list<const char*> ids) {
+  pb::NodeSessions s;
+  s.set_node_id(node);
+  s.set_at_ms(at_ms);
+  for (const char* id : ids) s.add_agent_ids(id);
+  return s.SerializeAsString();
+}
+
+std::vector<std::string> Ids(const std::vector<ListedAgent>& agents) {
+  std::vector<std::string> out;
+  for (const auto& a : agents) out.push_back(a.agent.agent().id() + "@" + a.session_node);
+  return out;
+}
+
+TEST(StatsViewTest, AgentsComeFromEachShardsPartsWithFreshSessionNodes) {
+  StatsView v(10'000);
+  ASSERT_EQ(v.Apply("agents/0/0", Agents(0, 2, 1000, 0, 2, {"a1"}), {0, 1}), Applied::kKept);
+  ASSERT_EQ(v.Apply("agents/0/1", Agents(0, 2, 1000, 1, 2, {"a2"}), {0, 2}), Applied::kKept);
+  // A part beyond part 0's count (left by an earlier, longer list) is not listed.
+  ASSERT_EQ(v.Apply("agents/0/2", Agents(0, 1, 500, 2, 3, {"gone"}), {0, 3}), Applied::kKept);
+  ASSERT_EQ(v.Apply("agents/1/0", Agents(1, 1, 1000, 0, 1, {"b1"}), {1, 1}), Applied::kKept);
+  ASSERT_EQ(v.Apply("sessions/r1", Sessions("r1", 1000, {"a1", "b1"}), {2, 1}), Applied::kKept);
+  ASSERT_EQ(v.Apply("sessions/r2", Sessions("r2", 100, {"a2"}), {2, 2}), Applied::kKept);
+  // r2's list is stale at 11 000: a2's desktop is not known to be anywhere.
+  EXPECT_EQ(Ids(v.Agents(11'000)), (std::vector<std::string>{"a1@r1", "a2@", "b1@r1"}));
+  // A zombie owner's list (lower epoch) does not replace the current one.
+  EXPECT_EQ(v.Apply("agents/0/0", Agents(0, 1, 2000, 0, 1, {"z"}), {0, 4}), Applied::kOlder);
+  // The shard's list shrinks: part 1 is tombstoned.
+  EXPECT_EQ(v.Apply("agents/0/0", Agents(0, 2, 3000, 0, 1, {"a1"}), {0, 5}), Applied::kKept);
+  EXPECT_EQ(v.Apply("agents/0/1", std::nullopt, {0, 6}), Applied::kDeleted);
+  EXPECT_EQ(Ids(v.Agents(3000)), (std::vector<std::string>{"a1@r1", "b1@r1"}));
+}
+
+TEST(StatsViewTest, AnAgentListedByTwoShardsIsTakenFromTheNewerList) {
+  StatsView v;
+  ASSERT_EQ(v.Apply("agents/0/0", Agents(0, 1, 1000, 0, 1, {"a1"}), {0, 1}), Applied::kKept);
+  ASSERT_EQ(v.Apply("agents/3/0", Agents(3, 1, 2000, 0, 1, {"a1"}), {3, 1}), Applied::kKept);
+  auto agents = v.Agents(2000);
+  ASSERT_EQ(agents.size(), 1u);
+  EXPECT_EQ(agents[0].shard, 3);
+}
+
+TEST(StatsViewTest, MalformedAgentAndSessionRecordsAreCountedNotKept) {
+  StatsView v;
+  EXPECT_EQ(v.Apply("agents/x/0", Agents(0, 1, 1, 0, 1, {"a"}), {0, 1}), Applied::kMalformed);
+  EXPECT_EQ(v.Apply("agents/0", Agents(0, 1, 1, 0, 1, {"a"}), {0, 1}), Applied::kMalformed);
+  EXPECT_EQ(v.Apply("agents/1/0", Agents(0, 1, 1, 0, 1, {"a"}), {0, 1}), Applied::kMalformed);
+  EXPECT_EQ(v.Apply("agents/0/1", Agents(0, 1, 1, 1, 1, {"a"}), {0, 1}), Applied::kMalformed);
+  EXPECT_EQ(v.Apply("agents/0/0", std::string_view("\xff\xff"), {0, 1}), Applied::kMalformed);
+  EXPECT_EQ(v.Apply("sessions/", Sessions("", 1, {"a"}), {0, 1}), Applied::kMalformed);
+  EXPECT_EQ(v.Apply("sessions/r1", Sessions("r2", 1, {"a"}), {0, 1}), Applied::kMalformed);
+  EXPECT_TRUE(v.Agents(1).empty());
+  EXPECT_EQ(v.malformed_total(), 7u);
 }
 
 }  // namespace

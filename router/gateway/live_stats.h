@@ -1,0 +1,38 @@
+// The gateway's copy of sb.stats (router/stats/view.h: per key, the record of the highest owner
+// epoch): each queue's estimated wait for Submit/Get/Watch, the shards' live snapshots for
+// AdminService.QueueStats, the agent lists and desktop sessions for AdminService.ListAgents.
+// Thread-safe: the I/O thread applies records, RPC handlers read.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+#include "router/stats/view.h"
+
+namespace sb::gateway {
+
+class LiveStats {
+ public:
+  // REQUIRES: `clock` outlives this; it judges which shards' snapshots are still fresh.
+  explicit LiveStats(const Clock* clock) : clock_(clock) {}
+
+  void Apply(std::string_view key, const std::optional<std::string_view>& value,
+             stats::LogPosition position);
+  // The queue's estimate from the freshest live snapshot reporting it; -1 when none does (or
+  // its estimate is unknown).
+  double EstimatedWaitS(const std::string& queue) const;
+  // The shards whose live snapshot is fresh, by shard number.
+  std::vector<::switchboard::v1::ShardLive> FreshShards() const;
+  std::vector<stats::ListedAgent> Agents() const;
+
+ private:
+  const Clock* clock_;
+  mutable std::mutex mu_;
+  stats::StatsView view_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace sb::gateway
