@@ -62,6 +62,19 @@ std::vector<TopicPartition> FromList(const rd_kafka_topic_partition_list_t* list
   return out;
 }
 
+// Replaces the consumer's assignment (an empty `parts` is an assignment of nothing).
+Status AssignList(rd_kafka_t* rk, const std::vector<TopicPartition>& parts) {
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(std::max<size_t>(1, parts.size())));
+  for (const TopicPartition& tp : parts) {
+    rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = tp.offset;
+  }
+  rd_kafka_resp_err_t err = rd_kafka_assign(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Unavailable("kafka assign: " + ErrText(err));
+  return Status::Ok();
+}
+
 }  // namespace
 
 const std::string* Record::FindHeader(std::string_view name) const {
@@ -239,18 +252,17 @@ void GroupConsumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* parts, void* opaque) {
   auto* self = static_cast<GroupConsumer*>(opaque);
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    std::vector<TopicPartition> start = self->listener_->OnAssigned(FromList(parts));
-    rd_kafka_topic_partition_list_t* list =
-        rd_kafka_topic_partition_list_new(static_cast<int>(std::max<size_t>(1, start.size())));
-    for (const TopicPartition& tp : start) {
-      rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = tp.offset;
-    }
-    rd_kafka_assign(rk, list);
-    rd_kafka_topic_partition_list_destroy(list);
+    // Always an assign() call, even of nothing: it ends this member's part of the rebalance.
+    Status st = AssignList(rk, self->listener_->OnAssigned(FromList(parts)));
+    if (!st.ok()) std::fprintf(stderr, "%s\n", st.ToString().c_str());
     return;
   }
   if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) self->listener_->OnRevoked(FromList(parts));
   rd_kafka_assign(rk, nullptr);
+}
+
+Status GroupConsumer::Assign(const std::vector<TopicPartition>& parts) {
+  return AssignList(rk_, parts);
 }
 
 Status GroupConsumer::Subscribe(const std::vector<std::string>& topics) {
@@ -329,15 +341,7 @@ Status PartitionReader::Assign(std::string_view topic, int32_t partition, int64_
 }
 
 Status PartitionReader::Assign(const std::vector<TopicPartition>& parts) {
-  rd_kafka_topic_partition_list_t* list =
-      rd_kafka_topic_partition_list_new(static_cast<int>(std::max<size_t>(1, parts.size())));
-  for (const TopicPartition& tp : parts) {
-    rd_kafka_topic_partition_list_add(list, tp.topic.c_str(), tp.partition)->offset = tp.offset;
-  }
-  rd_kafka_resp_err_t err = rd_kafka_assign(rk_, list);
-  rd_kafka_topic_partition_list_destroy(list);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Unavailable("kafka assign: " + ErrText(err));
-  return Status::Ok();
+  return AssignList(rk_, parts);
 }
 
 Result<std::optional<Record>> PartitionReader::Poll(int timeout_ms) {

@@ -86,7 +86,10 @@ class GroupConsumer {
   class Listener {
    public:
     virtual ~Listener() = default;
-    // Returns where to start reading each partition (called before reading starts).
+    // The group gave this member `parts`. Returns where to start reading those to be read at
+    // once (possibly none); the others are not read until Assign() adds them. Called inside
+    // Poll(), in the rebalance: return fast — until it returns, this member cannot take part in
+    // another rebalance of the group (the coordinator evicts members that do not rejoin in time).
     virtual std::vector<TopicPartition> OnAssigned(const std::vector<TopicPartition>& parts) = 0;
     // Reading of these partitions stops when this returns.
     virtual void OnRevoked(const std::vector<TopicPartition>& parts) = 0;
@@ -98,6 +101,12 @@ class GroupConsumer {
   ~GroupConsumer();
 
   Status Subscribe(const std::vector<std::string>& topics);
+  // Replaces the set of partitions read, outside the rebalance callback: each from its offset.
+  // REQUIRES: not inside a Listener callback; `parts` are of the group's latest assignment.
+  // A partition already read is restarted at its given offset: records fetched but not yet
+  // returned by Poll() are dropped (librdkafka's version barrier, set before this returns), so
+  // pass the next offset not yet processed. Fails (Unavailable) when librdkafka refuses it.
+  Status Assign(const std::vector<TopicPartition>& parts);
   // Next record, or nullopt on timeout. Consumer errors other than end-of-partition are logged
   // and counted; fatal ones are returned as a Status.
   Result<std::optional<Record>> Poll(int timeout_ms);

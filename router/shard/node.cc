@@ -80,29 +80,72 @@ void Node::OnDelivery(uint64_t token, int64_t offset, const Status& status) {
 
 std::vector<kafka::TopicPartition> Node::OnAssigned(
     const std::vector<kafka::TopicPartition>& parts) {
+  // Inside the rebalance: only note what to claim. A claim takes seconds (restore + the claim
+  // record); Run() makes them one at a time, polling the group in between, and reads a partition
+  // only once its shard is claimed (GroupConsumer::Assign at the shard's input offsets).
   std::set<int32_t> partitions;
   for (const auto& tp : parts) partitions.insert(tp.partition);
+  for (const auto& [p, s] : shards_) {
+    // Eager rebalancing revokes everything first; were a shard kept across it, it must still
+    // be ours.
+    if (partitions.count(p) == 0) {
+      ReleaseAll();
+      break;
+    }
+  }
+  pending_claims_.clear();
   std::vector<kafka::TopicPartition> start;
+  std::string pending;
   for (int32_t p : partitions) {
-    Status st = ClaimShard(p);
-    if (!st.ok()) {
-      if (fatal_.ok()) fatal_ = st;
-      std::fprintf(stderr, "router %s: shard %d: %s\n", options_.node_id.c_str(), p,
-                   st.ToString().c_str());
+    auto it = shards_.find(p);
+    if (it != shards_.end()) {
+      for (auto& tp : it->second->input_offsets()) start.push_back(std::move(tp));
       continue;
     }
-    for (auto& tp : shards_[p]->input_offsets()) start.push_back(std::move(tp));
+    pending_claims_.push_back(p);
+    pending += (pending.empty() ? "" : ",") + std::to_string(p);
   }
+  std::fprintf(stderr, "router %s: assigned shards [%s] to claim\n", options_.node_id.c_str(),
+               pending.c_str());
+  if (pending_claims_.empty()) PrintRouting();
+  return start;
+}
+
+void Node::PrintRouting() const {
   std::string owned;
   for (const auto& [p, s] : shards_) owned += (owned.empty() ? "" : ",") + std::to_string(p);
   std::fprintf(stderr, "router %s: routing shards [%s]\n", options_.node_id.c_str(), owned.c_str());
-  return start;
+}
+
+void Node::ClaimNext() {
+  const int32_t p = pending_claims_.front();
+  pending_claims_.pop_front();
+  Status st = ClaimShard(p);
+  if (st.ok()) {
+    // Every claimed shard's partitions, the running ones at the next offset they have not
+    // processed (every record polled so far was handed to its shard).
+    std::vector<kafka::TopicPartition> read;
+    for (const auto& [q, s] : shards_) {
+      for (auto& tp : s->input_offsets()) read.push_back(std::move(tp));
+    }
+    st = consumer_->Assign(read);
+  }
+  routed_shards_ = static_cast<int>(shards_.size());
+  if (!st.ok()) {
+    if (fatal_.ok()) fatal_ = st;
+    std::fprintf(stderr, "router %s: shard %d: %s\n", options_.node_id.c_str(), p,
+                 st.ToString().c_str());
+    pending_claims_.clear();
+    return;
+  }
+  if (pending_claims_.empty()) PrintRouting();
 }
 
 Status Node::ClaimShard(int32_t p) {
   // The group gave us the partition. A claim lost to another node's claim of the same epoch means
   // that node was given it too (it was evicted and has not learnt it yet): claim again, with a
   // higher epoch — the log fences whichever owner is stale.
+  if (options_.before_claim) options_.before_claim(p);
   Status st;
   for (int attempt = 1; attempt <= kClaimAttempts; ++attempt) {
     ShardOptions so;
@@ -130,7 +173,14 @@ Status Node::ClaimShard(int32_t p) {
   return st;
 }
 
-void Node::OnRevoked(const std::vector<kafka::TopicPartition>&) { ReleaseAll(); }
+void Node::OnRevoked(const std::vector<kafka::TopicPartition>&) {
+  if (!pending_claims_.empty()) {
+    std::fprintf(stderr, "router %s: revoked before %zu shards were claimed\n",
+                 options_.node_id.c_str(), pending_claims_.size());
+  }
+  pending_claims_.clear();
+  ReleaseAll();
+}
 
 void Node::ReleaseAll() {
   // Stop routing first: nothing more is read; flush what was decided, then checkpoint.
@@ -147,6 +197,7 @@ void Node::ReleaseAll() {
                  shards_.size());
   }
   shards_.clear();
+  routed_shards_ = 0;
 }
 
 Status Node::FlushProducers(int timeout_ms) {
@@ -203,7 +254,8 @@ Status Node::Run(const std::atomic<bool>& stop) {
   while (!stop.load(std::memory_order_relaxed)) {
     bool in_flight = false;
     for (const auto& [p, s] : shards_) in_flight = in_flight || !s->idle();
-    auto rec = consumer_->Poll(in_flight ? 1 : 5);
+    // Claims waiting: only serve the group (a rebalance may drop them) and claim the next.
+    auto rec = consumer_->Poll(!pending_claims_.empty() ? 0 : in_flight ? 1 : 5);
     for (size_t n = 1; rec.ok() && rec->has_value(); ++n) {
       auto it = shards_.find((*rec)->partition);
       if (it != shards_.end()) it->second->OnInput(**rec).IgnoreError();  // failure kept in shard
@@ -214,6 +266,7 @@ Status Node::Run(const std::atomic<bool>& stop) {
       fatal_ = rec.status();
       break;
     }
+    if (!pending_claims_.empty()) ClaimNext();  // one per turn: the group is polled between
     const int64_t now = MonotonicMs();
     if (now - last_tick >= kTickMs) {
       for (auto& [p, s] : shards_) s->Tick();

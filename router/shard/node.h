@@ -1,8 +1,19 @@
 // A router node: one member of the routers' consumer group. The group gives it partitions; for
 // each it runs a Shard (claim, route, fence). One loop thread owns everything here.
+//
+// Claims take seconds (restore, then the claim record), so they are not made in the group's
+// rebalance callback, which only notes them: Run() claims one shard per turn, polling the group
+// in between (a rebalance can drop the claims still pending), and reads a partition only once
+// its shard is claimed, from the shard's input offsets. Heartbeats go on in librdkafka's
+// thread; what needs the polls is rejoining a rebalance (eager protocol: the member serves its
+// revocation first). Kafka waits max.poll.interval.ms for that; the embedded broker (librdkafka's
+// mock cluster) does not count heartbeats during a rebalance, so there one claim must stay
+// shorter than session.timeout.ms.
 #pragma once
 
 #include <atomic>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,6 +42,8 @@ struct NodeOptions {
   // Follow-up scheduling in every shard; nullopt: off (follow-up commands are refused).
   // REQUIRES: CheckFollowUpQueues() passed for the routing config.
   std::optional<followup::Settings> followups;
+  // Tests only: called on the loop thread before each shard claim (e.g. to make claims slow).
+  std::function<void(int32_t partition)> before_claim;
 };
 
 class Node final : public kafka::GroupConsumer::Listener {
@@ -50,10 +63,16 @@ class Node final : public kafka::GroupConsumer::Listener {
 
   // Metrics (router/shard/probe.h): null = none. Set before Run(); the probe outlives the node.
   void set_probe(RouterProbe* probe) { probe_ = probe; }
+  // How many shards this node has claimed and routes. Any thread.
+  int routed_shards() const { return routed_shards_.load(std::memory_order_relaxed); }
 
  private:
   Node(NodeOptions options, pb::RoutingConfig config);
   void OnDelivery(uint64_t token, int64_t offset, const Status& status);
+  // Claims the first of pending_claims_ and starts reading its partitions; a failure is fatal_.
+  void ClaimNext();
+  // The "routing shards [..]" line (the system tests read it).
+  void PrintRouting() const;
   // Creates and claims the shard of partition `p` into shards_ (retrying a lost claim).
   Status ClaimShard(int32_t p);
   void ReleaseAll();
@@ -68,10 +87,13 @@ class Node final : public kafka::GroupConsumer::Listener {
   std::unique_ptr<kafka::Producer> changelog_producer_;
   std::unique_ptr<kafka::Producer> output_producer_;
   std::unique_ptr<kafka::GroupConsumer> consumer_;
-  std::map<int32_t, std::unique_ptr<Shard>> shards_;
+  std::map<int32_t, std::unique_ptr<Shard>> shards_;  // claimed: their partitions are read
+  // Assigned by the group, not claimed yet (nor read); dropped by a revocation.
+  std::deque<int32_t> pending_claims_;
   Status fatal_;
   int32_t partitions_ = 0;  // of the topics, as found at start
   uint64_t events_at_last_status_ = 0;
+  std::atomic<int> routed_shards_{0};  // shards_.size(), for other threads
 };
 
 }  // namespace sb::shard

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <thread>
@@ -74,6 +76,118 @@ TEST(NodeTest, BacklogLargerThanABatchIsConsumedWhole) {
   EXPECT_TRUE(run_status.ok()) << run_status.ToString();
   EXPECT_EQ(static_cast<int>(offered.size()), kBacklog);
   node->reset();
+  std::filesystem::remove_all(dir);
+}
+
+// Claiming is slow (restores under ASan on a busy machine take seconds): a node claiming its
+// shards must stay a live member of the group. A second node joins while the first is still
+// claiming its 6 shards, ~1 s each, with a 3 s session timeout. A node that claims inside the
+// rebalance callback cannot rejoin in time and is evicted; its shards are claimed again by the
+// other node, which is evicted in turn the same way (3 claims of each shard; in production, a
+// fenced router); even unevicted, it claims every shard before giving half of them up. Here
+// the first node rejoins between two claims: only the few shards it claimed before each
+// rebalance are claimed twice. Both nodes must end up routing a share of the shards,
+// every contact of the backlog must be offered, and neither node may fail.
+TEST(NodeTest, SlowClaimsDoNotCostTheGroupMembership) {
+  constexpr int32_t kShards = 6;
+  constexpr int kContacts = 200;
+  auto config = config::ParseRoutingConfig(kOneDomainConfig);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  MockKafka kafka(kShards);
+  const int32_t partition = kafka::PartitionFor("d00", kShards);
+  auto producer = kafka::Producer::Create(kafka.bootstrap(), {}, nullptr);
+  ASSERT_TRUE(producer.ok());
+  for (int i = 0; i < kContacts; ++i) {
+    const std::string agent = "ag" + std::to_string(i), contact = "c" + std::to_string(i);
+    ASSERT_TRUE((*producer)
+                    ->Produce(kafka::kAgentEventsTopic, partition, agent,
+                              Login(agent).SerializeAsString(), {}, 0)
+                    .ok());
+    ASSERT_TRUE((*producer)
+                    ->Produce(kafka::kContactsTopic, partition, contact,
+                              Arrive(contact).SerializeAsString(), {}, 0)
+                    .ok());
+  }
+  ASSERT_TRUE((*producer)->Flush(20000).ok());
+
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("sb-node-slow-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::atomic<int> claims_started{0};
+  auto start = [&](const std::string& id) {
+    NodeOptions options;
+    options.bootstrap = kafka.bootstrap();
+    options.node_id = id;
+    options.data_dir = (dir / id).string();
+    options.partitions = kShards;
+    options.status_interval_ms = 0;
+    options.kafka_settings = {{"session.timeout.ms", "3000"}, {"heartbeat.interval.ms", "500"}};
+    options.before_claim = [&](int32_t) {
+      ++claims_started;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    };
+    return Node::Start(options, *config);
+  };
+  auto n1 = start("n1");
+  ASSERT_TRUE(n1.ok()) << n1.status().ToString();
+  std::atomic<bool> stop{false};
+  Status status1, status2;
+  std::thread loop1([&] { status1 = (*n1)->Run(stop); });
+  const int64_t deadline = MonotonicMs() + 60000;
+  while (claims_started == 0 && MonotonicMs() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto n2 = start("n2");
+  if (!n2.ok()) {
+    stop = true;
+    loop1.join();
+    FAIL() << n2.status().ToString();
+  }
+  std::thread loop2([&] { status2 = (*n2)->Run(stop); });
+
+  // Settled: every shard routed, by both nodes, for a whole second.
+  int64_t settled_since = -1;
+  while (MonotonicMs() < deadline) {
+    const int a = (*n1)->routed_shards(), b = (*n2)->routed_shards();
+    if (a > 0 && b > 0 && a + b == kShards) {
+      if (settled_since < 0) settled_since = MonotonicMs();
+      if (MonotonicMs() - settled_since >= 1000) break;
+    } else {
+      settled_since = -1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const int routed1 = (*n1)->routed_shards(), routed2 = (*n2)->routed_shards();
+
+  std::set<std::string> offered;
+  auto reader = kafka::PartitionReader::Create(kafka.bootstrap(), {});
+  Status read_status =
+      reader.ok() ? (*reader)->Assign(kafka::kAssignmentsTopic, partition, 0) : reader.status();
+  while (read_status.ok() && static_cast<int>(offered.size()) < kContacts &&
+         MonotonicMs() < deadline) {
+    auto rec = (*reader)->Poll(20);
+    if (!rec.ok()) read_status = rec.status();
+    if (!rec.ok() || !rec->has_value() || !(*rec)->value) continue;
+    pb::ShardOutput out;
+    if (out.ParseFromString(*(*rec)->value) && out.decision().type() == pb::DECISION_OFFER) {
+      offered.insert(out.decision().contact_id());
+    }
+  }
+  stop = true;
+  loop1.join();
+  loop2.join();
+  EXPECT_TRUE(read_status.ok()) << read_status.ToString();
+  EXPECT_TRUE(status1.ok()) << status1.ToString();
+  EXPECT_TRUE(status2.ok()) << status2.ToString();
+  EXPECT_GT(routed1, 0);
+  EXPECT_GT(routed2, 0);
+  EXPECT_EQ(routed1 + routed2, kShards);
+  EXPECT_EQ(static_cast<int>(offered.size()), kContacts);
+  // Each shard once, plus a few the first node claimed before a rebalance reached it; claiming
+  // inside the rebalance callback makes it 2 * kShards, each eviction kShards more.
+  EXPECT_LT(claims_started.load(), 2 * kShards) << "claims held up the rebalances";
+  n1->reset();
+  n2->reset();
   std::filesystem::remove_all(dir);
 }
 
