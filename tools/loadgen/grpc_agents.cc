@@ -213,9 +213,11 @@ Status GrpcAgentLink::LogIn() {
     SB_RETURN_IF_ERROR(Pump(&stash_, /*strict=*/true));
     ReconnectDue();  // a gateway not serving yet is tried again, or the next one
     if (MonotonicMs() > deadline) {
-      return Unavailable("gRPC agents: " + std::to_string(counts_.sessions_live) + " of " +
-                         std::to_string(desks_.size()) + " agents logged in within " +
-                         std::to_string(options_.login_timeout_ms / 1000) + " s");
+      return Unavailable(
+          "gRPC agents: " + std::to_string(counts_.sessions_live) + " of " +
+          std::to_string(desks_.size()) + " agents logged in within " +
+          std::to_string(options_.login_timeout_ms / 1000) + " s" +
+          (last_login_failure_.empty() ? "" : "; last login failure " + last_login_failure_));
     }
   }
   return Status::Ok();
@@ -298,12 +300,17 @@ void GrpcAgentLink::OnEnded(uint32_t agent, Desk& d, const grpc::Status& status,
     }
     return;
   }
-  if (was_logged_in) ++counts_.sessions_lost;
+  if (was_logged_in) {
+    ++counts_.sessions_lost;
+  } else {
+    ++login_failures_;
+    last_login_failure_ = was + ": " + StatusText(status);
+  }
   d.gateway = (d.gateway + 1) % stubs_.size();
   const int delay = d.backoff_ms;
   d.backoff_ms = std::min(d.backoff_ms * 2, options_.backoff_max_ms);
   reconnects_.insert({MonotonicMs() + delay, agent});
-  if (!was_logged_in || ShouldLog(counts_.sessions_lost)) {
+  if (ShouldLog(was_logged_in ? counts_.sessions_lost : login_failures_)) {
     std::fprintf(stderr,
                  "agents: agent %s: session to %s ended (%s); logging in through %s in %d ms\n",
                  agents_[agent].id().c_str(), was.c_str(), StatusText(status).c_str(),

@@ -103,6 +103,8 @@ class GrpcAgentLink final : public AgentLink {
   std::set<std::pair<int64_t, uint32_t>> reconnects_;  // (due MonotonicMs, agent)
   std::vector<AgentHeard> stash_;                      // heard during LogIn, for Take
   AgentLinkCounts counts_;
+  uint64_t login_failures_ = 0;     // streams that ended before logged_in
+  std::string last_login_failure_;  // "<gateway>: <code>: <message>"
   bool stopping_ = false;
 
   std::mutex mu_;
