@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # System test of `switchboard dev`: the demo starts the broker and two routers as child processes
-# and drives simulated agents and customers through Kafka; its status lines show a growing answered
-# count while both routers route shards (together every partition); SIGINT stops it in order
-# (exit 0) with a summary showing nothing lost or duplicated, and no child process is left behind.
+# and drives simulated customers (contacts through Kafka) and agents (gRPC AgentService.Session
+# desktops on the routers' gateways); its status lines show a growing answered count while both
+# routers route shards (together every partition), every agent logged in on its stream and the
+# offers arriving on the streams; SIGINT stops it in order (exit 0) with a summary showing nothing
+# lost or duplicated and every answered contact offered on an agent's stream first, and no child
+# process is left behind.
 # The README's Python snippet submits a contact over gRPC and sees it connected. Bad flags exit 2
 # naming the flag.
 # usage: dev_demo_test.sh PATH/TO/switchboard
@@ -49,8 +52,9 @@ rc=0
   >"$dir/stdout" 2>"$dir/stderr" &
 pid=$!
 
-# Status lines start with hh:mm:ss; column 4 is the answered count, columns 11.. the shards each
-# router routes (r1[0,1,...] r2[...]).
+# Status lines start with hh:mm:ss; column 4 is the answered count, column 12 the agents' gRPC
+# sessions logged in / agents, column 13 the offers received on those streams, columns 14.. the
+# shards each router routes (r1[0,1,...] r2[...]).
 status_lines() { grep -E '^[0-9]{2}:[0-9]{2}:[0-9]{2} ' "$dir/stdout" || true; }
 
 # True when both routers route shards and together every partition, each exactly once.
@@ -68,16 +72,21 @@ for _ in $(seq 300); do  # up to 60 s: broker start, group join and shard claims
   kill -0 "$pid" 2>/dev/null || fail "switchboard dev exited before it was stopped"
   mapfile -t answered < <(status_lines | awk '$4 > 0 { print $4 }')
   n=${#answered[@]}
-  last=$(status_lines | tail -1 | awk '{ for (i = 11; i <= NF; i++) printf "%s ", $i }')
+  last=$(status_lines | tail -1 | awk '{ for (i = 14; i <= NF; i++) printf "%s ", $i }')
+  sessions=$(status_lines | tail -1 | awk '{ print $12 }')
+  stream_offers=$(status_lines | tail -1 | awk '{ print $13 }')
   if (( n >= 3 )) && (( answered[n-3] < answered[n-2] && answered[n-2] < answered[n-1] )) &&
-     shards_split "$last"; then
+     shards_split "$last" && [[ $sessions == 40/40 ]] && (( stream_offers > 0 )); then
     ok=1
     break
   fi
   sleep 0.2
 done
 (( ok )) || fail "within 60 s: no 3 status lines with a growing answered count while r1 and r2 \
-split all $partitions shards"
+split all $partitions shards, 40/40 agents logged in over gRPC and offers on their streams"
+grep -qE '^ +contacts to Kafka .*agents: desktops on$' "$dir/stdout" &&
+  grep -qE '^ +gRPC AgentService.Session, 2 gateways ' "$dir/stdout" ||
+  fail "the header does not say the agents are gRPC desktops on both routers"
 
 grep -q '^switchboard dev: a local Switchboard cluster' "$dir/stdout" || fail "no header"
 grep -qE '^  broker +pid [0-9]+  bootstrap [^ ]+:[0-9]+' "$dir/stdout" || fail "no broker line"
@@ -129,10 +138,17 @@ summary=$(grep -E '^  submitted [0-9]+  assigned [0-9]+  abandoned [0-9]+  lost'
   fail "no final summary"
 [[ $summary =~ lost\ 0\ +duplicates\ 0\ +ineligible\ 0$ ]] || fail "summary: $summary"
 [[ $summary =~ assigned\ ([0-9]+) ]] && (( BASH_REMATCH[1] > 0 )) || fail "nothing assigned"
+assigned=${BASH_REMATCH[1]}
+# The agents act only on offers their streams delivered: every answered contact was one of them.
+want='^  agents over gRPC AgentService.Session, 2 gateways: offers received on their streams '
+agents_line=$(grep -E "$want[0-9]+  refused actions 0 " "$dir/stdout") ||
+  fail "no gRPC agents summary line"
+[[ $agents_line =~ streams\ ([0-9]+) ]] && (( BASH_REMATCH[1] >= assigned )) ||
+  fail "offers on the agents' streams < assigned $assigned: $agents_line"
 for c in "${children[@]}"; do
   kill -0 "$c" 2>/dev/null && fail "child pid $c still running after the demo exited"
 done
 for r in r1 r2; do
   grep -q '^router: stopped$' "$dir/data/$r/router.log" || fail "$r did not stop cleanly"
 done
-echo "PASS: dev demo answered ${answered[*]: -3} (last 3 lines), shards $last; $summary"
+echo "PASS: dev demo answered ${answered[*]: -3} (last 3 lines), shards $last; $summary;$agents_line"

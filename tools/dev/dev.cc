@@ -1,5 +1,7 @@
 // `switchboard dev`: the broker and the routers as child processes, the simulated agents and
 // customers (tools/loadgen's Traffic) in this process, a status line per second, an orderly stop.
+// The customers' contacts go to Kafka like a channel adapter's; the agents are desktops on the
+// routers' gRPC gateways (AgentService.Session), spread over the routers.
 #include "tools/dev/dev.h"
 
 #include <unistd.h>
@@ -152,6 +154,8 @@ class Demo {
  private:
   Status Start();
   Status AwaitShardOwners();
+  // Each router's gateway and its admin token (an admin may act for any agent).
+  Result<std::vector<loadgen::GatewayTarget>> Gateways();
   void PrintHeader() const;
   // Submits and books until a stop signal, --duration-s or a failure.
   Status Loop();
@@ -196,6 +200,9 @@ Status Demo::Start() {
     to.resolved_share = kResolvedShare;
   }
   to.adopt_foreign_contacts = true;  // contacts submitted to the demo over gRPC
+  auto gateways = Gateways();
+  if (!gateways.ok()) return gateways.status();
+  to.gateways = std::move(*gateways);
   auto traffic = loadgen::Traffic::Create(cluster_->bootstrap(), config_.config, to);
   if (!traffic.ok()) return traffic.status();
   SB_RETURN_IF_ERROR((*traffic)->Start());
@@ -204,8 +211,24 @@ Status Demo::Start() {
   return Status::Ok();
 }
 
-// Traffic starts once every router routes its share: contacts sent earlier would only wait in
-// Kafka while the group forms (seconds on the embedded broker) and blur the first figures.
+Result<std::vector<loadgen::GatewayTarget>> Demo::Gateways() {
+  std::vector<loadgen::GatewayTarget> gateways;
+  for (const RouterShards& r : cluster_->Shards()) {
+    std::ifstream in(r.admin_token);
+    std::string token;
+    std::getline(in, token);
+    if (token.empty()) {
+      return Unavailable("router " + r.node_id + ": cannot read its admin token from " +
+                         r.admin_token);
+    }
+    gateways.push_back({r.grpc_address, token});
+  }
+  return gateways;
+}
+
+// Traffic starts once every router routes its share and serves gRPC: contacts sent earlier would
+// only wait in Kafka while the group forms (seconds on the embedded broker) and blur the first
+// figures, and the agents log in on the routers' gateways.
 Status Demo::AwaitShardOwners() {
   std::printf("switchboard dev: %d routers joining their group and claiming %d shards ...\n",
               o_.routers, o_.partitions);
@@ -215,11 +238,14 @@ Status Demo::AwaitShardOwners() {
     SB_RETURN_IF_ERROR(cluster_->CheckRunning());
     size_t owned = 0;
     bool every_router_routes = true;
+    bool every_gateway_known = true;
     for (const RouterShards& r : cluster_->Shards()) {
       owned += r.shards.size();
       every_router_routes = every_router_routes && !r.shards.empty();
+      every_gateway_known =
+          every_gateway_known && !r.grpc_address.empty() && !r.admin_token.empty();
     }
-    if (owned == static_cast<size_t>(o_.partitions) &&
+    if (owned == static_cast<size_t>(o_.partitions) && every_gateway_known &&
         (every_router_routes || o_.routers > o_.partitions)) {
       return Status::Ok();
     }
@@ -258,6 +284,8 @@ void Demo::PrintHeader() const {
   std::printf(
       "  traffic    this process (pid %d): %u agents over %u domains (%zu queues), %g contacts/s;\n"
       "             think %d ms, talk %d ms, wrap-up %d ms, mean patience %g s; seed %llu\n"
+      "             contacts to Kafka (sb.contacts) like a channel adapter; agents: desktops on\n"
+      "             %s (spread over the routers, an admin token)\n"
       "  config     %s\n"
       "  data       %s (%s)\n"
       "  metrics    Prometheus /metrics and the live /wallboard of each router above; each router\n"
@@ -266,7 +294,8 @@ void Demo::PrintHeader() const {
       "             then a summary\n",
       static_cast<int>(getpid()), o_.agents, traffic_->domains(), traffic_->queues(), o_.rate_per_s,
       o_.think_ms, o_.handle_ms, o_.wrap_ms, o_.patience_s,
-      static_cast<unsigned long long>(o_.seed), config_.description.c_str(), dir_.path.c_str(),
+      static_cast<unsigned long long>(o_.seed), traffic_->agent_link().c_str(),
+      config_.description.c_str(), dir_.path.c_str(),
       dir_.temporary && !o_.keep_data ? "removed after a clean exit" : "kept",
       kRouterStatusIntervalS);
   PrintLegend();
@@ -275,7 +304,8 @@ void Demo::PrintHeader() const {
 void Demo::PrintStatusNow() {
   PrintStatus({MonotonicMs() - start_ms_, traffic_->ledger().Counts(),
                traffic_->ledger().TakeRecentWaits(), cluster_->Shards(),
-               traffic_->callbacks_requested(), traffic_->follow_up_contacts()});
+               traffic_->callbacks_requested(), traffic_->follow_up_contacts(), traffic_->agents(),
+               traffic_->agent_link_counts()});
 }
 
 Status Demo::Loop() {
@@ -334,9 +364,12 @@ int Demo::Run() {
   const int64_t elapsed_ms = MonotonicMs() - start_ms_;
   traffic_->LogOut(kLogoutTimeoutMs);
   const loadgen::Verdict verdict = traffic_->ledger().Finish();
-  traffic_.reset();  // its Kafka clients go before the broker does
+  const loadgen::AgentLinkCounts agents = traffic_->agent_link_counts();
+  const std::string agent_link = traffic_->agent_link();
+  traffic_.reset();  // its Kafka clients and gRPC streams go before the broker and routers do
   const Status stopped = cluster_->Stop();
   PrintSummary(elapsed_ms, verdict);
+  PrintAgentSummary(agent_link, agents);
   int code = 0;
   for (const Status& st : {failure, stopped}) {
     if (st.ok()) continue;

@@ -102,9 +102,10 @@ void PrintUsage(const std::vector<Flag>& flags) {
   std::printf(
       "usage: switchboard dev [flags]\n"
       "A local Switchboard cluster: the embedded broker and router nodes as child processes,\n"
-      "with simulated agents and customers (this process) talking to it through Kafka. Prints a\n"
-      "status line per second; Ctrl-C (or SIGTERM, or --duration-s) stops everything in order\n"
-      "and prints a summary.\n"
+      "with simulated customers and agents in this process: contacts go to Kafka like a channel\n"
+      "adapter's; each agent is a desktop on a router's gRPC gateway (AgentService.Session) and\n"
+      "acts on the offers its stream delivers. Prints a status line per second; Ctrl-C (or\n"
+      "SIGTERM, or --duration-s) stops everything in order and prints a summary.\n"
       "Exit codes: 0 clean stop with nothing lost, duplicated or offered to an unqualified agent;\n"
       "1 a child process failed or the summary shows a loss, duplicate or ineligible offer;\n"
       "2 bad flags or config.\n"

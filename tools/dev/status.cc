@@ -47,9 +47,11 @@ void PrintLegend() {
       "  dup = contradicting outputs, inel = offers to unqualified agents (both must stay 0;\n"
       "  lost contacts are counted once the run ends); shards = partitions each router routes\n"
       "  now, from its log ([] while a rebalance moves them); callbacks = callbacks requested by\n"
-      "  customers who hung up / callback attempts and escalations the routers fired to agents\n"
+      "  customers who hung up / callback attempts and escalations the routers fired to agents;\n"
+      "  sessions = agents logged in on their gRPC AgentService.Session stream / agents;\n"
+      "  offers@desk = offers the agents received on their streams (they act on nothing else)\n"
       "    time  submitted  offered  answered  abandoned  waiting   p50ms   p99ms  dup inel  "
-      "callbacks  shards\n");
+      "callbacks  sessions  offers@desk  shards\n");
   std::fflush(stdout);
 }
 
@@ -58,11 +60,14 @@ void PrintStatus(StatusLine line) {
   const loadgen::Tally& t = line.tally;
   const std::string callbacks =
       std::to_string(line.callbacks_requested) + "/" + std::to_string(line.follow_up_contacts);
-  std::printf("%s %10llu %8llu %9llu %10llu %8llu %7s %7s %4llu %4llu %10s  %s\n",
+  const std::string sessions =
+      std::to_string(line.agent_link.sessions_live) + "/" + std::to_string(line.agents);
+  std::printf("%s %10llu %8llu %9llu %10llu %8llu %7s %7s %4llu %4llu %10s %9s %12llu  %s\n",
               HhMmSs(line.elapsed_ms).c_str(), U(t.submitted), U(t.offered), U(t.assigned),
               U(t.abandoned), U(t.waiting), Quantile(line.recent_waits_ms, 0.50).c_str(),
               Quantile(line.recent_waits_ms, 0.99).c_str(), U(t.duplicates), U(t.ineligible),
-              callbacks.c_str(), ShardsCell(line.shards).c_str());
+              callbacks.c_str(), sessions.c_str(), U(line.agent_link.offers_heard),
+              ShardsCell(line.shards).c_str());
   std::fflush(stdout);
 }
 
@@ -75,6 +80,14 @@ void PrintSummary(int64_t elapsed_ms, const loadgen::Verdict& v) {
       "%llu, dropped as repeats)\n",
       HhMmSs(elapsed_ms).c_str(), U(v.submitted), U(v.assigned), U(v.abandoned), U(v.lost),
       U(v.duplicates), U(v.ineligible), v.p50_ms, v.p99_ms, v.max_ms, U(v.redelivered));
+  std::fflush(stdout);
+}
+
+void PrintAgentSummary(const std::string& link, const loadgen::AgentLinkCounts& c) {
+  std::printf(
+      "  agents over %s: offers received on their streams %llu  refused actions %llu  "
+      "sessions lost (logged in again) %llu\n",
+      link.c_str(), U(c.offers_heard), U(c.refused), U(c.sessions_lost));
   std::fflush(stdout);
 }
 

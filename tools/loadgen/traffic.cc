@@ -5,6 +5,8 @@
 
 #include "common/clock.h"
 #include "router/kafka/topics.h"
+#include "tools/loadgen/grpc_agents.h"
+#include "tools/loadgen/kafka_agents.h"
 
 namespace sb::loadgen {
 namespace {
@@ -125,14 +127,18 @@ Status Traffic::Start() {
                                           });
   if (!producer.ok()) return producer.status();
   producer_ = std::move(*producer);
-  for (const SimAgent& a : agents_) {
-    pb::RoutingEvent ev;
-    ev.set_at_ms(WallMs());
-    *ev.mutable_agent_login()->mutable_agent() = a.agent;
-    ev.mutable_agent_login()->set_ready(true);
-    SB_RETURN_IF_ERROR(Send(a.agent.id(), kafka::kAgentEventsTopic, a.partition, ev));
+  std::vector<pb::Agent> agents;
+  for (const SimAgent& a : agents_) agents.push_back(a.agent);
+  if (options_.gateways.empty()) {
+    link_ = std::make_unique<KafkaAgentLink>(std::move(agents), partitions_, producer_.get());
+  } else {
+    GrpcAgentOptions go;
+    go.gateways = options_.gateways;
+    auto link = GrpcAgentLink::Create(std::move(agents), std::move(go));
+    if (!link.ok()) return link.status();
+    link_ = std::move(*link);
   }
-  return Status::Ok();
+  return link_->LogIn();
 }
 
 Status Traffic::Send(const std::string& key, std::string_view topic, int32_t partition,
@@ -290,12 +296,36 @@ Status Traffic::OnOutput(const kafka::Record& r) {
       epochs_seen_.insert({out.shard(), out.epoch()}).second && epoch_log_.is_open()) {
     epoch_log_ << WallMs() << " " << out.shard() << " " << out.epoch() << "\n" << std::flush;
   }
+  link_->Observe(d);  // the Kafka link's agents learn their offers here
+  return Status::Ok();
+}
+
+bool Traffic::HasLiveOffer(const std::string& contact) const {
+  auto it = live_offers_.lower_bound(contact + "#");
+  return it != live_offers_.end() && it->starts_with(contact + "#");
+}
+
+void Traffic::OnHeard(AgentHeard& h) {
+  const int64_t now = MonotonicMs();
+  const pb::AgentUpdate& u = h.update;
+  if (u.has_state()) {
+    // Set not-ready by a gateway (logged in again after another node's logout): ready again.
+    if (u.state().state() == pb::AGENT_STATE_NOT_READY) {
+      Schedule({now + kMissedOfferPauseMs, Act::kReady, h.agent, "", 0});
+    }
+    return;
+  }
+  if (!u.has_offer() && !u.has_decision()) return;  // logged_in, heartbeat, refused (counted)
+  const pb::Decision& d = u.has_offer() ? u.offer() : u.decision();
   const std::string offer = d.contact_id() + "#" + std::to_string(d.attempt());
   switch (d.type()) {
     case pb::DECISION_OFFER:
-      if (ai == agent_index_.end() || ledger_.IsAbandoned(d.contact_id())) break;
+      // A contact not ours (nor a follow-up of ours, nor adopted) is left to time out. Over
+      // gRPC the offer may come before the ledger read it on sb.assignments: adopt it here.
+      if (!contact_queue_.count(d.contact_id()) && !AdoptFollowUp(d)) break;
+      if (ledger_.IsAbandoned(d.contact_id())) break;
       live_offers_.insert(offer);
-      Schedule({now + options_.think_ms, Act::kAccept, ai->second, d.contact_id(), d.attempt()});
+      Schedule({now + options_.think_ms, Act::kAccept, h.agent, d.contact_id(), d.attempt()});
       break;
     case pb::DECISION_WITHDRAW:
     case pb::DECISION_REQUEUE:
@@ -303,53 +333,52 @@ Status Traffic::OnOutput(const kafka::Record& r) {
       break;
     case pb::DECISION_CONNECTED:
       live_offers_.erase(offer);
-      if (ai != agent_index_.end()) {
-        Schedule({now + options_.handle_ms, Act::kEnd, ai->second, d.contact_id(), d.attempt()});
-      }
+      Schedule({now + options_.handle_ms, Act::kEnd, h.agent, d.contact_id(), d.attempt()});
       break;
     case pb::DECISION_AGENT_STATE:
       // Set not-ready by the engine (missed offer): back to ready after a pause.
-      if (ai != agent_index_.end() && d.reason() == pb::REASON_MISSED_OFFER) {
-        Schedule({now + kMissedOfferPauseMs, Act::kReady, ai->second, "", 0});
+      if (d.reason() == pb::REASON_MISSED_OFFER) {
+        Schedule({now + kMissedOfferPauseMs, Act::kReady, h.agent, "", 0});
       }
       break;
     default:
       break;
   }
-  return Status::Ok();
 }
 
 Status Traffic::Fire(const Action& a) {
   if (a.act == Act::kAbandon) {
-    if (ledger_.Offered(a.contact) || ledger_.IsAbandoned(a.contact)) return Status::Ok();
+    // An offered customer stays: the agent's phone rings (over gRPC the offer can reach the
+    // agent before the ledger reads it).
+    if (ledger_.Offered(a.contact) || ledger_.IsAbandoned(a.contact) || HasLiveOffer(a.contact)) {
+      return Status::Ok();
+    }
     return Abandon(a.contact);
   }
-  pb::RoutingEvent ev;
-  ev.set_at_ms(WallMs());
-  const std::string& id = agents_[a.agent].agent.id();
+  pb::AgentRequest r;
   switch (a.act) {
     case Act::kAccept: {
       if (!live_offers_.count(a.contact + "#" + std::to_string(a.attempt))) return Status::Ok();
-      auto* acc = ev.mutable_offer_accepted();
-      acc->set_agent_id(id);
-      acc->set_contact_id(a.contact);
-      acc->set_attempt(a.attempt);
+      if (ledger_.IsAbandoned(a.contact)) return Status::Ok();  // never accept a hung-up call
+      r.mutable_accept()->set_contact_id(a.contact);
+      r.mutable_accept()->set_attempt(a.attempt);
       break;
     }
     case Act::kEnd:
-      ev.mutable_contact_ended()->set_contact_id(a.contact);
+      r.mutable_complete()->set_contact_id(a.contact);
       Schedule({MonotonicMs() + options_.wrap_ms, Act::kWrapUp, a.agent, a.contact, a.attempt});
       break;
     case Act::kWrapUp:
-      ev.mutable_wrap_up_done()->set_agent_id(id);
-      ev.mutable_wrap_up_done()->set_contact_id(a.contact);
+      r.mutable_wrap_up()->set_contact_id(a.contact);
       if (a.contact.starts_with(kCallbackPrefix)) {  // the callback's outcome
         const bool answered = std::bernoulli_distribution(0.75)(rng_);
-        ev.mutable_wrap_up_done()->set_disposition(answered ? "answered" : "no_answer");
+        r.mutable_wrap_up()->set_disposition(answered ? "answered" : "no_answer");
       } else {
         if (options_.resolved_share > 0) {
           const bool resolved = std::bernoulli_distribution(options_.resolved_share)(rng_);
-          ev.mutable_wrap_up_done()->set_disposition(resolved ? "resolved" : "unresolved");
+          r.mutable_wrap_up()->set_disposition(resolved ? "resolved" : "unresolved");
+        } else if (!options_.gateways.empty()) {
+          r.mutable_wrap_up()->set_disposition("done");  // the gateway requires one
         }
         if (!options_.complaint_queue.empty() &&
             std::bernoulli_distribution(options_.complaint_share)(rng_)) {
@@ -358,13 +387,12 @@ Status Traffic::Fire(const Action& a) {
       }
       break;
     case Act::kReady:
-      ev.mutable_agent_ready()->set_agent_id(id);
+      r.mutable_ready();
       break;
     case Act::kAbandon:
       break;
   }
-  // The agent's desktop reports everything on the agent's partition, in the agent's order.
-  return Send(id, kafka::kAgentEventsTopic, agents_[a.agent].partition, ev);
+  return link_->Send(a.agent, r);
 }
 
 Status Traffic::Step(int poll_timeout_ms) {
@@ -381,17 +409,17 @@ Status Traffic::Step(int poll_timeout_ms) {
     if (!rec->has_value()) break;
     SB_RETURN_IF_ERROR(OnOutput(**rec));
   }
+  heard_.clear();
+  link_->Take(&heard_);
+  for (AgentHeard& h : heard_) OnHeard(h);
   return delivery_failure_;
 }
 
 void Traffic::LogOut(int timeout_ms) {
-  for (const SimAgent& a : agents_) {
-    pb::RoutingEvent ev;
-    ev.set_at_ms(WallMs());
-    ev.mutable_agent_logout()->set_agent_id(a.agent.id());
-    Send(a.agent.id(), kafka::kAgentEventsTopic, a.partition, ev).IgnoreError();  // best effort
-  }
-  producer_->Flush(timeout_ms).IgnoreError();  // logouts are courtesy; the verdict is known
+  const int64_t deadline = MonotonicMs() + timeout_ms;
+  link_->LogOut(timeout_ms);
+  // Contacts' last records (hang-ups) too; courtesy, the verdict is known.
+  producer_->Flush(static_cast<int>(std::max<int64_t>(0, deadline - MonotonicMs()))).IgnoreError();
 }
 
 }  // namespace sb::loadgen

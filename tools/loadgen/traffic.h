@@ -1,10 +1,15 @@
-// Simulated agents and customers of a Switchboard cluster, through Kafka: agents log in with
-// random skills, accept offers after a think time, talk, wrap up and become ready again;
-// customers hang up after an exponential patience unless offered first. Every output read from
-// sb.assignments is booked in a Ledger (the verification behind `loadgen --verify`).
-// Used by `switchboard loadgen` (a bounded run) and `switchboard dev` (continuous traffic).
+// Simulated agents and customers of a Switchboard cluster: agents log in with random skills,
+// accept the offers they hear after a think time, talk, wrap up and become ready again;
+// customers hang up after an exponential patience unless offered first. Customers' contacts,
+// hang-ups and follow-up requests go to Kafka like a channel adapter's; the agents' desktops
+// use an AgentLink (agent_link.h): Kafka (sb.agent-events, offers learnt from sb.assignments)
+// or gRPC AgentService.Session streams to the routers' gateways. Every output read from
+// sb.assignments is booked in a Ledger (the verification behind `loadgen --verify`), whatever
+// the agents' transport. Used by `switchboard loadgen` (a bounded run, Kafka agents) and
+// `switchboard dev` (continuous traffic, gRPC agents).
 //
-// Threads: one owner thread; nothing here blocks longer than a Kafka call's stated timeout.
+// Threads: one owner thread; nothing here blocks longer than a Kafka call's stated timeout (or,
+// in Start, the gRPC agents' login timeout).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +27,7 @@
 #include "switchboard/v1/agent.pb.h"
 #include "switchboard/v1/config.pb.h"
 #include "switchboard/v1/events.pb.h"
+#include "tools/loadgen/agent_link.h"
 #include "tools/loadgen/ledger.h"
 
 namespace sb::loadgen {
@@ -48,6 +54,9 @@ struct TrafficOptions {
   // Agents also handle contacts offered to them that this process did not submit (an integrator's,
   // over gRPC), as a contact center's agents would; off: such offers are left to time out.
   bool adopt_foreign_contacts = false;
+  // The agents' transport: empty = Kafka; else each agent holds an AgentService.Session stream
+  // to one of these gateways (round-robin), moving to the next if its stream ends.
+  std::vector<GatewayTarget> gateways;
   kafka::Settings settings;
   std::string epoch_log;  // append "<wall ms> <shard> <epoch>" at each shard owner's first output
 };
@@ -61,7 +70,9 @@ class Traffic {
                                                  pb::RoutingConfig config, TrafficOptions options);
 
   // Starts reading sb.assignments at its current end (every output for this run comes later)
-  // and logs every agent in, ready. The calls below REQUIRE that Start() succeeded.
+  // and logs every agent in, ready (gRPC agents: waits until every stream answered logged_in,
+  // bounded; fails naming the gateway that refused a login). The calls below REQUIRE that
+  // Start() succeeded.
   Status Start();
   // One contact on a random queue the agents can serve.
   Status Submit();
@@ -85,6 +96,10 @@ class Traffic {
   uint32_t domains() const { return options_.domains; }
   uint64_t callbacks_requested() const { return callbacks_requested_; }
   uint64_t follow_up_contacts() const { return follow_up_contacts_; }
+  uint32_t agents() const { return static_cast<uint32_t>(agents_.size()); }
+  // What the agents' transport did: sessions, offers heard, refusals, reconnects.
+  AgentLinkCounts agent_link_counts() const { return link_->counts(); }
+  std::string agent_link() const { return link_->Describe(); }
 
  private:
   struct SimAgent {
@@ -124,6 +139,11 @@ class Traffic {
   // not measured. False for anything else.
   bool AdoptFollowUp(const pb::Decision& d);
   Status OnOutput(const kafka::Record& r);
+  // What one agent's desktop heard: offers are accepted after the think time, connections
+  // talked and wrapped up, withdrawals drop the pending acceptance.
+  void OnHeard(AgentHeard& h);
+  // Whether `contact` has an offer not yet withdrawn.
+  bool HasLiveOffer(const std::string& contact) const;
   Status Fire(const Action& a);
   void Schedule(Action a) { actions_.push(std::move(a)); }
   std::string ProbeId(size_t queue) const;
@@ -139,6 +159,8 @@ class Traffic {
   std::vector<std::string> complaint_events_;  // event keys of complaints filed, for repeats
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::PartitionReader> reader_;
+  std::unique_ptr<AgentLink> link_;  // after producer_: the Kafka link borrows it
+  std::vector<AgentHeard> heard_;    // reused by Step
   Status delivery_failure_;
   std::vector<SimAgent> agents_;
   std::map<std::string, uint32_t> agent_index_;
