@@ -16,7 +16,9 @@
 namespace sb::gateway {
 namespace {
 
-constexpr int kMaxHandlerThreads = 256;  // beyond: RESOURCE_EXHAUSTED, never a crash
+// One per open call, desktop sessions included (each also has a reader thread of its own);
+// beyond: RESOURCE_EXHAUSTED, never a crash.
+constexpr int kMaxHandlerThreads = 4096;
 constexpr int kShutdownGraceMs = 2000;
 // How often the node's desktop sessions are published to sb.stats (StatsView judges them stale
 // after 10 s).
