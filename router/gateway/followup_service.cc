@@ -1,3 +1,4 @@
+#include "common/config/text.h"
 #include "router/gateway/gateway_impl.h"
 #include "switchboard/v1/events.pb.h"
 
@@ -5,6 +6,18 @@ namespace sb::gateway {
 namespace {
 
 using Impl = Gateway::Impl;
+
+constexpr uint32_t kDefaultPageSize = 100;
+
+bool IsEnded(pb::FollowUpState s) {
+  return s == pb::FOLLOW_UP_STATE_DONE || s == pb::FOLLOW_UP_STATE_ESCALATED ||
+         s == pb::FOLLOW_UP_STATE_EXPIRED || s == pb::FOLLOW_UP_STATE_CANCELLED;
+}
+
+Status Ended(const IndexedTask& t) {
+  return FailedPrecondition("follow-up task " + config::Quote(t.task.id()) + " already ended (" +
+                            pb::FollowUpState_Name(t.task.state()) + ")");
+}
 
 class FollowUpServiceImpl final : public pb::FollowUpService::Service {
  public:
@@ -31,22 +44,152 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
                              req->request().request_id(), ev.SerializeAsString());
     if (!st.ok()) return ToGrpc(Unavailable("follow-up not accepted: " + st.message()));
     resp->set_task_id(req->request().request_id());
+    // Read-your-writes on this node: List/Cancel right after Create find the task (bounded; a
+    // request the shard refused never shows, and Create still answers OK: it was accepted).
+    if (gw_->followups_.loaded()) {
+      gw_->followups_
+          .WaitFor(
+              resp->task_id(), [](const IndexedTask* t) { return t != nullptr; }, Visible())
+          .reset();
+    }
     return grpc::Status::OK;
   }
+  // From this node's view of sb.followups (FollowUpIndex), in task id order.
   grpc::Status List(grpc::ServerContext* ctx, const pb::ListFollowUpsRequest* req,
-                    pb::ListFollowUpsResponse*) override {
-    return gw_->DeclaredOnly(ctx, "/switchboard.v1.FollowUpService/List", *req);
+                    pb::ListFollowUpsResponse* resp) override {
+    Principal who;
+    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.FollowUpService/List", *req, &who);
+    if (!admitted.ok()) return admitted;
+    if (Status st = Ready(); !st.ok()) return ToGrpc(st);
+    FollowUpFilter filter;
+    filter.customer_id = req->customer_id();
+    filter.owner = req->owner();
+    filter.state = req->state();
+    FollowUpPage page = gw_->followups_.List(
+        filter, req->page_size() == 0 ? kDefaultPageSize : req->page_size(), req->page_token());
+    for (pb::FollowUpTask& t : page.tasks) *resp->add_tasks() = std::move(t);
+    resp->set_next_page_token(std::move(page.next_page_token));
+    return grpc::Status::OK;
   }
+
+  // A FollowUpCommand.cancel to the task's shard; answers once the shard's new record for the
+  // task arrived here (or after followup_visible_ms: the command is accepted either way).
   grpc::Status Cancel(grpc::ServerContext* ctx, const pb::CancelFollowUpRequest* req,
                       pb::CancelFollowUpResponse*) override {
-    return gw_->DeclaredOnly(ctx, "/switchboard.v1.FollowUpService/Cancel", *req);
+    Principal who;
+    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.FollowUpService/Cancel", *req, &who);
+    if (!admitted.ok()) return admitted;
+    auto task = Find(req->task_id());
+    if (!task.ok()) return ToGrpc(task.status());
+    if (IsEnded(task->task.state())) return ToGrpc(Ended(*task));
+    pb::RoutingEvent ev;
+    ev.set_at_ms(gw_->clock_.NowMs());
+    pb::FollowUpCancel* cancel = ev.mutable_follow_up()->mutable_cancel();
+    cancel->set_task_id(req->task_id());
+    cancel->set_reason(req->reason());
+    if (Status st = Send(*task, ev); !st.ok()) return ToGrpc(st);
+    auto after = gw_->followups_.WaitFor(
+        req->task_id(),
+        [](const IndexedTask* t) { return t != nullptr && IsEnded(t->task.state()); }, Visible());
+    if (after && IsEnded(after->task.state()) &&
+        after->task.state() != pb::FOLLOW_UP_STATE_CANCELLED) {
+      return ToGrpc(Ended(*after));  // it ended otherwise before the shard saw the cancel
+    }
+    return grpc::Status::OK;
   }
+
+  // A FollowUpCommand.outcome for the attempt out now (the task FIRING, its last attempt without
+  // an outcome) to the task's shard; an agent reports only as itself. A repeat of an outcome
+  // already recorded is OK.
   grpc::Status RecordOutcome(grpc::ServerContext* ctx, const pb::RecordOutcomeRequest* req,
                              pb::RecordOutcomeResponse*) override {
-    return gw_->DeclaredOnly(ctx, "/switchboard.v1.FollowUpService/RecordOutcome", *req);
+    Principal who;
+    grpc::Status admitted =
+        gw_->Admit(ctx, "/switchboard.v1.FollowUpService/RecordOutcome", *req, &who);
+    if (!admitted.ok()) return admitted;
+    pb::FollowUpOutcome outcome = req->outcome();
+    if (who.role == Role::kAgent && outcome.agent_id().empty()) outcome.set_agent_id(who.agent_id);
+    AuthResult acts = CheckActsAs(who, outcome.agent_id());
+    if (acts.code != AuthCode::kOk) {
+      return {grpc::StatusCode::PERMISSION_DENIED, "outcome.agent_id: " + acts.message};
+    }
+    auto task = Find(outcome.task_id());
+    if (!task.ok()) return ToGrpc(task.status());
+    const pb::FollowUpTask& t = task->task;
+    const uint32_t n = outcome.attempt();
+    if (n <= static_cast<uint32_t>(t.attempts_size()) &&
+        t.attempts(static_cast<int>(n) - 1).outcome() == outcome.outcome()) {
+      return grpc::Status::OK;  // a repeated report
+    }
+    if (IsEnded(t.state())) return ToGrpc(Ended(*task));
+    if (n > static_cast<uint32_t>(t.attempts_size())) {
+      return ToGrpc(FailedPrecondition("follow-up task " + config::Quote(t.id()) +
+                                       " has no attempt " + std::to_string(n) + " (it has " +
+                                       std::to_string(t.attempts_size()) + ")"));
+    }
+    if (t.state() != pb::FOLLOW_UP_STATE_FIRING || n != static_cast<uint32_t>(t.attempts_size())) {
+      return ToGrpc(FailedPrecondition("attempt " + std::to_string(n) + " of follow-up task " +
+                                       config::Quote(t.id()) + " is not the one out: the task is " +
+                                       pb::FollowUpState_Name(t.state()) +
+                                       (t.state() == pb::FOLLOW_UP_STATE_FIRING
+                                            ? " with attempt " + std::to_string(t.attempts_size())
+                                            : std::string(", no attempt is out"))));
+    }
+    pb::RoutingEvent ev;
+    ev.set_at_ms(gw_->clock_.NowMs());
+    *ev.mutable_follow_up()->mutable_outcome() = outcome;
+    if (Status st = Send(*task, ev); !st.ok()) return ToGrpc(st);
+    gw_->followups_
+        .WaitFor(
+            t.id(),
+            [n](const IndexedTask* now) {
+              return now != nullptr && now->task.attempts_size() >= static_cast<int>(n) &&
+                     now->task.attempts(static_cast<int>(n) - 1).outcome() !=
+                         pb::ATTEMPT_OUTCOME_UNSPECIFIED;
+            },
+            Visible())
+        .reset();
+    return grpc::Status::OK;
   }
 
  private:
+  std::chrono::milliseconds Visible() const {
+    return std::chrono::milliseconds(gw_->options_.followup_visible_ms);
+  }
+
+  // Follow-ups on, and this node's view of sb.followups read up to where it was at start.
+  Status Ready() const {
+    if (!gw_->options_.followup_domain)
+      return FailedPrecondition("follow-ups are off on this router");
+    if (!gw_->followups_.loaded()) {
+      return Unavailable("this node is still reading the follow-up tasks (sb.followups); retry");
+    }
+    return Status::Ok();
+  }
+
+  // The task as this node knows it. A task not known yet is waited for a little: one created
+  // moments ago (through any node) may not have reached this node's view.
+  Result<IndexedTask> Find(const std::string& task_id) const {
+    SB_RETURN_IF_ERROR(Ready());
+    auto task = gw_->followups_.WaitFor(
+        task_id, [](const IndexedTask* t) { return t != nullptr; },
+        std::chrono::milliseconds(gw_->options_.followup_unknown_wait_ms));
+    if (!task) {
+      return NotFound("follow-up task " + config::Quote(task_id) +
+                      " is not known to this node (unknown, or created through another node "
+                      "moments ago: retry)");
+    }
+    return *task;
+  }
+
+  // A command about `task` to its shard's partition of sb.contacts, acknowledged by the broker.
+  Status Send(const IndexedTask& task, const pb::RoutingEvent& ev) {
+    Status st =
+        gw_->Publish(kafka::kContactsTopic, task.shard, task.task.id(), ev.SerializeAsString());
+    if (!st.ok()) return Unavailable("follow-up command not accepted: " + st.message());
+    return Status::Ok();
+  }
+
   Impl* gw_;
 };
 

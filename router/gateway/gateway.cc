@@ -34,6 +34,16 @@ Result<std::string> ReadPem(const std::string& flag, const std::string& path) {
   return text;
 }
 
+// The writer's epoch: the sb-epoch header (8 bytes, big-endian), as router/shard/changelog.h
+// writes it; nullopt when missing or malformed.
+std::optional<uint64_t> RecordEpoch(const kafka::Record& r) {
+  const std::string* h = r.FindHeader("sb-epoch");
+  if (h == nullptr || h->size() != 8) return std::nullopt;
+  uint64_t v = 0;
+  for (unsigned char c : *h) v = (v << 8) | c;
+  return v;
+}
+
 }  // namespace
 
 grpc::Status ToGrpc(const Status& st) {
@@ -85,7 +95,8 @@ Status Gateway::Impl::Init() {
 Status Gateway::Impl::StartKafka() {
   const std::vector<std::string> topics = {
       std::string(kafka::kContactsTopic), std::string(kafka::kAgentEventsTopic),
-      std::string(kafka::kAssignmentsTopic), std::string(kafka::kStatsTopic)};
+      std::string(kafka::kAssignmentsTopic), std::string(kafka::kStatsTopic),
+      std::string(kafka::kFollowUpsTopic)};
   auto counts = kafka::TopicPartitions(options_.bootstrap, topics, options_.connect_timeout_ms);
   if (!counts.ok()) return counts.status();
   for (const std::string& t : topics) {
@@ -120,6 +131,11 @@ Status Gateway::Impl::StartKafka() {
       parts.push_back({std::string(topic), p, marks->second});
     }
     parts.push_back({std::string(kafka::kStatsTopic), p, RD_KAFKA_OFFSET_BEGINNING});
+    // The follow-up tasks' read model, whole: List answers UNAVAILABLE until it is read.
+    auto marks = reader_->Watermarks(kafka::kFollowUpsTopic, p, options_.connect_timeout_ms);
+    if (!marks.ok()) return marks.status();
+    followups_.ExpectEnd(p, marks->first, marks->second);
+    parts.push_back({std::string(kafka::kFollowUpsTopic), p, RD_KAFKA_OFFSET_BEGINNING});
   }
   return reader_->Assign(parts);
 }
@@ -303,6 +319,17 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
     std::optional<std::string_view> value;
     if (rec.value) value = *rec.value;
     estimates_.Apply(rec.key, value, {rec.partition, rec.offset});
+    return;
+  }
+  if (rec.topic == kafka::kFollowUpsTopic) {
+    if (followups_.Apply(rec.key, rec.value, RecordEpoch(rec), rec.partition, rec.offset) ==
+            FollowUpIndex::Applied::kMalformed &&
+        followups_.malformed() % 100 == 1) {
+      std::fprintf(stderr, "gateway %s: %s@%d:%lld: malformed follow-up record (%llu so far)\n",
+                   options_.node_id.c_str(), rec.topic.c_str(), rec.partition,
+                   static_cast<long long>(rec.offset),
+                   static_cast<unsigned long long>(followups_.malformed()));
+    }
     return;
   }
   if (!rec.value) return;

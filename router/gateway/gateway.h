@@ -44,13 +44,21 @@ struct GatewayOptions {
   // FollowUpService.Create: the routing domain a follow-up request goes to (the domain of its
   // queue), kInvalidArgument naming the field when it has none. Unset: follow-ups are off.
   std::function<Result<std::string>(const pb::FollowUpRequest&)> followup_domain;
+  // FollowUpService read-your-writes: how long Create waits for its task to show in this node's
+  // view of sb.followups (and Cancel/RecordOutcome for their effect, or for a task not known
+  // yet) before answering anyway.
+  int followup_visible_ms = 3000;
+  // Cancel/RecordOutcome of a task this node does not know: how long to wait for it to show
+  // (created moments ago through another node) before NOT_FOUND.
+  int followup_unknown_wait_ms = 500;
 };
 
 class Gateway {
  public:
   // Checks the options (token file, TLS files), connects to Kafka (the topics must exist), starts
   // following sb.contacts and sb.assignments from their current end and sb.stats from its start,
-  // and serves. Fails naming the option at fault; UNAVAILABLE when Kafka cannot be reached.
+  // and sb.followups from its start (the follow-up tasks' read model), and serves. Fails naming the
+  // option at fault; UNAVAILABLE when Kafka cannot be reached.
   [[nodiscard]] static Result<std::unique_ptr<Gateway>> Start(GatewayOptions options,
                                                               pb::RoutingConfig config);
   ~Gateway();

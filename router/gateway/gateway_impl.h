@@ -24,6 +24,7 @@
 #include "common/status.h"
 #include "router/gateway/auth.h"
 #include "router/gateway/contact_book.h"
+#include "router/gateway/followup_index.h"
 #include "router/gateway/gateway.h"
 #include "router/gateway/live_stats.h"
 #include "router/gateway/validate.h"
@@ -226,6 +227,7 @@ class Gateway::Impl {
   const Validator validator_;
   ContactBook book_;
   LiveStats estimates_{&clock_};
+  FollowUpIndex followups_;           // fed from sb.followups by the I/O thread
   std::optional<TokenTable> tokens_;  // unset with no_auth
   int32_t partitions_ = 0;
   std::atomic<bool> stopping_{false};

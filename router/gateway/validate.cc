@@ -2,6 +2,7 @@
 
 #include "common/config/config.h"
 #include "common/config/text.h"
+#include "router/gateway/followup_index.h"
 
 namespace sb::gateway {
 namespace {
@@ -274,7 +275,10 @@ Status Validator::Check(const pb::ListFollowUpsRequest& r) const {
     return Bad("customer_id", "a filter is required (customer_id, owner or state)");
   }
   if (r.page_size() > kMaxPageSize) return Bad("page_size", "at most 1000");
-  return Id("page_token", r.page_token(), false);
+  if (!r.page_token().empty() && !ValidFollowUpPageToken(r.page_token())) {
+    return Bad("page_token", "not a token this API returned");
+  }
+  return Status::Ok();
 }
 
 Status Validator::Check(const pb::CancelFollowUpRequest& r) const {
@@ -288,6 +292,9 @@ Status Validator::Check(const pb::RecordOutcomeRequest& r) const {
   SB_RETURN_IF_ERROR(Id("outcome.task_id", o.task_id(), true));
   if (o.attempt() == 0) return Bad("outcome.attempt", "required (1, 2, ...)");
   SB_RETURN_IF_ERROR(Enum("outcome.outcome", o.outcome(), pb::AttemptOutcome_IsValid, true));
+  if (o.outcome() == pb::ATTEMPT_OUTCOME_TIMED_OUT) {
+    return Bad("outcome.outcome", "TIMED_OUT is set by the scheduler, not reported");
+  }
   SB_RETURN_IF_ERROR(Id("outcome.agent_id", o.agent_id(), false));
   return Text("outcome.note", o.note(), false);
 }

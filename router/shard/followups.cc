@@ -46,6 +46,28 @@ std::pair<std::string, uint32_t> ParseAttemptId(const std::string& contact_id) {
 
 }  // namespace
 
+Entry FollowUpRecord(const std::string& task_id, const pb::FollowUpTask* task, int32_t shard,
+                     uint64_t epoch, int64_t now_ms) {
+  if (task == nullptr) return {task_id, std::nullopt};
+  pb::FollowUpTaskRecord record;
+  record.set_shard(shard);
+  record.set_epoch(epoch);
+  *record.mutable_task() = *task;
+  record.set_published_at_ms(now_ms);
+  return {task_id, record.SerializeAsString()};
+}
+
+std::optional<Entry> FollowUpRecordOf(const Entry& changelog_entry, int32_t shard, uint64_t epoch,
+                                      int64_t now_ms) {
+  const std::string prefix = FollowUpKey("");
+  if (!changelog_entry.key.starts_with(prefix)) return std::nullopt;
+  std::string id = changelog_entry.key.substr(prefix.size());
+  if (!changelog_entry.value) return Entry{std::move(id), std::nullopt};
+  pb::FollowUpTask task;
+  if (!task.ParseFromString(*changelog_entry.value)) return std::nullopt;  // we serialized it
+  return FollowUpRecord(id, &task, shard, epoch, now_ms);
+}
+
 Result<std::string> FollowUpDomain(const pb::FollowUpRequest& request,
                                    const followup::Settings& settings,
                                    const pb::RoutingConfig& config) {
@@ -238,6 +260,13 @@ void FollowUps::Tick(size_t max_actions) {
       dirty_forwards_.insert(id);
     }
   }
+}
+
+std::vector<std::string> FollowUps::TaskIds() const {
+  std::vector<std::string> ids;
+  core_->ForEach([&](const pb::FollowUpTask& t) { ids.push_back(t.id()); });
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 std::vector<pb::Contact> FollowUps::TakeContacts() { return std::exchange(contacts_, {}); }

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -50,6 +51,15 @@ Result<std::string> FollowUpDomain(const pb::FollowUpRequest& request,
 // Every queue the follow-up config names must be a queue of the routing config; the first one
 // missing, named.
 Status CheckFollowUpQueues(const followup::Settings& settings, const pb::RoutingConfig& config);
+
+// The sb.followups record of a task (router/kafka/topics.h): key = task id, value = a
+// FollowUpTaskRecord stamped with the shard and its owner's epoch; nullopt (a tombstone) when
+// `task` is null.
+Entry FollowUpRecord(const std::string& task_id, const pb::FollowUpTask* task, int32_t shard,
+                     uint64_t epoch, int64_t now_ms);
+// The same from a changelog entry of TakeEntries(); nullopt for entries that are not a task's.
+std::optional<Entry> FollowUpRecordOf(const Entry& changelog_entry, int32_t shard, uint64_t epoch,
+                                      int64_t now_ms);
 
 // An event for another shard.
 struct Forward {
@@ -92,6 +102,12 @@ class FollowUps {
   // CheckpointSaved() once it is committed.
   void StageCheckpoint(store::Batch* batch, std::string_view forwards_meta_key) const;
   void CheckpointSaved() { unsaved_tasks_.clear(); }
+
+  // True while a change of task `id` waits for the next TakeEntries(): the task's state here is
+  // newer than what the changelog holds.
+  bool Unflushed(const std::string& id) const { return dirty_tasks_.contains(id); }
+  // Every task's id, sorted.
+  std::vector<std::string> TaskIds() const;
 
   bool outage() const { return core_->outage(); }
   int64_t outage_since_ms() const { return core_->outage_since_ms(); }

@@ -18,6 +18,8 @@ constexpr char kChangelogPosition[] = "changelog";
 constexpr char kForwardsStoreKey[] = "shard_forwards";
 // Follow-up tasks acted on per timer tick; the rest wait for the next tick (20 ms later).
 constexpr size_t kFollowUpActionsPerTick = 256;
+// Tasks published again to sb.followups per timer tick (after a claim: every task).
+constexpr size_t kFollowUpRepublishPerTick = 2000;
 
 }  // namespace
 
@@ -188,6 +190,11 @@ Status Shard::Claim() {
   AdvanceWatermark();
   offsets_moved_ = true;  // the first group records the claim's state (and the repairs)
   PublishStats();         // the day's baselines are taken before any new input counts
+  if (followups_ != nullptr) {
+    // The previous owner may have died between a commit and its sb.followups records.
+    republish_ = followups_->TaskIds();
+    RepublishFollowUps(kFollowUpRepublishPerTick);
+  }
   stats_.restore_ms = MonotonicMs() - started;
   std::fprintf(stderr,
                "shard %d: claimed epoch %llu at changelog offset %lld (%llu records restored in "
@@ -321,6 +328,44 @@ void Shard::Tick() {
   if (followups_ == nullptr) return;
   followups_->Tick(kFollowUpActionsPerTick);
   AfterEngine(pb::RoutingEvent(), first);
+  RepublishFollowUps(kFollowUpRepublishPerTick);
+}
+
+bool Shard::PublishFollowUp(const Entry& record) {
+  const uint64_t seq = ++followup_seq_;
+  Status st = producers_.outputs->Produce(
+      kafka::kFollowUpsTopic, options_.partition, record.key, record.value, {EpochHeader(epoch_)},
+      MakeToken(options_.partition, TokenKind::kFollowUps, seq));
+  if (!st.ok()) {
+    FollowUpNotPublished(record.key, st);
+    return false;
+  }
+  followup_tokens_[seq] = record.key;
+  ++stats_.followup_records;
+  return true;
+}
+
+void Shard::FollowUpNotPublished(const std::string& task_id, const Status& why) {
+  republish_.push_back(task_id);
+  if (stats_.followup_records_failed++ % 100 == 0) {
+    std::fprintf(stderr, "shard %d: follow-up task %s not published to %s (%llu so far): %s\n",
+                 options_.partition, task_id.c_str(), std::string(kafka::kFollowUpsTopic).c_str(),
+                 static_cast<unsigned long long>(stats_.followup_records_failed),
+                 why.ToString().c_str());
+  }
+}
+
+void Shard::RepublishFollowUps(size_t max) {
+  if (followups_ == nullptr) return;
+  for (size_t n = 0; n < max && !republish_.empty(); ++n) {
+    const std::string id = std::move(republish_.back());
+    republish_.pop_back();
+    // A task changed since its last commit is published with the group that commits it.
+    if (followups_->Unflushed(id) || uncommitted_tasks_.contains(id)) continue;
+    const Entry record =
+        FollowUpRecord(id, followups_->core().Get(id), options_.partition, epoch_, clock_->NowMs());
+    if (!PublishFollowUp(record)) return;
+  }
 }
 
 void Shard::PublishStats() {
@@ -398,6 +443,12 @@ Status Shard::Flush() {
   for (const Entry& e : EntriesFor(changes_)) SB_RETURN_IF_ERROR(AppendRecord(e.key, e.value));
   for (const Entry& e : followup_entries) SB_RETURN_IF_ERROR(AppendRecord(e.key, e.value));
   Group group;
+  for (const Entry& e : followup_entries) {
+    if (auto record = FollowUpRecordOf(e, options_.partition, epoch_, clock_->NowMs())) {
+      ++uncommitted_tasks_[record->key];
+      group.task_records.push_back(std::move(*record));
+    }
+  }
   pb::ShardMeta& meta = pending_meta_;
   meta.Clear();
   meta.set_taken_at_ms(changes_.taken_at_ms);
@@ -444,6 +495,11 @@ void Shard::Publish(Group& group) {
     if (!st.ok()) return Fail(st);
     ++stats_.outputs;
   }
+  for (const Entry& record : group.task_records) {
+    if (--uncommitted_tasks_[record.key] <= 0) uncommitted_tasks_.erase(record.key);
+    PublishFollowUp(record);  // false: queued for the next tick
+  }
+  group.task_records.clear();
 }
 
 void Shard::AdvanceWatermark() {
@@ -494,6 +550,13 @@ void Shard::OnDelivery(uint64_t token, int64_t offset, const Status& status) {
                    options_.partition, static_cast<unsigned long long>(stats_failed_),
                    status.ToString().c_str());
     }
+    return;
+  }
+  if (TokenKindOf(token) == TokenKind::kFollowUps) {
+    auto it = followup_tokens_.find(TokenSeq(token));
+    if (it == followup_tokens_.end()) return;
+    if (!status.ok()) FollowUpNotPublished(it->second, status);
+    followup_tokens_.erase(it);
     return;
   }
   if (!status.ok()) return Fail(status);

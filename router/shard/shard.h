@@ -14,7 +14,10 @@
 //              claimed the shard and this one is fenced and stops; records of an older epoch
 //              are a zombie's (ignored by every reader) and skipped.
 //              When a group's meta record is acknowledged, its outputs go to sb.assignments
-//              (decisions) and sb.contacts (forwards to other shards, see followups.h).
+//              (decisions) and sb.contacts (forwards to other shards, see followups.h), and
+//              the follow-up tasks it changed to sb.followups (the tasks' read model, stamped
+//              with the epoch; not outputs: a lost one is published again, and a new owner
+//              publishes every task once after its claim).
 //
 // Thread: owned by the node's loop thread. Failure: a fenced shard or a failed delivery makes
 // every later call return the error; the node then exits (crash-only: restart recovers).
@@ -22,6 +25,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,7 +47,7 @@ namespace sb::shard {
 class ShardProbe;  // router/shard/probe.h
 
 // Delivery tokens: partition | kind | sequence, so one producer serves every shard of a node.
-enum class TokenKind : uint8_t { kChangelog = 1, kOutput = 2, kStats = 3 };
+enum class TokenKind : uint8_t { kChangelog = 1, kOutput = 2, kStats = 3, kFollowUps = 4 };
 uint64_t MakeToken(int32_t partition, TokenKind kind, uint64_t seq);
 int32_t TokenPartition(uint64_t token);
 TokenKind TokenKindOf(uint64_t token);
@@ -79,7 +83,9 @@ struct ShardStats {
   uint64_t restored_records = 0;
   uint64_t zombie_records = 0;  // gaps of an older owner's records skipped
   uint64_t followup_commands = 0;
-  uint64_t duplicate_forwards = 0;  // re-published copies of forwarded contacts dropped
+  uint64_t duplicate_forwards = 0;       // re-published copies of forwarded contacts dropped
+  uint64_t followup_records = 0;         // sb.followups records produced
+  uint64_t followup_records_failed = 0;  // not produced or not delivered (published again)
   int64_t restore_ms = 0;
 };
 
@@ -127,7 +133,8 @@ class Shard {
     int64_t meta_offset = -1;
     int64_t appended_us = 0;  // monotonic: when its records were handed to the producer
     std::vector<pb::ShardOutput> outputs;
-    uint64_t first_output_seq = 0;  // outputs carry delivery sequences [first, first + size)
+    std::vector<Entry> task_records;  // for sb.followups, once the group is acknowledged
+    uint64_t first_output_seq = 0;    // outputs carry delivery sequences [first, first + size)
     size_t outputs_unacked = 0;
     bool published = false;
   };
@@ -146,6 +153,11 @@ class Shard {
   // Contacts the follow-ups fired for this shard's queues enter the engine; forwards are kept
   // for the next group.
   void RouteFollowUps();
+  // sb.followups: one task's record; false when it could not be produced (queued again).
+  bool PublishFollowUp(const Entry& record);
+  void FollowUpNotPublished(const std::string& task_id, const Status& why);
+  // Publishes up to `max` tasks of republish_ in their committed state.
+  void RepublishFollowUps(size_t max);
 
   const ShardOptions options_;
   const pb::RoutingConfig* config_;
@@ -161,6 +173,12 @@ class Shard {
   uint64_t stats_failed_ = 0;
   std::vector<Forward> forwards_;                       // for the next group's outputs
   std::unique_ptr<kafka::PartitionReader> gap_reader_;  // made on the first foreign write
+  // sb.followups bookkeeping: tasks to publish again (after a claim, or a failed delivery), tasks
+  // in groups not yet acknowledged (count), and the records in flight by delivery sequence.
+  std::vector<std::string> republish_;
+  std::map<std::string, int> uncommitted_tasks_;
+  std::map<uint64_t, std::string> followup_tokens_;
+  uint64_t followup_seq_ = 0;
 
   uint64_t epoch_ = 0;
   int64_t claim_offset_ = -1;

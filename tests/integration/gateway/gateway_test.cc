@@ -17,7 +17,9 @@
 #include "../shard/fixtures.h"
 #include "common/clock.h"
 #include "common/config/config.h"
+#include "router/followup/settings.h"
 #include "router/gateway/auth.h"
+#include "router/shard/followups.h"
 #include "router/shard/node.h"
 #include "switchboard/v1/cluster.pb.h"
 #include "switchboard/v1/services.grpc.pb.h"
@@ -95,6 +97,7 @@ class GatewayTest : public ::testing::Test {
     options.data_dir = (dir_ / "node").string();
     options.partitions = kPartitions;
     options.status_interval_ms = 0;
+    options.followups = node_followups_;
     auto node = shard::Node::Start(options, config_);
     ASSERT_TRUE(node.ok()) << node.status().ToString();
     node_ = std::move(*node);
@@ -164,6 +167,7 @@ class GatewayTest : public ::testing::Test {
   std::unique_ptr<pb::ContactService::Stub> contacts_;
   std::unique_ptr<pb::AdminService::Stub> admin_;
   std::unique_ptr<pb::AgentService::Stub> agents_;
+  std::optional<followup::Settings> node_followups_;  // for StartNode()
   std::unique_ptr<shard::Node> node_;
   std::thread node_thread_;
   std::atomic<bool> node_stop_{false};
@@ -669,6 +673,7 @@ TEST_F(GatewayTest, FollowUpCreatePublishesTheCommand) {
     if (r.queue() == "elsewhere") return InvalidArgument("queue: not a queue of the config");
     return std::string("d00");
   };
+  o.followup_visible_ms = 100;  // no router: the task never shows
   StartGateway(o);
   auto followups = pb::FollowUpService::NewStub(channel_);
   pb::CreateFollowUpRequest req;
@@ -716,6 +721,193 @@ TEST_F(GatewayTest, FollowUpCreatePublishesTheCommand) {
     EXPECT_EQ(off_stub->Create(&ctx, req, &resp).error_code(),
               grpc::StatusCode::FAILED_PRECONDITION);
   }
+}
+
+// The follow-up queues in d00 next to d00.general.
+constexpr char kFollowUpConfig[] = R"(
+skills: [{name: general}]
+domains: [{name: d00}]
+queues:
+  - {name: d00.general, domain: d00, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+  - {name: callbacks, domain: d00, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+  - {name: complaints, domain: d00, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+  - {name: return-visits, domain: d00, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+  - {name: team-lead, domain: d00, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+  - {name: management, domain: d00, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+)";
+
+// FollowUpService against a router node running follow-ups: Create → List by customer shows the
+// task PENDING → Cancel → List shows it CANCELLED; RecordOutcome on the attempt out; the errors
+// (unknown task, no filter, an ended task, an agent reporting for another agent, not the attempt
+// out).
+class FollowUpServiceTest : public GatewayTest {
+ protected:
+  void SetUp() override {
+    GatewayTest::SetUp();
+    auto config = config::ParseRoutingConfig(kFollowUpConfig);
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    config_ = *config;
+    // Calls at any hour: the test runs on the wall clock.
+    auto fu = followup::ParseConfig(R"({call_windows: [{start: "00:00", end: "24:00"}]})");
+    ASSERT_TRUE(fu.ok()) << fu.status().ToString();
+    auto settings = followup::Settings::Resolve(*fu);
+    ASSERT_TRUE(settings.ok()) << settings.status().ToString();
+    ASSERT_TRUE(shard::CheckFollowUpQueues(*settings, config_).ok());
+    node_followups_ = *settings;
+    StartNode();
+    GatewayOptions o = Options();
+    o.followup_domain = [this](const pb::FollowUpRequest& r) {
+      return shard::FollowUpDomain(r, *node_followups_, config_);
+    };
+    o.followup_visible_ms = 20000;  // the node joins its group and claims its shards first
+    StartGateway(o);
+    followups_ = pb::FollowUpService::NewStub(channel_);
+  }
+
+  grpc::Status Create(const std::string& id, int64_t due_at_ms) {
+    pb::CreateFollowUpRequest req;
+    auto* f = req.mutable_request();
+    f->set_request_id(id);
+    f->set_kind(pb::FOLLOW_UP_KIND_CALLBACK);
+    f->set_customer_id("cust-9");
+    f->set_customer_phone("+8613800000000");
+    f->set_customer_surname("Wang");
+    f->set_owner("a1");
+    f->set_due_at_ms(due_at_ms);
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kIntegratorToken);
+    pb::CreateFollowUpResponse resp;
+    return followups_->Create(&ctx, req, &resp);
+  }
+
+  grpc::Status List(const pb::ListFollowUpsRequest& req, pb::ListFollowUpsResponse* resp) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kIntegratorToken);
+    return followups_->List(&ctx, req, resp);
+  }
+
+  // The task as List by customer shows it; a default task when it is not there.
+  pb::FollowUpTask Listed(const std::string& id) {
+    pb::ListFollowUpsRequest req;
+    req.set_customer_id("cust-9");
+    pb::ListFollowUpsResponse resp;
+    grpc::Status st = List(req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    for (const auto& t : resp.tasks()) {
+      if (t.id() == id) return t;
+    }
+    return {};
+  }
+
+  grpc::Status Cancel(const std::string& id) {
+    pb::CancelFollowUpRequest req;
+    req.set_task_id(id);
+    req.set_reason("customer called in meanwhile");
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kIntegratorToken);
+    pb::CancelFollowUpResponse resp;
+    return followups_->Cancel(&ctx, req, &resp);
+  }
+
+  grpc::Status Outcome(const std::string& token, const std::string& id, uint32_t attempt,
+                       const std::string& agent) {
+    pb::RecordOutcomeRequest req;
+    req.mutable_outcome()->set_task_id(id);
+    req.mutable_outcome()->set_attempt(attempt);
+    req.mutable_outcome()->set_outcome(pb::ATTEMPT_OUTCOME_ANSWERED);
+    req.mutable_outcome()->set_agent_id(agent);
+    grpc::ClientContext ctx;
+    Authorize(&ctx, token);
+    pb::RecordOutcomeResponse resp;
+    return followups_->RecordOutcome(&ctx, req, &resp);
+  }
+
+  std::unique_ptr<pb::FollowUpService::Stub> followups_;
+};
+
+TEST_F(FollowUpServiceTest, CreateListCancelList) {
+  // Due in an hour: it stays PENDING.
+  ASSERT_TRUE(Create("cb-2001", SystemClock().NowMs() + 3600 * 1000).ok());
+  pb::FollowUpTask t = Listed("cb-2001");  // read-your-writes: Create waited for it
+  EXPECT_EQ(t.state(), pb::FOLLOW_UP_STATE_PENDING);
+  EXPECT_EQ(t.request().owner(), "a1");
+  {
+    pb::ListFollowUpsRequest by_owner;
+    by_owner.set_owner("a1");
+    by_owner.set_state(pb::FOLLOW_UP_STATE_PENDING);
+    pb::ListFollowUpsResponse resp;
+    ASSERT_TRUE(List(by_owner, &resp).ok());
+    ASSERT_EQ(resp.tasks_size(), 1);
+    EXPECT_TRUE(resp.next_page_token().empty());
+  }
+
+  grpc::Status st = Cancel("cb-2001");
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(Listed("cb-2001").state(), pb::FOLLOW_UP_STATE_CANCELLED);
+  {
+    pb::ListFollowUpsRequest cancelled;
+    cancelled.set_state(pb::FOLLOW_UP_STATE_CANCELLED);
+    pb::ListFollowUpsResponse resp;
+    ASSERT_TRUE(List(cancelled, &resp).ok());
+    ASSERT_EQ(resp.tasks_size(), 1);
+    EXPECT_EQ(resp.tasks(0).id(), "cb-2001");
+  }
+  // Ended: a second cancel says so.
+  st = Cancel("cb-2001");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("CANCELLED"), std::string::npos) << st.error_message();
+  // Unknown task; no filter.
+  st = Cancel("cb-nope");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(st.error_message().find("cb-nope"), std::string::npos) << st.error_message();
+  pb::ListFollowUpsResponse resp;
+  st = List(pb::ListFollowUpsRequest(), &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(st.error_message().find("customer_id"), std::string::npos) << st.error_message();
+}
+
+TEST_F(FollowUpServiceTest, RecordOutcomeOnTheAttemptOut) {
+  ASSERT_TRUE(Create("cb-3001", 0).ok());  // due now: the shard fires it on its next tick
+  pb::FollowUpTask t;
+  for (int i = 0; i < 200 && t.state() != pb::FOLLOW_UP_STATE_FIRING; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    t = Listed("cb-3001");
+  }
+  ASSERT_EQ(t.state(), pb::FOLLOW_UP_STATE_FIRING);
+  ASSERT_EQ(t.attempts_size(), 1);
+
+  // Agent a1 may not report for a2; attempt 2 is not out; an unknown task is not found.
+  grpc::Status st = Outcome(kAgentToken, "cb-3001", 1, "a2");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+  st = Outcome(kAgentToken, "cb-3001", 2, "a1");
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+  EXPECT_EQ(Outcome(kAgentToken, "cb-nope", 1, "a1").error_code(), grpc::StatusCode::NOT_FOUND);
+
+  // The agent reports as itself (agent_id empty = the caller): answered, the promise is kept.
+  st = Outcome(kAgentToken, "cb-3001", 1, "");
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  t = Listed("cb-3001");
+  ASSERT_EQ(t.attempts_size(), 1);
+  EXPECT_EQ(t.attempts(0).outcome(), pb::ATTEMPT_OUTCOME_ANSWERED);
+  EXPECT_EQ(t.attempts(0).agent_id(), "a1");
+  EXPECT_EQ(t.state(), pb::FOLLOW_UP_STATE_DONE);
+  // A repeat is fine; another outcome for it is not.
+  EXPECT_TRUE(Outcome(kAgentToken, "cb-3001", 1, "a1").ok());
+  pb::RecordOutcomeRequest busy;
+  busy.mutable_outcome()->set_task_id("cb-3001");
+  busy.mutable_outcome()->set_attempt(1);
+  busy.mutable_outcome()->set_outcome(pb::ATTEMPT_OUTCOME_BUSY);
+  grpc::ClientContext ctx;
+  Authorize(&ctx, kAdminToken);
+  pb::RecordOutcomeResponse resp;
+  EXPECT_EQ(followups_->RecordOutcome(&ctx, busy, &resp).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 // A desktop that drops on one node and comes back on another within the grace period: the first

@@ -208,6 +208,65 @@ TEST_F(FollowUpShardTest, CallbackFiresSurvivesFailoverAndRestartAndEscalatesAcr
   EXPECT_EQ(lead2.shard->Summarize().waiting, 1u);
 }
 
+// sb.followups, the tasks' read model: every committed change of a task is published, keyed by
+// task id in the shard's partition and stamped with the owner's epoch; a new owner publishes every
+// task again after its claim (the old one may have died between a commit and its publish).
+TEST_F(FollowUpShardTest, TaskChangesReachTheReadModelWithTheOwnersEpoch) {
+  // The records of task `id` in the shard's partition of sb.followups, in order.
+  auto records = [&](const std::string& id) {
+    std::vector<pb::FollowUpTaskRecord> out;
+    for (const kafka::Record& r : ReadAll(kafka::kFollowUpsTopic, home_)) {
+      if (r.key != id) continue;
+      pb::FollowUpTaskRecord rec;
+      EXPECT_TRUE(r.value && rec.ParseFromString(*r.value));
+      EXPECT_EQ(RecordEpoch(r).value_or(0), rec.epoch());
+      out.push_back(rec);
+    }
+    return out;
+  };
+  Owner a = MakeOwner("n1", home_, &settings_);
+  ASSERT_TRUE(a.shard->Claim().ok());
+  Feed(a, kafka::kAgentEventsTopic, Login("ag1"));
+  Feed(a, kafka::kContactsTopic, Callback("cb-7"));
+  auto recs = records("cb-7");
+  ASSERT_EQ(recs.size(), 1u);
+  EXPECT_EQ(recs[0].shard(), home_);
+  EXPECT_EQ(recs[0].epoch(), a.shard->epoch());
+  EXPECT_EQ(recs[0].task().state(), pb::FOLLOW_UP_STATE_PENDING);
+  EXPECT_EQ(recs[0].task().request().customer_id(), "cust-1");
+
+  Tick(a);  // fires
+  recs = records("cb-7");
+  ASSERT_EQ(recs.size(), 2u);
+  EXPECT_EQ(recs[1].task().state(), pb::FOLLOW_UP_STATE_FIRING);
+  ASSERT_EQ(recs[1].task().attempts_size(), 1);
+  EXPECT_EQ(a.shard->stats().followup_records, 2u);
+
+  // A cancel ends it; the ended task stays in the read model.
+  pb::RoutingEvent cancel;
+  cancel.mutable_follow_up()->mutable_cancel()->set_task_id("cb-7");
+  cancel.mutable_follow_up()->mutable_cancel()->set_reason("customer called back");
+  Feed(a, kafka::kContactsTopic, cancel);
+  recs = records("cb-7");
+  ASSERT_EQ(recs.size(), 3u);
+  EXPECT_EQ(recs[2].task().state(), pb::FOLLOW_UP_STATE_CANCELLED);
+
+  // Failover: the new owner publishes every task once, with its higher epoch.
+  Feed(a, kafka::kContactsTopic, Callback("cb-8"));
+  Owner b = MakeOwner("n2", home_, &settings_);
+  ASSERT_TRUE(b.shard->Claim().ok());
+  ASSERT_TRUE(b.producer->Flush(10000).ok());
+  ASSERT_GT(b.shard->epoch(), a.shard->epoch());
+  for (const std::string id : {"cb-7", "cb-8"}) {
+    recs = records(id);
+    ASSERT_FALSE(recs.empty()) << id;
+    EXPECT_EQ(recs.back().epoch(), b.shard->epoch()) << id;
+    EXPECT_EQ(recs.back().task().state(),
+              id == "cb-7" ? pb::FOLLOW_UP_STATE_CANCELLED : pb::FOLLOW_UP_STATE_PENDING);
+  }
+  EXPECT_EQ(b.shard->stats().followup_records, 2u);  // once each
+}
+
 TEST_F(FollowUpShardTest, OutageHoldsFiringUntilLifted) {
   Owner a = MakeOwner("n1", home_, &settings_);
   ASSERT_TRUE(a.shard->Claim().ok());

@@ -209,8 +209,15 @@ TEST_F(ValidateTest, FollowUpListCancelOutcome) {
   outcome.mutable_outcome()->set_task_id("t1");
   outcome.mutable_outcome()->set_attempt(1);
   ExpectBad(v_.Check(outcome), "outcome.outcome");
+  outcome.mutable_outcome()->set_outcome(pb::ATTEMPT_OUTCOME_TIMED_OUT);
+  ExpectBad(v_.Check(outcome), "outcome.outcome");
   outcome.mutable_outcome()->set_outcome(pb::ATTEMPT_OUTCOME_ANSWERED);
   EXPECT_TRUE(v_.Check(outcome).ok());
+  list.set_page_size(10);
+  list.set_page_token("cb-1/return-visit");
+  EXPECT_TRUE(v_.Check(list).ok());
+  list.set_page_token("not a token");
+  ExpectBad(v_.Check(list), "page_token");
 }
 
 TEST_F(ValidateTest, AdminRequests) {

@@ -1,0 +1,106 @@
+// The gateway's view of the cluster's follow-up tasks, built from sb.followups (the shards'
+// read model, proto FollowUpTaskRecord): every task by id, customer, owner and state, with the
+// shard that holds it. FollowUpService List reads it; Cancel and RecordOutcome find a task's state
+// and shard in it. Pure (no Kafka): the gateway's I/O thread feeds it the records.
+//
+// Record rule (as for sb.stats, router/stats/view.h): per task the record of the highest epoch is
+// kept; of equal epochs, the later offset of the same partition (one owner wrote both), else the
+// record read last. A stale owner's record never replaces a newer owner's. A tombstone (no value)
+// removes the task unless it carries an older epoch than the record kept.
+//
+// Threads: thread-safe. Apply()/ExpectEnd() from the I/O thread; the rest from any thread.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "switchboard/v1/followup.pb.h"
+
+namespace sb::gateway {
+
+namespace pb = ::switchboard::v1;
+
+// A task as the index holds it.
+struct IndexedTask {
+  pb::FollowUpTask task;
+  int32_t shard = 0;   // where commands about it go (sb.contacts partition)
+  uint64_t epoch = 0;  // of the record kept
+  int32_t partition = 0;
+  int64_t offset = -1;
+};
+
+struct FollowUpFilter {
+  std::string customer_id;                                    // empty = any
+  std::string owner;                                          // empty = any
+  pb::FollowUpState state = pb::FOLLOW_UP_STATE_UNSPECIFIED;  // UNSPECIFIED = any
+};
+
+struct FollowUpPage {
+  std::vector<pb::FollowUpTask> tasks;
+  std::string next_page_token;  // empty: no more
+};
+
+// True for a string a page token of List() can be: a task id ([A-Za-z0-9._:/-], 1..128).
+bool ValidFollowUpPageToken(std::string_view token);
+
+class FollowUpIndex {
+ public:
+  enum class Applied { kKept, kOlder, kDeleted, kMalformed };
+
+  // One record of sb.followups. `header_epoch`: the record's sb-epoch header (tombstones carry
+  // their epoch only there). kMalformed (counted, nothing changes) when the value does not parse
+  // or names another task than the key.
+  Applied Apply(std::string_view key, const std::optional<std::string>& value,
+                std::optional<uint64_t> header_epoch, int32_t partition, int64_t offset);
+
+  // Loading: the end offset (high watermark) of each partition when reading began. Until every
+  // partition was read up to it, loaded() is false.
+  void ExpectEnd(int32_t partition, int64_t low, int64_t high);
+  bool loaded() const;
+
+  std::optional<IndexedTask> Get(const std::string& task_id) const;
+  // Waits until `done` holds for the task (nullptr: not known) or `timeout` passed; the task as
+  // then known. `done` runs under the index's lock: it must not call the index.
+  std::optional<IndexedTask> WaitFor(const std::string& task_id,
+                                     const std::function<bool(const IndexedTask*)>& done,
+                                     std::chrono::milliseconds timeout) const;
+
+  // Tasks matching every filter set, in task id order, after `page_token` (a task id; empty =
+  // from the start), at most `page_size` (REQUIRES: > 0). next_page_token is the last id given
+  // when more may follow.
+  FollowUpPage List(const FollowUpFilter& filter, size_t page_size,
+                    const std::string& page_token) const;
+
+  size_t size() const;
+  uint64_t malformed() const;
+  uint64_t older_ignored() const;
+
+ private:
+  void Unindex(const IndexedTask& t);  // REQUIRES: mu_ held
+  void Index(const IndexedTask& t);    // REQUIRES: mu_ held
+
+  mutable std::mutex mu_;
+  mutable std::condition_variable changed_;
+  std::map<std::string, IndexedTask, std::less<>> tasks_;                  // GUARDED_BY(mu_)
+  std::map<std::string, std::set<std::string>, std::less<>> by_customer_;  // GUARDED_BY(mu_)
+  std::map<std::string, std::set<std::string>, std::less<>> by_owner_;     // GUARDED_BY(mu_)
+  std::map<int, std::set<std::string>> by_state_;                          // GUARDED_BY(mu_)
+  // Last tombstone epoch per removed task, so an older record read after it stays out.
+  std::map<std::string, uint64_t, std::less<>> removed_epoch_;  // GUARDED_BY(mu_)
+  std::map<int32_t, int64_t> end_;   // partition -> offset to reach; GUARDED_BY(mu_)
+  std::map<int32_t, int64_t> next_;  // partition -> next offset read; GUARDED_BY(mu_)
+  uint64_t malformed_ = 0;           // GUARDED_BY(mu_)
+  uint64_t older_ignored_ = 0;       // GUARDED_BY(mu_)
+};
+
+}  // namespace sb::gateway
