@@ -70,6 +70,15 @@ AgentIdx EngineImpl::AgentSlot(const std::string& id) {
   return it->second;
 }
 
+ContactKey EngineImpl::KeyOf(const pb::Contact& contact, QueueIdx q, int64_t arrived_ms,
+                             uint64_t seq) const {
+  const int level = (contact.priority() == pb::PRIORITY_URGENT ? 2 : 0) +
+                    (contact.origin() == pb::ORIGIN_EXTERNAL ? 1 : 0);
+  const bool emergency = contact.priority() == pb::PRIORITY_EMERGENCY;
+  return {static_cast<uint8_t>(emergency ? 0 : 1),
+          emergency ? arrived_ms : arrived_ms - level * cfg_.queue(q).aging_ms, seq};
+}
+
 Result<ContactIdx> EngineImpl::Admit(const pb::Contact& contact, int64_t arrived_ms, uint64_t seq) {
   auto queue = cfg_.FindQueue(contact.queue());
   if (!queue) return InvalidArgument("contact.queue: unknown queue " + Quote(contact.queue()));
@@ -89,11 +98,8 @@ Result<ContactIdx> EngineImpl::Admit(const pb::Contact& contact, int64_t arrived
   cr.difficult = contact.flags().difficult();
   cr.counts_for_sl = !contact.flags().test() && !contact.flags().outbound();
   cr.arrived_ms = arrived_ms;
-  const int level = (contact.priority() == pb::PRIORITY_URGENT ? 2 : 0) +
-                    (contact.origin() == pb::ORIGIN_EXTERNAL ? 1 : 0);
-  const bool emergency = contact.priority() == pb::PRIORITY_EMERGENCY;
-  cr.key = {static_cast<uint8_t>(emergency ? 0 : 1),
-            emergency ? arrived_ms : arrived_ms - level * cfg_.queue(*queue).aging_ms, seq};
+  cr.queued_ms = arrived_ms;
+  cr.key = KeyOf(contact, *queue, arrived_ms, seq);
   if (!contact.preferred_agent().empty()) {
     auto it = agent_index_.find(contact.preferred_agent());
     if (it == agent_index_.end() || A(it->second).domain != cfg_.queue(*queue).domain) {
@@ -156,7 +162,9 @@ Status EngineImpl::EndWaiting(std::string_view contact_id, bool abandoned, Decis
     return FailedPrecondition("contact_id: contact " + Quote(contact_id) +
                               " has already ended (its agent is in after-contact work)");
   }
-  if (cr.counts_for_sl) {
+  // A transferred contact was answered and counted: leaving while it waits again is not a second
+  // outcome for its service level.
+  if (cr.counts_for_sl && cr.transfers == 0) {
     pb::QueueStats& st = StatsOf(cr.origin);
     if (!abandoned) {
       AddTo(st, &pb::QueueStats::cancelled, &pb::QueueStats::set_cancelled);
@@ -200,6 +208,117 @@ Status EngineImpl::ContactEnded(std::string_view contact_id, Decisions* out) {
   CloseWork(a, c);
   FillAgent(a, out);
   return Status::Ok();
+}
+
+Status EngineImpl::Transfer(const pb::ContactTransferred& t, Decisions* out) {
+  auto found = FindContact(t.contact_id());
+  if (!found.ok()) return found.status();
+  const ContactIdx c = *found;
+  const ContactRec& seen = std::as_const(*this).C(c);
+  if (seen.state != pb::CONTACT_STATE_CONNECTED) {
+    return FailedPrecondition("contact_id: contact " + Quote(t.contact_id()) + " is " +
+                              pb::ContactState_Name(seen.state) +
+                              ": only a connected contact can be transferred");
+  }
+  const AgentIdx a = seen.agent;
+  if (!t.by_agent_id().empty() && std::as_const(*this).A(a).id != t.by_agent_id()) {
+    return FailedPrecondition("by_agent_id: contact " + Quote(t.contact_id()) +
+                              " is not connected to agent " + Quote(t.by_agent_id()));
+  }
+  if (t.handoff_note().empty()) return InvalidArgument("handoff_note: required");
+  const DomainIdx domain = cfg_.queue(seen.queue).domain;
+  QueueIdx target = seen.queue;
+  AgentIdx to_agent = kNoAgent;
+  switch (t.target_case()) {
+    case pb::ContactTransferred::kToQueue: {
+      auto q = cfg_.FindQueue(t.to_queue());
+      if (!q) return InvalidArgument("to_queue: unknown queue " + Quote(t.to_queue()));
+      target = *q;
+      if (cfg_.queue(target).domain != domain) {
+        return FailedPrecondition(
+            "to_queue: queue " + Quote(t.to_queue()) + " is in routing domain " +
+            Quote(cfg_.domain_name(cfg_.queue(target).domain)) + ", the contact in domain " +
+            Quote(cfg_.domain_name(domain)) + ": a transfer stays within its domain");
+      }
+      break;
+    }
+    case pb::ContactTransferred::kToAgentId: {
+      auto f = FindAgent(t.to_agent_id());
+      if (!f.ok()) return NotFound("to_agent_id: unknown agent " + Quote(t.to_agent_id()));
+      to_agent = *f;
+      const AgentRec& to = std::as_const(*this).A(to_agent);
+      if (to_agent == a) {
+        return FailedPrecondition("to_agent_id: agent " + Quote(t.to_agent_id()) +
+                                  " is the one connected to the contact");
+      }
+      if (to.domain != domain) {
+        return FailedPrecondition("to_agent_id: agent " + Quote(t.to_agent_id()) +
+                                  " is in routing domain " + Quote(cfg_.domain_name(to.domain)) +
+                                  ", the contact in domain " + Quote(cfg_.domain_name(domain)) +
+                                  ": a transfer stays within its domain");
+      }
+      if (!to.logged_in()) {
+        return FailedPrecondition("to_agent_id: agent " + Quote(t.to_agent_id()) +
+                                  " is not logged in");
+      }
+      break;
+    }
+    case pb::ContactTransferred::TARGET_NOT_SET:
+      return InvalidArgument("target: required (to_queue or to_agent_id)");
+  }
+
+  // The connected agent's leg ends: after-contact work as for an ended contact, but standing
+  // alone (a Leg), as the contact goes on without it.
+  const QueueIdx from = seen.queue;
+  ReleaseItem(a, c);
+  const int64_t acw = cfg_.queue(from).acw_ms;
+  if (acw > 0) {
+    AgentRec& ar = A(a);
+    ar.legs.push_back({t.contact_id(), from, now_, now_ + acw});
+    ++ar.acw_items;
+    timers_.push({now_ + acw, TimerKind::kLegAcwLimit, 0, ContactIdx{0}, a});
+    RefreshReady(a);
+  }
+
+  // The contact waits again: in the target queue (or its own, for an agent), with its arrival
+  // time (the customer has waited already) and its answered flag (service level counted once),
+  // and never again for the agent who handed it on.
+  ContactRec& cr = C(c);
+  if (cr.owner.empty()) cr.owner = A(a).id;
+  cr.handoff_note = t.handoff_note();
+  ++cr.transfers;
+  cr.excluded.clear();
+  cr.excluded.push_back(a);
+  cr.contact.set_queue(cfg_.queue(target).name);
+  cr.origin = target;
+  cr.key = KeyOf(cr.contact, target, cr.arrived_ms, cr.key.seq);
+  if (to_agent != kNoAgent) {
+    cr.contact.set_preferred_agent(A(to_agent).id);
+  } else {
+    cr.contact.clear_preferred_agent();
+  }
+  cr.preferred = to_agent;
+  cr.preferred_released = false;
+  cr.waiting_for_preferred = false;
+  cr.next_reason = pb::REASON_BEST_AVAILABLE;
+  cr.state = pb::CONTACT_STATE_WAITING;
+  cr.state_since_ms = now_;
+  cr.queued_ms = now_;
+  cr.agent = kNoAgent;
+  PlaceAt(c, 0);
+  Emit(out, pb::DECISION_TRANSFERRED, pb::REASON_UNSPECIFIED, &cr, &A(a));
+  ScheduleWaitingTimers(c);
+  Route(c, out);
+  if (acw == 0) FillAgent(a, out);
+  return Status::Ok();
+}
+
+void EngineImpl::CloseLeg(AgentIdx a, size_t i) {
+  AgentRec& ar = A(a);
+  Account(ar);
+  ar.legs.erase(ar.legs.begin() + static_cast<std::ptrdiff_t>(i));
+  --ar.acw_items;
+  if (ar.items.empty() && ar.legs.empty()) ar.idle_since_ms = now_;
 }
 
 void EngineImpl::CloseWork(AgentIdx a, ContactIdx c) {
@@ -279,6 +398,8 @@ Status EngineImpl::Logout(std::string_view agent_id, Decisions* out) {
     cr.next_reason = pb::REASON_PREFERRED_AGENT_LOGGED_OUT;
     Route(c, out);
   }
+  A(a).acw_items -= static_cast<uint32_t>(A(a).legs.size());
+  A(a).legs.clear();
   const std::vector<WorkItem> items = A(a).items;
   for (const WorkItem& w : items) {
     if (w.state == pb::CONTACT_STATE_COMPLETED) {
@@ -361,6 +482,7 @@ Status EngineImpl::Accept(std::string_view agent_id, std::string_view contact_id
   cr.state = pb::CONTACT_STATE_CONNECTED;
   cr.state_since_ms = now_;
   cr.connected_ms = now_;
+  if (cr.owner.empty()) cr.owner = ar.id;
   if (!cr.answered && cr.counts_for_sl) {
     pb::QueueStats& st = StatsOf(cr.origin);
     const int64_t wait = now_ - cr.arrived_ms;
@@ -401,6 +523,19 @@ Status EngineImpl::WrapUp(std::string_view agent_id, std::string_view contact_id
   for (const WorkItem& w : A(a).items) {
     if (w.state != pb::CONTACT_STATE_COMPLETED) continue;
     if (contact_id.empty() || C(w.contact).contact.id() == contact_id) done.push_back(w.contact);
+  }
+  // Transferred legs: the wrap-up ends the agent's work only (no first-contact resolution: the
+  // contact was handed on).
+  bool legs_done = false;
+  for (size_t i = A(a).legs.size(); i-- > 0;) {
+    if (contact_id.empty() || A(a).legs[i].contact_id == contact_id) {
+      CloseLeg(a, i);
+      legs_done = true;
+    }
+  }
+  if (done.empty() && legs_done) {
+    FillAgent(a, out);
+    return Status::Ok();
   }
   if (done.empty()) {
     return FailedPrecondition("contact_id: agent " + Quote(agent_id) +
@@ -458,6 +593,9 @@ Status Engine::ContactAbandoned(std::string_view id, Decisions* out) {
 Status Engine::ContactEnded(std::string_view id, Decisions* out) {
   SB_ENGINE_CALL(out, ContactEnded(id, out));
 }
+Status Engine::ContactTransferred(const pb::ContactTransferred& transfer, Decisions* out) {
+  SB_ENGINE_CALL(out, Transfer(transfer, out));
+}
 Status Engine::AgentLogin(const pb::Agent& agent, bool ready, Decisions* out) {
   SB_ENGINE_CALL(out, Login(agent, ready, out));
 }
@@ -499,6 +637,8 @@ Status Engine::Apply(const pb::RoutingEvent& e, Decisions* out) {
       return ContactAbandoned(e.contact_abandoned().contact_id(), out);
     case pb::RoutingEvent::kContactEnded:
       return ContactEnded(e.contact_ended().contact_id(), out);
+    case pb::RoutingEvent::kContactTransferred:
+      return ContactTransferred(e.contact_transferred(), out);
     case pb::RoutingEvent::kAgentLogin:
       return AgentLogin(e.agent_login().agent(), e.agent_login().ready(), out);
     case pb::RoutingEvent::kAgentLogout:

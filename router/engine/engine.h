@@ -45,6 +45,11 @@ struct ContactView {
   bool answered;       // already counted as answered (a requeue does not count it again)
   int64_t arrived_ms;
   int64_t connected_ms;  // 0 while never connected
+  // First-contact owner (the first agent it was connected to; empty before), and of transfers:
+  // how many, the latest handoff note.
+  std::string owner_agent_id;
+  uint32_t transfers = 0;
+  std::string handoff_note;
 };
 
 struct AgentView {
@@ -133,6 +138,16 @@ class Engine {
   Status ContactCancelled(std::string_view contact_id, Decisions* out);
   Status ContactAbandoned(std::string_view contact_id, Decisions* out);
   Status ContactEnded(std::string_view contact_id, Decisions* out);
+  // Hands a connected contact on (see events.proto ContactTransferred): the connected agent
+  // enters after-contact work for it (wrap-up required, as for an ended contact) and gets it no
+  // more; the contact waits again in `to_queue`, or in its queue for `to_agent_id` as its
+  // preferred agent (idle: offered at once; busy: waited for up to the queue's preferred wait),
+  // keeping its arrival time, its answered flag and its first-contact owner. Emits
+  // DECISION_TRANSFERRED, then whatever routing it decides. Refused (nothing changes): not
+  // connected, or not to `by_agent_id` (FailedPrecondition); unknown queue (InvalidArgument) or
+  // agent (NotFound); a queue or agent of another routing domain, the connected agent itself, or
+  // an agent logged out (FailedPrecondition); no target or no handoff note (InvalidArgument).
+  Status ContactTransferred(const pb::ContactTransferred& transfer, Decisions* out);
   Status AgentLogin(const pb::Agent& agent, bool ready, Decisions* out);
   Status AgentLogout(std::string_view agent_id, Decisions* out);
   Status AgentReady(std::string_view agent_id, Decisions* out);

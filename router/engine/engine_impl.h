@@ -77,6 +77,16 @@ struct SigHead {
   uint32_t units = 0;
 };
 
+// After-contact work of a leg that ended by a transfer. The contact lives on without this agent
+// (waiting, or with another agent, or even ended), so the leg stands alone: by id, not by slot.
+// It holds no capacity units; like any ACW it keeps the agent from new offers (acw_items).
+struct Leg {
+  std::string contact_id;
+  QueueIdx queue = 0;  // the queue the contact was in when transferred: its ACW limit
+  int64_t since_ms = 0;
+  int64_t acw_due_ms = 0;
+};
+
 struct WorkItem {
   ContactIdx contact;
   pb::ContactState state;  // OFFERED, CONNECTED, COMPLETED (= after-contact work)
@@ -122,10 +132,11 @@ struct AgentRec {
   uint32_t acw_items = 0;
   uint16_t on_channel[kNumChannels] = {};
   std::vector<WorkItem> items;
-  std::vector<SigIdx> sigs;                   // requirements this agent's skills meet
-  std::vector<AgentKey> sig_keys;             // parallel to sigs: key in that sig's ready set
-  std::vector<uint8_t> in_ready;              // parallel to sigs
-  uint32_t ready_entries = 0;                 // how many in_ready are set
+  std::vector<Leg> legs;           // transferred legs in after-contact work, oldest first
+  std::vector<SigIdx> sigs;        // requirements this agent's skills meet
+  std::vector<AgentKey> sig_keys;  // parallel to sigs: key in that sig's ready set
+  std::vector<uint8_t> in_ready;   // parallel to sigs
+  uint32_t ready_entries = 0;      // how many in_ready are set
   std::vector<ContactIdx> preferred_waiting;  // contacts waiting for this agent, in key order
 
   bool logged_in() const { return presence != pb::AGENT_STATE_LOGGED_OUT; }
@@ -154,6 +165,12 @@ struct ContactRec {
   pb::DecisionReason next_reason = pb::REASON_BEST_AVAILABLE;
   std::vector<AgentIdx> excluded;
   bool live = false;
+  // Base of bullseye and preferred-agent waits: arrived_ms, or the time of the last transfer.
+  int64_t queued_ms = 0;
+  // First-contact ownership: the first agent it was connected to, kept across transfers.
+  std::string owner;
+  std::string handoff_note;  // of the latest transfer
+  uint32_t transfers = 0;
 };
 
 // Slots touched since the last EngineImpl::TakeChanges, each listed once.
@@ -173,7 +190,14 @@ struct DirtySlots {
   }
 };
 
-enum class TimerKind : uint8_t { kOfferTimeout, kAcwLimit, kPreferredWait, kBullseye, kMaxWait };
+enum class TimerKind : uint8_t {
+  kOfferTimeout,
+  kAcwLimit,
+  kPreferredWait,
+  kBullseye,
+  kMaxWait,
+  kLegAcwLimit,  // of an agent's transferred legs (Timer::agent); contact fields unused
+};
 
 // Timers are checked against state when they fire, so a stale timer is a no-op and the order of
 // firing is canonical (due, kind, contact seq): the same after Restore() as before it.
@@ -182,8 +206,10 @@ struct Timer {
   TimerKind kind;
   uint64_t contact_seq;
   ContactIdx contact;
+  AgentIdx agent{0};  // kLegAcwLimit only
   bool operator>(const Timer& o) const {
-    return std::tie(due_ms, kind, contact_seq) > std::tie(o.due_ms, o.kind, o.contact_seq);
+    return std::tie(due_ms, kind, contact_seq, agent) >
+           std::tie(o.due_ms, o.kind, o.contact_seq, o.agent);
   }
 };
 
@@ -195,6 +221,7 @@ class EngineImpl {
   Status ContactArrived(const pb::Contact& contact, Decisions* out);
   Status EndWaiting(std::string_view contact_id, bool abandoned, Decisions* out);
   Status ContactEnded(std::string_view contact_id, Decisions* out);
+  Status Transfer(const pb::ContactTransferred& t, Decisions* out);
   Status Login(const pb::Agent& agent, bool ready, Decisions* out);
   Status Logout(std::string_view agent_id, Decisions* out);
   Status SetReady(std::string_view agent_id, Decisions* out);
@@ -261,6 +288,10 @@ class EngineImpl {
   void Finish(ContactIdx c);  // frees the slot of a contact at the end of its life
   // Ends a contact's work with the agent (after talk or ACW): handle time, then Finish.
   void CloseWork(AgentIdx a, ContactIdx c);
+  // Ends the after-contact work of the agent's transferred leg `i`.
+  void CloseLeg(AgentIdx a, size_t i);
+  // Queue order of a contact in queue `q`, from its arrival (see ContactKey).
+  ContactKey KeyOf(const pb::Contact& contact, QueueIdx q, int64_t arrived_ms, uint64_t seq) const;
   Result<ContactIdx> FindOffer(std::string_view agent_id, std::string_view contact_id,
                                uint32_t attempt) const;
   void Emit(Decisions* out, pb::DecisionType type, pb::DecisionReason reason, const ContactRec* c,

@@ -187,14 +187,14 @@ void EngineImpl::Route(ContactIdx c, Decisions* out) {
     } else if (AvailableFor(p, s)) {
       Offer(c, cr.preferred, pb::REASON_PREFERRED_AGENT_IDLE, out);
       return;
-    } else if (q.preferred_wait_ms > 0 && now_ < cr.arrived_ms + q.preferred_wait_ms) {
+    } else if (q.preferred_wait_ms > 0 && now_ < cr.queued_ms + q.preferred_wait_ms) {
       auto& list = p.preferred_waiting;
       auto pos = std::upper_bound(list.begin(), list.end(), c, [this](ContactIdx x, ContactIdx y) {
         return C(x).key < C(y).key;
       });
       list.insert(pos, c);
       cr.waiting_for_preferred = true;
-      Schedule(TimerKind::kPreferredWait, c, cr.arrived_ms + q.preferred_wait_ms);
+      Schedule(TimerKind::kPreferredWait, c, cr.queued_ms + q.preferred_wait_ms);
       return;
     } else {
       cr.preferred_released = true;
@@ -348,7 +348,7 @@ void EngineImpl::Requeue(ContactIdx c, pb::DecisionReason reason, Decisions* out
     Expire(c, out);
     return;
   }
-  MoveToStep(c, cfg_.StepsDue(cr.origin, now_ - cr.arrived_ms), out);
+  MoveToStep(c, cfg_.StepsDue(cr.origin, now_ - cr.queued_ms), out);
   Route(c, out);
 }
 
@@ -379,7 +379,7 @@ void EngineImpl::MoveToStep(ContactIdx c, uint32_t step, Decisions* out) {
 void EngineImpl::Account(AgentRec& a) {
   const int64_t elapsed = now_ - a.accounted_at_ms;
   if (elapsed > 0) {
-    if (!a.items.empty()) {
+    if (!a.items.empty() || !a.legs.empty()) {
       a.busy_ms += elapsed;
     } else if (a.presence == pb::AGENT_STATE_READY) {
       a.ready_ms += elapsed;
@@ -396,7 +396,7 @@ void EngineImpl::ScheduleWaitingTimers(ContactIdx c) {
   const ContactRec& cr = C(c);
   const auto& steps = cfg_.queue(cr.origin).steps;
   if (cr.step < steps.size())
-    Schedule(TimerKind::kBullseye, c, cr.arrived_ms + steps[cr.step].after_ms);
+    Schedule(TimerKind::kBullseye, c, cr.queued_ms + steps[cr.step].after_ms);
 }
 
 void EngineImpl::RunTimers(Decisions* out) {
@@ -408,6 +408,30 @@ void EngineImpl::RunTimers(Decisions* out) {
 }
 
 void EngineImpl::FireTimer(const Timer& t, Decisions* out) {
+  if (t.kind == TimerKind::kLegAcwLimit) {
+    // Every transferred leg of the agent whose limit is due ends, oldest first.
+    if (t.agent.value() >= agents_.size()) return;
+    const AgentRec& seen = std::as_const(*this).A(t.agent);
+    bool ended = false;
+    for (size_t i = 0; i < seen.legs.size();) {
+      const Leg& leg = seen.legs[i];
+      if (leg.acw_due_ms > now_) {
+        ++i;
+        continue;
+      }
+      Decision& d = out->emplace_back();
+      d.type = pb::DECISION_AGENT_STATE;
+      d.reason = pb::REASON_ACW_LIMIT;
+      d.at_ms = now_;
+      d.contact_id = leg.contact_id;
+      d.queue = cfg_.queue(leg.queue).name;
+      d.agent_id = seen.id;
+      CloseLeg(t.agent, i);
+      ended = true;
+    }
+    if (ended) FillAgent(t.agent, out);
+    return;
+  }
   if (t.contact.value() >= contacts_.size()) return;
   // Most timers are stale: look through the const accessor so they do not mark the slot changed.
   const ContactRec& seen = std::as_const(*this).C(t.contact);
@@ -439,7 +463,8 @@ void EngineImpl::FireTimer(const Timer& t, Decisions* out) {
       return;
     }
     case TimerKind::kPreferredWait: {
-      if (!cr.waiting_for_preferred) return;
+      // A timer of an earlier wait (before a transfer) is stale.
+      if (!cr.waiting_for_preferred || now_ < cr.queued_ms + q.preferred_wait_ms) return;
       Unfile(t.contact);
       cr.preferred_released = true;
       cr.next_reason = pb::REASON_PREFERRED_AGENT_WAIT_LIMIT;
@@ -448,7 +473,7 @@ void EngineImpl::FireTimer(const Timer& t, Decisions* out) {
     }
     case TimerKind::kBullseye: {
       if (cr.state != pb::CONTACT_STATE_WAITING) return;
-      const uint32_t due = cfg_.StepsDue(cr.origin, now_ - cr.arrived_ms);
+      const uint32_t due = cfg_.StepsDue(cr.origin, now_ - cr.queued_ms);
       if (due <= cr.step) return;
       Unfile(t.contact);
       MoveToStep(t.contact, due, out);
@@ -461,6 +486,8 @@ void EngineImpl::FireTimer(const Timer& t, Decisions* out) {
       Expire(t.contact, out);
       return;
     }
+    case TimerKind::kLegAcwLimit:
+      return;  // handled above
   }
 }
 
@@ -494,6 +521,10 @@ void EngineImpl::Emit(Decisions* out, pb::DecisionType type, pb::DecisionReason 
     d.queue = cfg_.queue(c->queue).name;
     d.attempt = c->attempt;
     d.bullseye_step = c->step;
+    if (c->transfers > 0) {
+      d.owner_agent_id = c->owner;
+      d.handoff_note = c->handoff_note;
+    }
   }
   if (a != nullptr) d.agent_id = a->id;
 }

@@ -23,6 +23,15 @@ pb::Decision Decision::ToProto() const {
   d.set_attempt(attempt);
   d.set_at_ms(at_ms);
   d.set_bullseye_step(bullseye_step);
+  if (!owner_agent_id.empty()) d.set_owner_agent_id(owner_agent_id);
+  if (!handoff_note.empty()) d.set_handoff_note(handoff_note);
+  if (!refusal_code.empty()) d.set_refusal_code(refusal_code);
+  if (!detail.empty()) d.set_detail(detail);
+  if (!refused_event.empty()) d.set_refused_event(refused_event);
+  if (!input_topic.empty()) {
+    d.set_input_topic(input_topic);
+    d.set_input_offset(input_offset);
+  }
   return d;
 }
 

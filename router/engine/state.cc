@@ -58,7 +58,10 @@ Result<ContactView> EngineImpl::GetContact(std::string_view contact_id) const {
                 .counts_for_sl = cr.counts_for_sl,
                 .answered = cr.answered,
                 .arrived_ms = cr.arrived_ms,
-                .connected_ms = cr.connected_ms};
+                .connected_ms = cr.connected_ms,
+                .owner_agent_id = cr.owner,
+                .transfers = cr.transfers,
+                .handoff_note = cr.handoff_note};
   if (cr.agent != kNoAgent) v.agent_id = A(cr.agent).id;
   if (cr.state == pb::CONTACT_STATE_WAITING)
     v.estimated_wait_ms = EstimateWaitMs(*found, &v.position);
@@ -196,6 +199,14 @@ void EngineImpl::ExportAgent(const AgentRec& a, pb::AgentRecord* r) const {
     item->set_since_ms(w.since_ms);
     item->set_units(w.units);
   }
+  for (const Leg& leg : a.legs) {
+    pb::WorkItem* item = r->add_items();
+    item->set_contact_id(leg.contact_id);
+    item->set_state(pb::CONTACT_STATE_COMPLETED);
+    item->set_since_ms(leg.since_ms);
+    item->set_acw_due_ms(leg.acw_due_ms);
+    item->set_queue(cfg_.queue(leg.queue).name);
+  }
 }
 
 void EngineImpl::ExportContact(const ContactRec& c, pb::ContactRecord* r) const {
@@ -213,6 +224,10 @@ void EngineImpl::ExportContact(const ContactRec& c, pb::ContactRecord* r) const 
   r->set_connected_ms(c.connected_ms);
   r->set_answered(c.answered);
   r->set_next_reason(c.next_reason);
+  if (c.queued_ms != c.arrived_ms) r->set_queued_ms(c.queued_ms);
+  r->set_owner_agent_id(c.owner);
+  r->set_handoff_note(c.handoff_note);
+  r->set_transfers(c.transfers);
 }
 
 pb::EngineState EngineImpl::Export() const {
@@ -321,6 +336,10 @@ Status EngineImpl::Import(const pb::EngineState& st) {
     cr.attempt = r.attempt();
     cr.preferred_released = r.preferred_released();
     cr.next_reason = static_cast<pb::DecisionReason>(r.next_reason());
+    if (r.queued_ms() != 0) cr.queued_ms = r.queued_ms();
+    cr.owner = r.owner_agent_id();
+    cr.handoff_note = r.handoff_note();
+    cr.transfers = r.transfers();
     for (const auto& id : r.excluded_agents()) {
       auto it = agent_index_.find(id);
       if (it != agent_index_.end()) cr.excluded.push_back(it->second);
@@ -340,6 +359,14 @@ Status EngineImpl::Import(const pb::EngineState& st) {
     const AgentIdx a = *FindAgent(r.agent().id());
     AgentRec& ar = A(a);
     for (const pb::WorkItem& item : r.items()) {
+      if (item.acw_due_ms() != 0) {  // a transferred leg: stands alone
+        auto q = cfg_.FindQueue(item.queue());
+        if (!q) return InvalidArgument("state.agents: unknown queue of a leg of " + ar.id);
+        ar.legs.push_back({item.contact_id(), *q, item.since_ms(), item.acw_due_ms()});
+        ++ar.acw_items;
+        timers_.push({item.acw_due_ms(), TimerKind::kLegAcwLimit, 0, ContactIdx{0}, a});
+        continue;
+      }
       auto c = FindContact(item.contact_id());
       if (!c.ok()) return c.status();
       const ContactRec& cr = C(*c);
@@ -366,7 +393,7 @@ Status EngineImpl::Import(const pb::EngineState& st) {
           auto& list = A(cr.preferred).preferred_waiting;
           list.push_back(c);  // contacts come in seq order; re-sorted by key below
           cr.waiting_for_preferred = true;
-          Schedule(TimerKind::kPreferredWait, c, cr.arrived_ms + q.preferred_wait_ms);
+          Schedule(TimerKind::kPreferredWait, c, cr.queued_ms + q.preferred_wait_ms);
         } else {
           FileWaiting(c);
         }

@@ -34,6 +34,16 @@ struct Decision {
   uint32_t attempt = 0;
   int64_t at_ms = 0;
   uint32_t bullseye_step = 0;
+  // Of a transferred contact (empty otherwise): its first-contact owner and latest handoff note.
+  std::string owner_agent_id;
+  std::string handoff_note;
+  // Set by the router shard, not the engine: DECISION_REFUSED's code, message and event, and the
+  // input offset a REFUSED or TRANSFERRED decision answers.
+  std::string refusal_code;
+  std::string detail;
+  std::string refused_event;
+  std::string input_topic;
+  int64_t input_offset = 0;
 
   pb::Decision ToProto() const;
   bool operator==(const Decision&) const = default;

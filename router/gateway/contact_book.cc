@@ -80,7 +80,11 @@ void ContactBook::OnEnded(const std::string& contact_id, int64_t at_ms) {
 }
 
 void ContactBook::OnDecision(const pb::Decision& d) {
-  if (d.contact_id().empty() || d.type() == pb::DECISION_AGENT_STATE) return;
+  // Refusals change nothing (the engine refused the event); agent states are the agent's.
+  if (d.contact_id().empty() || d.type() == pb::DECISION_AGENT_STATE ||
+      d.type() == pb::DECISION_REFUSED) {
+    return;
+  }
   std::lock_guard lock(mu_);
   Entry& e = Touch(d.contact_id());
   pb::ContactStatus& s = e.status;
@@ -91,6 +95,8 @@ void ContactBook::OnDecision(const pb::Decision& d) {
     return;
   }
   if (!d.queue().empty()) s.set_queue(d.queue());
+  // First-contact ownership, as the engine keeps it (set on decisions of transferred contacts).
+  if (!d.owner_agent_id().empty()) s.set_owner_agent_id(d.owner_agent_id());
   switch (d.type()) {
     case pb::DECISION_OFFER:
       s.set_state(pb::CONTACT_STATE_OFFERED);
@@ -104,6 +110,7 @@ void ContactBook::OnDecision(const pb::Decision& d) {
       // First-contact ownership: the first agent connected stays the owner.
       if (s.owner_agent_id().empty()) s.set_owner_agent_id(d.agent_id());
       break;
+    case pb::DECISION_TRANSFERRED:  // waits again, in `queue`, for another agent
     case pb::DECISION_REQUEUE:
     case pb::DECISION_OVERFLOW:
       s.set_state(pb::CONTACT_STATE_WAITING);

@@ -10,6 +10,15 @@ using Impl = Gateway::Impl;
 
 // The contact id of an idempotency key: the same caller name and key give the same id on every
 // node, so a retry (to this node or another) names the contact it created the first time.
+// The gRPC code of a refusal's code name (sb::CodeName); UNKNOWN for a name not known here.
+grpc::StatusCode GrpcCodeOf(std::string_view name) {
+  for (Code c : {Code::kInvalidArgument, Code::kNotFound, Code::kFailedPrecondition,
+                 Code::kAlreadyExists, Code::kUnavailable, Code::kInternal}) {
+    if (CodeName(c) == name) return ToGrpc(Status(c, "")).error_code();
+  }
+  return grpc::StatusCode::UNKNOWN;
+}
+
 std::string ContactIdFor(const std::string& caller, const std::string& key) {
   std::string material = caller;
   material.push_back('\0');
@@ -117,12 +126,86 @@ class ContactServiceImpl final : public pb::ContactService::Service {
     return grpc::Status::OK;
   }
 
+  // Hands a connected contact on to a queue of its routing domain or to a named agent, with a
+  // handoff note; the first-contact owner is kept (the engine: ContactTransferred). Published to
+  // sb.contacts (the contact's domain), acknowledged, then answered with the router's decision
+  // about that very record: the contact's status after DECISION_TRANSFERRED, or the engine's
+  // refusal (its code and message). An agent token transfers only a contact connected to it.
   grpc::Status Transfer(grpc::ServerContext* ctx, const pb::TransferContactRequest* req,
-                        pb::TransferContactResponse*) override {
+                        pb::TransferContactResponse* resp) override {
     Principal who;
     grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.ContactService/Transfer", *req, &who);
     if (!admitted.ok()) return admitted;
-    return NotYet("ContactService.Transfer");
+    const std::string& id = req->contact_id();
+    auto status = gw_->book_.Get(id);
+    if (!status) return ToGrpc(Unknown(id));
+    if (status->state() != pb::CONTACT_STATE_CONNECTED) {
+      return ToGrpc(FailedPrecondition("contact " + config::Quote(id) + " is " +
+                                       pb::ContactState_Name(status->state()) +
+                                       ": only a connected contact can be transferred"));
+    }
+    pb::RoutingEvent ev;
+    pb::ContactTransferred* t = ev.mutable_contact_transferred();
+    if (who.role == Role::kAgent) {
+      if (status->agent_id() != who.agent_id) {
+        return {grpc::StatusCode::PERMISSION_DENIED, "agent " + config::Quote(who.agent_id) +
+                                                         " may transfer only a contact connected "
+                                                         "to it; contact " +
+                                                         config::Quote(id) + " is not"};
+      }
+      t->set_by_agent_id(who.agent_id);  // the engine checks it against the contact's agent
+    }
+    const std::string& domain = gw_->validator_.DomainOfQueue(status->queue());
+    if (domain.empty()) {
+      return ToGrpc(FailedPrecondition("contact " + config::Quote(id) + " is in queue " +
+                                       config::Quote(status->queue()) +
+                                       ", which this node's routing config does not know"));
+    }
+    if (req->target_case() == pb::TransferContactRequest::kQueue) {
+      const std::string& to = gw_->validator_.DomainOfQueue(req->queue());
+      if (to != domain) {
+        return ToGrpc(InvalidArgument("field queue: queue " + config::Quote(req->queue()) +
+                                      " is in routing domain " + config::Quote(to) +
+                                      ", the contact in domain " + config::Quote(domain) +
+                                      ": a transfer stays within its domain"));
+      }
+      t->set_to_queue(req->queue());
+    } else {
+      t->set_to_agent_id(req->agent_id());
+    }
+    t->set_contact_id(id);
+    t->set_handoff_note(req->handoff_note());
+    ev.set_at_ms(gw_->clock_.NowMs());
+
+    auto wait = gw_->AwaitAnswers(id);
+    int64_t offset = -1;
+    Status st = gw_->Publish(kafka::kContactsTopic, gw_->PartitionOfQueue(status->queue()), id,
+                             ev.SerializeAsString(), &offset);
+    if (!st.ok()) {
+      gw_->EndAwait(wait);
+      return ToGrpc(Unavailable("transfer not accepted: " + st.message()));
+    }
+    const int timeout_ms = gw_->options_.ack_timeout_ms;
+    std::optional<pb::Decision> answer =
+        gw_->WaitAnswer(wait, kafka::kContactsTopic, offset, timeout_ms);
+    gw_->EndAwait(wait);
+    if (!answer) {
+      return {grpc::StatusCode::DEADLINE_EXCEEDED,
+              "transfer of contact " + config::Quote(id) +
+                  " was accepted, but the router did not decide within " +
+                  std::to_string(timeout_ms) + " ms; Get the contact to see its state"};
+    }
+    if (answer->type() == pb::DECISION_REFUSED) {
+      return {GrpcCodeOf(answer->refusal_code()), answer->detail()};
+    }
+    // The I/O thread applied the decision to the book before handing it over (and maybe the
+    // offer after it): the book is at least as new as the answer.
+    auto after = gw_->book_.Get(id);
+    if (after) {
+      gw_->FillEstimate(&*after);
+      *resp->mutable_status() = std::move(*after);
+    }
+    return grpc::Status::OK;
   }
 
  private:

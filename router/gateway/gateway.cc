@@ -338,6 +338,7 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
     if (out.ParseFromString(*rec.value) && out.has_decision()) {
       book_.OnDecision(out.decision());
       Deliver(out.decision());
+      OfferAnswer(out.decision());
     }
     return;
   }

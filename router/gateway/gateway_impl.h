@@ -216,10 +216,72 @@ class Gateway::Impl {
     pb::AgentUpdate u;
     if (d.type() == pb::DECISION_OFFER) {
       *u.mutable_offer() = d;
+    } else if (d.type() == pb::DECISION_REFUSED) {
+      // An action the engine refused after the gateway had accepted it (an accept of an offer
+      // that had timed out, a wrap-up of nothing): the desktop learns it like a validation error.
+      u.mutable_refused()->set_code(d.refusal_code());
+      u.mutable_refused()->set_message(d.detail());
     } else {
       *u.mutable_decision() = d;
     }
     desk->Push(std::move(u));
+  }
+
+  // --- answers to published events (ContactService.Transfer) ---
+
+  // The router's answers about one contact (DECISION_TRANSFERRED / DECISION_REFUSED carrying the
+  // input record they answer), collected while a handler waits for one.
+  struct AnswerWait {
+    std::string contact_id;
+    std::vector<pb::Decision> seen;  // GUARDED_BY(answers_mu_)
+  };
+  // Registers before publishing, so an answer that comes quickly is not missed.
+  std::shared_ptr<AnswerWait> AwaitAnswers(const std::string& contact_id) {
+    auto w = std::make_shared<AnswerWait>();
+    w->contact_id = contact_id;
+    std::lock_guard lock(answers_mu_);
+    answers_.emplace(contact_id, w);
+    return w;
+  }
+  // The answer to the record at (topic, offset), or nullopt after `timeout_ms`.
+  std::optional<pb::Decision> WaitAnswer(const std::shared_ptr<AnswerWait>& w,
+                                         std::string_view topic, int64_t offset, int timeout_ms) {
+    std::unique_lock lock(answers_mu_);
+    std::optional<pb::Decision> found;
+    answered_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
+      for (const pb::Decision& d : w->seen) {
+        if (d.input_topic() == topic && d.input_offset() == offset) {
+          found = d;
+          return true;
+        }
+      }
+      return stopping_.load();
+    });
+    return found;
+  }
+  void EndAwait(const std::shared_ptr<AnswerWait>& w) {
+    std::lock_guard lock(answers_mu_);
+    auto [from, to] = answers_.equal_range(w->contact_id);
+    for (auto it = from; it != to; ++it) {
+      if (it->second == w) {
+        answers_.erase(it);
+        break;
+      }
+    }
+  }
+  // I/O thread: hands an answer to the handlers waiting on its contact (none: dropped).
+  void OfferAnswer(const pb::Decision& d) {
+    if (d.input_topic().empty() ||
+        (d.type() != pb::DECISION_TRANSFERRED && d.type() != pb::DECISION_REFUSED)) {
+      return;
+    }
+    {
+      std::lock_guard lock(answers_mu_);
+      auto [from, to] = answers_.equal_range(d.contact_id());
+      if (from == to) return;
+      for (auto it = from; it != to; ++it) it->second->seen.push_back(d);
+    }
+    answered_.notify_all();
   }
 
   const GatewayOptions options_;
@@ -267,6 +329,10 @@ class Gateway::Impl {
   void PublishDueLogouts();
   void PublishSessions();
   void Relogin(const std::string& agent_id, int64_t logout_offset);
+
+  std::mutex answers_mu_;
+  std::condition_variable answered_;
+  std::multimap<std::string, std::shared_ptr<AnswerWait>> answers_;  // GUARDED_BY(answers_mu_)
 
   std::mutex submit_mu_;
   std::condition_variable submit_cv_;

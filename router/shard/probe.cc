@@ -71,6 +71,8 @@ const std::string* ContactOf(const pb::RoutingEvent& e) {
       return &e.contact_ended().contact_id();
     case pb::RoutingEvent::kOfferAccepted:
       return &e.offer_accepted().contact_id();
+    case pb::RoutingEvent::kContactTransferred:
+      return &e.contact_transferred().contact_id();
     default:
       return nullptr;
   }
@@ -136,7 +138,8 @@ void ShardProbe::AfterEvent(const pb::RoutingEvent& event, const Status& applied
       return;
     }
     case pb::RoutingEvent::kContactAbandoned: {
-      if (!before_ || !before_->counts_for_sl) return;
+      // A transferred contact was answered: the engine counts no abandon for it either.
+      if (!before_ || !before_->counts_for_sl || before_->transfers > 0) return;
       const int q = r.QueueIndex(before_->origin_queue);
       if (q < 0) return;
       RouterProbe::QueueSeries& qs = r.Queue(q);
@@ -170,6 +173,15 @@ void ShardProbe::AfterEvent(const pb::RoutingEvent& event, const Status& applied
       }
       r.ContactHistogram(r.handle_, r.Queue(q).handle, q, before_->channel, r.handle_buckets_)
           .Observe(Seconds(now - before_->connected_ms));
+      return;
+    }
+    case pb::RoutingEvent::kContactTransferred: {
+      if (!before_ || !before_->counts_for_sl) return;
+      const int q = r.QueueIndex(before_->queue);  // the queue it was transferred from
+      if (q < 0) return;
+      const char* to = event.contact_transferred().has_to_agent_id() ? "agent" : "queue";
+      r.transferred_.Add({{"domain", r.Queue(q).domain}, {"queue", r.Queue(q).name}, {"to", to}})
+          .Increment();
       return;
     }
     case pb::RoutingEvent::kWrapUpDone:
@@ -285,6 +297,9 @@ RouterProbe::RouterProbe(prometheus::Registry& registry, const pb::RoutingConfig
                           "Waiting contacts withdrawn by their channel")),
       overflowed_(Counters(registry, "sb_router_contacts_overflowed_total",
                            "Contacts the bullseye moved from this queue to an overflow queue")),
+      transferred_(Counters(registry, "sb_router_contacts_transferred_total",
+                            "Connected contacts handed on from this queue by a transfer, to "
+                            "another queue (to=\"queue\") or a named agent (to=\"agent\")")),
       waiting_(Gauges(registry, "sb_router_waiting_contacts",
                       "Contacts waiting in the queue now (after an overflow: the new queue)")),
       oldest_wait_(Gauges(registry, "sb_router_oldest_wait_seconds",

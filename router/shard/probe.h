@@ -12,7 +12,7 @@
 // engine leaves out of service level (test contacts, outbound campaigns) are left out of every
 // contact family here too; their arrivals are counted apart in sb_router_contacts_excluded_total.
 // Contacts are labelled by the queue they arrived in (where their service level belongs) even
-// after a bullseye overflow. Labels are bounded: domain, queue, channel, state, event, shard —
+// after a bullseye overflow. Labels are bounded: domain, queue, channel, state, event, shard, to —
 // never a contact or agent id.
 //
 // SL(T) over a window, from Prometheus:
@@ -224,6 +224,8 @@ class RouterProbe {
   prometheus::Family<prometheus::Counter>& expired_;
   prometheus::Family<prometheus::Counter>& cancelled_;
   prometheus::Family<prometheus::Counter>& overflowed_;
+  // Transfers (labels domain, queue transferred from, to="queue|agent"), from the events.
+  prometheus::Family<prometheus::Counter>& transferred_;
   // Queues now (labels domain, queue).
   prometheus::Family<prometheus::Gauge>& waiting_;
   prometheus::Family<prometheus::Gauge>& oldest_wait_;

@@ -21,6 +21,69 @@ constexpr size_t kFollowUpActionsPerTick = 256;
 // Tasks published again to sb.followups per timer tick (after a claim: every task).
 constexpr size_t kFollowUpRepublishPerTick = 2000;
 
+// Events the engine refuses that a desktop or an integrator sent, and so are answered with a
+// DECISION_REFUSED: not timers, not contacts another shard forwarded (the shell's own doing).
+bool AnswersRefusal(const pb::RoutingEvent& e) {
+  switch (e.event_case()) {
+    case pb::RoutingEvent::kTimer:
+    case pb::RoutingEvent::kFollowUp:
+    case pb::RoutingEvent::EVENT_NOT_SET:
+      return false;
+    case pb::RoutingEvent::kContactArrived:
+      return e.contact_arrived().contact().attributes().count(kForwardedFromAttribute) == 0;
+    default:
+      return true;
+  }
+}
+
+// The contact and the acting agent an event names (either may be empty).
+void ActorOf(const pb::RoutingEvent& e, std::string* contact, std::string* agent) {
+  switch (e.event_case()) {
+    case pb::RoutingEvent::kContactArrived:
+      *contact = e.contact_arrived().contact().id();
+      break;
+    case pb::RoutingEvent::kContactCancelled:
+      *contact = e.contact_cancelled().contact_id();
+      break;
+    case pb::RoutingEvent::kContactAbandoned:
+      *contact = e.contact_abandoned().contact_id();
+      break;
+    case pb::RoutingEvent::kContactEnded:
+      *contact = e.contact_ended().contact_id();
+      break;
+    case pb::RoutingEvent::kContactTransferred:
+      *contact = e.contact_transferred().contact_id();
+      *agent = e.contact_transferred().by_agent_id();
+      break;
+    case pb::RoutingEvent::kAgentLogin:
+      *agent = e.agent_login().agent().id();
+      break;
+    case pb::RoutingEvent::kAgentLogout:
+      *agent = e.agent_logout().agent_id();
+      break;
+    case pb::RoutingEvent::kAgentReady:
+      *agent = e.agent_ready().agent_id();
+      break;
+    case pb::RoutingEvent::kAgentNotReady:
+      *agent = e.agent_not_ready().agent_id();
+      break;
+    case pb::RoutingEvent::kOfferAccepted:
+      *contact = e.offer_accepted().contact_id();
+      *agent = e.offer_accepted().agent_id();
+      break;
+    case pb::RoutingEvent::kOfferRejected:
+      *contact = e.offer_rejected().contact_id();
+      *agent = e.offer_rejected().agent_id();
+      break;
+    case pb::RoutingEvent::kWrapUpDone:
+      *contact = e.wrap_up_done().contact_id();
+      *agent = e.wrap_up_done().agent_id();
+      break;
+    default:
+      break;
+  }
+}
+
 }  // namespace
 
 uint64_t MakeToken(int32_t partition, TokenKind kind, uint64_t seq) {
@@ -250,9 +313,21 @@ Status Shard::OnInput(const kafka::Record& record) {
   if (probe_ != nullptr) probe_->AfterEvent(event, st, *engine_);
   if (!st.ok()) {
     Refused(record, "refused: " + st.ToString());
+    // The desktop or integrator learns it (one output per refused event, exactly once like
+    // every output: it is part of this group).
+    if (AnswersRefusal(event)) decisions_.push_back(RefusalFor(event, record, st));
     return Status::Ok();
   }
   if (followups_ != nullptr) AfterEngine(event, first);
+  if (event.has_contact_transferred()) {
+    // So the publisher of the transfer can tell its answer from others about the contact.
+    for (size_t i = first; i < decisions_.size(); ++i) {
+      engine::Decision& d = decisions_[i];
+      if (d.type != pb::DECISION_TRANSFERRED) continue;
+      d.input_topic = record.topic;
+      d.input_offset = record.offset;
+    }
+  }
   if (event.has_offer_accepted()) {
     // The engine connected the contact: tell the channel (and the agent) so.
     const auto& accepted = event.offer_accepted();
@@ -266,10 +341,29 @@ Status Shard::OnInput(const kafka::Record& record) {
       d.attempt = view->attempt;
       d.at_ms = clock_->NowMs();
       d.bullseye_step = view->bullseye_step;
+      if (view->transfers > 0) {  // the next agent's desktop shows whose case it is, and why
+        d.owner_agent_id = view->owner_agent_id;
+        d.handoff_note = view->handoff_note;
+      }
       decisions_.push_back(std::move(d));
     }
   }
   return Status::Ok();
+}
+
+engine::Decision Shard::RefusalFor(const pb::RoutingEvent& event, const kafka::Record& record,
+                                   const Status& refusal) const {
+  engine::Decision d;
+  d.type = pb::DECISION_REFUSED;
+  ActorOf(event, &d.contact_id, &d.agent_id);
+  d.at_ms = engine_->now_ms();
+  d.refusal_code = std::string(CodeName(refusal.code()));
+  d.detail = refusal.message();
+  const auto* field = pb::RoutingEvent::descriptor()->FindFieldByNumber(event.event_case());
+  if (field != nullptr) d.refused_event = field->name();
+  d.input_topic = record.topic;
+  d.input_offset = record.offset;
+  return d;
 }
 
 void Shard::Refused(const kafka::Record& record, const std::string& what) {
@@ -406,6 +500,9 @@ pb::ShardOutput Shard::OutputFor(const engine::Decision& d) const {
   id += "#" + std::to_string(d.attempt) + "#" + pb::DecisionType_Name(d.type);
   if (d.type == pb::DECISION_OVERFLOW) id += "#" + std::to_string(d.bullseye_step);
   if (d.type == pb::DECISION_AGENT_STATE) id += "#" + d.agent_id + "#" + std::to_string(d.at_ms);
+  // One refusal per input record.
+  if (d.type == pb::DECISION_REFUSED)
+    id += "#" + d.input_topic + "@" + std::to_string(d.input_offset);
   out.set_output_id(std::move(id));
   out.set_shard(options_.partition);
   out.set_epoch(epoch_);

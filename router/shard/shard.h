@@ -6,7 +6,9 @@
 //              it, check the claim won, rebuild the engine, re-publish outputs not known to be
 //              acknowledged. Input resumes from the offsets in the log.
 //   OnInput(): apply one input record to the engine (or, for a follow-up command, to the shard's
-//              follow-up scheduler), collecting decisions.
+//              follow-up scheduler), collecting decisions. An event of a desktop or integrator
+//              the engine refuses becomes a DECISION_REFUSED output (agent, contact, code,
+//              message, input offset), so the sender learns it; timers and forwards do not.
 //   Flush():   append the changes as one group (entity records, then the meta record carrying
 //              the input offsets and the group's outputs).
 //   OnDelivery(): every acknowledged changelog record must sit at the next expected offset. A gap
@@ -77,7 +79,7 @@ struct ShardOptions {
 
 struct ShardStats {
   uint64_t events = 0;
-  uint64_t rejected_events = 0;  // malformed, or refused by the engine (logged)
+  uint64_t rejected_events = 0;  // malformed, or refused by the engine (logged; see OnInput)
   uint64_t groups = 0;
   uint64_t outputs = 0;
   uint64_t restored_records = 0;
@@ -148,6 +150,9 @@ class Shard {
   pb::ShardOutput OutputFor(const engine::Decision& d) const;
   pb::ShardOutput OutputFor(Forward f) const;
   void Refused(const kafka::Record& record, const std::string& what);
+  // DECISION_REFUSED for an event of `record` the engine refused with `refusal`.
+  engine::Decision RefusalFor(const pb::RoutingEvent& event, const kafka::Record& record,
+                              const Status& refusal) const;
   // Follow-up bookkeeping after the engine applied `event` (decisions from `first` on are new).
   void AfterEngine(const pb::RoutingEvent& event, size_t first);
   // Contacts the follow-ups fired for this shard's queues enter the engine; forwards are kept

@@ -54,7 +54,7 @@ Ledger::Seen Ledger::Output(const pb::ShardOutput& out, bool eligible, int64_t a
       break;
     case pb::DECISION_CONNECTED: {
       const std::string as = d.agent_id() + "#" + std::to_string(d.attempt());
-      if (c.connected && c.connected_as != as) {
+      if (c.connected && !c.connected_as.empty() && c.connected_as != as) {
         ++duplicates_;
         return Seen::kConflict;
       }
@@ -68,6 +68,11 @@ Ledger::Seen Ledger::Output(const pb::ShardOutput& out, bool eligible, int64_t a
       c.connected_as = as;
       break;
     }
+    case pb::DECISION_TRANSFERRED:
+      // Handed on while connected: the next agent's connection is the same customer served
+      // once, not a second assignment (it stays counted as assigned).
+      c.connected_as.clear();
+      break;
     case pb::DECISION_EXPIRE:
       MarkFinal(c);
       c.abandoned = true;

@@ -3,6 +3,7 @@
 //
 // Counting rules (one contact = one customer):
 //   assigned    a DECISION_CONNECTED was seen for it (an agent accepted and the shard connected).
+//               A transferred contact (DECISION_TRANSFERRED) connected again is still one.
 //   abandoned   the simulated customer left before any offer, or the router expired it.
 //   lost        submitted, and neither assigned nor abandoned when the run ended.
 //   duplicates  outputs that contradict each other: the same output id with different content,
@@ -66,7 +67,7 @@ class Ledger {
     bool measured = true;
     bool abandoned = false;
     bool connected = false;
-    std::string connected_as;  // agent#attempt of the connection
+    std::string connected_as;  // agent#attempt of the connection; cleared by a transfer
   };
   void MarkFinal(Contact& c);
 

@@ -501,6 +501,125 @@ TEST_F(GatewayTest, AgentDesktopSessionEndToEnd) {
   EXPECT_TRUE(logged_out);
 }
 
+// A desktop session of `agent` (token `token`), logged in and acknowledged.
+template <typename Stub>
+auto OpenDesk(Stub& agents, grpc::ClientContext* ctx, const std::string& agent, bool ready) {
+  auto desk = agents->Session(ctx);
+  pb::AgentRequest login;
+  auto* a = login.mutable_login()->mutable_agent();
+  a->set_id(agent);
+  a->set_domain("d00");
+  auto* skill = a->add_skills();
+  skill->set_skill("general");
+  skill->set_proficiency(3);
+  login.mutable_login()->set_ready(ready);
+  EXPECT_TRUE(desk->Write(login));
+  pb::AgentUpdate u;
+  EXPECT_TRUE(desk->Read(&u));
+  EXPECT_TRUE(u.has_logged_in());
+  return desk;
+}
+
+// ContactService.Transfer end to end through a router node: validation, the agent token's limit,
+// the engine's answer (transferred, or its refusal) as the RPC's answer, the handoff note and the
+// owner on the next agent's offer; a refused desktop action reaches the desktop.
+TEST_F(GatewayTest, TransferHandsTheContactOnWithItsNote) {
+  StartNode();
+  StartGateway(Options());
+  grpc::ClientContext ctx1, ctx2;
+  Authorize(&ctx1, kAgentToken);
+  Authorize(&ctx2, kAdminToken);  // an admin may act for any agent
+  ctx1.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  ctx2.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto desk1 = OpenDesk(agents_, &ctx1, "a1", /*ready=*/true);
+  pb::SubmitContactResponse submitted;
+  ASSERT_TRUE(Submit(kIntegratorToken, Contact("sip-transfer-1"), &submitted).ok());
+  const std::string id = submitted.contact_id();
+  pb::AgentUpdate u;
+  ASSERT_TRUE(ReadUntil(desk1, &u, [](const pb::AgentUpdate& x) { return x.has_offer(); }));
+  const uint32_t first_attempt = u.offer().attempt();
+  pb::AgentRequest accept;
+  accept.mutable_accept()->set_contact_id(id);
+  accept.mutable_accept()->set_attempt(first_attempt);
+  ASSERT_TRUE(desk1->Write(accept));
+  ASSERT_TRUE(ReadUntil(desk1, &u, [](const pb::AgentUpdate& x) {
+    return x.has_decision() && x.decision().type() == pb::DECISION_CONNECTED;
+  }));
+  auto desk2 = OpenDesk(agents_, &ctx2, "a2", /*ready=*/true);
+
+  auto transfer = [&](const std::string& token, const pb::TransferContactRequest& r,
+                      pb::TransferContactResponse* resp) {
+    grpc::ClientContext c;
+    Authorize(&c, token);
+    return contacts_->Transfer(&c, r, resp);
+  };
+  pb::TransferContactRequest r;
+  r.set_contact_id(id);
+  r.set_agent_id("a2");
+  pb::TransferContactResponse resp;
+  // No handoff note: refused before anything is published, naming the field.
+  grpc::Status st = transfer(kAgentToken, r, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+  EXPECT_NE(st.error_message().find("handoff_note"), std::string::npos) << st.error_message();
+  // A named agent the engine does not know: the engine's refusal is the answer.
+  r.set_handoff_note("customer wants a refund; ticket 77");
+  r.set_agent_id("nobody");
+  st = transfer(kIntegratorToken, r, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+  EXPECT_NE(st.error_message().find("to_agent_id"), std::string::npos) << st.error_message();
+
+  // a1 hands it to a2.
+  r.set_agent_id("a2");
+  st = transfer(kAgentToken, r, &resp);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.status().contact_id(), id);
+  EXPECT_NE(resp.status().state(), pb::CONTACT_STATE_CONNECTED);
+  EXPECT_EQ(resp.status().owner_agent_id(), "a1");
+  ASSERT_TRUE(ReadUntil(desk1, &u, [](const pb::AgentUpdate& x) {
+    return x.has_decision() && x.decision().type() == pb::DECISION_TRANSFERRED;
+  }));
+  EXPECT_EQ(u.decision().agent_id(), "a1");
+  ASSERT_TRUE(ReadUntil(desk2, &u, [](const pb::AgentUpdate& x) { return x.has_offer(); }));
+  EXPECT_EQ(u.offer().contact_id(), id);
+  EXPECT_EQ(u.offer().handoff_note(), "customer wants a refund; ticket 77");
+  EXPECT_EQ(u.offer().owner_agent_id(), "a1");
+  EXPECT_EQ(u.offer().reason(), pb::REASON_PREFERRED_AGENT_IDLE);
+  accept.mutable_accept()->set_attempt(u.offer().attempt());
+  ASSERT_TRUE(desk2->Write(accept));
+  ASSERT_TRUE(ReadUntil(desk2, &u, [](const pb::AgentUpdate& x) {
+    return x.has_decision() && x.decision().type() == pb::DECISION_CONNECTED;
+  }));
+  EXPECT_EQ(u.decision().owner_agent_id(), "a1");
+  {
+    grpc::ClientContext get_ctx;
+    Authorize(&get_ctx, kIntegratorToken);
+    pb::GetContactRequest g;
+    g.set_contact_id(id);
+    pb::GetContactResponse got;
+    ASSERT_TRUE(contacts_->Get(&get_ctx, g, &got).ok());
+    EXPECT_EQ(got.status().state(), pb::CONTACT_STATE_CONNECTED);
+    EXPECT_EQ(got.status().agent_id(), "a2");
+    EXPECT_EQ(got.status().owner_agent_id(), "a1");
+  }
+
+  // a1's token may not transfer a2's contact.
+  st = transfer(kAgentToken, r, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+
+  // a1 accepts its first offer again: the engine refuses, and a1's desktop is told so.
+  accept.mutable_accept()->set_attempt(first_attempt);
+  ASSERT_TRUE(desk1->Write(accept));
+  ASSERT_TRUE(ReadUntil(desk1, &u, [](const pb::AgentUpdate& x) { return x.has_refused(); }));
+  EXPECT_EQ(u.refused().code(), "FAILED_PRECONDITION");
+  EXPECT_NE(u.refused().message().find("no open offer"), std::string::npos)
+      << u.refused().message();
+
+  ctx1.TryCancel();
+  ctx2.TryCancel();
+  desk1->Finish();
+  desk2->Finish();
+}
+
 // The estimated wait of a submitted contact and AdminService.QueueStats come from the shards'
 // live snapshots on sb.stats; the highest epoch of a shard wins.
 // AdminService.Report: the day records of sb.stats in the range, the highest epoch per key, for

@@ -102,6 +102,66 @@ TEST_F(ShardTest, NewOwnerRestoresAndZombieIsFenced) {
   EXPECT_EQ(connected_by_epoch, (std::map<std::string, int>{{"2", 1}}));
 }
 
+// An event of a desktop the engine refuses becomes one DECISION_REFUSED output (the actor, the
+// contact, the code, the engine's message, the input record), repeated after a failover with the
+// same id and content; a transfer's decision names its input record, and the next connection
+// carries the owner and the note.
+TEST_F(ShardTest, RefusalsAndTransfersAreOutputs) {
+  Owner a = MakeOwner("n1");
+  ASSERT_TRUE(a.shard->Claim().ok());
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kAgentEventsTopic, 0, Login("ag1"))).ok());
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kContactsTopic, 0, Arrive("c1"))).ok());
+  // Accepting an offer of a contact that does not exist: refused.
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kAgentEventsTopic, 1, Accept("ag1", "c9"))).ok());
+  pb::RoutingEvent timer;
+  timer.mutable_timer();
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kAgentEventsTopic, 2, timer)).ok());
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kAgentEventsTopic, 3, Accept("ag1", "c1"))).ok());
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kAgentEventsTopic, 4, Login("ag2"))).ok());
+  pb::RoutingEvent transfer;
+  transfer.mutable_contact_transferred()->set_contact_id("c1");
+  transfer.mutable_contact_transferred()->set_by_agent_id("ag1");
+  transfer.mutable_contact_transferred()->set_to_agent_id("ag2");
+  transfer.mutable_contact_transferred()->set_handoff_note("note for ag2");
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kContactsTopic, 1, transfer)).ok());
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kAgentEventsTopic, 5, Accept("ag2", "c1"))).ok());
+  Settle(a);
+  ASSERT_TRUE(a.shard->failure().ok());
+  EXPECT_EQ(a.shard->stats().rejected_events, 1u);
+
+  // A new owner re-sends what it cannot know was delivered: still one refusal.
+  Owner b = MakeOwner("n2");
+  ASSERT_TRUE(b.shard->Claim().ok());
+  Settle(b);
+
+  std::map<std::string, pb::Decision> by_id;
+  for (const auto& o : Outputs()) {
+    auto [it, fresh] = by_id.try_emplace(o.output_id(), o.decision());
+    EXPECT_EQ(it->second.SerializeAsString(), o.decision().SerializeAsString()) << o.output_id();
+  }
+  std::vector<pb::Decision> refused, transferred, connected;
+  for (const auto& [id, d] : by_id) {
+    if (d.type() == pb::DECISION_REFUSED) refused.push_back(d);
+    if (d.type() == pb::DECISION_TRANSFERRED) transferred.push_back(d);
+    if (d.type() == pb::DECISION_CONNECTED && d.agent_id() == "ag2") connected.push_back(d);
+  }
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_EQ(refused[0].agent_id(), "ag1");
+  EXPECT_EQ(refused[0].contact_id(), "c9");
+  EXPECT_EQ(refused[0].refusal_code(), "NOT_FOUND");
+  EXPECT_NE(refused[0].detail().find("unknown contact"), std::string::npos) << refused[0].detail();
+  EXPECT_EQ(refused[0].refused_event(), "offer_accepted");
+  EXPECT_EQ(refused[0].input_topic(), kafka::kAgentEventsTopic);
+  EXPECT_EQ(refused[0].input_offset(), 1);
+  ASSERT_EQ(transferred.size(), 1u);
+  EXPECT_EQ(transferred[0].agent_id(), "ag1");
+  EXPECT_EQ(transferred[0].input_topic(), kafka::kContactsTopic);
+  EXPECT_EQ(transferred[0].input_offset(), 1);
+  ASSERT_EQ(connected.size(), 1u);
+  EXPECT_EQ(connected[0].owner_agent_id(), "ag1");
+  EXPECT_EQ(connected[0].handoff_note(), "note for ag2");
+}
+
 TEST_F(ShardTest, RestartRestoresFromCheckpointAndTail) {
   {
     Owner a = MakeOwner("n1");

@@ -58,6 +58,38 @@ TEST(ContactBookTest, LifeOfAContact) {
   EXPECT_EQ(book.Get("c1")->state(), pb::CONTACT_STATE_COMPLETED);
 }
 
+// A transfer puts the contact back to waiting in the decision's queue; the owner stays the first
+// agent (also when the book missed the first connection); a refusal changes nothing.
+TEST(ContactBookTest, TransferKeepsTheOwner) {
+  ContactBook book;
+  book.OnArrived(NewContact("c1"), 1000);
+  book.OnDecision(Decide(pb::DECISION_CONNECTED, "c1", "a1", 1, 1100));
+  pb::Decision refused = Decide(pb::DECISION_REFUSED, "c1", "a9", 0, 1150);
+  book.OnDecision(refused);
+  book.OnDecision(Decide(pb::DECISION_REFUSED, "c-unknown", "a9", 0, 1150));
+  EXPECT_FALSE(book.Get("c-unknown"));
+  EXPECT_EQ(book.Get("c1")->state(), pb::CONTACT_STATE_CONNECTED);
+  pb::Decision moved = Decide(pb::DECISION_TRANSFERRED, "c1", "a1", 1, 1200);
+  moved.set_queue("q2");
+  moved.set_owner_agent_id("a1");
+  book.OnDecision(moved);
+  auto s = book.Get("c1");
+  EXPECT_EQ(s->state(), pb::CONTACT_STATE_WAITING);
+  EXPECT_EQ(s->queue(), "q2");
+  EXPECT_EQ(s->agent_id(), "");
+  EXPECT_EQ(s->last_decision(), pb::DECISION_TRANSFERRED);
+  pb::Decision next = Decide(pb::DECISION_CONNECTED, "c1", "a2", 2, 1300);
+  next.set_owner_agent_id("a1");
+  book.OnDecision(next);
+  EXPECT_EQ(book.Get("c1")->agent_id(), "a2");
+  EXPECT_EQ(book.Get("c1")->owner_agent_id(), "a1");
+
+  ContactBook late;  // learned of the contact only after its transfer
+  late.OnArrived(NewContact("c1"), 1000);
+  late.OnDecision(next);
+  EXPECT_EQ(late.Get("c1")->owner_agent_id(), "a1");
+}
+
 TEST(ContactBookTest, RepeatedDecisionIsNotAChange) {
   ContactBook book;
   book.OnArrived(NewContact("c1"), 1000);

@@ -167,6 +167,22 @@ TEST_F(ValidateTest, NotesAtMost4KiB) {
   ExpectBad(v_.Check(t), "target");
 }
 
+TEST_F(ValidateTest, TransferTarget) {
+  pb::TransferContactRequest t;
+  t.set_contact_id("c-1");
+  t.set_handoff_note("n");
+  t.set_queue("nowhere");
+  ExpectBad(v_.Check(t), "queue");
+  t.set_agent_id("a\x01");
+  ExpectBad(v_.Check(t), "agent_id");
+  t.set_agent_id(std::string(129, 'a'));
+  ExpectBad(v_.Check(t), "agent_id");
+  t.set_agent_id("a2");
+  EXPECT_TRUE(v_.Check(t).ok());
+  t.clear_contact_id();
+  ExpectBad(v_.Check(t), "contact_id");
+}
+
 TEST_F(ValidateTest, AgentActions) {
   pb::AgentRequest r;
   ExpectBad(v_.Check(r), "action");

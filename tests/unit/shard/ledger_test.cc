@@ -56,6 +56,25 @@ TEST(LedgerTest, SecondConnectionIsADuplicate) {
   EXPECT_EQ(l.Finish().assigned, 1u);
 }
 
+TEST(LedgerTest, TransferredContactConnectedAgainIsOneAssignment) {
+  Ledger l;
+  l.Submitted("c1", 0, true);
+  l.Output(Out("c1", "a1", 1, pb::DECISION_OFFER), true, 1);
+  l.Output(Out("c1", "a1", 1, pb::DECISION_CONNECTED), true, 2);
+  EXPECT_EQ(l.Output(Out("c1", "a1", 1, pb::DECISION_TRANSFERRED), true, 3), Ledger::Seen::kNew);
+  l.Output(Out("c1", "a2", 2, pb::DECISION_OFFER), true, 4);
+  EXPECT_EQ(l.Output(Out("c1", "a2", 2, pb::DECISION_CONNECTED), true, 5), Ledger::Seen::kNew);
+  // ... and a repeat of that connection after a failover is a repeat, not a conflict.
+  EXPECT_EQ(l.Output(Out("c1", "a2", 2, pb::DECISION_CONNECTED), true, 6), Ledger::Seen::kRepeat);
+  // A refusal about the contact changes nothing.
+  EXPECT_EQ(l.Output(Out("c1", "a3", 2, pb::DECISION_REFUSED), true, 7), Ledger::Seen::kNew);
+  const Verdict v = l.Finish();
+  EXPECT_EQ(v.assigned, 1u);
+  EXPECT_EQ(v.duplicates, 0u);
+  EXPECT_EQ(v.lost, 0u);
+  EXPECT_EQ(v.offers, 2u);
+}
+
 TEST(LedgerTest, ConnectingAnAbandonedContactIsADuplicate) {
   Ledger l;
   l.Submitted("c1", 0, true);
