@@ -81,8 +81,21 @@ class AdminServiceImpl final : public pb::AdminService::Service {
       return ToGrpc(Unavailable(step + ": " + st.message() +
                                 " (apply the same config again to complete the change)"));
     };
-    Status st = gw_->Publish(kafka::kControlTopic, control::kControlPartition,
-                             control::ConfigKey(version), record.SerializeAsString());
+    Status st;
+    if ((*follower)->state().Find(running_version) == nullptr) {
+      // The config in force came from --config files: kept in sb.control too, so a shard whose
+      // changelog names it (its owner died before the marker) restores under it anywhere.
+      pb::ConfigVersion previous;
+      previous.set_version(running_version);
+      *previous.mutable_config() = running;
+      previous.set_applied_at_ms(now);
+      previous.set_applied_by("--config of the routers (recorded by " + by + ")");
+      st = gw_->Publish(kafka::kControlTopic, control::kControlPartition,
+                        control::ConfigKey(running_version), previous.SerializeAsString());
+      if (!st.ok()) return failed("sb.control " + control::ConfigKey(running_version), st);
+    }
+    st = gw_->Publish(kafka::kControlTopic, control::kControlPartition, control::ConfigKey(version),
+                      record.SerializeAsString());
     if (!st.ok()) return failed("sb.control " + control::ConfigKey(version), st);
     pb::RoutingEvent marker;
     marker.set_at_ms(now);

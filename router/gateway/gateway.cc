@@ -155,7 +155,15 @@ void Gateway::Impl::BeginDrain(const pb::NodeDrain& request) {
     std::lock_guard lock(desks_mu_);
     for (const auto& [agent, desk] : desks_) open.push_back(desk);
   }
-  for (const auto& desk : open) desk->Close();  // each session answers UNAVAILABLE
+  // The stream's own status cannot carry it (the session cancels the call to stop its reader):
+  // the desktop gets a last update saying why, then the stream ends.
+  pb::AgentUpdate bye;
+  bye.mutable_refused()->set_code("UNAVAILABLE");
+  bye.mutable_refused()->set_message("node draining, connect to another node");
+  for (const auto& desk : open) {
+    desk->Push(bye);
+    desk->Close();
+  }
   std::fprintf(stderr,
                "gateway %s: draining (requested at %lld ms by %s): health NOT_SERVING, %zu "
                "desktop sessions ended, new ones refused\n",

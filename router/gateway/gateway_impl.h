@@ -251,8 +251,9 @@ class Gateway::Impl {
 
   // Loop thread of the I/O: sb.control's config/current changed or a drain for this node came.
   void FollowControl();
-  // This node is to drain: health NOT_SERVING, new desktop sessions refused, open ones ended
-  // (UNAVAILABLE: the desktops reconnect to another node and keep their agent's state).
+  // This node is to drain: health NOT_SERVING, new desktop sessions refused with UNAVAILABLE,
+  // open ones ended after a last `refused` update (UNAVAILABLE "node draining, connect to another
+  // node"): the desktops reconnect to another node and keep their agent's state.
   void BeginDrain(const pb::NodeDrain& request);
   bool draining() const { return draining_.load(); }
 
