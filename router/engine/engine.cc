@@ -663,6 +663,10 @@ Status Engine::Apply(const pb::RoutingEvent& e, Decisions* out) {
       return InvalidArgument(
           "event.follow_up: a follow-up command is for a shard's follow-up scheduler, not the "
           "routing engine");
+    case pb::RoutingEvent::kConfigChanged:
+      return InvalidArgument(
+          "event.config_changed: a config change is for the shard (it rebuilds the engine), not "
+          "the routing engine");
     case pb::RoutingEvent::EVENT_NOT_SET:
       break;
   }

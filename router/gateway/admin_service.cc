@@ -1,7 +1,13 @@
 #include <algorithm>
+#include <cstdio>
 
+#include "common/config/config.h"
+#include "common/config/text.h"
+#include "router/control/control.h"
 #include "router/gateway/gateway_impl.h"
 #include "router/stats/feed.h"
+#include "switchboard/v1/cluster.pb.h"
+#include "switchboard/v1/events.pb.h"
 
 namespace sb::gateway {
 namespace {
@@ -17,16 +23,104 @@ class AdminServiceImpl final : public pb::AdminService::Service {
     Principal who;
     grpc::Status gate = gw_->Gate(ctx, "/switchboard.v1.AdminService/GetConfig", &who);
     if (!gate.ok()) return gate;
+    // The config in force (sb.control's config/current, else this router's --config file).
     *resp->mutable_config() = gw_->validator_.config();
-    std::string bytes;
-    gw_->validator_.config().SerializeToString(&bytes);  // deterministic enough for one binary
-    resp->set_version(Sha256Hex(bytes).substr(0, 16));
+    resp->set_version(control::ConfigVersionOf(resp->config()));
     return grpc::Status::OK;
   }
 
+  // Validates, checks against the config in force, then switches the cluster at a defined log
+  // position of every shard (router/control/control.h): config/<version> to sb.control, a
+  // ConfigChanged marker to every partition of sb.contacts, then config/current; each write
+  // acknowledged before the next. A failure part way answers UNAVAILABLE: applying the same
+  // config again completes it (markers of a version a shard already runs change nothing).
   grpc::Status ApplyConfig(grpc::ServerContext* ctx, const pb::ApplyConfigRequest* req,
-                           pb::ApplyConfigResponse*) override {
-    return gw_->DeclaredOnly(ctx, "/switchboard.v1.AdminService/ApplyConfig", *req);
+                           pb::ApplyConfigResponse* resp) override {
+    Principal who;
+    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.AdminService/ApplyConfig", *req, &who);
+    if (!admitted.ok()) return admitted;
+    pb::RoutingConfig next = req->config();
+    config::ApplyDefaults(&next);  // validated with defaults by Admit
+    const std::string& node = gw_->options_.node_id;
+    // One apply at a time through this gateway, judged against sb.control read to its end now.
+    std::lock_guard lock(gw_->apply_mu_);
+    auto follower = control::ControlFollower::Open(gw_->options_.bootstrap,
+                                                   gw_->options_.kafka_settings, "gateway " + node);
+    if (!follower.ok()) return ToGrpc(follower.status());
+    Status read = (*follower)->CatchUp(gw_->options_.connect_timeout_ms);
+    if (!read.ok()) return ToGrpc(read);
+    pb::RoutingConfig running = gw_->validator_.config();
+    std::string running_version = control::ConfigVersionOf(running);
+    if (const auto& current = (*follower)->state().current()) {
+      if (auto config = (*follower)->state().Find(current->version())) {
+        running = *config;
+        running_version = current->version();
+      }
+    }
+    if (!req->expected_version().empty() && req->expected_version() != running_version) {
+      return {grpc::StatusCode::ABORTED, "expected_version " + req->expected_version() +
+                                             ": the config in force is version " + running_version +
+                                             " (changed meanwhile: GetConfig, merge, apply again)"};
+    }
+    Status compatible = control::CheckCompatible(running, next);
+    if (!compatible.ok()) return ToGrpc(compatible);
+    const std::string version = control::ConfigVersionOf(next);
+    resp->set_version(version);
+    if (req->dry_run()) return grpc::Status::OK;
+
+    const int64_t now = gw_->clock_.NowMs();
+    const std::string by = who.name + " via " + node;
+    pb::ConfigVersion record;
+    record.set_version(version);
+    *record.mutable_config() = next;
+    record.set_applied_at_ms(now);
+    record.set_applied_by(by);
+    auto failed = [&](const std::string& step, const Status& st) {
+      std::fprintf(stderr, "gateway %s: routing config version %s not applied: %s: %s\n",
+                   node.c_str(), version.c_str(), step.c_str(), st.ToString().c_str());
+      return ToGrpc(Unavailable(step + ": " + st.message() +
+                                " (apply the same config again to complete the change)"));
+    };
+    Status st;
+    if ((*follower)->state().Find(running_version) == nullptr) {
+      // The config in force came from --config files: kept in sb.control too, so a shard whose
+      // changelog names it (its owner died before the marker) restores under it anywhere.
+      pb::ConfigVersion previous;
+      previous.set_version(running_version);
+      *previous.mutable_config() = running;
+      previous.set_applied_at_ms(now);
+      previous.set_applied_by("--config of the routers (recorded by " + by + ")");
+      st = gw_->Publish(kafka::kControlTopic, control::kControlPartition,
+                        control::ConfigKey(running_version), previous.SerializeAsString());
+      if (!st.ok()) return failed("sb.control " + control::ConfigKey(running_version), st);
+    }
+    st = gw_->Publish(kafka::kControlTopic, control::kControlPartition, control::ConfigKey(version),
+                      record.SerializeAsString());
+    if (!st.ok()) return failed("sb.control " + control::ConfigKey(version), st);
+    pb::RoutingEvent marker;
+    marker.set_at_ms(now);
+    marker.mutable_config_changed()->set_version(version);
+    for (int32_t p = 0; p < gw_->partitions_; ++p) {
+      st = gw_->Publish(kafka::kContactsTopic, p, control::ConfigKey(version),
+                        marker.SerializeAsString());
+      if (!st.ok())
+        return failed("ConfigChanged marker in sb.contacts[" + std::to_string(p) + "]", st);
+    }
+    pb::ConfigCurrent current;
+    current.set_version(version);
+    current.set_previous_version(running_version);
+    current.set_applied_at_ms(now);
+    current.set_applied_by(by);
+    st = gw_->Publish(kafka::kControlTopic, control::kControlPartition, control::kCurrentConfigKey,
+                      current.SerializeAsString());
+    if (!st.ok()) return failed("sb.control " + std::string(control::kCurrentConfigKey), st);
+    gw_->validator_.Set(next);
+    std::fprintf(stderr,
+                 "gateway %s: routing config version %s applied by %s (was %s): marker written "
+                 "to %d partitions of sb.contacts\n",
+                 node.c_str(), version.c_str(), config::Printable(who.name).c_str(),
+                 running_version.c_str(), gw_->partitions_);
+    return grpc::Status::OK;
   }
   // From the shards' live snapshots on sb.stats (each shard's latest, highest epoch first).
   grpc::Status QueueStats(grpc::ServerContext* ctx, const pb::QueueStatsRequest* req,
@@ -63,9 +157,27 @@ class AdminServiceImpl final : public pb::AdminService::Service {
     }
     return grpc::Status::OK;
   }
+  // Writes drain/<node id> to sb.control (acknowledged). The named node carries it out when it
+  // reads it (router/shard/node.h, gateway BeginDrain) — if it runs now and started before the
+  // request; an unknown or stopped node id is accepted (it may be starting) and logged.
   grpc::Status Drain(grpc::ServerContext* ctx, const pb::DrainRequest* req,
                      pb::DrainResponse*) override {
-    return gw_->DeclaredOnly(ctx, "/switchboard.v1.AdminService/Drain", *req);
+    Principal who;
+    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.AdminService/Drain", *req, &who);
+    if (!admitted.ok()) return admitted;
+    pb::NodeDrain drain;
+    drain.set_node_id(req->node_id());
+    drain.set_requested_at_ms(gw_->clock_.NowMs());
+    drain.set_requested_by(who.name + " via " + gw_->options_.node_id);
+    Status st = gw_->Publish(kafka::kControlTopic, control::kControlPartition,
+                             control::DrainKey(req->node_id()), drain.SerializeAsString());
+    if (!st.ok()) return ToGrpc(st);
+    std::fprintf(stderr,
+                 "gateway %s: drain of node %s requested by %s (in sb.control; the node drains "
+                 "when it reads it, if it runs)\n",
+                 gw_->options_.node_id.c_str(), config::Printable(req->node_id()).c_str(),
+                 config::Printable(who.name).c_str());
+    return grpc::Status::OK;
   }
   // The queues' day records of sb.stats in [from_day, to_day], read to the topic's end at the
   // call by the same reader as `switchboard report` (router/stats; the KPIs are computed from

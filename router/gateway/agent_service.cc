@@ -19,6 +19,7 @@ class AgentServiceImpl final : public pb::AgentService::Service {
     Principal who;
     grpc::Status gate = gw_->Gate(ctx, "/switchboard.v1.AgentService/Session", &who);
     if (!gate.ok()) return gate;
+    if (gw_->draining()) return Draining();
     pb::AgentRequest req;
     if (!stream->Read(&req)) return grpc::Status::OK;
     Status valid = gw_->validator_.Check(req);
@@ -84,10 +85,14 @@ class AgentServiceImpl final : public pb::AgentService::Service {
     ctx->TryCancel();  // unblocks the reader if it still waits for the desktop
     reader.join();
     gw_->CloseDesk(agent.id(), partition, desk, logged_out);
-    return grpc::Status::OK;
+    return !logged_out && gw_->draining() ? Draining() : grpc::Status::OK;
   }
 
  private:
+  static grpc::Status Draining() {
+    return {grpc::StatusCode::UNAVAILABLE, "node draining, connect to another node"};
+  }
+
   Status Publish(int32_t partition, const std::string& agent_id, const pb::RoutingEvent& ev) {
     return gw_->Publish(kafka::kAgentEventsTopic, partition, agent_id, ev.SerializeAsString());
   }

@@ -86,6 +86,7 @@ Status Gateway::Impl::Init() {
   if (!options_.tls_client_ca.empty() && options_.tls_cert.empty()) {
     return InvalidArgument("--tls-client-ca needs --tls-cert and --tls-key");
   }
+  started_at_ms_ = clock_.NowMs();
   SB_RETURN_IF_ERROR(StartKafka());
   SB_RETURN_IF_ERROR(StartServer());
   io_ = std::thread([this] { IoLoop(); });
@@ -137,7 +138,58 @@ Status Gateway::Impl::StartKafka() {
     followups_.ExpectEnd(p, marks->first, marks->second);
     parts.push_back({std::string(kafka::kFollowUpsTopic), p, RD_KAFKA_OFFSET_BEGINNING});
   }
-  return reader_->Assign(parts);
+  SB_RETURN_IF_ERROR(reader_->Assign(parts));
+  // The routing config in force is sb.control's when it has one (AdminService.ApplyConfig).
+  auto control =
+      control::ControlFollower::Open(options_.bootstrap, settings, "gateway " + options_.node_id);
+  if (!control.ok()) return control.status();
+  control_ = std::move(*control);
+  SB_RETURN_IF_ERROR(control_->CatchUp(options_.connect_timeout_ms));
+  config_version_ = control::ConfigVersionOf(validator_.config());
+  FollowControl();
+  return Status::Ok();
+}
+
+void Gateway::Impl::FollowControl() {
+  const control::ControlState& state = control_->state();
+  const auto& current = state.current();
+  if (current && current->version() != config_version_) {
+    if (auto config = state.Find(current->version())) {
+      validator_.Set(*config);
+      std::fprintf(stderr, "gateway %s: routing config version %s (sb.control, was %s)\n",
+                   options_.node_id.c_str(), current->version().c_str(), config_version_.c_str());
+      config_version_ = current->version();
+    }
+  }
+  if (draining_ || server_ == nullptr) return;
+  auto drain = state.drains().find(options_.node_id);
+  if (drain != state.drains().end() && drain->second.requested_at_ms() > started_at_ms_) {
+    BeginDrain(drain->second);
+  }
+}
+
+void Gateway::Impl::BeginDrain(const pb::NodeDrain& request) {
+  draining_ = true;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  std::vector<std::shared_ptr<Desk>> open;
+  {
+    std::lock_guard lock(desks_mu_);
+    for (const auto& [agent, desk] : desks_) open.push_back(desk);
+  }
+  // The stream's own status cannot carry it (the session cancels the call to stop its reader):
+  // the desktop gets a last update saying why, then the stream ends.
+  pb::AgentUpdate bye;
+  bye.mutable_refused()->set_code("UNAVAILABLE");
+  bye.mutable_refused()->set_message("node draining, connect to another node");
+  for (const auto& desk : open) {
+    desk->Push(bye);
+    desk->Close();
+  }
+  std::fprintf(stderr,
+               "gateway %s: draining (requested at %lld ms by %s): health NOT_SERVING, %zu "
+               "desktop sessions ended, new ones refused\n",
+               options_.node_id.c_str(), static_cast<long long>(request.requested_at_ms()),
+               config::Printable(request.requested_by()).c_str(), open.size());
 }
 
 Status Gateway::Impl::StartServer() {
@@ -213,6 +265,7 @@ void Gateway::Impl::IoLoop() {
       last_sessions = MonotonicMs();
       PublishSessions();
     }
+    if (control_->Poll(0) > 0) FollowControl();
     if (MonotonicMs() - last_prune >= 1000) {
       last_prune = MonotonicMs();
       book_.Prune(clock_.NowMs());

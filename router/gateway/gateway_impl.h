@@ -22,6 +22,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "router/control/control.h"
 #include "router/gateway/auth.h"
 #include "router/gateway/contact_book.h"
 #include "router/gateway/followup_index.h"
@@ -41,6 +42,34 @@ inline constexpr int kWatchPollMs = 250;
 grpc::Status ToGrpc(const Status& st);
 // UNIMPLEMENTED for an RPC that is declared but not built yet.
 grpc::Status NotYet(std::string_view rpc);
+
+// The request validator of the routing config in force: swapped when sb.control's config/current
+// changes (I/O thread) or after ApplyConfig; read by every handler. A caller holding Get() keeps
+// one version for its whole request. Thread-safe.
+class LiveValidator {
+ public:
+  explicit LiveValidator(pb::RoutingConfig config)
+      : v_(std::make_shared<const Validator>(std::move(config))) {}
+  std::shared_ptr<const Validator> Get() const {
+    std::lock_guard lock(mu_);
+    return v_;
+  }
+  void Set(pb::RoutingConfig config) {
+    auto v = std::make_shared<const Validator>(std::move(config));
+    std::lock_guard lock(mu_);
+    v_ = std::move(v);
+  }
+  template <typename Request>
+  [[nodiscard]] Status Check(const Request& r) const {
+    return Get()->Check(r);
+  }
+  pb::RoutingConfig config() const { return Get()->config(); }
+  std::string DomainOfQueue(const std::string& queue) const { return Get()->DomainOfQueue(queue); }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Validator> v_;  // GUARDED_BY(mu_)
+};
 
 class Gateway::Impl {
  public:
@@ -287,6 +316,19 @@ class Gateway::Impl {
   const GatewayOptions options_;
   SystemClock clock_;
   const Validator validator_;
+  // Loop thread of the I/O: sb.control's config/current changed or a drain for this node came.
+  void FollowControl();
+  // This node is to drain: health NOT_SERVING, new desktop sessions refused with UNAVAILABLE,
+  // open ones ended after a last `refused` update (UNAVAILABLE "node draining, connect to another
+  // node"): the desktops reconnect to another node and keep their agent's state.
+  void BeginDrain(const pb::NodeDrain& request);
+  bool draining() const { return draining_.load(); }
+
+  const GatewayOptions options_;
+  LiveValidator validator_;
+  std::mutex apply_mu_;  // one ApplyConfig at a time through this gateway
+  std::atomic<bool> draining_{false};
+  int64_t started_at_ms_ = 0;  // wall clock: drain requests before it are for an earlier run
   ContactBook book_;
   LiveStats estimates_{&clock_};
   FollowUpIndex followups_;           // fed from sb.followups by the I/O thread
@@ -344,6 +386,8 @@ class Gateway::Impl {
   std::map<uint64_t, std::shared_ptr<Outgoing>> in_flight_;
   uint64_t next_token_ = 1;
   uint64_t read_errors_ = 0;
+  std::unique_ptr<control::ControlFollower> control_;
+  std::string config_version_;  // of validator_, as the I/O thread last set it
 };
 
 std::unique_ptr<grpc::Service> NewContactService(Gateway::Impl* gw);

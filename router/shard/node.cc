@@ -42,7 +42,14 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, pb::RoutingConfig
   auto partitions =
       kafka::EnsureTopics(options.bootstrap, options.partitions, options.connect_timeout_ms);
   if (!partitions.ok()) return partitions.status();
+  auto control = control::ControlFollower::Open(options.bootstrap, options.kafka_settings,
+                                                "router " + options.node_id);
+  if (!control.ok()) return control.status();
+  SB_RETURN_IF_ERROR((*control)->CatchUp(options.connect_timeout_ms));
+  config = (*control)->ChooseStartConfig(std::move(config));
   std::unique_ptr<Node> node(new Node(std::move(options), std::move(config)));
+  node->control_ = std::move(*control);
+  node->started_at_ms_ = SystemClock().NowMs();
   node->partitions_ = *partitions;
   Node* self = node.get();
   auto on_delivery = [self](uint64_t token, int32_t, int64_t offset, const Status& st) {
@@ -156,6 +163,7 @@ Status Node::ClaimShard(int32_t p) {
     so.kafka_settings = client_settings_;
     so.partitions = partitions_;
     so.followups = options_.followups ? &*options_.followups : nullptr;
+    so.configs = control_.get();
     shards_.erase(p);  // a lost attempt's store is closed before the next opens it
     auto shard = std::make_unique<Shard>(
         std::move(so), &config_, &clock_,
@@ -252,6 +260,11 @@ Status Node::Run(const std::atomic<bool>& stop) {
   int64_t last_status = MonotonicMs();
   int64_t last_stats = 0;
   while (!stop.load(std::memory_order_relaxed)) {
+    PollControl();
+    if (drained_) {
+      control_->Poll(100);  // idle: only sb.control is read
+      continue;
+    }
     bool in_flight = false;
     for (const auto& [p, s] : shards_) in_flight = in_flight || !s->idle();
     // Claims waiting: only serve the group (a rebalance may drop them) and claim the next.
@@ -303,6 +316,28 @@ Status Node::Run(const std::atomic<bool>& stop) {
   if (!fatal_.ok()) return fatal_;
   consumer_->Close();  // revokes: flush + checkpoint
   return fatal_;
+}
+
+void Node::PollControl() {
+  owned_shards_.store(shards_.size(), std::memory_order_relaxed);
+  if (control_->Poll(0) == 0 || drained_) return;
+  auto it = control_->state().drains().find(options_.node_id);
+  if (it == control_->state().drains().end()) return;
+  if (it->second.requested_at_ms() <= started_at_ms_) return;  // before this start: served again
+  Drain(it->second);
+}
+
+void Node::Drain(const pb::NodeDrain& request) {
+  std::fprintf(stderr, "router %s: drain requested at %lld ms by %s: releasing %zu shards\n",
+               options_.node_id.c_str(), static_cast<long long>(request.requested_at_ms()),
+               request.requested_by().c_str(), shards_.size());
+  consumer_->Close();  // revokes (OnRevoked: flush + checkpoint + release), then leaves the group
+  ReleaseAll();        // in case the revocation did not come through the callback
+  pending_claims_.clear();
+  drained_ = true;
+  owned_shards_.store(0, std::memory_order_relaxed);
+  std::fprintf(stderr, "router %s: drained: no shards, left the group; idle until stopped\n",
+               options_.node_id.c_str());
 }
 
 }  // namespace sb::shard

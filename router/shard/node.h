@@ -21,6 +21,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "router/control/control.h"
 #include "router/kafka/client.h"
 #include "router/shard/shard.h"
 #include "switchboard/v1/config.pb.h"
@@ -48,8 +49,10 @@ struct NodeOptions {
 
 class Node final : public kafka::GroupConsumer::Listener {
  public:
-  // Checks the topics (creating missing ones when options.partitions > 0) and joins the group.
-  // Fails within options.connect_timeout_ms when Kafka cannot be reached or the topics disagree.
+  // Checks the topics (creating missing ones when options.partitions > 0), reads sb.control
+  // (the routing config in force there replaces `config`, the --config file: logged) and joins
+  // the group. Fails within options.connect_timeout_ms when Kafka cannot be reached or the
+  // topics disagree.
   static Result<std::unique_ptr<Node>> Start(NodeOptions options, pb::RoutingConfig config);
   ~Node() override;
 
@@ -66,6 +69,13 @@ class Node final : public kafka::GroupConsumer::Listener {
   // How many shards this node has claimed and routes. Any thread.
   int routed_shards() const { return routed_shards_.load(std::memory_order_relaxed); }
 
+  // The routing config the node started with (see Start). Shards may have switched since.
+  const pb::RoutingConfig& config() const { return config_; }
+  // Shards owned now (any thread; refreshed by the loop). 0 once drained.
+  size_t owned_shards() const { return owned_shards_.load(std::memory_order_relaxed); }
+  // True once a drain request for this node was carried out (any thread).
+  bool drained() const { return drained_.load(std::memory_order_relaxed); }
+
  private:
   Node(NodeOptions options, pb::RoutingConfig config);
   void OnDelivery(uint64_t token, int64_t offset, const Status& status);
@@ -78,6 +88,12 @@ class Node final : public kafka::GroupConsumer::Listener {
   void ReleaseAll();
   Status FlushProducers(int timeout_ms);
   void PrintStatus(double seconds);
+  // Loop thread, each turn: reads sb.control (config versions for the shards' markers, drain
+  // requests) and carries out a drain request for this node newer than its start.
+  void PollControl();
+  // Leaves the group in an orderly way (every shard flushed, checkpointed and released, so the
+  // other nodes claim them) and stays idle until stopped.
+  void Drain(const pb::NodeDrain& request);
 
   const NodeOptions options_;
   const pb::RoutingConfig config_;
@@ -94,6 +110,10 @@ class Node final : public kafka::GroupConsumer::Listener {
   int32_t partitions_ = 0;  // of the topics, as found at start
   uint64_t events_at_last_status_ = 0;
   std::atomic<int> routed_shards_{0};  // shards_.size(), for other threads
+  std::unique_ptr<control::ControlFollower> control_;  // sb.control, before the shards use it
+  int64_t started_at_ms_ = 0;                          // wall clock: older drains are ignored
+  std::atomic<size_t> owned_shards_{0};
+  std::atomic<bool> drained_{false};
 };
 
 }  // namespace sb::shard

@@ -142,7 +142,7 @@ int RouterMain(int argc, char** argv) {
   }
   // tools/dev reads this line.
   std::fprintf(stderr, "router %s: metrics on %s\n", o.node_id.c_str(), (*metrics)->url().c_str());
-  RouterProbe probe((*metrics)->registry(), *config);
+  std::unique_ptr<RouterProbe> probe;  // outlives the node; made for the config it starts with
   if (o.followups) {
     g.followup_domain = [settings = *o.followups, routing = *config](const pb::FollowUpRequest& r) {
       return FollowUpDomain(r, settings, routing);
@@ -168,7 +168,9 @@ int RouterMain(int argc, char** argv) {
     std::fprintf(stderr, "router: %s\n", node.status().ToString().c_str());
     return 1;
   }
-  (*node)->set_probe(&probe);
+  // The config in force may be sb.control's rather than --config (Node::Start logs which).
+  probe = std::make_unique<RouterProbe>((*metrics)->registry(), (*node)->config());
+  (*node)->set_probe(probe.get());
   // After the node: it has created the topics the gateway reads.
   auto gw = StartGateway(std::move(g), data_dir, gateway_config);
   if (!gw.ok()) {

@@ -96,7 +96,11 @@ uint64_t TokenSeq(uint64_t token) { return token & ((uint64_t{1} << 44) - 1); }
 
 Shard::Shard(ShardOptions options, const pb::RoutingConfig* config, const Clock* clock,
              Producers producers)
-    : options_(std::move(options)), config_(config), clock_(clock), producers_(producers) {}
+    : options_(std::move(options)),
+      config_(config),
+      config_version_(control::ConfigVersionOf(*config)),
+      clock_(clock),
+      producers_(producers) {}
 
 Shard::~Shard() = default;
 
@@ -218,7 +222,8 @@ Status Shard::Claim() {
   for (const std::string& key : state.abandoned_keys())
     repairs_.push_back({key, state.Committed(key)});
 
-  // 5. The engine, from the materialized state.
+  // 5. The engine, from the materialized state, under the config version it was written with.
+  UseRecordedConfig(state.meta().config_version());
   auto engine_state = state.ToEngineState();
   if (!engine_state.ok()) return engine_state.status();
   auto engine = engine_state->agents().empty() && engine_state->contacts().empty()
@@ -288,6 +293,7 @@ Status Shard::OnInput(const kafka::Record& record) {
     Refused(record, "not a RoutingEvent; skipped");
     return Status::Ok();
   }
+  if (event.has_config_changed()) return SwitchConfig(record, event.config_changed().version());
   if (event.has_follow_up()) {
     ++stats_.followup_commands;
     if (followups_ == nullptr) {
@@ -537,6 +543,8 @@ Status Shard::Flush() {
   }
   for (const Entry& e : repairs_) SB_RETURN_IF_ERROR(AppendRecord(e.key, e.value));
   repairs_.clear();
+  for (const Entry& e : carried_) SB_RETURN_IF_ERROR(AppendRecord(e.key, e.value));
+  carried_.clear();
   for (const Entry& e : EntriesFor(changes_)) SB_RETURN_IF_ERROR(AppendRecord(e.key, e.value));
   for (const Entry& e : followup_entries) SB_RETURN_IF_ERROR(AppendRecord(e.key, e.value));
   Group group;
@@ -555,6 +563,7 @@ Status Shard::Flush() {
   meta.set_agent_events_next_offset(agent_events_next_);
   meta.set_group_seq(++group_seq_);
   meta.set_outputs_acked_through(outputs_acked_through_);
+  meta.set_config_version(config_version_);
   if (stats_book_ != nullptr) stats_book_->SaveTo(&meta);
   if (followups_ != nullptr) {
     meta.set_followup_outage(followups_->outage());
@@ -711,6 +720,80 @@ Status Shard::Checkpoint() {
   if (followups_ != nullptr) followups_->StageCheckpoint(&batch, kForwardsStoreKey);
   SB_RETURN_IF_ERROR(store_->Commit(std::move(batch)));
   if (followups_ != nullptr) followups_->CheckpointSaved();
+  return Status::Ok();
+}
+
+void Shard::UseRecordedConfig(const std::string& version) {
+  if (version.empty() || version == config_version_) return;
+  auto recorded = options_.configs != nullptr ? options_.configs->Find(version, 0) : nullptr;
+  if (recorded == nullptr) {
+    std::fprintf(stderr,
+                 "shard %d: WARNING: the changelog was written under routing config version %s, "
+                 "which this node does not know (not in sb.control); restoring under version "
+                 "%s\n",
+                 options_.partition, version.c_str(), config_version_.c_str());
+    return;
+  }
+  std::fprintf(stderr,
+               "shard %d: restoring under routing config version %s (recorded in the changelog; "
+               "this node started with %s)\n",
+               options_.partition, version.c_str(), config_version_.c_str());
+  config_holder_ = std::move(recorded);
+  config_ = config_holder_.get();
+  config_version_ = version;
+}
+
+Status Shard::SwitchConfig(const kafka::Record& record, const std::string& version) {
+  const std::string where = record.topic + "@" + std::to_string(record.offset);
+  if (version == config_version_) return Status::Ok();  // a marker written again (a retry)
+  if (options_.configs == nullptr) {
+    Refused(record, "config change to version " + version + " refused: no config source");
+    return Status::Ok();
+  }
+  auto next = options_.configs->Find(version, options_.config_wait_ms);
+  if (next == nullptr) {
+    // Skipping the marker would make this owner decide differently from any replay: stop
+    // instead (crash-only: a restart reads sb.control again).
+    Fail(Unavailable("shard " + std::to_string(options_.partition) + ": " + where +
+                     ": routing config version " + version + " not found in sb.control within " +
+                     std::to_string(options_.config_wait_ms) + " ms"));
+    return failure_;
+  }
+  Status compatible = control::CheckCompatible(*config_, *next);
+  if (!compatible.ok()) {  // ApplyConfig refuses these; the same refusal in every replay
+    Refused(record, "config change to version " + version + " refused: " + compatible.message());
+    return Status::Ok();
+  }
+  // The engine is rebuilt from its complete state (its timers follow from the times in it) under
+  // the new config; what it changed since the last flush goes into the next group first.
+  engine::Changes pending;
+  engine_->TakeChanges(&pending);
+  for (Entry& e : EntriesFor(pending)) carried_.push_back(std::move(e));
+  const pb::EngineState state = engine_->ExportState();
+  auto engine = state.agents().empty() && state.contacts().empty()
+                    ? engine::Engine::Create(*next, clock_)
+                    : engine::Engine::Restore(*next, clock_, state);
+  if (!engine.ok()) {
+    Fail(Internal("shard " + std::to_string(options_.partition) + ": " + where +
+                  ": switching to routing config version " + version + ": " +
+                  engine.status().ToString()));
+    return failure_;
+  }
+  engine_ = std::move(*engine);
+  engine_->TrackChanges(true);
+  if (stats_book_ != nullptr) {
+    pb::ShardMeta saved;
+    stats_book_->SaveTo(&saved);
+    stats_book_ = std::make_unique<StatsBook>(next.get(), options_.partition, options_.partitions);
+    stats_book_->Restore(saved);
+  }
+  std::fprintf(stderr, "shard %d: routing config version %s -> %s at %s\n", options_.partition,
+               config_version_.c_str(), version.c_str(), where.c_str());
+  // Follow-ups keep the config they were made with (kept alive by the source): they only look
+  // up the domains of queues, and no queue or domain is ever removed.
+  config_holder_ = std::move(next);
+  config_ = config_holder_.get();
+  config_version_ = version;
   return Status::Ok();
 }
 

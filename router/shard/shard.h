@@ -8,7 +8,11 @@
 //   OnInput(): apply one input record to the engine (or, for a follow-up command, to the shard's
 //              follow-up scheduler), collecting decisions. An event of a desktop or integrator
 //              the engine refuses becomes a DECISION_REFUSED output (agent, contact, code,
-//              message, input offset), so the sender learns it; timers and forwards do not.
+//              message, input offset), so the sender learns it; timers and forwards do not. A
+//              ConfigChanged marker rebuilds the
+//              engine from its state under the marker's config version (router/control), so
+//              every replay switches at the same record; each group's meta names the version
+//              in force, and a restore rebuilds the engine under it.
 //   Flush():   append the changes as one group (entity records, then the meta record carrying
 //              the input offsets and the group's outputs).
 //   OnDelivery(): every acknowledged changelog record must sit at the next expected offset. A gap
@@ -34,6 +38,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "router/control/control.h"
 #include "router/engine/engine.h"
 #include "router/followup/settings.h"
 #include "router/kafka/client.h"
@@ -75,6 +80,12 @@ struct ShardOptions {
   // Follow-up scheduling; nullptr: follow-up commands are refused (logged). REQUIRES: outlives
   // the shard; CheckFollowUpQueues() passed.
   const followup::Settings* followups = nullptr;
+  // Routing config versions (router/control): the config of a ConfigChanged marker, and the one
+  // recorded in the changelog for a restore. nullptr: markers are refused (logged) and the shard
+  // keeps the config it was made with. REQUIRES: outlives the shard; owner thread only.
+  control::ConfigSource* configs = nullptr;
+  // How long a marker waits for its version to arrive in sb.control before the shard fails.
+  int config_wait_ms = 10000;
 };
 
 struct ShardStats {
@@ -127,7 +138,9 @@ class Shard {
   // Metrics (router/shard/probe.h): null = none. REQUIRES: the probe outlives the shard.
   void set_probe(ShardProbe* probe) { probe_ = probe; }
   const engine::Engine* engine() const { return engine_.get(); }  // null until claimed
-  const store::Store* store() const { return store_.get(); }      // null until claimed
+  // The routing config version the engine decides with now (router/control: ConfigVersionOf).
+  const std::string& config_version() const { return config_version_; }
+  const store::Store* store() const { return store_.get(); }  // null until claimed
 
  private:
   struct Group {
@@ -163,9 +176,18 @@ class Shard {
   void FollowUpNotPublished(const std::string& task_id, const Status& why);
   // Publishes up to `max` tasks of republish_ in their committed state.
   void RepublishFollowUps(size_t max);
+  // A ConfigChanged marker: rebuilds the engine from its state under the config of `version`
+  // (see router/control/control.h). Unknown version after options_.config_wait_ms: fails.
+  Status SwitchConfig(const kafka::Record& record, const std::string& version);
+  // Claim(): the config version recorded in the changelog replaces the one the shard was made
+  // with, when the config source has it.
+  void UseRecordedConfig(const std::string& version);
 
   const ShardOptions options_;
   const pb::RoutingConfig* config_;
+  std::shared_ptr<const pb::RoutingConfig> config_holder_;  // config_ after a switch
+  std::string config_version_;                              // of *config_
+  std::vector<Entry> carried_;  // the previous engine's changes not flushed at a switch
   const Clock* clock_;
   const Producers producers_;
   ShardProbe* probe_ = nullptr;
