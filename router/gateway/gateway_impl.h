@@ -313,9 +313,6 @@ class Gateway::Impl {
     answered_.notify_all();
   }
 
-  const GatewayOptions options_;
-  SystemClock clock_;
-  const Validator validator_;
   // Loop thread of the I/O: sb.control's config/current changed or a drain for this node came.
   void FollowControl();
   // This node is to drain: health NOT_SERVING, new desktop sessions refused with UNAVAILABLE,
@@ -325,6 +322,7 @@ class Gateway::Impl {
   bool draining() const { return draining_.load(); }
 
   const GatewayOptions options_;
+  SystemClock clock_;
   LiveValidator validator_;
   std::mutex apply_mu_;  // one ApplyConfig at a time through this gateway
   std::atomic<bool> draining_{false};
