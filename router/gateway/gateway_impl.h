@@ -246,6 +246,9 @@ class Gateway::Impl {
     if (d.type() == pb::DECISION_OFFER) {
       *u.mutable_offer() = d;
     } else if (d.type() == pb::DECISION_REFUSED) {
+      // A desktop that reconnected within the grace period finds its agent still logged in:
+      // the session goes on with that login (Relogin covers the other node's late logout).
+      if (d.refused_event() == "agent_login" && d.refusal_code() == "FAILED_PRECONDITION") return;
       // An action the engine refused after the gateway had accepted it (an accept of an offer
       // that had timed out, a wrap-up of nothing): the desktop learns it like a validation error.
       u.mutable_refused()->set_code(d.refusal_code());

@@ -40,6 +40,9 @@ class GrpcAgentsTest : public ::testing::Test {
     auto config = config::ParseRoutingConfig(kOneDomainConfig);
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     config_ = *config;
+    // Desktops wrap every contact up, as the demo's queues require (acw_limit_s > 0); without
+    // after-contact work the engine refuses a wrap-up, and the refusal reaches the desktop.
+    for (auto& q : *config_.mutable_queues()) q.set_acw_limit_s(60);
     dir_ = fs::temp_directory_path() /
            ("sb-grpc-agents-test-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
