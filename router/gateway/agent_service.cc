@@ -1,4 +1,5 @@
 #include "common/config/text.h"
+#include "router/gateway/agent_events.h"
 #include "router/gateway/gateway_impl.h"
 #include "switchboard/v1/events.pb.h"
 
@@ -113,50 +114,23 @@ class AgentServiceImpl final : public pb::AgentService::Service {
       return false;
     }
     const std::string& id = agent.id();
-    pb::RoutingEvent ev;
-    ev.set_at_ms(gw_->clock_.NowMs());
     switch (r.action_case()) {
       case pb::AgentRequest::kLogin:
         refuse(FailedPrecondition("already logged in on this stream"));
         return false;
-      case pb::AgentRequest::kReady:
-        ev.mutable_agent_ready()->set_agent_id(id);
-        break;
-      case pb::AgentRequest::kNotReady:
-        ev.mutable_agent_not_ready()->set_agent_id(id);
-        ev.mutable_agent_not_ready()->set_reason(r.not_ready().reason());
-        break;
-      case pb::AgentRequest::kAccept:
-        ev.mutable_offer_accepted()->set_agent_id(id);
-        ev.mutable_offer_accepted()->set_contact_id(r.accept().contact_id());
-        ev.mutable_offer_accepted()->set_attempt(r.accept().attempt());
-        break;
-      case pb::AgentRequest::kReject:
-        ev.mutable_offer_rejected()->set_agent_id(id);
-        ev.mutable_offer_rejected()->set_contact_id(r.reject().contact_id());
-        ev.mutable_offer_rejected()->set_attempt(r.reject().attempt());
-        ev.mutable_offer_rejected()->set_reason(r.reject().reason());
-        break;
-      case pb::AgentRequest::kComplete:
-        ev.mutable_contact_ended()->set_contact_id(r.complete().contact_id());
-        break;
-      case pb::AgentRequest::kWrapUp:
-        ev.mutable_wrap_up_done()->set_agent_id(id);
-        ev.mutable_wrap_up_done()->set_contact_id(r.wrap_up().contact_id());
-        ev.mutable_wrap_up_done()->set_disposition(r.wrap_up().disposition());
-        break;
       case pb::AgentRequest::kHeartbeat:
         reply->mutable_heartbeat()->set_client_time_ms(r.heartbeat().client_time_ms());
         reply->mutable_heartbeat()->set_server_time_ms(gw_->clock_.NowMs());
         return false;
       case pb::AgentRequest::kLogout:
         desk.leaving = true;
-        ev.mutable_agent_logout()->set_agent_id(id);
-        ev.mutable_agent_logout()->set_reason(r.logout().reason());
         break;
-      case pb::AgentRequest::ACTION_NOT_SET:
-        return false;  // refused by validation above
+      default:
+        break;
     }
+    std::optional<pb::RoutingEvent> event = AgentActionEvent(id, r, gw_->clock_.NowMs());
+    if (!event) return false;  // no action: refused by validation above
+    const pb::RoutingEvent& ev = *event;
     Status st = Publish(partition, id, ev);
     if (!st.ok()) {
       refuse(Unavailable("not accepted: " + st.message()));

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "router/gateway/agent_events.h"
 #include "router/kafka/topics.h"
 
 namespace sb::loadgen {
@@ -42,31 +43,12 @@ Status KafkaAgentLink::LogIn() {
 
 // The RoutingEvent the gateway would publish for the same desktop action.
 Status KafkaAgentLink::Send(uint32_t agent, const pb::AgentRequest& r) {
-  const std::string& id = agents_[agent].id();
-  pb::RoutingEvent ev;
-  ev.set_at_ms(WallMs());
-  switch (r.action_case()) {
-    case pb::AgentRequest::kAccept:
-      ev.mutable_offer_accepted()->set_agent_id(id);
-      ev.mutable_offer_accepted()->set_contact_id(r.accept().contact_id());
-      ev.mutable_offer_accepted()->set_attempt(r.accept().attempt());
-      break;
-    case pb::AgentRequest::kComplete:
-      ev.mutable_contact_ended()->set_contact_id(r.complete().contact_id());
-      break;
-    case pb::AgentRequest::kWrapUp:
-      ev.mutable_wrap_up_done()->set_agent_id(id);
-      ev.mutable_wrap_up_done()->set_contact_id(r.wrap_up().contact_id());
-      ev.mutable_wrap_up_done()->set_disposition(r.wrap_up().disposition());
-      break;
-    case pb::AgentRequest::kReady:
-      ev.mutable_agent_ready()->set_agent_id(id);
-      break;
-    default:
-      return InvalidArgument("KafkaAgentLink::Send: unsupported action " +
-                             std::to_string(r.action_case()));
+  std::optional<pb::RoutingEvent> ev = gateway::AgentActionEvent(agents_[agent].id(), r, WallMs());
+  if (!ev) {
+    return InvalidArgument("KafkaAgentLink::Send: unsupported action " +
+                           std::to_string(r.action_case()));
   }
-  return Publish(agent, ev);
+  return Publish(agent, *ev);
 }
 
 void KafkaAgentLink::Observe(const pb::Decision& d) {
