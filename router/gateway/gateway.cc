@@ -98,7 +98,8 @@ Status Gateway::Impl::StartKafka() {
       std::string(kafka::kContactsTopic), std::string(kafka::kAgentEventsTopic),
       std::string(kafka::kAssignmentsTopic), std::string(kafka::kStatsTopic),
       std::string(kafka::kFollowUpsTopic)};
-  auto counts = kafka::TopicPartitions(options_.bootstrap, topics, options_.connect_timeout_ms);
+  auto counts = kafka::TopicPartitions(options_.bootstrap, topics, options_.connect_timeout_ms,
+                                       options_.kafka_settings);
   if (!counts.ok()) return counts.status();
   for (const std::string& t : topics) {
     if ((*counts)[t] <= 0) return Unavailable("gateway: topic " + t + " does not exist");

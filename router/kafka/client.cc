@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 #include <utility>
 
@@ -47,6 +48,15 @@ Result<rd_kafka_t*> NewHandle(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
     return InvalidArgument(std::string("kafka client: ") + err);
   }
   return rk;
+}
+
+// How long a consumer's fetch may wait on the broker. Apache Kafka answers a waiting fetch as
+// soon as data arrives, so librdkafka's long poll (500 ms) costs no latency and spares the broker
+// thousands of empty fetches a second (with 5 ms, ~30 consumers of a 3-router test starved a
+// 1-broker JVM until group heartbeats timed out). librdkafka's mock cluster holds an empty fetch
+// for the whole wait even when data arrives meanwhile: its clients poll every 5 ms.
+std::string FetchWaitMs(const std::string& bootstrap, const Settings& extra) {
+  return IsEmbeddedBroker(bootstrap, extra) ? "5" : "500";
 }
 
 void LogError(rd_kafka_t* rk, int err, const char* reason, void*) {
@@ -209,7 +219,7 @@ Result<std::unique_ptr<GroupConsumer>> GroupConsumer::Create(const std::string& 
                         {"partition.assignment.strategy", "range"},
                         {"session.timeout.ms", "6000"},
                         {"heartbeat.interval.ms", "1000"},
-                        {"fetch.wait.max.ms", "5"},
+                        {"fetch.wait.max.ms", FetchWaitMs(bootstrap, extra)},
                         {"enable.partition.eof", "false"}},
                        extra);
   if (!conf.ok()) return conf.status();
@@ -235,6 +245,30 @@ void GroupConsumer::Close() {
   if (closed_) return;
   closed_ = true;
   rd_kafka_consumer_close(rk_);
+}
+
+void GroupConsumer::Leave() {
+  if (closed_) return;
+  // librdkafka sends LeaveGroup for a static member on unsubscribe, not on close (KIP-345).
+  rd_kafka_resp_err_t err = rd_kafka_unsubscribe(rk_);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    std::fprintf(stderr, "kafka %s: unsubscribe: %s\n", rd_kafka_name(rk_), ErrText(err).c_str());
+  }
+  // Serve the revocation (Listener::OnRevoked) and give librdkafka's main thread time to send
+  // LeaveGroup once the unassignment is done; records fetched meanwhile are dropped unprocessed
+  // (the next owner resumes from the changelog's positions). Bounded: 3 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  int empty_polls = 0;
+  while (empty_polls < 4 && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 50);
+    if (m != nullptr) rd_kafka_message_destroy(m);
+    rd_kafka_topic_partition_list_t* assigned = nullptr;
+    const bool none = rd_kafka_assignment(rk_, &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                      assigned != nullptr && assigned->cnt == 0;
+    if (assigned != nullptr) rd_kafka_topic_partition_list_destroy(assigned);
+    empty_polls = none ? empty_polls + 1 : 0;
+  }
+  Close();
 }
 
 std::optional<int64_t> GroupConsumer::CachedHighWatermark(const std::string& topic,
@@ -288,7 +322,11 @@ Result<std::optional<Record>> PollConsumer(rd_kafka_t* rk, int timeout_ms) {
   if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     const std::string what = rd_kafka_message_errstr(m);
     char fatal[256];
-    if (rd_kafka_fatal_error(rk, fatal, sizeof fatal) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    const rd_kafka_resp_err_t fatal_err = rd_kafka_fatal_error(rk, fatal, sizeof fatal);
+    if (fatal_err == RD_KAFKA_RESP_ERR_FENCED_INSTANCE_ID) {
+      return FailedPrecondition(std::string(kFencedInstance) + ": " + fatal);
+    }
+    if (fatal_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return Unavailable(std::string("kafka consumer fatal error: ") + fatal);
     }
     if (m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
@@ -318,7 +356,7 @@ Result<std::unique_ptr<PartitionReader>> PartitionReader::Create(const std::stri
                         {"auto.offset.reset", "earliest"},
                         {"enable.auto.offset.store", "false"},
                         {"enable.partition.eof", "true"},
-                        {"fetch.wait.max.ms", "5"}},
+                        {"fetch.wait.max.ms", FetchWaitMs(bootstrap, extra)}},
                        extra);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_error_cb(*conf, &LogError);
@@ -351,8 +389,20 @@ Result<std::optional<Record>> PartitionReader::Poll(int timeout_ms) {
 Result<std::pair<int64_t, int64_t>> PartitionReader::Watermarks(std::string_view topic,
                                                                 int32_t partition, int timeout_ms) {
   int64_t low = 0, high = 0;
-  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk_, std::string(topic).c_str(),
-                                                             partition, &low, &high, timeout_ms);
+  const std::string name(topic);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  rd_kafka_resp_err_t err;
+  // A partition between leaders (just created, or its leader's broker lost) answers
+  // NOT_LEADER/LEADER_NOT_AVAILABLE for a moment on real Kafka: ask again until the deadline.
+  for (;;) {
+    err = rd_kafka_query_watermark_offsets(rk_, name.c_str(), partition, &low, &high, timeout_ms);
+    const bool transient = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                           err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE ||
+                           err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                           err == RD_KAFKA_RESP_ERR__TRANSPORT;
+    if (!transient || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Unavailable("kafka watermarks of " + std::string(topic) + "[" +
                        std::to_string(partition) + "]: " + ErrText(err));
@@ -375,30 +425,51 @@ struct Handle {
   }
 };
 
-Result<std::map<std::string, int32_t>> Describe(rd_kafka_t* rk,
-                                                const std::vector<std::string>& topics,
-                                                int timeout_ms, int* brokers) {
+// What the cluster metadata says of the asked topics: partitions (0 = missing) and replicas.
+struct Described {
+  std::map<std::string, int32_t> partitions;
+  std::map<std::string, int> replicas;
+  std::map<std::string, bool> led;  // every partition has a leader
+  int brokers = 0;
+};
+
+Result<Described> Describe(rd_kafka_t* rk, const std::vector<std::string>& topics, int timeout_ms) {
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, nullptr, &md, timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return Unavailable("no Kafka broker answered within " + std::to_string(timeout_ms) +
                        " ms: " + ErrText(err));
   }
-  std::map<std::string, int32_t> out;
-  for (const auto& t : topics) out[t] = 0;
+  Described out;
+  for (const auto& t : topics) out.partitions[t] = 0;
   for (int i = 0; i < md->topic_cnt; ++i) {
-    auto it = out.find(md->topics[i].topic);
-    if (it != out.end() && md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      it->second = md->topics[i].partition_cnt;
+    const rd_kafka_metadata_topic_t& t = md->topics[i];
+    auto it = out.partitions.find(t.topic);
+    if (it != out.partitions.end() && t.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      it->second = t.partition_cnt;
+      out.replicas[t.topic] = t.partition_cnt > 0 ? t.partitions[0].replica_cnt : 0;
+      bool led = true;
+      for (int p = 0; p < t.partition_cnt; ++p) {
+        const rd_kafka_metadata_partition_t& part = t.partitions[p];
+        led = led && part.err == RD_KAFKA_RESP_ERR_NO_ERROR && part.leader >= 0;
+      }
+      out.led[t.topic] = led;
     }
   }
-  if (brokers != nullptr) *brokers = md->broker_cnt;
+  out.brokers = md->broker_cnt;
   rd_kafka_metadata_destroy(md);
   return out;
 }
 
-Result<Handle> AdminHandle(const std::string& bootstrap) {
-  auto conf = MakeConf(bootstrap, {{"allow.auto.create.topics", "false"}}, {});
+// Admin requests go through the operator's security settings (SASL, TLS) like every client.
+Result<Handle> AdminHandle(const std::string& bootstrap, const Settings& extra) {
+  Settings admin_safe = extra;
+  // Consumer-group settings mean nothing to an admin client (librdkafka warns on them).
+  for (const char* k : {"session.timeout.ms", "heartbeat.interval.ms", "group.instance.id",
+                        "max.poll.interval.ms", "auto.offset.reset", "enable.auto.commit"}) {
+    admin_safe.erase(k);
+  }
+  auto conf = MakeConf(bootstrap, {{"allow.auto.create.topics", "false"}}, admin_safe);
   if (!conf.ok()) return conf.status();
   auto rk = NewHandle(RD_KAFKA_PRODUCER, *conf);
   if (!rk.ok()) return rk.status();
@@ -413,86 +484,256 @@ std::vector<std::string> AllTopicNames() {
   return names;
 }
 
-Status CreateTopics(rd_kafka_t* rk, const std::vector<std::string>& missing, int32_t partitions,
-                    int replication, int timeout_ms) {
-  std::vector<rd_kafka_NewTopic_t*> topics;
+const TopicSpec* FindSpec(std::string_view name) {
+  for (const TopicSpec& t : kTopics) {
+    if (t.name == name) return &t;
+  }
+  return nullptr;
+}
+
+// Runs one admin request on a private queue and returns its result event (owned by the caller),
+// or Unavailable naming `what` when there is no answer or the request as a whole failed.
+using EventPtr = std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)>;
+template <typename Send>
+Result<EventPtr> AdminCall(rd_kafka_t* rk, rd_kafka_admin_op_t op, const std::string& what,
+                           int timeout_ms, Send send) {
   char err[512];
-  for (const auto& name : missing) {
-    rd_kafka_NewTopic_t* t =
-        rd_kafka_NewTopic_new(name.c_str(), partitions, replication, err, sizeof err);
-    if (t == nullptr) return InvalidArgument("topic " + name + ": " + err);
-    if (name == kChangelogTopic) rd_kafka_NewTopic_set_config(t, "cleanup.policy", "compact");
-    topics.push_back(t);
-  }
   rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err, sizeof err);
-  rd_kafka_CreateTopics(rk, topics.data(), topics.size(), opts, q);
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
-  Status st = Status::Ok();
-  if (ev == nullptr) {
-    st = Unavailable("kafka CreateTopics: no answer within " + std::to_string(timeout_ms) + " ms");
-  } else if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    st = Unavailable(std::string("kafka CreateTopics: ") + rd_kafka_event_error_string(ev));
-  } else {
-    size_t n = 0;
-    const rd_kafka_topic_result_t** res =
-        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
-    for (size_t i = 0; i < n && st.ok(); ++i) {
-      rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
-      if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        st = Unavailable(std::string("kafka CreateTopics ") + rd_kafka_topic_result_name(res[i]) +
-                         ": " + ErrText(e));
-      }
-    }
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, op);
+  rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, err, sizeof err);
+  if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS) {
+    rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, err, sizeof err);
   }
-  if (ev != nullptr) rd_kafka_event_destroy(ev);
+  send(opts, q);
+  EventPtr ev(rd_kafka_queue_poll(q, timeout_ms + 1000), &rd_kafka_event_destroy);
   rd_kafka_AdminOptions_destroy(opts);
   rd_kafka_queue_destroy(q);
-  rd_kafka_NewTopic_destroy_array(topics.data(), topics.size());
-  return st;
+  if (ev == nullptr) {
+    return Unavailable("kafka " + what + ": no answer within " + std::to_string(timeout_ms) +
+                       " ms");
+  }
+  if (rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return Unavailable("kafka " + what + ": " + rd_kafka_event_error_string(ev.get()));
+  }
+  return ev;
+}
+
+Status CreateTopics(rd_kafka_t* rk, const std::vector<std::string>& names, int32_t partitions,
+                    int replication, int timeout_ms) {
+  std::vector<rd_kafka_NewTopic_t*> topics;
+  auto free_topics = [&] { rd_kafka_NewTopic_destroy_array(topics.data(), topics.size()); };
+  char err[512];
+  for (const auto& name : names) {
+    rd_kafka_NewTopic_t* t =
+        rd_kafka_NewTopic_new(name.c_str(), partitions, replication, err, sizeof err);
+    if (t == nullptr) {
+      free_topics();
+      return InvalidArgument("topic " + name + ": " + err);
+    }
+    topics.push_back(t);
+    for (const auto& [key, value] : RequiredTopicSettings(name, replication)) {
+      rd_kafka_NewTopic_set_config(t, key.c_str(), value.c_str());
+    }
+  }
+  auto ev = AdminCall(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, "CreateTopics", timeout_ms,
+                      [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+                        rd_kafka_CreateTopics(rk, topics.data(), topics.size(), opts, q);
+                      });
+  free_topics();
+  if (!ev.ok()) return ev.status();
+  size_t n = 0;
+  const rd_kafka_topic_result_t** res =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev->get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      const char* why = rd_kafka_topic_result_error_string(res[i]);
+      return Unavailable(std::string("kafka CreateTopics ") + rd_kafka_topic_result_name(res[i]) +
+                         ": " + ErrText(e) + (why != nullptr ? std::string(": ") + why : ""));
+    }
+  }
+  return Status::Ok();
+}
+
+// The settings of each topic, from DescribeConfigs.
+using TopicConfigs = std::map<std::string, std::map<std::string, std::string>>;
+Result<TopicConfigs> DescribeTopicConfigs(rd_kafka_t* rk, const std::vector<std::string>& names,
+                                          int timeout_ms) {
+  std::vector<rd_kafka_ConfigResource_t*> resources;
+  for (const auto& name : names) {
+    resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str()));
+  }
+  auto ev = AdminCall(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, "DescribeConfigs", timeout_ms,
+                      [&](rd_kafka_AdminOptions_t* opts, rd_kafka_queue_t* q) {
+                        rd_kafka_DescribeConfigs(rk, resources.data(), resources.size(), opts, q);
+                      });
+  rd_kafka_ConfigResource_destroy_array(resources.data(), resources.size());
+  if (!ev.ok()) return ev.status();
+  TopicConfigs out;
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** res = rd_kafka_DescribeConfigs_result_resources(
+      rd_kafka_event_DescribeConfigs_result(ev->get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    const std::string name = rd_kafka_ConfigResource_name(res[i]);
+    const rd_kafka_resp_err_t e = rd_kafka_ConfigResource_error(res[i]);
+    if (e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+        e == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED) {
+      return FailedPrecondition("topic " + name +
+                                ": not allowed to describe its settings (grant the router's "
+                                "principal DescribeConfigs on the sb.* topics)");
+    }
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return Unavailable("kafka DescribeConfigs " + name + ": " + ErrText(e));
+    }
+    size_t entries = 0;
+    const rd_kafka_ConfigEntry_t** configs = rd_kafka_ConfigResource_configs(res[i], &entries);
+    for (size_t j = 0; j < entries; ++j) {
+      const char* value = rd_kafka_ConfigEntry_value(configs[j]);
+      out[name][rd_kafka_ConfigEntry_name(configs[j])] = value != nullptr ? value : "";
+    }
+  }
+  return out;
+}
+
+// Refuses topics whose cleanup policy would lose what Switchboard relies on; warns (once, on
+// stderr) about replication that does not survive a broker loss. Not for the mock cluster.
+Status CheckTopicSettings(rd_kafka_t* rk, const Described& described, int timeout_ms) {
+  auto configs = DescribeTopicConfigs(rk, AllTopicNames(), timeout_ms);
+  if (!configs.ok()) return configs.status();
+  for (const TopicSpec& spec : kTopics) {
+    const std::string name(spec.name);
+    const auto& c = (*configs)[name];
+    auto get = [&](const char* key) {
+      auto it = c.find(key);
+      return it == c.end() ? std::string("?") : it->second;
+    };
+    const std::string policy = get("cleanup.policy");
+    const std::string want = spec.compacted() ? "compact" : "delete";
+    if (policy != want) {
+      return FailedPrecondition(
+          "topic " + name + ": cleanup.policy=" + policy + ", Switchboard needs cleanup.policy=" +
+          want +
+          (spec.compacted()
+               ? " (keyed full-state records: a key's newest record must never expire)"
+               : " (a stream of records kept by time: compaction would drop records that share "
+                 "a key)") +
+          "; change it with kafka-configs --alter --entity-type topics --entity-name " + name +
+          " --add-config cleanup.policy=" + want);
+    }
+    const auto replicas = described.replicas.find(name);
+    const int rf = replicas == described.replicas.end() ? 0 : replicas->second;
+    const std::string isr = get("min.insync.replicas");
+    if (rf < std::min(described.brokers, kMaxReplicationFactor) || (rf >= 3 && isr == "1")) {
+      std::fprintf(stderr,
+                   "kafka: WARNING topic %s has replication.factor=%d, min.insync.replicas=%s on "
+                   "%d brokers: a broker loss can lose acknowledged records (recommended: 3 "
+                   "and 2)\n",
+                   name.c_str(), rf, isr.c_str(), described.brokers);
+    }
+  }
+  return Status::Ok();
+}
+
+// Waits until the metadata shows every named topic with `partitions` partitions, each with a
+// leader (real Kafka elects them a moment after creating the topic).
+Result<Described> AwaitTopics(rd_kafka_t* rk, const std::vector<std::string>& names,
+                              int32_t partitions, int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    auto again = Describe(rk, names, timeout_ms);
+    if (!again.ok()) return again.status();
+    bool all = true;
+    for (const auto& [name, n] : again->partitions) {
+      all = all && n == partitions && again->led[name];
+    }
+    if (all) return again;
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Unavailable("created topics did not appear within " + std::to_string(timeout_ms) +
+                         " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace
 
+bool IsEmbeddedBroker(const std::string& bootstrap, const Settings& extra) {
+  static std::mutex mu;
+  static std::map<std::string, bool>* known = new std::map<std::string, bool>();  // never freed
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = known->find(bootstrap);
+    if (it != known->end()) return it->second;
+  }
+  auto h = AdminHandle(bootstrap, extra);
+  if (!h.ok()) return false;
+  char* id = rd_kafka_clusterid(h->rk, 10000);
+  if (id == nullptr) return false;  // unreachable: not cached, the caller's own call will say so
+  // rdkafka_mock.c names its cluster "mockCluster<hex>"; Apache Kafka's ids are base64 UUIDs.
+  const bool mock = std::string_view(id).starts_with("mockCluster");
+  rd_kafka_mem_free(h->rk, id);
+  std::lock_guard<std::mutex> lock(mu);
+  (*known)[bootstrap] = mock;
+  return mock;
+}
+
+int ReplicationFor(int brokers) { return std::clamp(brokers, 1, kMaxReplicationFactor); }
+
+Result<int> ClusterBrokers(const std::string& bootstrap, int timeout_ms, const Settings& extra) {
+  auto h = AdminHandle(bootstrap, extra);
+  if (!h.ok()) return h.status();
+  auto d = Describe(h->rk, {}, timeout_ms);
+  if (!d.ok()) return d.status();
+  return d->brokers;
+}
+
+std::map<std::string, std::string> RequiredTopicSettings(std::string_view topic, int replication) {
+  std::map<std::string, std::string> out;
+  const TopicSpec* spec = FindSpec(topic);
+  if (spec == nullptr || !spec->compacted()) {
+    out["cleanup.policy"] = "delete";
+    out["retention.ms"] = std::string(kTimeRetentionMs);
+  } else {
+    out["cleanup.policy"] = "compact";
+    out["min.compaction.lag.ms"] = std::string(kMinCompactionLagMs);
+  }
+  if (replication >= 3) out["min.insync.replicas"] = std::string(kMinInsyncReplicasAt3);
+  return out;
+}
+
 Result<std::map<std::string, int32_t>> TopicPartitions(const std::string& bootstrap,
                                                        const std::vector<std::string>& topics,
-                                                       int timeout_ms) {
-  auto h = AdminHandle(bootstrap);
+                                                       int timeout_ms, const Settings& extra) {
+  auto h = AdminHandle(bootstrap, extra);
   if (!h.ok()) return h.status();
-  return Describe(h->rk, topics, timeout_ms, nullptr);
+  auto d = Describe(h->rk, topics, timeout_ms);
+  if (!d.ok()) return d.status();
+  return d->partitions;
 }
 
 Status EnsureTopic(const std::string& bootstrap, const std::string& topic, int32_t partitions,
-                   int timeout_ms) {
-  auto h = AdminHandle(bootstrap);
+                   int timeout_ms, const Settings& extra) {
+  auto h = AdminHandle(bootstrap, extra);
   if (!h.ok()) return h.status();
-  int brokers = 0;
-  auto counts = Describe(h->rk, {topic}, timeout_ms, &brokers);
-  if (!counts.ok()) return counts.status();
-  if ((*counts)[topic] > 0) return Status::Ok();
-  SB_RETURN_IF_ERROR(CreateTopics(h->rk, {topic}, partitions, std::min(brokers, 3), timeout_ms));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto again = Describe(h->rk, {topic}, timeout_ms, nullptr);
-    if (!again.ok()) return again.status();
-    if ((*again)[topic] > 0) return Status::Ok();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return Unavailable("topic " + topic + " did not appear within " + std::to_string(timeout_ms) +
-                     " ms");
+  auto d = Describe(h->rk, {topic}, timeout_ms);
+  if (!d.ok()) return d.status();
+  if (d->partitions[topic] > 0) return Status::Ok();
+  SB_RETURN_IF_ERROR(
+      CreateTopics(h->rk, {topic}, partitions, ReplicationFor(d->brokers), timeout_ms));
+  auto created = AwaitTopics(h->rk, {topic}, partitions, timeout_ms);
+  return created.ok() ? Status::Ok() : created.status();
 }
 
-Result<int32_t> EnsureTopics(const std::string& bootstrap, int32_t partitions, int timeout_ms) {
-  auto h = AdminHandle(bootstrap);
+Result<int32_t> EnsureTopics(const std::string& bootstrap, int32_t partitions, int timeout_ms,
+                             const Settings& extra) {
+  auto h = AdminHandle(bootstrap, extra);
   if (!h.ok()) return h.status();
   const std::vector<std::string> names = AllTopicNames();
-  int brokers = 0;
-  auto counts = Describe(h->rk, names, timeout_ms, &brokers);
-  if (!counts.ok()) return counts.status();
+  auto d = Describe(h->rk, names, timeout_ms);
+  if (!d.ok()) return d.status();
   std::vector<std::string> missing;
   std::map<int32_t, std::vector<std::string>> by_count;
-  for (const auto& [name, n] : *counts) {
+  for (const auto& [name, n] : d->partitions) {
     if (n == 0) {
       missing.push_back(name);
     } else {
@@ -501,7 +742,7 @@ Result<int32_t> EnsureTopics(const std::string& bootstrap, int32_t partitions, i
   }
   auto describe = [&] {
     std::string s;
-    for (const auto& [name, n] : *counts) {
+    for (const auto& [name, n] : d->partitions) {
       s += (s.empty() ? "" : ", ") + name + "=" + std::to_string(n);
     }
     return s;
@@ -514,26 +755,21 @@ Result<int32_t> EnsureTopics(const std::string& bootstrap, int32_t partitions, i
         "; found " + describe());
   }
   const int32_t want = by_count.empty() ? partitions : by_count.begin()->first;
-  if (missing.empty()) return want;
-  if (want <= 0) {
-    return FailedPrecondition("topics missing (" + describe() +
-                              ") and no --partitions given to create them");
-  }
-  SB_RETURN_IF_ERROR(CreateTopics(h->rk, missing, want, std::min(brokers, 3), timeout_ms));
-  // Creation is asynchronous on the brokers: wait until the metadata shows every topic.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  for (;;) {
-    auto again = Describe(h->rk, names, timeout_ms, nullptr);
-    if (!again.ok()) return again.status();
-    bool all = true;
-    for (const auto& [name, n] : *again) all = all && n == want;
-    if (all) return want;
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Unavailable("created topics did not appear within " + std::to_string(timeout_ms) +
-                         " ms");
+  if (!missing.empty()) {
+    if (want <= 0) {
+      return FailedPrecondition("topics missing (" + describe() +
+                                ") and no --partitions given to create them");
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    SB_RETURN_IF_ERROR(
+        CreateTopics(h->rk, missing, want, ReplicationFor(d->brokers), timeout_ms));
+    // Creation is asynchronous on the brokers: wait until the metadata shows every topic.
+    d = AwaitTopics(h->rk, names, want, timeout_ms);
+    if (!d.ok()) return d.status();
   }
+  // librdkafka's mock cluster has no topic configs (nor a controller to ask).
+  if (IsEmbeddedBroker(bootstrap, extra)) return want;
+  SB_RETURN_IF_ERROR(CheckTopicSettings(h->rk, *d, timeout_ms));
+  return want;
 }
 
 }  // namespace sb::kafka

@@ -22,6 +22,8 @@ namespace sb::kafka {
 
 using Settings = std::map<std::string, std::string>;
 
+inline constexpr std::string_view kFencedInstance = "kafka group member fenced";
+
 struct Header {
   std::string name;
   std::string value;
@@ -108,10 +110,17 @@ class GroupConsumer {
   // pass the next offset not yet processed. Fails (Unavailable) when librdkafka refuses it.
   Status Assign(const std::vector<TopicPartition>& parts);
   // Next record, or nullopt on timeout. Consumer errors other than end-of-partition are logged
-  // and counted; fatal ones are returned as a Status.
+  // and counted; fatal ones are returned as a Status: FailedPrecondition starting with
+  // kFencedInstance when a member with this group.instance.id fenced this one (another process
+  // with the same id, or librdkafka's own rejoin after a session timeout: confluentinc/
+  // librdkafka#3437), after which this consumer is unusable and must be recreated.
   Result<std::optional<Record>> Poll(int timeout_ms);
-  // Leaves the group (revoking everything first).
+  // Revokes everything and closes. A static member (group.instance.id) stays in the group until
+  // its session times out, so a restart within the timeout gets the same partitions back.
   void Close();
+  // Revokes everything, leaves the group at once (also as a static member: its partitions go to
+  // the others now), then closes. For a node that is going away (drain), not restarting.
+  void Leave();
   // High watermark of an assigned partition as librdkafka last learnt it from a fetch (no broker
   // round trip, so cheap enough for a metrics refresh); nullopt while unknown.
   std::optional<int64_t> CachedHighWatermark(const std::string& topic, int32_t partition) const;
@@ -147,19 +156,38 @@ class PartitionReader {
 };
 
 // Partition count of each named topic (0 = the topic does not exist), from cluster metadata.
-// Unavailable when no broker answers within `timeout_ms`.
+// Unavailable when no broker answers within `timeout_ms`. `extra`: the operator's settings
+// (security); consumer-group settings in it are ignored.
 Result<std::map<std::string, int32_t>> TopicPartitions(const std::string& bootstrap,
                                                        const std::vector<std::string>& topics,
-                                                       int timeout_ms);
+                                                       int timeout_ms, const Settings& extra = {});
 
-// Creates the missing Switchboard topics (AdminClient CreateTopics; the changelog compacted) and
-// checks every topic has the same partition count. `partitions` 0 = take the count of the
-// existing topics. Returns the partition count. Errors name the topics and counts that disagree.
-Result<int32_t> EnsureTopics(const std::string& bootstrap, int32_t partitions, int timeout_ms);
+// Creates the missing Switchboard topics (AdminClient CreateTopics, with RequiredTopicSettings
+// and replication min(brokers, 3)), checks every topic has the same partition count and, where
+// the broker serves DescribeConfigs, the cleanup policy each needs (FailedPrecondition naming the
+// topic and the setting; under-replication is only warned about on stderr). `partitions` 0 =
+// take the count of the existing topics. Returns the partition count.
+Result<int32_t> EnsureTopics(const std::string& bootstrap, int32_t partitions, int timeout_ms,
+                             const Settings& extra = {});
 
 // Creates one topic if it does not exist (a scratch topic for measurements).
 Status EnsureTopic(const std::string& bootstrap, const std::string& topic, int32_t partitions,
-                   int timeout_ms);
+                   int timeout_ms, const Settings& extra = {});
+
+// Whether `bootstrap` is librdkafka's mock cluster (`switchboard broker`), from its cluster id;
+// asked once per process and bootstrap list (then cached). False when no broker answers.
+bool IsEmbeddedBroker(const std::string& bootstrap, const Settings& extra = {});
+
+// Brokers in the cluster's metadata. Unavailable when no broker answers within `timeout_ms`.
+Result<int> ClusterBrokers(const std::string& bootstrap, int timeout_ms, const Settings& extra = {});
+
+// The replication factor Switchboard creates its topics with on `brokers` brokers: min(brokers, 3).
+int ReplicationFor(int brokers);
+
+// The topic-level settings a Switchboard topic is created with (cleanup.policy, retention or
+// compaction lag, min.insync.replicas at replication >= 3); a name outside kTopics gets the
+// time-retention settings.
+std::map<std::string, std::string> RequiredTopicSettings(std::string_view topic, int replication);
 
 // Converts a consumed librdkafka message (not an error event) to a Record.
 Record ToRecord(const rd_kafka_message_t* m);

@@ -29,21 +29,39 @@ inline constexpr std::string_view kControlTopic = "sb.control";
 // One-partition scratch topic where the load generator measures the raw produce → consume floor.
 inline constexpr std::string_view kScratchTopic = "sb.loadgen-floor";
 
+// How a topic keeps its records. Compacted topics hold keyed full-state records (the newest per
+// key is what counts) and must never drop a key's newest record by time; the input and output
+// streams are kept by time and must never be compacted (sb.contacts is keyed by routing domain:
+// compaction would keep one contact per domain).
+enum class Retention { kCompacted, kTime };
+
 struct TopicSpec {
   std::string_view name;
-  bool compacted;
+  Retention retention;
+  bool compacted() const { return retention == Retention::kCompacted; }
 };
 
 // Every topic a cluster needs, each with the same partition count.
 inline constexpr std::array<TopicSpec, 7> kTopics = {{
-    {kContactsTopic, false},
-    {kAgentEventsTopic, false},
-    {kAssignmentsTopic, false},
-    {kChangelogTopic, true},
-    {kStatsTopic, true},
-    {kFollowUpsTopic, true},
-    {kControlTopic, true},
+    {kContactsTopic, Retention::kTime},
+    {kAgentEventsTopic, Retention::kTime},
+    {kAssignmentsTopic, Retention::kTime},
+    {kChangelogTopic, Retention::kCompacted},
+    {kStatsTopic, Retention::kCompacted},
+    {kFollowUpsTopic, Retention::kCompacted},
+    {kControlTopic, Retention::kCompacted},
 }};
+
+// Topic-level settings the router creates its topics with (README "Topics"). An operator who
+// pre-creates them may choose other values, except cleanup.policy, which the router checks.
+inline constexpr std::string_view kTimeRetentionMs = "604800000";  // 7 days of input and outputs
+// A compacted record stays uncompacted for at least this long, so a restore that reads the tail
+// after the newest complete state sees every record of that tail (DESIGN.md: nothing after the
+// newest complete snapshot may be compacted).
+inline constexpr std::string_view kMinCompactionLagMs = "3600000";  // 1 hour
+// Replication: min(brokers, 3); with 3 replicas a write needs 2 in sync (acks=all).
+inline constexpr int kMaxReplicationFactor = 3;
+inline constexpr std::string_view kMinInsyncReplicasAt3 = "2";
 
 // FNV-1a 64 of the routing domain name, modulo `partitions`. Stable across processes, versions
 // and languages (unlike std::hash), so adapters written elsewhere can compute it too.

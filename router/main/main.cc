@@ -11,6 +11,7 @@
 #include "tools/report/report.h"
 #include "tools/sim/sim.h"
 #include "tools/staffing/staffing.h"
+#include "tools/topics/topics.h"
 
 namespace {
 
@@ -26,6 +27,7 @@ void Usage(FILE* f) {
       "  sim       contact-center simulation over the routing engine (what-if, Erlang check)\n"
       "  staffing  Erlang C / Erlang A staffing calculator\n"
       "  report    KPIs per queue and day from sb.stats (--kafka, --from, --to, --format)\n"
+      "  topics    check the Kafka topics; --partitions creates missing ones as routers need\n"
       "  followup-drill  follow-up crash drill (kill -9 at will, then --verify)\n"
       "run 'switchboard <command> --help' for its flags\n");
 }
@@ -45,6 +47,7 @@ int main(int argc, char** argv) {
   if (command == "sim") return sb::sim::Main(argc - 1, argv + 1);
   if (command == "staffing") return sb::staffing::Main(argc - 1, argv + 1);
   if (command == "report") return sb::report::Main(argc - 1, argv + 1);
+  if (command == "topics") return sb::topics::Main(argc - 1, argv + 1);
   if (command == "followup-drill") return sb::drill::Main(argc - 1, argv + 1);
   std::fprintf(stderr, "switchboard: unknown command \"%s\"\n", command.c_str());
   Usage(stderr);

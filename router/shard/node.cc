@@ -17,6 +17,10 @@ constexpr int kTickMs = 20;
 constexpr int kStatsIntervalMs = 1000;
 constexpr size_t kMaxBatch = 1024;
 constexpr int kClaimAttempts = 3;
+// A member fenced by its own group.instance.id joins again; this often within the window means a
+// second process runs with this node id, and the node stops.
+constexpr size_t kMaxRejoins = 3;
+constexpr int64_t kRejoinWindowMs = 5 * 60 * 1000;
 
 }  // namespace
 
@@ -26,6 +30,11 @@ Node::Node(NodeOptions options, pb::RoutingConfig config)
   client_settings_ = options_.kafka_settings;
   client_settings_.erase("session.timeout.ms");
   client_settings_.erase("heartbeat.interval.ms");
+  client_settings_.erase("group.instance.id");
+  group_settings_ = options_.kafka_settings;
+  if (options_.static_membership && group_settings_.count("group.instance.id") == 0) {
+    group_settings_["group.instance.id"] = options_.node_id;
+  }
 }
 
 Node::~Node() {
@@ -40,7 +49,8 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, pb::RoutingConfig
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) return InvalidArgument("--data-dir " + options.data_dir + ": " + ec.message());
   auto partitions =
-      kafka::EnsureTopics(options.bootstrap, options.partitions, options.connect_timeout_ms);
+      kafka::EnsureTopics(options.bootstrap, options.partitions, options.connect_timeout_ms,
+                          options.kafka_settings);
   if (!partitions.ok()) return partitions.status();
   auto control = control::ControlFollower::Open(options.bootstrap, options.kafka_settings,
                                                 "router " + options.node_id);
@@ -65,15 +75,37 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, pb::RoutingConfig
       kafka::Producer::Create(node->options_.bootstrap, node->client_settings_, on_delivery);
   if (!outputs.ok()) return outputs.status();
   node->output_producer_ = std::move(*outputs);
-  auto consumer = kafka::GroupConsumer::Create(node->options_.bootstrap, node->options_.group,
-                                               node->options_.kafka_settings, self);
-  if (!consumer.ok()) return consumer.status();
-  node->consumer_ = std::move(*consumer);
-  SB_RETURN_IF_ERROR(node->consumer_->Subscribe(
-      {std::string(kafka::kContactsTopic), std::string(kafka::kAgentEventsTopic)}));
+  SB_RETURN_IF_ERROR(node->JoinGroup());
   std::fprintf(stderr, "router %s: %d partitions, joined group %s\n",
                node->options_.node_id.c_str(), *partitions, node->options_.group.c_str());
   return node;
+}
+
+Status Node::JoinGroup() {
+  auto consumer =
+      kafka::GroupConsumer::Create(options_.bootstrap, options_.group, group_settings_, this);
+  if (!consumer.ok()) return consumer.status();
+  consumer_ = std::move(*consumer);
+  return consumer_->Subscribe(
+      {std::string(kafka::kContactsTopic), std::string(kafka::kAgentEventsTopic)});
+}
+
+Status Node::Rejoin(const Status& fenced) {
+  const int64_t now = MonotonicMs();
+  while (!rejoins_.empty() && now - rejoins_.front() > kRejoinWindowMs) rejoins_.pop_front();
+  if (rejoins_.size() >= kMaxRejoins) {
+    return FailedPrecondition(fenced.message() + "; fenced " + std::to_string(kMaxRejoins + 1) +
+                              " times within " + std::to_string(kRejoinWindowMs / 1000) +
+                              " s: is another router running with --node-id " +
+                              options_.node_id + "?");
+  }
+  rejoins_.push_back(now);
+  std::fprintf(stderr, "router %s: %s; releasing every shard and joining the group again\n",
+               options_.node_id.c_str(), fenced.message().c_str());
+  ReleaseAll();  // whatever another owner writes from now on fences our late writes by log order
+  pending_claims_.clear();
+  consumer_.reset();  // a fenced consumer closes at once
+  return JoinGroup();
 }
 
 void Node::OnDelivery(uint64_t token, int64_t offset, const Status& status) {
@@ -275,6 +307,11 @@ Status Node::Run(const std::atomic<bool>& stop) {
       if (n == kMaxBatch) break;  // poll again only for a record this batch will take
       rec = consumer_->Poll(0);
     }
+    if (!rec.ok() && rec.status().message().starts_with(kafka::kFencedInstance)) {
+      Status st = Rejoin(rec.status());
+      if (st.ok()) continue;
+      rec = st;
+    }
     if (!rec.ok()) {
       fatal_ = rec.status();
       break;
@@ -331,7 +368,7 @@ void Node::Drain(const pb::NodeDrain& request) {
   std::fprintf(stderr, "router %s: drain requested at %lld ms by %s: releasing %zu shards\n",
                options_.node_id.c_str(), static_cast<long long>(request.requested_at_ms()),
                request.requested_by().c_str(), shards_.size());
-  consumer_->Close();  // revokes (OnRevoked: flush + checkpoint + release), then leaves the group
+  consumer_->Leave();  // revokes (OnRevoked: flush + checkpoint + release), then leaves the group
   ReleaseAll();        // in case the revocation did not come through the callback
   pending_claims_.clear();
   drained_ = true;

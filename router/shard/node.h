@@ -37,6 +37,11 @@ struct NodeOptions {
   int32_t partitions = 0;  // expected partition count; 0 = whatever the topics have
   std::string group = "switchboard-routers";
   kafka::Settings kafka_settings;  // extra librdkafka settings (e.g. session.timeout.ms)
+  // Static group membership (group.instance.id = node id, unless kafka_settings names one): a
+  // node restarted within session.timeout.ms gets its shards back without a rebalance of the
+  // others. The price: a node that stops (even drained) keeps its shards unowned until the
+  // session times out, since a static member does not leave the group on close.
+  bool static_membership = true;
   int connect_timeout_ms = 15000;
   int checkpoint_interval_ms = 10000;
   int status_interval_ms = 5000;  // status line on stderr; 0 = none
@@ -86,6 +91,11 @@ class Node final : public kafka::GroupConsumer::Listener {
   // Creates and claims the shard of partition `p` into shards_ (retrying a lost claim).
   Status ClaimShard(int32_t p);
   void ReleaseAll();
+  // Creates the group consumer and subscribes to the input topics.
+  Status JoinGroup();
+  // The group fenced this static member: releases every shard and joins with a new consumer;
+  // FailedPrecondition when that happened too often (another node with the same id).
+  Status Rejoin(const Status& fenced);
   Status FlushProducers(int timeout_ms);
   void PrintStatus(double seconds);
   // Loop thread, each turn: reads sb.control (config versions for the shards' markers, drain
@@ -98,11 +108,13 @@ class Node final : public kafka::GroupConsumer::Listener {
   const NodeOptions options_;
   const pb::RoutingConfig config_;
   kafka::Settings client_settings_;  // for the producers and readers: no group settings
+  kafka::Settings group_settings_;   // for the group consumer: with group.instance.id
   SystemClock clock_;
   RouterProbe* probe_ = nullptr;
   std::unique_ptr<kafka::Producer> changelog_producer_;
   std::unique_ptr<kafka::Producer> output_producer_;
   std::unique_ptr<kafka::GroupConsumer> consumer_;
+  std::deque<int64_t> rejoins_;  // when the group fenced this member (Rejoin), newest last
   std::map<int32_t, std::unique_ptr<Shard>> shards_;  // claimed: their partitions are read
   // Assigned by the group, not claimed yet (nor read); dropped by a revocation.
   std::deque<int32_t> pending_claims_;

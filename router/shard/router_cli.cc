@@ -77,6 +77,10 @@ int RouterMain(int argc, char** argv) {
                  "expected partition count; creates missing topics with it (0: as they are)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--group", o.group, "consumer group of the routers");
+  bool dynamic_membership = false;
+  app.add_flag("--no-static-membership", dynamic_membership,
+               "join the group without group.instance.id (default: the node id, so a restart "
+               "within the session timeout keeps this node's shards without a rebalance)");
   app.add_option("--kafka-setting", settings, "extra librdkafka setting key=value (repeatable)");
   app.add_option("--connect-timeout-ms", o.connect_timeout_ms, "give up reaching Kafka after this")
       ->check(CLI::PositiveNumber);
@@ -114,6 +118,7 @@ int RouterMain(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  o.static_membership = !dynamic_membership;
   for (const std::string& kv : settings) {
     const size_t eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) {

@@ -12,7 +12,7 @@ Result<std::unique_ptr<StatsFeed>> StatsFeed::Open(const std::string& bootstrap,
                                                    const kafka::Settings& extra, int timeout_ms,
                                                    int64_t stale_ms, int64_t tail) {
   const std::string topic(kafka::kStatsTopic);
-  auto counts = kafka::TopicPartitions(bootstrap, {topic}, timeout_ms);
+  auto counts = kafka::TopicPartitions(bootstrap, {topic}, timeout_ms, extra);
   if (!counts.ok()) return counts.status();
   const int32_t n = (*counts)[topic];
   if (n <= 0) return FailedPrecondition("topic " + topic + " does not exist on " + bootstrap);

@@ -23,8 +23,6 @@
 namespace sb::broker {
 namespace {
 
-// Kafka's usual ceiling: more replicas than this buy a dev cluster nothing.
-constexpr int kMaxReplicationFactor = 3;
 // Bounds that catch typos (an extra zero) without limiting any real test setup.
 constexpr int kMaxBrokers = 64;
 constexpr int kMaxPartitions = 10000;
@@ -64,7 +62,7 @@ Result<RdKafkaPtr> NewHostHandle() {
 }
 
 Status CreateTopics(rd_kafka_mock_cluster_t* mc, const Flags& f) {
-  const int replication = std::min(f.brokers, kMaxReplicationFactor);
+  const int replication = std::min(f.brokers, kafka::kMaxReplicationFactor);
   for (const auto& topic : kafka::kTopics) {
     const std::string name(topic.name);
     int partitions = f.partitions;
@@ -83,7 +81,7 @@ Status CreateTopics(rd_kafka_mock_cluster_t* mc, const Flags& f) {
     // topic here keeps every record. Readers of the changelog must not rely on compaction in dev.
     std::fprintf(stderr, "broker: topic %s partitions=%d replication=%d%s\n", name.c_str(),
                  partitions, replication,
-                 topic.compacted ? " (compacted in production; not compacted by the mock)" : "");
+                 topic.compacted() ? " (compacted in production; not compacted by the mock)" : "");
   }
   // The load generator's floor measurement topic: the mock cluster cannot create topics on
   // request (no CreateTopics), so it exists from the start.

@@ -22,7 +22,7 @@ int64_t NowUs() {
 
 Result<Floor> MeasureFloor(const std::string& bootstrap, const kafka::Settings& settings,
                            int messages, double rate_per_s, int timeout_ms) {
-  SB_RETURN_IF_ERROR(kafka::EnsureTopic(bootstrap, kFloorTopic, 1, timeout_ms));
+  SB_RETURN_IF_ERROR(kafka::EnsureTopic(bootstrap, kFloorTopic, 1, timeout_ms, settings));
   auto reader = kafka::PartitionReader::Create(bootstrap, settings);
   if (!reader.ok()) return reader.status();
   auto marks = (*reader)->Watermarks(kFloorTopic, 0, timeout_ms);

@@ -46,6 +46,9 @@ Ledger::Seen Ledger::Output(const pb::ShardOutput& out, bool eligible, int64_t a
       if (!eligible) ++ineligible_;
       if (c.first_offer_ms < 0) {
         c.first_offer_ms = at_ms;
+        if (last_first_offer_ms_ >= 0) {
+          max_offer_gap_ms_ = std::max(max_offer_gap_ms_, at_ms - last_first_offer_ms_);
+        }
         last_first_offer_ms_ = std::max(last_first_offer_ms_, at_ms);
         ++first_offers_;
         if (!c.abandoned && !c.connected) --waiting_;
@@ -138,6 +141,7 @@ Verdict Ledger::Finish() const {
     v.p99_ms = at(0.99);
     v.max_ms = static_cast<double>(waits.back());
   }
+  v.max_offer_gap_ms = static_cast<double>(max_offer_gap_ms_);
   if (last_first_offer_ms_ > first_submit_ms_ && first_submit_ms_ >= 0) {
     uint64_t offered = 0;
     for (const auto& [id, c] : contacts_) offered += c.first_offer_ms >= 0 ? 1 : 0;

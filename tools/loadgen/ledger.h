@@ -36,6 +36,9 @@ struct Verdict {
   uint64_t submitted = 0, assigned = 0, abandoned = 0, lost = 0, duplicates = 0, ineligible = 0;
   uint64_t redelivered = 0, offers = 0;
   double p50_ms = 0, p99_ms = 0, max_ms = 0;
+  // Longest time between two consecutive first offers of the run: how long the cluster made no
+  // new assignment (a failover, a broker loss), as long as contacts keep arriving.
+  double max_offer_gap_ms = 0;
   double throughput_per_s = 0;  // contacts offered per second, first submit → last first offer
 };
 
@@ -77,7 +80,7 @@ class Ledger {
   uint64_t duplicates_ = 0, ineligible_ = 0, redelivered_ = 0, offers_ = 0;
   uint64_t first_offers_ = 0, connected_ = 0, waiting_ = 0;
   std::vector<int64_t> recent_waits_;
-  int64_t first_submit_ms_ = -1, last_first_offer_ms_ = -1;
+  int64_t first_submit_ms_ = -1, last_first_offer_ms_ = -1, max_offer_gap_ms_ = 0;
 };
 
 }  // namespace sb::loadgen

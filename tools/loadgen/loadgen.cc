@@ -61,6 +61,7 @@ int Run::Report(const Verdict& v, const Floor& floor) {
   j["p50_ms"] = v.p50_ms;
   j["p99_ms"] = v.p99_ms;
   j["max_ms"] = v.max_ms;
+  j["max_offer_gap_ms"] = v.max_offer_gap_ms;
   j["throughput_per_s"] = std::round(v.throughput_per_s * 10) / 10;
   j["offers"] = v.offers;
   j["redelivered"] = v.redelivered;

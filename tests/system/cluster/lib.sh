@@ -1,21 +1,34 @@
 # Shared helpers of the cluster system tests: a broker, router nodes and the load generator as
 # separate processes on loopback, all killed on exit. Source it; set SB (switchboard binary) and
 # CONFIG (routing config) first.
+#
+# The broker is the embedded one (`switchboard broker`, librdkafka's mock cluster) unless
+# SB_TEST_KAFKA_DIR names a running Apache Kafka started by tools/kafka/kafka.sh (the ctest
+# fixture `kafka` shares one between tests): then start_broker empties it (every topic and
+# group of the previous test deleted) and creates the topics with `switchboard topics`.
 set -euo pipefail
+KAFKA_SH="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/tools/kafka/kafka.sh"
 
 WORK=$(mktemp -d /tmp/sb-cluster.XXXXXX)
 declare -A ROUTER_PID=()
 BROKER_PID=""
 LOADGEN_PID=""
 ROUTER_EXTRA=()  # more router flags (e.g. --kafka-setting k=v), set by the caller
+OWN_KAFKA_DIR=""  # a Kafka cluster the test started itself (start_own_kafka), stopped on exit
 
 cleanup() {
   local code=$?
   for pid in "${ROUTER_PID[@]}" $LOADGEN_PID $BROKER_PID; do kill -9 "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  [ -z "$OWN_KAFKA_DIR" ] || bash "$KAFKA_SH" stop "$OWN_KAFKA_DIR" || true
+  if [ "$code" -ne 0 ] && [ -n "$OWN_KAFKA_DIR" ]; then
+    for d in "$OWN_KAFKA_DIR"/broker-*; do cp "$d/server.log" "$WORK/kafka-$(basename "$d").log" || true; done
+  fi
   if [ "$code" -ne 0 ]; then
     echo "--- logs (failure) in $WORK ---"
     for f in "$WORK"/*.log; do echo "== $f"; tail -25 "$f"; done
+  elif [ -n "${SB_KEEP_WORK:-}" ]; then
+    echo "--- logs kept in $WORK (SB_KEEP_WORK) ---"
   else
     rm -rf "$WORK"
   fi
@@ -26,11 +39,35 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 now_ms() { date +%s%3N; }
 
 start_broker() {  # partitions
+  if [ -n "${SB_TEST_KAFKA_DIR:-}" ]; then
+    bash "$KAFKA_SH" reset "$SB_TEST_KAFKA_DIR" >"$WORK/kafka-reset.log" 2>&1 ||
+      fail "could not empty the Kafka of $SB_TEST_KAFKA_DIR: $(tail -3 "$WORK/kafka-reset.log")"
+    BOOTSTRAP=$(cat "$SB_TEST_KAFKA_DIR/bootstrap")
+    # A JVM broker sharing 2 cores with the routers answers heartbeats later than the embedded
+    # one: sessions shorter than 10 s time out under load (Kafka's own default is 45 s).
+    [ "${SESSION_TIMEOUT_MS:-0}" -ge 10000 ] || SESSION_TIMEOUT_MS=10000
+    "$SB" topics --kafka "$BOOTSTRAP" --partitions "$1" >"$WORK/topics.log" 2>&1 ||
+      fail "switchboard topics: $(tail -3 "$WORK/topics.log")"
+    echo "Apache Kafka at $BOOTSTRAP ($1 partitions)"
+    return 0
+  fi
   "$SB" broker --partitions "$1" --bootstrap-file "$WORK/bootstrap" >"$WORK/broker.out" 2>"$WORK/broker.log" &
   BROKER_PID=$!
   for _ in $(seq 1 200); do [ -s "$WORK/bootstrap" ] && break; sleep 0.1; done
   [ -s "$WORK/bootstrap" ] || fail "broker did not start"
   BOOTSTRAP=$(cat "$WORK/bootstrap")
+}
+
+# Starts an Apache Kafka cluster of this test's own (N brokers, extra --set settings) and points
+# start_broker at it.
+start_own_kafka() {  # brokers, broker settings (key=value)...
+  local n=$1; shift
+  local sets=()
+  for kv in "$@"; do sets+=(--set "$kv"); done
+  OWN_KAFKA_DIR="$WORK/kafka"
+  bash "$KAFKA_SH" start "$OWN_KAFKA_DIR" --brokers "$n" ${sets[@]+"${sets[@]}"} \
+    >"$WORK/kafka-start.log" 2>&1 || fail "Kafka did not start: $(tail -5 "$WORK/kafka-start.log")"
+  SB_TEST_KAFKA_DIR="$OWN_KAFKA_DIR"
 }
 
 start_router() {  # node id
@@ -67,6 +104,19 @@ wait_routing() {  # node id: until it routes at least one shard (bounded)
   fail "router $1 never routed a shard"
 }
 
+# A router that cannot work says why and exits non-zero within 30 s.
+expect_refusal() {  # name, expected message part, router args...
+  local name=$1 want=$2; shift 2
+  local start rc=0
+  start=$(now_ms)
+  timeout 40 "$SB" router --node-id e1 --data-dir "$WORK/data-e1" "$@" >"$WORK/$name.log" 2>&1 || rc=$?
+  local took=$(( $(now_ms) - start ))
+  [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "$name: exit $rc (want a non-zero exit of its own)"
+  [ "$took" -le 30000 ] || fail "$name: took $took ms"
+  grep -q -- "$want" "$WORK/$name.log" || fail "$name: no \"$want\" in: $(tail -3 "$WORK/$name.log")"
+  echo "$name: exit $rc after $took ms: $(grep -- "$want" "$WORK/$name.log" | head -1)"
+}
+
 start_loadgen() {  # extra flags...
   "$SB" loadgen --kafka "$BOOTSTRAP" --config "$CONFIG" --verify --results "$WORK/verdict.json" \
     --epoch-log "$WORK/epochs.log" "$@" >"$WORK/loadgen.out" 2>"$WORK/loadgen.log" &
@@ -92,7 +142,8 @@ if v["assigned"] + v["abandoned"] != v["submitted"]: problems.append("assigned+a
 if v["assigned"] == 0: problems.append("nothing assigned")
 if problems: sys.exit("verdict: " + ", ".join(problems))
 print(f"verdict ok: submitted {v['submitted']} assigned {v['assigned']} abandoned {v['abandoned']} "
-      f"redelivered {v['redelivered']} p50 {v['p50_ms']} ms p99 {v['p99_ms']} ms")
+      f"redelivered {v['redelivered']} p50 {v['p50_ms']} ms p99 {v['p99_ms']} ms "
+      f"longest time without a new assignment {v.get('max_offer_gap_ms', 0)} ms")
 PY
 }
 

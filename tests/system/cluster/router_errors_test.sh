@@ -7,18 +7,6 @@ SB=$1
 CONFIG=$2
 source "$(dirname "$0")/lib.sh"
 
-expect_refusal() {  # name, expected message part, router args...
-  local name=$1 want=$2; shift 2
-  local start rc=0
-  start=$(now_ms)
-  timeout 40 "$SB" router --node-id e1 --data-dir "$WORK/data-e1" "$@" >"$WORK/$name.log" 2>&1 || rc=$?
-  local took=$(( $(now_ms) - start ))
-  [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] || fail "$name: exit $rc (want a non-zero exit of its own)"
-  [ "$took" -le 30000 ] || fail "$name: took $took ms"
-  grep -q -- "$want" "$WORK/$name.log" || fail "$name: no \"$want\" in: $(tail -3 "$WORK/$name.log")"
-  echo "$name: exit $rc after $took ms: $(grep -- "$want" "$WORK/$name.log" | head -1)"
-}
-
 # Nothing listens on a port we just found free.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 expect_refusal unreachable "no Kafka broker answered" --kafka "127.0.0.1:$port" --config "$CONFIG" \

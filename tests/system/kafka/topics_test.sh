@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Real-Kafka-only system test: the topic settings Switchboard needs. `switchboard topics`
+# creates the topics (compacted state topics, time-retained streams); a router refuses topics
+# with the wrong cleanup policy or too few partitions, naming the topic and the setting.
+# Usage: topics_test.sh <switchboard binary> <routing config>
+set -euo pipefail
+SB=$1
+CONFIG=$2
+source "$(dirname "$0")/../cluster/lib.sh"
+[ -n "${SB_TEST_KAFKA_DIR:-}" ] || fail "needs SB_TEST_KAFKA_DIR (the ctest fixture kafka)"
+
+kafka_tool() { bash "$KAFKA_SH" tool "$SB_TEST_KAFKA_DIR" "$@"; }
+topic_config() {  # topic: its dynamic configs, one key=value per line
+  kafka_tool org.apache.kafka.tools.ConfigCommand --describe --entity-type topics \
+    --entity-name "$1" | tr ',' '\n' | sed -n 's/^ *\([a-z.]*=[^ ]*\).*/\1/p'
+}
+alter() {  # topic, key=value
+  kafka_tool org.apache.kafka.tools.ConfigCommand --alter --entity-type topics --entity-name "$1" \
+    --add-config "$2" >/dev/null
+}
+
+start_broker 4  # resets the shared Kafka, then `switchboard topics --partitions 4`
+cat "$WORK/topics.log"
+for t in sb.router-changelog sb.stats sb.followups sb.control; do
+  topic_config $t | grep -qx 'cleanup.policy=compact' || fail "$t not created compacted"
+  topic_config $t | grep -qx 'min.compaction.lag.ms=3600000' || fail "$t without compaction lag"
+done
+for t in sb.contacts sb.agent-events sb.assignments; do
+  topic_config $t | grep -qx 'cleanup.policy=delete' || fail "$t not created with delete"
+  topic_config $t | grep -qx 'retention.ms=604800000' || fail "$t without time retention"
+done
+echo "created: state topics compacted, streams kept 7 days"
+"$SB" topics --kafka "$BOOTSTRAP" >"$WORK/check.log" 2>&1 || fail "check of good topics: $(cat "$WORK/check.log")"
+
+alter sb.router-changelog cleanup.policy=delete
+expect_refusal changelog_delete "topic sb.router-changelog: cleanup.policy=delete, Switchboard needs cleanup.policy=compact" \
+  --kafka "$BOOTSTRAP" --config "$CONFIG"
+rc=0; "$SB" topics --kafka "$BOOTSTRAP" >"$WORK/topics-bad.log" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q "sb.router-changelog: cleanup.policy=delete" "$WORK/topics-bad.log" ||
+  fail "switchboard topics accepted a deleting changelog (exit $rc)"
+alter sb.router-changelog cleanup.policy=compact
+
+alter sb.contacts cleanup.policy=compact
+expect_refusal contacts_compact "topic sb.contacts: cleanup.policy=compact, Switchboard needs cleanup.policy=delete" \
+  --kafka "$BOOTSTRAP" --config "$CONFIG"
+alter sb.contacts cleanup.policy=delete
+
+kafka_tool org.apache.kafka.tools.TopicCommand --delete --topic sb.assignments >/dev/null
+for _ in $(seq 1 100); do
+  kcat -b "$BOOTSTRAP" -L -t sb.assignments 2>/dev/null | grep -q 'partition 0' || break
+  sleep 0.2
+done
+kafka_tool org.apache.kafka.tools.TopicCommand --create --topic sb.assignments --partitions 2 \
+  --config cleanup.policy=delete >/dev/null
+expect_refusal few_partitions "sb.assignments=2" --kafka "$BOOTSTRAP" --config "$CONFIG" --partitions 4
+echo "PASS kafka topics"
