@@ -182,7 +182,9 @@ Status Traffic::SubmitContact(const std::string& id, size_t queue, bool measured
   c->set_created_at_ms(ev.at_ms());
   contact_queue_[id] = queue;
   ledger_.Submitted(id, MonotonicMs(), measured);
-  if (options_.patience_s > 0) {
+  // Probes (not measured) never hang up: a probe abandoned before its offer could never show
+  // that the cluster answers, and the load would never start.
+  if (options_.patience_s > 0 && measured) {
     std::exponential_distribution<double> patience(1.0 / (options_.patience_s * 1000.0));
     Schedule({MonotonicMs() + static_cast<int64_t>(patience(rng_)), Act::kAbandon, 0, id, 0});
   }

@@ -15,6 +15,7 @@ BROKER_PID=""
 LOADGEN_PID=""
 ROUTER_EXTRA=()  # more router flags (e.g. --kafka-setting k=v), set by the caller
 OWN_KAFKA_DIR=""  # a Kafka cluster the test started itself (start_own_kafka), stopped on exit
+ROUTER_GROUP=switchboard-routers
 
 cleanup() {
   local code=$?
@@ -46,6 +47,10 @@ start_broker() {  # partitions
     # A JVM broker sharing 2 cores with the routers answers heartbeats later than the embedded
     # one: sessions shorter than 10 s time out under load (Kafka's own default is 45 s).
     [ "${SESSION_TIMEOUT_MS:-0}" -ge 10000 ] || SESSION_TIMEOUT_MS=10000
+    # A group of this test's own: the previous test's static members (same node ids) may still
+    # be in theirs, and a static member that rejoins gets its old assignment back, even of
+    # partitions the recreated topics no longer have.
+    ROUTER_GROUP="switchboard-routers-$(basename "$WORK")"
     "$SB" topics --kafka "$BOOTSTRAP" --partitions "$1" >"$WORK/topics.log" 2>&1 ||
       fail "switchboard topics: $(tail -3 "$WORK/topics.log")"
     echo "Apache Kafka at $BOOTSTRAP ($1 partitions)"
@@ -65,7 +70,7 @@ start_own_kafka() {  # brokers, broker settings (key=value)...
   local sets=()
   for kv in "$@"; do sets+=(--set "$kv"); done
   OWN_KAFKA_DIR="$WORK/kafka"
-  bash "$KAFKA_SH" start "$OWN_KAFKA_DIR" --brokers "$n" ${sets[@]+"${sets[@]}"} \
+  bash "$KAFKA_SH" start "$OWN_KAFKA_DIR" --brokers "$n" --warm ${sets[@]+"${sets[@]}"} \
     >"$WORK/kafka-start.log" 2>&1 || fail "Kafka did not start: $(tail -5 "$WORK/kafka-start.log")"
   SB_TEST_KAFKA_DIR="$OWN_KAFKA_DIR"
 }
@@ -74,7 +79,7 @@ start_router() {  # node id
   local id=$1
   "$SB" router --kafka "$BOOTSTRAP" --node-id "$id" --data-dir "$WORK/data-$id" --config "$CONFIG" \
     --status-interval-ms 5000 --kafka-setting "session.timeout.ms=${SESSION_TIMEOUT_MS:-3000}" \
-    --kafka-setting heartbeat.interval.ms=500 "${ROUTER_EXTRA[@]}" >>"$WORK/router-$id.log" 2>&1 &
+    --kafka-setting heartbeat.interval.ms=500 --group "$ROUTER_GROUP" "${ROUTER_EXTRA[@]}" >>"$WORK/router-$id.log" 2>&1 &
   ROUTER_PID[$id]=$!
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Real-Kafka-only system test: a broker dies under load. Three Apache Kafka brokers (replication
-# 3, min.insync.replicas 2), three routers, 12 shards, customers who never hang up. The broker
+# 3, min.insync.replicas 2), two routers, 4 shards, 100 contacts/s from customers who never hang
+# up (three JVM brokers idle take a third of this machine's 2 cores: the load is kept small). The broker
 # that leads the most sb.contacts and changelog partitions is killed with SIGKILL and started
 # again 15 s later. The routers must keep routing: 0 lost, 0 duplicates, 0 ineligible; prints the
 # longest time without a new assignment (leadership moves once the controller fences the dead
@@ -11,14 +12,14 @@ SB=$1
 CONFIG=$2
 source "$(dirname "$0")/../cluster/lib.sh"
 
-CONTACTS=${SB_CLUSTER_CONTACTS:-16000}
-LOAD=(--contacts "$CONTACTS" --rate 400 --agents 500 --domains 16 --seed 17 --think-ms 100
+CONTACTS=${SB_CLUSTER_CONTACTS:-5000}
+LOAD=(--contacts "$CONTACTS" --rate 100 --agents 200 --domains 8 --seed 17 --think-ms 100
       --handle-ms 300 --wrap-ms 100 --patience-s 0 --timeout-s 150 --floor-messages 200)
 
-start_own_kafka 3
-start_broker 12
-for n in r1 r2 r3; do start_router $n; done
-for n in r1 r2 r3; do wait_routing $n; done
+start_own_kafka 3 num.network.threads=1 num.io.threads=2
+start_broker 4
+for n in r1 r2; do start_router $n; done
+for n in r1 r2; do wait_routing $n; done
 
 # The broker leading the most partitions of sb.contacts and sb.router-changelog.
 leader_counts() {
@@ -34,7 +35,7 @@ print(" ".join(f"{b}:{c}" for b, c in n.most_common()))'
 }
 
 start_loadgen "${LOAD[@]}"
-sleep 12
+sleep 10
 counts=$(leader_counts)
 victim=${counts%%:*}
 [ -n "$victim" ] || fail "no partition leaders in the metadata"
@@ -47,7 +48,7 @@ bash "$KAFKA_SH" wait "$OWN_KAFKA_DIR" 3 || fail "broker $victim did not come ba
 echo "broker $victim back after $(( $(now_ms) - kill_at )) ms; leaders now: $(leader_counts)"
 wait_loadgen
 check_verdict "$CONTACTS"
-for n in r1 r2 r3; do
+for n in r1 r2; do
   kill -0 "${ROUTER_PID[$n]}" 2>/dev/null || fail "router $n died during the broker failure"
 done
 echo "PASS kafka broker failure"
