@@ -12,7 +12,7 @@ SB=$1
 CONFIG=$2
 source "$(dirname "$0")/../cluster/lib.sh"
 
-CONTACTS=${SB_CLUSTER_CONTACTS:-5000}
+CONTACTS=${SB_CLUSTER_CONTACTS:-3500}
 LOAD=(--contacts "$CONTACTS" --rate 100 --agents 200 --domains 8 --seed 17 --think-ms 100
       --handle-ms 300 --wrap-ms 100 --patience-s 0 --timeout-s 150 --floor-messages 200)
 

@@ -10,9 +10,15 @@ source "$(dirname "$0")/../cluster/lib.sh"
 [ -n "${SB_TEST_KAFKA_DIR:-}" ] || fail "needs SB_TEST_KAFKA_DIR (the ctest fixture kafka)"
 
 kafka_tool() { bash "$KAFKA_SH" tool "$SB_TEST_KAFKA_DIR" "$@"; }
-topic_config() {  # topic: its dynamic configs, one key=value per line
-  kafka_tool org.apache.kafka.tools.ConfigCommand --describe --entity-type topics \
-    --entity-name "$1" | tr ',' '\n' | sed -n 's/^ *\([a-z.]*=[^ ]*\).*/\1/p'
+# Every topic's dynamic configs in one JVM run: lines "topic key=value".
+describe_all() {
+  kafka_tool org.apache.kafka.tools.ConfigCommand --describe --entity-type topics | python3 -c '
+import re, sys
+for line in sys.stdin:
+    m = re.match(r"Dynamic configs for topic (\S+) are:", line)
+    if m: topic = m.group(1); continue
+    m = re.match(r"\s+([a-z.]+)=(\S+)", line)
+    if m: print(topic, m.group(1) + "=" + m.group(2))'
 }
 alter() {  # topic, key=value
   kafka_tool org.apache.kafka.tools.ConfigCommand --alter --entity-type topics --entity-name "$1" \
@@ -21,13 +27,15 @@ alter() {  # topic, key=value
 
 start_broker 4  # resets the shared Kafka, then `switchboard topics --partitions 4`
 cat "$WORK/topics.log"
+describe_all >"$WORK/configs.txt"
+has() { grep -qx "$1 $2" "$WORK/configs.txt" || fail "$1 was not created with $2"; }
 for t in sb.router-changelog sb.stats sb.followups sb.control; do
-  topic_config $t | grep -qx 'cleanup.policy=compact' || fail "$t not created compacted"
-  topic_config $t | grep -qx 'min.compaction.lag.ms=3600000' || fail "$t without compaction lag"
+  has $t cleanup.policy=compact
+  has $t min.compaction.lag.ms=3600000
 done
 for t in sb.contacts sb.agent-events sb.assignments; do
-  topic_config $t | grep -qx 'cleanup.policy=delete' || fail "$t not created with delete"
-  topic_config $t | grep -qx 'retention.ms=604800000' || fail "$t without time retention"
+  has $t cleanup.policy=delete
+  has $t retention.ms=604800000
 done
 echo "created: state topics compacted, streams kept 7 days"
 "$SB" topics --kafka "$BOOTSTRAP" >"$WORK/check.log" 2>&1 || fail "check of good topics: $(cat "$WORK/check.log")"
