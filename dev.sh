@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 PACKAGES=(
   build-essential cmake ninja-build pkg-config ccache clang
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
-  librocksdb-dev librdkafka-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev tzdata
+  librocksdb-dev librdkafka-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
   kcat
   libboost-dev python3-grpcio python3-grpc-tools prometheus chromium

@@ -142,7 +142,7 @@ class Store {
   // (hard links where possible). Open the copy with Open() to restore.
   Status Checkpoint(const std::string& target_dir) const;
 
-  // Per-column-family key counts (estimates from RocksDB) and sizes, for `switchboard store`.
+  // Per-column-family key counts (estimates from RocksDB) and sizes.
   struct Stats {
     std::string name;
     uint64_t keys = 0;

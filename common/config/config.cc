@@ -35,37 +35,6 @@ constexpr size_t kMinJsonBudget = 64 << 10;
 // keeps our recursion (and protobuf's) shallow.
 constexpr int kMaxDepth = 32;
 
-void AppendJsonString(const std::string& s, std::string* out) {
-  *out += '"';
-  for (unsigned char ch : s) {
-    switch (ch) {
-      case '"':
-        *out += "\\\"";
-        break;
-      case '\\':
-        *out += "\\\\";
-        break;
-      case '\n':
-        *out += "\\n";
-        break;
-      case '\r':
-        *out += "\\r";
-        break;
-      case '\t':
-        *out += "\\t";
-        break;
-      default:
-        if (ch < 0x20 || ch == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", ch);
-          *out += buf;
-        } else {
-          *out += static_cast<char>(ch);
-        }
-    }
-  }
-  *out += '"';
-}
 
 // A JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?  Written by hand: std::regex
 // recurses per character and overflows the stack on long input.
@@ -97,12 +66,6 @@ bool LooksNumeric(const std::string& s) {
 }
 
 // The first `max` bytes of `s`, backed off so no UTF-8 sequence is split, and "..." if cut.
-std::string Shorten(std::string_view s, size_t max) {
-  if (s.size() <= max) return std::string(s);
-  size_t end = max;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-  return std::string(s.substr(0, end)) + "...";
-}
 
 // The zero value of enums like Strategy means "not set"; of others (Priority: NORMAL) it is a
 // real value.
@@ -363,11 +326,6 @@ Result<int> ParseTimeOfDay(std::string_view text, bool allow_end_of_day) {
   return h * 60 + m;
 }
 
-std::string Quote(std::string_view value) {
-  std::string out;
-  AppendJsonString(Shorten(value, 64), &out);
-  return out;
-}
 
 // Every error leaves this module through here: messages can carry input keys (which may hold any
 // byte) and end up on terminals and in logs, so control characters are escaped and length capped.

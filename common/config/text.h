@@ -6,13 +6,14 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "common/text.h"
 
 namespace sb::config {
 
 // "queues" + 2 → "queues[2]": the field-path form every error uses.
 std::string Field(const std::string& list, int index);
-// An input value quoted for an error message: escaped, and cut short if long.
-std::string Quote(std::string_view value);
+// An input value quoted for an error message (common/text.h).
+using ::sb::Quote;
 // A message made safe for terminals and logs: control characters escaped, length capped.
 std::string Printable(std::string_view message);
 // Names of skills, domains and queues: letters, digits and _ . : -

@@ -9,6 +9,7 @@
 
 #include "common/clock.h"
 #include "common/config/text.h"
+#include "common/log/log.h"
 #include "router/kafka/topics.h"
 
 namespace sb::control {
@@ -147,7 +148,7 @@ int ControlFollower::Poll(int timeout_ms) {
     auto rec = reader_->Poll(wait);
     if (!rec.ok()) {
       if (errors_++ % 100 == 0) {
-        std::fprintf(stderr, "%s: sb.control: %s\n", who_.c_str(), rec.status().ToString().c_str());
+        SB_LOG_INFO("control", "%s: sb.control: %s\n", who_.c_str(), rec.status().ToString().c_str());
       }
       return n;
     }
@@ -155,7 +156,7 @@ int ControlFollower::Poll(int timeout_ms) {
     next_offset_ = (*rec)->offset + 1;
     ++n;
     Status st = state_.Apply(**rec);
-    if (!st.ok()) std::fprintf(stderr, "%s: %s\n", who_.c_str(), st.ToString().c_str());
+    if (!st.ok()) SB_LOG_INFO("control", "%s: %s\n", who_.c_str(), st.ToString().c_str());
   }
 }
 
@@ -189,26 +190,26 @@ pb::RoutingConfig ControlFollower::ChooseStartConfig(pb::RoutingConfig file_conf
   state_.Add(file_config);
   const auto& current = state_.current();
   if (!current) {
-    std::fprintf(stderr,
+    SB_LOG_INFO("control",
                  "%s: routing config version %s from --config (sb.control has no applied "
                  "config)\n",
                  who_.c_str(), file_version.c_str());
     return file_config;
   }
   if (current->version() == file_version) {
-    std::fprintf(stderr, "%s: routing config version %s (--config, the version in force)\n",
+    SB_LOG_INFO("control", "%s: routing config version %s (--config, the version in force)\n",
                  who_.c_str(), file_version.c_str());
     return file_config;
   }
   auto applied = state_.Find(current->version());
   if (applied == nullptr) {
-    std::fprintf(stderr,
+    SB_LOG_WARN("control",
                  "%s: WARNING: sb.control names config version %s but holds no such config; "
                  "using --config (version %s)\n",
                  who_.c_str(), current->version().c_str(), file_version.c_str());
     return file_config;
   }
-  std::fprintf(stderr,
+  SB_LOG_INFO("control",
                "%s: routing config version %s from sb.control (applied at %lld ms by %s) instead "
                "of --config (version %s): the cluster's config was changed through "
                "AdminService.ApplyConfig\n",

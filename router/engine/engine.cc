@@ -5,31 +5,11 @@
 #include <cstdio>
 
 #include "absl/strings/string_view.h"
+#include "common/text.h"
 #include "router/engine/engine_impl.h"
 
 namespace sb::engine {
 namespace {
-
-// Ids come from outside: escaped (control characters as \xNN) and cut at 64 bytes, so an error
-// message is safe in logs and terminals.
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char ch = static_cast<unsigned char>(s[i]);
-    if (i == 64) {
-      out += "...";
-      break;
-    }
-    if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\') {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", ch);
-      out += buf;
-    } else {
-      out += static_cast<char>(ch);
-    }
-  }
-  return out + "\"";
-}
 
 void AddTo(pb::QueueStats& st, uint64_t (pb::QueueStats::*get)() const,
            void (pb::QueueStats::*set)(uint64_t)) {
@@ -460,7 +440,7 @@ Result<ContactIdx> EngineImpl::FindOffer(std::string_view agent_id, std::string_
 }
 
 Status EngineImpl::Accept(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
-                          Decisions*) {
+                          Decisions* out) {
   auto found = FindOffer(agent_id, contact_id, attempt);
   if (!found.ok()) return found.status();
   const ContactIdx c = *found;
@@ -497,6 +477,9 @@ Status EngineImpl::Accept(std::string_view agent_id, std::string_view contact_id
           &pb::QueueStats::set_outbound_answered);
   }
   cr.answered = true;
+  // The channel and the agent learn it: the contact is the agent's now (after a transfer, with
+  // whose case it is and the handoff note). Before any offer the agent's freed capacity brings.
+  Emit(out, pb::DECISION_CONNECTED, pb::REASON_UNSPECIFIED, &cr, &ar);
   RefreshReady(a);
   return Status::Ok();
 }

@@ -47,14 +47,6 @@ Status Time(const char* field, int64_t ms) {
   return Status::Ok();
 }
 
-// Optional '+', then 5..20 digits: the confirmed number a callback or complaint needs.
-bool ValidPhone(const std::string& phone) {
-  const size_t start = !phone.empty() && phone[0] == '+' ? 1 : 0;
-  const size_t digits = phone.size() - start;
-  return digits >= 5 && digits <= 20 &&
-         phone.find_first_not_of("0123456789", start) == std::string::npos;
-}
-
 bool ValidRequestId(const std::string& id) {
   return !id.empty() && id.size() <= kMaxIdLen &&
          id.find_first_not_of(

@@ -3,6 +3,7 @@
 
 #include "common/config/config.h"
 #include "common/config/text.h"
+#include "common/log/log.h"
 #include "router/control/control.h"
 #include "router/gateway/gateway_impl.h"
 #include "router/stats/feed.h"
@@ -76,7 +77,7 @@ class AdminServiceImpl final : public pb::AdminService::Service {
     record.set_applied_at_ms(now);
     record.set_applied_by(by);
     auto failed = [&](const std::string& step, const Status& st) {
-      std::fprintf(stderr, "gateway %s: routing config version %s not applied: %s: %s\n",
+      SB_LOG_WARN("gateway", "gateway %s: routing config version %s not applied: %s: %s\n",
                    node.c_str(), version.c_str(), step.c_str(), st.ToString().c_str());
       return ToGrpc(Unavailable(step + ": " + st.message() +
                                 " (apply the same config again to complete the change)"));
@@ -115,7 +116,7 @@ class AdminServiceImpl final : public pb::AdminService::Service {
                       current.SerializeAsString());
     if (!st.ok()) return failed("sb.control " + std::string(control::kCurrentConfigKey), st);
     gw_->validator_.Set(next);
-    std::fprintf(stderr,
+    SB_LOG_INFO("gateway",
                  "gateway %s: routing config version %s applied by %s (was %s): marker written "
                  "to %d partitions of sb.contacts\n",
                  node.c_str(), version.c_str(), config::Printable(who.name).c_str(),
@@ -172,7 +173,7 @@ class AdminServiceImpl final : public pb::AdminService::Service {
     Status st = gw_->Publish(kafka::kControlTopic, control::kControlPartition,
                              control::DrainKey(req->node_id()), drain.SerializeAsString());
     if (!st.ok()) return ToGrpc(st);
-    std::fprintf(stderr,
+    SB_LOG_INFO("gateway",
                  "gateway %s: drain of node %s requested by %s (in sb.control; the node drains "
                  "when it reads it, if it runs)\n",
                  gw_->options_.node_id.c_str(), config::Printable(req->node_id()).c_str(),

@@ -9,7 +9,9 @@
 
 #include "common/config/config.h"
 #include "common/config/text.h"
+#include "common/log/log.h"
 #include "router/gateway/gateway_impl.h"
+#include "router/kafka/epoch.h"
 #include "switchboard/v1/cluster.pb.h"
 #include "switchboard/v1/events.pb.h"
 
@@ -34,16 +36,6 @@ Result<std::string> ReadPem(const std::string& flag, const std::string& path) {
   return text;
 }
 
-// The writer's epoch: the sb-epoch header (8 bytes, big-endian), as router/shard/changelog.h
-// writes it; nullopt when missing or malformed.
-std::optional<uint64_t> RecordEpoch(const kafka::Record& r) {
-  const std::string* h = r.FindHeader("sb-epoch");
-  if (h == nullptr || h->size() != 8) return std::nullopt;
-  uint64_t v = 0;
-  for (unsigned char c : *h) v = (v << 8) | c;
-  return v;
-}
-
 }  // namespace
 
 grpc::Status ToGrpc(const Status& st) {
@@ -64,11 +56,6 @@ grpc::Status ToGrpc(const Status& st) {
       break;
   }
   return {grpc::StatusCode::INTERNAL, st.message()};
-}
-
-grpc::Status NotYet(std::string_view rpc) {
-  return {grpc::StatusCode::UNIMPLEMENTED,
-          std::string(rpc) + " is declared but not implemented yet (the request was valid)"};
 }
 
 Status Gateway::Impl::Init() {
@@ -157,7 +144,7 @@ void Gateway::Impl::FollowControl() {
   if (current && current->version() != config_version_) {
     if (auto config = state.Find(current->version())) {
       validator_.Set(*config);
-      std::fprintf(stderr, "gateway %s: routing config version %s (sb.control, was %s)\n",
+      SB_LOG_INFO("gateway", "gateway %s: routing config version %s (sb.control, was %s)\n",
                    options_.node_id.c_str(), current->version().c_str(), config_version_.c_str());
       config_version_ = current->version();
     }
@@ -186,7 +173,7 @@ void Gateway::Impl::BeginDrain(const pb::NodeDrain& request) {
     desk->Push(bye);
     desk->Close();
   }
-  std::fprintf(stderr,
+  SB_LOG_WARN("gateway",
                "gateway %s: draining (requested at %lld ms by %s): health NOT_SERVING, %zu "
                "desktop sessions ended, new ones refused\n",
                options_.node_id.c_str(), static_cast<long long>(request.requested_at_ms()),
@@ -255,7 +242,7 @@ void Gateway::Impl::IoLoop() {
     auto rec = reader_->Poll(in_flight_.empty() ? 5 : 1);
     if (!rec.ok()) {
       if (read_errors_++ % 100 == 0) {
-        std::fprintf(stderr, "gateway %s: kafka read: %s\n", options_.node_id.c_str(),
+        SB_LOG_ERROR("gateway", "gateway %s: kafka read: %s\n", options_.node_id.c_str(),
                      rec.status().ToString().c_str());
       }
     } else if (rec->has_value()) {
@@ -323,13 +310,13 @@ void Gateway::Impl::PublishDueLogouts() {
     Status st = producer_->Produce(kafka::kAgentEventsTopic, partition, agent,
                                    ev.SerializeAsString(), {}, token);
     if (!st.ok()) {
-      std::fprintf(stderr, "gateway %s: logout of agent %s not published: %s\n",
+      SB_LOG_WARN("gateway", "gateway %s: logout of agent %s not published: %s\n",
                    options_.node_id.c_str(), config::Printable(agent).c_str(),
                    st.ToString().c_str());
       continue;
     }
     in_flight_[token] = std::make_shared<Outgoing>();  // nobody waits for it
-    std::fprintf(stderr, "gateway %s: agent %s logged out: desktop gone for %d ms\n",
+    SB_LOG_WARN("gateway", "gateway %s: agent %s logged out: desktop gone for %d ms\n",
                  options_.node_id.c_str(), config::Printable(agent).c_str(),
                  options_.agent_grace_ms);
   }
@@ -356,7 +343,7 @@ void Gateway::Impl::Relogin(const std::string& agent_id, int64_t logout_offset) 
   Status st = producer_->Produce(kafka::kAgentEventsTopic, desk->partition, agent_id,
                                  ev.SerializeAsString(), {}, token);
   if (!st.ok()) {
-    std::fprintf(stderr, "gateway %s: agent %s: login again not published: %s\n",
+    SB_LOG_WARN("gateway", "gateway %s: agent %s: login again not published: %s\n",
                  options_.node_id.c_str(), config::Printable(agent_id).c_str(),
                  st.ToString().c_str());
     return;
@@ -376,10 +363,10 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
     return;
   }
   if (rec.topic == kafka::kFollowUpsTopic) {
-    if (followups_.Apply(rec.key, rec.value, RecordEpoch(rec), rec.partition, rec.offset) ==
+    if (followups_.Apply(rec.key, rec.value, kafka::RecordEpoch(rec), rec.partition, rec.offset) ==
             FollowUpIndex::Applied::kMalformed &&
         followups_.malformed() % 100 == 1) {
-      std::fprintf(stderr, "gateway %s: %s@%d:%lld: malformed follow-up record (%llu so far)\n",
+      SB_LOG_WARN("gateway", "gateway %s: %s@%d:%lld: malformed follow-up record (%llu so far)\n",
                    options_.node_id.c_str(), rec.topic.c_str(), rec.partition,
                    static_cast<long long>(rec.offset),
                    static_cast<unsigned long long>(followups_.malformed()));

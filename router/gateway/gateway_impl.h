@@ -40,8 +40,6 @@ inline constexpr int kWatchPollMs = 250;
 
 // sb::Status -> grpc::Status with the matching code.
 grpc::Status ToGrpc(const Status& st);
-// UNIMPLEMENTED for an RPC that is declared but not built yet.
-grpc::Status NotYet(std::string_view rpc);
 
 // The request validator of the routing config in force: swapped when sb.control's config/current
 // changes (I/O thread) or after ApplyConfig; read by every handler. A caller holding Get() keeps
@@ -116,15 +114,6 @@ class Gateway::Impl {
     grpc::Status gate = Gate(ctx, method, who);
     if (!gate.ok()) return gate;
     return ToGrpc(validator_.Check(req));
-  }
-
-  // Admit(), then UNIMPLEMENTED: an RPC declared in services.proto and not built yet.
-  template <typename Request>
-  grpc::Status DeclaredOnly(grpc::ServerContext* ctx, std::string_view method,
-                            const Request& req) const {
-    Principal who;
-    grpc::Status admitted = Admit(ctx, method, req, &who);
-    return admitted.ok() ? NotYet(method) : admitted;
   }
 
   // Hands one record to the I/O thread and waits for the broker's acknowledgement.

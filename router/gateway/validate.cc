@@ -63,24 +63,7 @@ Status Proficiency(const std::string& field, uint32_t p) {
   return Status::Ok();
 }
 
-bool ValidDay(const std::string& d) {
-  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-    if (d[i] < '0' || d[i] > '9') return false;
-  }
-  const int month = (d[5] - '0') * 10 + (d[6] - '0'), day = (d[8] - '0') * 10 + (d[9] - '0');
-  return month >= 1 && month <= 12 && day >= 1 && day <= 31;
-}
-
 }  // namespace
-
-bool ValidPhone(std::string_view phone) {
-  if (phone.size() < 7 || phone.size() > 21 || phone[0] != '+') return false;
-  for (size_t i = 1; i < phone.size(); ++i) {
-    if (phone[i] < '0' || phone[i] > '9') return false;
-  }
-  return true;
-}
 
 Validator::Validator(pb::RoutingConfig config) : config_(std::move(config)) {
   for (const auto& q : config_.queues()) queue_domain_[q.name()] = q.domain();
@@ -340,8 +323,8 @@ Status Validator::Check(const pb::ReportRequest& r) const {
       return Bad(config::Field("queues", i), "unknown queue " + config::Quote(r.queues(i)));
     }
   }
-  if (!ValidDay(r.from_day())) return Bad("from_day", "expected YYYY-MM-DD");
-  if (!ValidDay(r.to_day())) return Bad("to_day", "expected YYYY-MM-DD");
+  if (!IsDate(r.from_day())) return Bad("from_day", "expected YYYY-MM-DD");
+  if (!IsDate(r.to_day())) return Bad("to_day", "expected YYYY-MM-DD");
   if (r.to_day() < r.from_day()) return Bad("to_day", "before from_day");
   return Status::Ok();
 }

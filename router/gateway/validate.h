@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "common/status.h"
+#include "common/text.h"
 #include "switchboard/v1/config.pb.h"
 #include "switchboard/v1/services.pb.h"
 
@@ -57,7 +58,7 @@ class Validator {
   std::set<std::string, std::less<>> domains_;
 };
 
-// "+" then 6..20 digits.
-bool ValidPhone(std::string_view phone);
+// "+" then 6..20 digits (common/text.h: the one rule of every module).
+using ::sb::ValidPhone;
 
 }  // namespace sb::gateway

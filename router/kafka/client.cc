@@ -7,18 +7,47 @@
 #include <thread>
 #include <utility>
 
+#include "common/log/log.h"
 #include "router/kafka/topics.h"
 
 namespace sb::kafka {
+
+Result<Settings> ParseSettings(const std::vector<std::string>& key_values) {
+  Settings out;
+  for (const std::string& kv : key_values) {
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return InvalidArgument("--kafka-setting \"" + kv + "\": expected key=value");
+    out[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return out;
+}
+
+Settings WithoutGroupSettings(Settings s) {
+  for (const char* k :
+       {"session.timeout.ms", "heartbeat.interval.ms", "group.instance.id", "max.poll.interval.ms"})
+    s.erase(k);
+  return s;
+}
 namespace {
 
 std::string ErrText(rd_kafka_resp_err_t err) { return rd_kafka_err2str(err); }
 
 // Builds a configuration: ours first, then `extra` (operators may override any of it).
+// librdkafka's own log lines (syslog levels), through the process log instead of its printf.
+void LogLine(const rd_kafka_t* rk, int level, const char* facility, const char* line) {
+  const log::Level ours = level <= 3   ? log::Level::kError
+                          : level == 4 ? log::Level::kWarn
+                          : level <= 6 ? log::Level::kInfo
+                                       : log::Level::kDebug;
+  log::Write(ours, "kafka", "kafka %s: %s: %s", rd_kafka_name(rk), facility, line);
+}
+
 Result<rd_kafka_conf_t*> MakeConf(const std::string& bootstrap, const Settings& ours,
                                   const Settings& extra) {
   if (bootstrap.empty()) return InvalidArgument("--kafka: empty bootstrap server list");
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set_log_cb(conf, &LogLine);
   char err[512];
   auto set = [&](const std::string& k, const std::string& v) -> Status {
     if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
@@ -60,7 +89,7 @@ std::string FetchWaitMs(const std::string& bootstrap, const Settings& extra) {
 }
 
 void LogError(rd_kafka_t* rk, int err, const char* reason, void*) {
-  std::fprintf(stderr, "kafka %s: %s: %s\n", rd_kafka_name(rk),
+  SB_LOG_WARN("kafka", "kafka %s: %s: %s\n", rd_kafka_name(rk),
                rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
 }
 
@@ -252,7 +281,7 @@ void GroupConsumer::Leave() {
   // librdkafka sends LeaveGroup for a static member on unsubscribe, not on close (KIP-345).
   rd_kafka_resp_err_t err = rd_kafka_unsubscribe(rk_);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    std::fprintf(stderr, "kafka %s: unsubscribe: %s\n", rd_kafka_name(rk_), ErrText(err).c_str());
+    SB_LOG_ERROR("kafka", "kafka %s: unsubscribe: %s\n", rd_kafka_name(rk_), ErrText(err).c_str());
   }
   // Serve the revocation (Listener::OnRevoked) and give librdkafka's main thread time to send
   // LeaveGroup once the unassignment is done; records fetched meanwhile are dropped unprocessed
@@ -288,7 +317,7 @@ void GroupConsumer::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     // Always an assign() call, even of nothing: it ends this member's part of the rebalance.
     Status st = AssignList(rk, self->listener_->OnAssigned(FromList(parts)));
-    if (!st.ok()) std::fprintf(stderr, "%s\n", st.ToString().c_str());
+    if (!st.ok()) SB_LOG_INFO("kafka", "%s\n", st.ToString().c_str());
     return;
   }
   if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) self->listener_->OnRevoked(FromList(parts));
@@ -333,7 +362,7 @@ Result<std::optional<Record>> PollConsumer(rd_kafka_t* rk, int timeout_ms) {
         m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC) {
       return Unavailable("kafka consumer: " + what);
     }
-    std::fprintf(stderr, "kafka consumer: %s\n", what.c_str());
+    SB_LOG_ERROR("kafka", "kafka consumer: %s\n", what.c_str());
     return std::optional<Record>();
   }
   return std::optional<Record>(ToRecord(m));
@@ -463,12 +492,10 @@ Result<Described> Describe(rd_kafka_t* rk, const std::vector<std::string>& topic
 
 // Admin requests go through the operator's security settings (SASL, TLS) like every client.
 Result<Handle> AdminHandle(const std::string& bootstrap, const Settings& extra) {
-  Settings admin_safe = extra;
-  // Consumer-group settings mean nothing to an admin client (librdkafka warns on them).
-  for (const char* k : {"session.timeout.ms", "heartbeat.interval.ms", "group.instance.id",
-                        "max.poll.interval.ms", "auto.offset.reset", "enable.auto.commit"}) {
-    admin_safe.erase(k);
-  }
+  // Consumer settings mean nothing to an admin client (librdkafka warns on them).
+  Settings admin_safe = WithoutGroupSettings(extra);
+  admin_safe.erase("auto.offset.reset");
+  admin_safe.erase("enable.auto.commit");
   auto conf = MakeConf(bootstrap, {{"allow.auto.create.topics", "false"}}, admin_safe);
   if (!conf.ok()) return conf.status();
   auto rk = NewHandle(RD_KAFKA_PRODUCER, *conf);
@@ -555,10 +582,11 @@ Status CreateTopics(rd_kafka_t* rk, const std::vector<std::string>& names, int32
   return Status::Ok();
 }
 
-// The settings of each topic, from DescribeConfigs.
+// The settings of each topic, from one DescribeConfigs request. `unknown_topic` is set when a
+// broker did not know a topic yet.
 using TopicConfigs = std::map<std::string, std::map<std::string, std::string>>;
-Result<TopicConfigs> DescribeTopicConfigs(rd_kafka_t* rk, const std::vector<std::string>& names,
-                                          int timeout_ms) {
+Result<TopicConfigs> DescribeTopicConfigsOnce(rd_kafka_t* rk, const std::vector<std::string>& names,
+                                              int timeout_ms, bool* unknown_topic) {
   std::vector<rd_kafka_ConfigResource_t*> resources;
   for (const auto& name : names) {
     resources.push_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str()));
@@ -583,6 +611,7 @@ Result<TopicConfigs> DescribeTopicConfigs(rd_kafka_t* rk, const std::vector<std:
                                 "principal DescribeConfigs on the sb.* topics)");
     }
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      *unknown_topic = e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
       return Unavailable("kafka DescribeConfigs " + name + ": " + ErrText(e));
     }
     size_t entries = 0;
@@ -593,6 +622,22 @@ Result<TopicConfigs> DescribeTopicConfigs(rd_kafka_t* rk, const std::vector<std:
     }
   }
   return out;
+}
+
+// The settings of each topic. A broker learns of a topic created a moment ago from the
+// controller a little later than the one that answered the metadata request (measured on 3
+// brokers: "Unknown topic or partition" right after every partition had a leader): asked again
+// until `timeout_ms`.
+Result<TopicConfigs> DescribeTopicConfigs(rd_kafka_t* rk, const std::vector<std::string>& names,
+                                          int timeout_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    bool unknown_topic = false;
+    auto configs = DescribeTopicConfigsOnce(rk, names, timeout_ms, &unknown_topic);
+    if (configs.ok() || !unknown_topic || std::chrono::steady_clock::now() > deadline)
+      return configs;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 // Refuses topics whose cleanup policy would lose what Switchboard relies on; warns (once, on
@@ -624,7 +669,7 @@ Status CheckTopicSettings(rd_kafka_t* rk, const Described& described, int timeou
     const int rf = replicas == described.replicas.end() ? 0 : replicas->second;
     const std::string isr = get("min.insync.replicas");
     if (rf < std::min(described.brokers, kMaxReplicationFactor) || (rf >= 3 && isr == "1")) {
-      std::fprintf(stderr,
+      SB_LOG_WARN("kafka",
                    "kafka: WARNING topic %s has replication.factor=%d, min.insync.replicas=%s on "
                    "%d brokers: a broker loss can lose acknowledged records (recommended: 3 "
                    "and 2)\n",

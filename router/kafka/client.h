@@ -22,6 +22,14 @@ namespace sb::kafka {
 
 using Settings = std::map<std::string, std::string>;
 
+// The repeatable `--kafka-setting key=value` flag of every command that talks to Kafka, into
+// librdkafka settings; an entry without '=' or without a key is an error naming it.
+Result<Settings> ParseSettings(const std::vector<std::string>& key_values);
+// `s` without the consumer-group membership settings (session and heartbeat timeouts, static
+// member id, poll interval): they belong to the group consumer only, and producers, partition
+// readers and admin clients would warn about them or, worse, share a static member id.
+Settings WithoutGroupSettings(Settings s);
+
 inline constexpr std::string_view kFencedInstance = "kafka group member fenced";
 
 struct Header {

@@ -3,7 +3,7 @@
 #include <cstring>
 #include <string>
 
-#include "router/shard/router_cli.h"
+#include "router/node/router_cli.h"
 #include "tools/broker/broker.h"
 #include "tools/dev/dev.h"
 #include "tools/drill/drill.h"
@@ -15,9 +15,9 @@
 
 namespace {
 
+// Command-line output (not a log line): the usage text.
 void Usage(FILE* f) {
-  std::fprintf(
-      f,
+  std::fputs(
       "usage: switchboard <command> [flags]\n"
       "commands:\n"
       "  broker    embedded Kafka-protocol broker for development and tests (librdkafka mock)\n"
@@ -29,7 +29,8 @@ void Usage(FILE* f) {
       "  report    KPIs per queue and day from sb.stats (--kafka, --from, --to, --format)\n"
       "  topics    check the Kafka topics; --partitions creates missing ones as routers need\n"
       "  followup-drill  follow-up crash drill (kill -9 at will, then --verify)\n"
-      "run 'switchboard <command> --help' for its flags\n");
+      "run 'switchboard <command> --help' for its flags\n",
+      f);
 }
 
 }  // namespace
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = argv[1];
   if (command == "broker") return sb::broker::Main(argc - 1, argv + 1);
-  if (command == "router") return sb::shard::RouterMain(argc - 1, argv + 1);
+  if (command == "router") return sb::node::RouterMain(argc - 1, argv + 1);
   if (command == "loadgen") return sb::loadgen::Main(argc - 1, argv + 1);
   if (command == "dev") return sb::dev::Main(argc - 1, argv + 1);
   if (command == "sim") return sb::sim::Main(argc - 1, argv + 1);
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
   if (command == "report") return sb::report::Main(argc - 1, argv + 1);
   if (command == "topics") return sb::topics::Main(argc - 1, argv + 1);
   if (command == "followup-drill") return sb::drill::Main(argc - 1, argv + 1);
-  std::fprintf(stderr, "switchboard: unknown command \"%s\"\n", command.c_str());
+  std::fputs(("switchboard: unknown command \"" + command + "\"\n").c_str(), stderr);
   Usage(stderr);
   return 2;
 }

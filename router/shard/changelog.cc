@@ -33,20 +33,6 @@ std::string ForwardKey(std::string_view contact_id) {
   return std::string(kForwardPrefix) + std::string(contact_id);
 }
 
-std::optional<uint64_t> RecordEpoch(const kafka::Record& r) {
-  const std::string* h = r.FindHeader(kEpochHeader);
-  if (h == nullptr || h->size() != 8) return std::nullopt;
-  uint64_t v = 0;
-  for (unsigned char c : *h) v = (v << 8) | c;
-  return v;
-}
-
-kafka::Header EpochHeader(uint64_t epoch) {
-  std::string v(8, '\0');
-  for (int i = 7; i >= 0; --i, epoch >>= 8) v[i] = static_cast<char>(epoch & 0xff);
-  return {kEpochHeader, v};
-}
-
 std::vector<Entry> EntriesFor(const engine::Changes& changes) {
   std::vector<Entry> out;
   out.reserve(changes.removed_contacts.size() + changes.agents.size() + changes.contacts.size());
@@ -78,7 +64,7 @@ ChangelogState::ChangelogState(const pb::EngineState& state,
 Status ChangelogState::Apply(const kafka::Record& r) {
   if (r.offset < next_offset_) return Status::Ok();  // already in the checkpoint
   next_offset_ = r.offset + 1;
-  const std::optional<uint64_t> epoch = RecordEpoch(r);
+  const std::optional<uint64_t> epoch = kafka::RecordEpoch(r);
   if (!epoch) return InvalidArgument(Where(r) + ": missing or malformed sb-epoch header");
   if (r.key == kClaimKey) {
     pb::EpochClaim claim;

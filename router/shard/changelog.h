@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "router/engine/engine.h"
 #include "router/kafka/client.h"
+#include "router/kafka/epoch.h"
 #include "switchboard/v1/cluster.pb.h"
 #include "switchboard/v1/followup.pb.h"
 
@@ -19,7 +20,6 @@ namespace sb::shard {
 
 namespace pb = ::switchboard::v1;
 
-inline constexpr char kEpochHeader[] = "sb-epoch";
 inline constexpr char kClaimKey[] = "claim";
 inline constexpr char kMetaKey[] = "meta";
 
@@ -27,9 +27,6 @@ std::string AgentKey(std::string_view agent_id);
 std::string ContactKey(std::string_view contact_id);
 std::string FollowUpKey(std::string_view task_id);
 std::string ForwardKey(std::string_view contact_id);
-kafka::Header EpochHeader(uint64_t epoch);
-// The writer's epoch of a changelog record; nullopt when the header is missing or malformed.
-std::optional<uint64_t> RecordEpoch(const kafka::Record& r);
 
 // One record to append: key, value (nullopt = tombstone).
 struct Entry {

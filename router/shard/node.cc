@@ -6,6 +6,7 @@
 #include <set>
 
 #include "common/clock.h"
+#include "common/log/log.h"
 #include "router/kafka/topics.h"
 #include "router/shard/probe.h"
 
@@ -26,11 +27,7 @@ constexpr int64_t kRejoinWindowMs = 5 * 60 * 1000;
 
 Node::Node(NodeOptions options, pb::RoutingConfig config)
     : options_(std::move(options)), config_(std::move(config)) {
-  // Group membership settings belong to the group consumer only.
-  client_settings_ = options_.kafka_settings;
-  client_settings_.erase("session.timeout.ms");
-  client_settings_.erase("heartbeat.interval.ms");
-  client_settings_.erase("group.instance.id");
+  client_settings_ = kafka::WithoutGroupSettings(options_.kafka_settings);
   group_settings_ = options_.kafka_settings;
   if (options_.static_membership && group_settings_.count("group.instance.id") == 0) {
     group_settings_["group.instance.id"] = options_.node_id;
@@ -76,7 +73,7 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, pb::RoutingConfig
   if (!outputs.ok()) return outputs.status();
   node->output_producer_ = std::move(*outputs);
   SB_RETURN_IF_ERROR(node->JoinGroup());
-  std::fprintf(stderr, "router %s: %d partitions, joined group %s\n",
+  SB_LOG_INFO("router", "router %s: %d partitions, joined group %s\n",
                node->options_.node_id.c_str(), *partitions, node->options_.group.c_str());
   return node;
 }
@@ -100,7 +97,7 @@ Status Node::Rejoin(const Status& fenced) {
                               options_.node_id + "?");
   }
   rejoins_.push_back(now);
-  std::fprintf(stderr, "router %s: %s; releasing every shard and joining the group again\n",
+  SB_LOG_WARN("router", "router %s: %s; releasing every shard and joining the group again\n",
                options_.node_id.c_str(), fenced.message().c_str());
   ReleaseAll();  // whatever another owner writes from now on fences our late writes by log order
   pending_claims_.clear();
@@ -144,7 +141,7 @@ std::vector<kafka::TopicPartition> Node::OnAssigned(
     pending_claims_.push_back(p);
     pending += (pending.empty() ? "" : ",") + std::to_string(p);
   }
-  std::fprintf(stderr, "router %s: assigned shards [%s] to claim\n", options_.node_id.c_str(),
+  SB_LOG_INFO("router", "router %s: assigned shards [%s] to claim\n", options_.node_id.c_str(),
                pending.c_str());
   if (pending_claims_.empty()) PrintRouting();
   return start;
@@ -153,7 +150,7 @@ std::vector<kafka::TopicPartition> Node::OnAssigned(
 void Node::PrintRouting() const {
   std::string owned;
   for (const auto& [p, s] : shards_) owned += (owned.empty() ? "" : ",") + std::to_string(p);
-  std::fprintf(stderr, "router %s: routing shards [%s]\n", options_.node_id.c_str(), owned.c_str());
+  SB_LOG_INFO("router", "router %s: routing shards [%s]\n", options_.node_id.c_str(), owned.c_str());
 }
 
 void Node::ClaimNext() {
@@ -172,7 +169,7 @@ void Node::ClaimNext() {
   routed_shards_ = static_cast<int>(shards_.size());
   if (!st.ok()) {
     if (fatal_.ok()) fatal_ = st;
-    std::fprintf(stderr, "router %s: shard %d: %s\n", options_.node_id.c_str(), p,
+    SB_LOG_INFO("router", "router %s: shard %d: %s\n", options_.node_id.c_str(), p,
                  st.ToString().c_str());
     pending_claims_.clear();
     return;
@@ -207,7 +204,7 @@ Status Node::ClaimShard(int32_t p) {
     if (st.ok()) return st;
     shards_.erase(p);
     if (st.code() != Code::kFailedPrecondition || attempt == kClaimAttempts) break;
-    std::fprintf(stderr, "router %s: shard %d: %s; claiming again\n", options_.node_id.c_str(), p,
+    SB_LOG_INFO("router", "router %s: shard %d: %s; claiming again\n", options_.node_id.c_str(), p,
                  st.ToString().c_str());
   }
   return st;
@@ -215,7 +212,7 @@ Status Node::ClaimShard(int32_t p) {
 
 void Node::OnRevoked(const std::vector<kafka::TopicPartition>&) {
   if (!pending_claims_.empty()) {
-    std::fprintf(stderr, "router %s: revoked before %zu shards were claimed\n",
+    SB_LOG_WARN("router", "router %s: revoked before %zu shards were claimed\n",
                  options_.node_id.c_str(), pending_claims_.size());
   }
   pending_claims_.clear();
@@ -227,13 +224,13 @@ void Node::ReleaseAll() {
   for (auto& [p, shard] : shards_) shard->Flush().IgnoreError();  // failure is kept in the shard
   Status st = FlushProducers(10000);
   if (!st.ok())
-    std::fprintf(stderr, "router %s: %s\n", options_.node_id.c_str(), st.ToString().c_str());
+    SB_LOG_INFO("router", "router %s: %s\n", options_.node_id.c_str(), st.ToString().c_str());
   for (auto& [p, shard] : shards_) {
     Status st = shard->Checkpoint();
-    if (!st.ok()) std::fprintf(stderr, "shard %d: checkpoint: %s\n", p, st.ToString().c_str());
+    if (!st.ok()) SB_LOG_INFO("router", "shard %d: checkpoint: %s\n", p, st.ToString().c_str());
   }
   if (!shards_.empty()) {
-    std::fprintf(stderr, "router %s: released %zu shards\n", options_.node_id.c_str(),
+    SB_LOG_INFO("router", "router %s: released %zu shards\n", options_.node_id.c_str(),
                  shards_.size());
   }
   shards_.clear();
@@ -272,8 +269,8 @@ void Node::PrintStatus(double seconds) {
   const uint64_t delta =
       events >= events_at_last_status_ ? events - events_at_last_status_ : events;
   events_at_last_status_ = events;
-  std::fprintf(
-      stderr,
+  SB_LOG_INFO(
+      "router",
       "router %s: shards %zu | %.0f events/s | waiting %llu offered %llu connected %llu "
       "| agents %llu logged in, %llu ready | refused events %llu | follow-ups pending "
       "%llu firing %llu done %llu escalated/expired %llu overdue %llu\n",
@@ -335,7 +332,7 @@ Status Node::Run(const std::atomic<bool>& stop) {
         for (auto& [p, s] : shards_) {
           Status cp = s->Checkpoint();
           if (!cp.ok())
-            std::fprintf(stderr, "shard %d: checkpoint: %s\n", p, cp.ToString().c_str());
+            SB_LOG_INFO("router", "shard %d: checkpoint: %s\n", p, cp.ToString().c_str());
         }
       }
       last_checkpoint = now;
@@ -365,7 +362,7 @@ void Node::PollControl() {
 }
 
 void Node::Drain(const pb::NodeDrain& request) {
-  std::fprintf(stderr, "router %s: drain requested at %lld ms by %s: releasing %zu shards\n",
+  SB_LOG_INFO("router", "router %s: drain requested at %lld ms by %s: releasing %zu shards\n",
                options_.node_id.c_str(), static_cast<long long>(request.requested_at_ms()),
                request.requested_by().c_str(), shards_.size());
   consumer_->Leave();  // revokes (OnRevoked: flush + checkpoint + release), then leaves the group
@@ -373,7 +370,7 @@ void Node::Drain(const pb::NodeDrain& request) {
   pending_claims_.clear();
   drained_ = true;
   owned_shards_.store(0, std::memory_order_relaxed);
-  std::fprintf(stderr, "router %s: drained: no shards, left the group; idle until stopped\n",
+  SB_LOG_INFO("router", "router %s: drained: no shards, left the group; idle until stopped\n",
                options_.node_id.c_str());
 }
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/clock.h"
+#include "common/log/log.h"
 #include "router/kafka/topics.h"
 #include "router/shard/probe.h"
 #include "switchboard/v1/events.pb.h"
@@ -106,7 +107,7 @@ Shard::~Shard() = default;
 
 void Shard::Fail(Status status) {
   if (!failure_.ok()) return;
-  std::fprintf(stderr, "shard %d: %s\n", options_.partition, status.ToString().c_str());
+  SB_LOG_INFO("shard", "shard %d: %s\n", options_.partition, status.ToString().c_str());
   failure_ = std::move(status);
 }
 
@@ -123,7 +124,7 @@ Status Shard::Restore(ChangelogState* state, kafka::PartitionReader* reader, int
     if (!rec->has_value()) continue;
     ++stats_.restored_records;
     Status st = state->Apply(**rec);
-    if (!st.ok()) std::fprintf(stderr, "shard %d: %s\n", options_.partition, st.ToString().c_str());
+    if (!st.ok()) SB_LOG_INFO("shard", "shard %d: %s\n", options_.partition, st.ToString().c_str());
   }
   return Status::Ok();
 }
@@ -171,7 +172,7 @@ Status Shard::Claim() {
     if (pos > marks->second || pos < marks->first) {
       // The log does not hold what the checkpoint was taken from (topic recreated, retention):
       // the log is the source of truth, so start over from it.
-      std::fprintf(stderr,
+      SB_LOG_INFO("shard",
                    "shard %d: checkpoint at changelog offset %lld outside the log [%lld, %lld]; "
                    "restoring from the log alone\n",
                    p, static_cast<long long>(pos), static_cast<long long>(marks->first),
@@ -185,7 +186,7 @@ Status Shard::Claim() {
     // Retention deleted records the restore needs: a changelog must be compacted, never deleted
     // (the embedded broker keeps only the last 5 MB of a partition). Restore what remains rather
     // than not at all, and say so.
-    std::fprintf(stderr,
+    SB_LOG_WARN("shard",
                  "shard %d: WARNING: the changelog starts at offset %lld but the restore needs "
                  "offset %lld: records were deleted by retention; restoring from what remains — "
                  "agents and contacts last written before may be missing\n",
@@ -203,7 +204,7 @@ Status Shard::Claim() {
   claim.set_node_id(options_.node_id);
   claim.set_claimed_at_ms(clock_->NowMs());
   SB_RETURN_IF_ERROR(producers_.changelog->Produce(kafka::kChangelogTopic, p, kClaimKey,
-                                                   claim.SerializeAsString(), {EpochHeader(epoch_)},
+                                                   claim.SerializeAsString(), {kafka::EpochHeader(epoch_)},
                                                    MakeToken(p, TokenKind::kChangelog, 0)));
   SB_RETURN_IF_ERROR(producers_.changelog->Flush(options_.restore_timeout_ms));
   if (!failure_.ok()) return failure_;
@@ -264,7 +265,7 @@ Status Shard::Claim() {
     RepublishFollowUps(kFollowUpRepublishPerTick);
   }
   stats_.restore_ms = MonotonicMs() - started;
-  std::fprintf(stderr,
+  SB_LOG_INFO("shard",
                "shard %d: claimed epoch %llu at changelog offset %lld (%llu records restored in "
                "%lld ms; input from contacts@%lld agent-events@%lld; %zu outputs re-sent)\n",
                p, static_cast<unsigned long long>(epoch_), static_cast<long long>(claim_offset_),
@@ -308,7 +309,7 @@ Status Shard::OnInput(const kafka::Record& record) {
   if (followups_ != nullptr && event.has_contact_arrived() &&
       !followups_->Admit(event.contact_arrived().contact())) {
     ++stats_.duplicate_forwards;
-    std::fprintf(stderr, "shard %d: %s@%lld: contact %s was forwarded here before; dropped\n",
+    SB_LOG_INFO("shard", "shard %d: %s@%lld: contact %s was forwarded here before; dropped\n",
                  options_.partition, record.topic.c_str(), static_cast<long long>(record.offset),
                  event.contact_arrived().contact().id().c_str());
     return Status::Ok();
@@ -334,26 +335,6 @@ Status Shard::OnInput(const kafka::Record& record) {
       d.input_offset = record.offset;
     }
   }
-  if (event.has_offer_accepted()) {
-    // The engine connected the contact: tell the channel (and the agent) so.
-    const auto& accepted = event.offer_accepted();
-    auto view = engine_->GetContact(accepted.contact_id());
-    if (view.ok()) {
-      engine::Decision d;
-      d.type = pb::DECISION_CONNECTED;
-      d.contact_id = accepted.contact_id();
-      d.agent_id = accepted.agent_id();
-      d.queue = view->queue;
-      d.attempt = view->attempt;
-      d.at_ms = clock_->NowMs();
-      d.bullseye_step = view->bullseye_step;
-      if (view->transfers > 0) {  // the next agent's desktop shows whose case it is, and why
-        d.owner_agent_id = view->owner_agent_id;
-        d.handoff_note = view->handoff_note;
-      }
-      decisions_.push_back(std::move(d));
-    }
-  }
   return Status::Ok();
 }
 
@@ -375,7 +356,7 @@ engine::Decision Shard::RefusalFor(const pb::RoutingEvent& event, const kafka::R
 void Shard::Refused(const kafka::Record& record, const std::string& what) {
   ++stats_.rejected_events;
   if (stats_.rejected_events <= 20 || stats_.rejected_events % 1000 == 0) {
-    std::fprintf(stderr, "shard %d: %s@%lld (%llu refused so far): %s\n", options_.partition,
+    SB_LOG_WARN("shard", "shard %d: %s@%lld (%llu refused so far): %s\n", options_.partition,
                  record.topic.c_str(), static_cast<long long>(record.offset),
                  static_cast<unsigned long long>(stats_.rejected_events), what.c_str());
   }
@@ -413,7 +394,7 @@ void Shard::RouteFollowUps() {
       Status st = engine_->ContactArrived(c, &decisions_);
       if (probe_ != nullptr) probe_->AfterEvent(arrived, st, *engine_);
       if (st.ok()) continue;
-      std::fprintf(stderr, "shard %d: follow-up contact %s not routable: %s\n", options_.partition,
+      SB_LOG_WARN("shard", "shard %d: follow-up contact %s not routable: %s\n", options_.partition,
                    c.id().c_str(), st.ToString().c_str());
       followups_->Failed(c.id(), "not routable: " + st.ToString());  // may escalate
     }
@@ -434,7 +415,7 @@ void Shard::Tick() {
 bool Shard::PublishFollowUp(const Entry& record) {
   const uint64_t seq = ++followup_seq_;
   Status st = producers_.outputs->Produce(
-      kafka::kFollowUpsTopic, options_.partition, record.key, record.value, {EpochHeader(epoch_)},
+      kafka::kFollowUpsTopic, options_.partition, record.key, record.value, {kafka::EpochHeader(epoch_)},
       MakeToken(options_.partition, TokenKind::kFollowUps, seq));
   if (!st.ok()) {
     FollowUpNotPublished(record.key, st);
@@ -448,7 +429,7 @@ bool Shard::PublishFollowUp(const Entry& record) {
 void Shard::FollowUpNotPublished(const std::string& task_id, const Status& why) {
   republish_.push_back(task_id);
   if (stats_.followup_records_failed++ % 100 == 0) {
-    std::fprintf(stderr, "shard %d: follow-up task %s not published to %s (%llu so far): %s\n",
+    SB_LOG_WARN("shard", "shard %d: follow-up task %s not published to %s (%llu so far): %s\n",
                  options_.partition, task_id.c_str(), std::string(kafka::kFollowUpsTopic).c_str(),
                  static_cast<unsigned long long>(stats_.followup_records_failed),
                  why.ToString().c_str());
@@ -485,7 +466,7 @@ void Shard::PublishStats() {
   }
   for (const auto& [key, value] : records) {
     Status st = producers_.outputs->Produce(
-        kafka::kStatsTopic, options_.partition, key, value, {EpochHeader(epoch_)},
+        kafka::kStatsTopic, options_.partition, key, value, {kafka::EpochHeader(epoch_)},
         MakeToken(options_.partition, TokenKind::kStats, ++stats_seq_));
     if (!st.ok()) {
       OnDelivery(MakeToken(options_.partition, TokenKind::kStats, stats_seq_), -1, st);
@@ -496,7 +477,7 @@ void Shard::PublishStats() {
 
 Status Shard::AppendRecord(const std::string& key, const std::optional<std::string>& value) {
   return producers_.changelog->Produce(
-      kafka::kChangelogTopic, options_.partition, key, value, {EpochHeader(epoch_)},
+      kafka::kChangelogTopic, options_.partition, key, value, {kafka::EpochHeader(epoch_)},
       MakeToken(options_.partition, TokenKind::kChangelog, ++next_seq_));
 }
 
@@ -615,6 +596,20 @@ void Shard::AdvanceWatermark() {
   }
 }
 
+// Who took the shard, from the record that fenced us: the new owner's claim names it. A claim by
+// our own node id is another process started with it.
+std::string Shard::NewOwner(const kafka::Record& r) const {
+  pb::EpochClaim claim;
+  if (r.key != kClaimKey || !r.value || !claim.ParseFromString(*r.value))
+    return "another node claimed the shard";
+  if (claim.node_id() == options_.node_id) {
+    return "a router with this node id (" + claim.node_id() +
+           ") claimed the shard: is another router running with --node-id " + claim.node_id() +
+           "?";
+  }
+  return "node " + claim.node_id() + " claimed the shard";
+}
+
 Status Shard::CheckGap(int64_t from, int64_t to) {
   // Someone else wrote [from, to). Records of an older epoch are a zombie's and ignored by every
   // reader; a record of a newer epoch means a newer claim: this node no longer owns the shard.
@@ -635,15 +630,17 @@ Status Shard::CheckGap(int64_t from, int64_t to) {
     const kafka::Record& r = **rec;
     next = r.offset + 1;
     if (r.offset >= to) break;
-    const uint64_t epoch = RecordEpoch(r).value_or(0);
-    if (epoch >= epoch_ && !(epoch == epoch_ && r.offset <= claim_offset_)) {
+    const uint64_t epoch = kafka::RecordEpoch(r).value_or(0);
+    // A claim of our epoch after ours lost the race to ours (the first claim of an epoch wins,
+    // as every reader of the changelog decides): its writer owns nothing and writes nothing more.
+    const bool lost_claim = r.key == kClaimKey && epoch == epoch_ && r.offset > claim_offset_;
+    if (epoch >= epoch_ && !lost_claim && !(epoch == epoch_ && r.offset <= claim_offset_)) {
       return FailedPrecondition("fenced: " + where + " include epoch " + std::to_string(epoch) +
-                                " (ours " + std::to_string(epoch_) +
-                                "): another node claimed the shard");
+                                " (ours " + std::to_string(epoch_) + "): " + NewOwner(r));
     }
   }
   ++stats_.zombie_records;
-  std::fprintf(stderr, "shard %d: ignored %s (an older owner's)\n", options_.partition,
+  SB_LOG_WARN("shard", "shard %d: ignored %s (an older owner's, or a claim that lost to ours)\n", options_.partition,
                where.c_str());
   return Status::Ok();
 }
@@ -652,7 +649,7 @@ void Shard::OnDelivery(uint64_t token, int64_t offset, const Status& status) {
   if (TokenKindOf(token) == TokenKind::kStats) {
     // Statistics are re-sent within a second: a lost one is not lost state.
     if (!status.ok() && ++stats_failed_ % 100 == 1) {
-      std::fprintf(stderr, "shard %d: statistics not delivered (%llu so far): %s\n",
+      SB_LOG_WARN("shard", "shard %d: statistics not delivered (%llu so far): %s\n",
                    options_.partition, static_cast<unsigned long long>(stats_failed_),
                    status.ToString().c_str());
     }
@@ -727,14 +724,14 @@ void Shard::UseRecordedConfig(const std::string& version) {
   if (version.empty() || version == config_version_) return;
   auto recorded = options_.configs != nullptr ? options_.configs->Find(version, 0) : nullptr;
   if (recorded == nullptr) {
-    std::fprintf(stderr,
+    SB_LOG_WARN("shard",
                  "shard %d: WARNING: the changelog was written under routing config version %s, "
                  "which this node does not know (not in sb.control); restoring under version "
                  "%s\n",
                  options_.partition, version.c_str(), config_version_.c_str());
     return;
   }
-  std::fprintf(stderr,
+  SB_LOG_INFO("shard",
                "shard %d: restoring under routing config version %s (recorded in the changelog; "
                "this node started with %s)\n",
                options_.partition, version.c_str(), config_version_.c_str());
@@ -787,7 +784,7 @@ Status Shard::SwitchConfig(const kafka::Record& record, const std::string& versi
     stats_book_ = std::make_unique<StatsBook>(next.get(), options_.partition, options_.partitions);
     stats_book_->Restore(saved);
   }
-  std::fprintf(stderr, "shard %d: routing config version %s -> %s at %s\n", options_.partition,
+  SB_LOG_INFO("shard", "shard %d: routing config version %s -> %s at %s\n", options_.partition,
                config_version_.c_str(), version.c_str(), where.c_str());
   // Follow-ups keep the config they were made with (kept alive by the source): they only look
   // up the domains of queues, and no queue or domain is ever removed.

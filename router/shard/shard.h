@@ -155,6 +155,7 @@ class Shard {
   };
 
   Status CheckGap(int64_t from, int64_t to);
+  std::string NewOwner(const kafka::Record& r) const;
   Status Restore(ChangelogState* state, kafka::PartitionReader* reader, int64_t until);
   Status AppendRecord(const std::string& key, const std::optional<std::string>& value);
   void Publish(Group& group);

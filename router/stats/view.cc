@@ -49,20 +49,6 @@ bool ParseNumber(std::string_view s, Int* out) {
 
 }  // namespace
 
-bool IsDate(std::string_view s) {
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
-    if (s[i] < '0' || s[i] > '9') return false;
-  }
-  const int y = std::stoi(std::string(s.substr(0, 4)));
-  const int m = std::stoi(std::string(s.substr(5, 2)));
-  const int d = std::stoi(std::string(s.substr(8, 2)));
-  if (m < 1 || m > 12 || d < 1) return false;
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
-}
-
 bool StatsView::Replaces(const Stamp& incoming, const Stamp& stored) {
   if (incoming.epoch != stored.epoch) return incoming.epoch > stored.epoch;
   // Equal epochs: one owner wrote both, the later one in its log is the newer state. Across

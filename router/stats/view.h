@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/text.h"
 #include "switchboard/v1/stats.pb.h"
 
 namespace sb::stats {
@@ -120,7 +121,7 @@ class StatsView {
   uint64_t older_ignored_ = 0;
 };
 
-// True when `s` is a real calendar date written YYYY-MM-DD.
-bool IsDate(std::string_view s);
+// True when `s` is a real calendar date written YYYY-MM-DD (common/text.h).
+using ::sb::IsDate;
 
 }  // namespace sb::stats

@@ -76,7 +76,7 @@ void FuzzChangelog(std::string_view bytes) {
   r.offset = 1;
   r.key = std::string(bytes.substr(0, nul));
   if (nul != std::string_view::npos) r.value = std::string(bytes.substr(nul + 1));
-  r.headers.push_back(shard::EpochHeader(1));
+  r.headers.push_back(sb::kafka::EpochHeader(1));
   shard::ChangelogState state;
   pb::EpochClaim claim;
   claim.set_epoch(1);
@@ -84,7 +84,7 @@ void FuzzChangelog(std::string_view bytes) {
   c.offset = 0;
   c.key = shard::kClaimKey;
   c.value = claim.SerializeAsString();
-  c.headers.push_back(shard::EpochHeader(1));
+  c.headers.push_back(sb::kafka::EpochHeader(1));
   if (!state.Apply(c).ok()) sb::fuzz::Die(kTarget, "claim refused", "");
   sb::Status st = state.Apply(r);
   if (!st.ok()) sb::fuzz::CheckErrorMessage(kTarget, st.message());
@@ -92,7 +92,7 @@ void FuzzChangelog(std::string_view bytes) {
   meta.offset = 2;
   meta.key = shard::kMetaKey;
   meta.value = pb::ShardMeta().SerializeAsString();
-  meta.headers.push_back(shard::EpochHeader(1));
+  meta.headers.push_back(sb::kafka::EpochHeader(1));
   if (!state.Apply(meta).ok()) sb::fuzz::Die(kTarget, "meta refused", "");
   // Malformed committed records are named when the state is rebuilt, never a crash.
   for (sb::Status s : {state.ToEngineState().status(), state.ToFollowUpState().status(),

@@ -134,14 +134,12 @@ int Run::Go() {
   options.wrap_ms = f_.wrap_ms;
   options.patience_s = f_.patience_s;
   options.epoch_log = f_.epoch_log;
-  for (const std::string& kv : f_.settings) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr, "loadgen: --kafka-setting \"%s\": expected key=value\n", kv.c_str());
-      return 2;
-    }
-    options.settings[kv.substr(0, eq)] = kv.substr(eq + 1);
+  auto kafka_settings = kafka::ParseSettings(f_.settings);
+  if (!kafka_settings.ok()) {
+    std::fprintf(stderr, "loadgen: %s\n", kafka_settings.status().message().c_str());
+    return 2;
   }
+  options.settings = std::move(*kafka_settings);
   auto fail = [](const Status& st) {
     std::fprintf(stderr, "loadgen: %s\n", st.ToString().c_str());
     return 1;

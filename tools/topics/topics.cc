@@ -59,15 +59,12 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "topics: --kafka is required (or --print)\n");
     return 2;
   }
-  kafka::Settings extra;
-  for (const std::string& kv : settings) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr, "topics: --kafka-setting \"%s\": expected key=value\n", kv.c_str());
-      return 2;
-    }
-    extra[kv.substr(0, eq)] = kv.substr(eq + 1);
+  auto parsed = kafka::ParseSettings(settings);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "topics: %s\n", parsed.status().message().c_str());
+    return 2;
   }
+  const kafka::Settings& extra = *parsed;
   auto n = kafka::EnsureTopics(bootstrap, partitions, timeout_ms, extra);
   if (!n.ok()) {
     std::fprintf(stderr, "topics: %s\n", n.status().message().c_str());

@@ -219,7 +219,7 @@ TEST_F(FollowUpShardTest, TaskChangesReachTheReadModelWithTheOwnersEpoch) {
       if (r.key != id) continue;
       pb::FollowUpTaskRecord rec;
       EXPECT_TRUE(r.value && rec.ParseFromString(*r.value));
-      EXPECT_EQ(RecordEpoch(r).value_or(0), rec.epoch());
+      EXPECT_EQ(kafka::RecordEpoch(r).value_or(0), rec.epoch());
       out.push_back(rec);
     }
     return out;

@@ -102,6 +102,44 @@ TEST_F(ShardTest, NewOwnerRestoresAndZombieIsFenced) {
   EXPECT_EQ(connected_by_epoch, (std::map<std::string, int>{{"2", 1}}));
 }
 
+// Two nodes claim the same epoch at once (a rebalance race, or two routers started with one node
+// id): the first claim in the log wins and every reader ignores the second. The winner must
+// ignore it too when it finds it between its own writes, not take it for a newer owner.
+TEST_F(ShardTest, AClaimThatLostTheRaceDoesNotFenceTheWinner) {
+  Owner a = MakeOwner("n1");
+  ASSERT_TRUE(a.shard->Claim().ok()) << a.shard->failure().ToString();
+  ASSERT_EQ(a.shard->epoch(), 1u);
+  // The loser's claim of epoch 1, appended after the winner's (it restored before a claimed).
+  pb::EpochClaim lost;
+  lost.set_epoch(1);
+  lost.set_node_id("n1");
+  auto twin = kafka::Producer::Create(kafka_.bootstrap(), {},
+                                      [](uint64_t, int32_t, int64_t, const Status&) {});
+  ASSERT_TRUE(twin.ok());
+  ASSERT_TRUE((*twin)
+                  ->Produce(kafka::kChangelogTopic, partition_, kClaimKey, lost.SerializeAsString(),
+                            {kafka::EpochHeader(1)}, 0)
+                  .ok());
+  ASSERT_TRUE((*twin)->Flush(10000).ok());
+
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kAgentEventsTopic, 0, Login("ag1"))).ok());
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kContactsTopic, 0, Arrive("c1"))).ok());
+  Settle(a);
+  EXPECT_TRUE(a.shard->failure().ok()) << a.shard->failure().ToString();
+  EXPECT_EQ(a.shard->Summarize().being_offered, 1u);
+
+  // A newer claim still fences it.
+  Owner b = MakeOwner("n2");
+  ASSERT_TRUE(b.shard->Claim().ok()) << b.shard->failure().ToString();
+  EXPECT_EQ(b.shard->epoch(), 2u);
+  EXPECT_EQ(b.shard->Summarize().being_offered, 1u);
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kAgentEventsTopic, 1, Accept("ag1", "c1"))).ok());
+  Settle(a);
+  EXPECT_NE(a.shard->failure().message().find("fenced"), std::string::npos);
+  EXPECT_NE(a.shard->failure().message().find("node n2 claimed the shard"), std::string::npos)
+      << a.shard->failure().ToString();
+}
+
 // An event of a desktop the engine refuses becomes one DECISION_REFUSED output (the actor, the
 // contact, the code, the engine's message, the input record), repeated after a failover with the
 // same id and content; a transfer's decision names its input record, and the next connection
@@ -190,7 +228,7 @@ TEST_F(ShardTest, ClaimsALogWhoseStartWasDeletedByRetention) {
   for (int i = 0; i < 70; ++i) {
     ASSERT_TRUE((*producer)
                     ->Produce(kafka::kChangelogTopic, partition_, "a/pad" + std::to_string(i), big,
-                              {EpochHeader(0)}, 0)
+                              {kafka::EpochHeader(0)}, 0)
                     .ok());
   }
   ASSERT_TRUE((*producer)->Flush(10000).ok());

@@ -32,6 +32,7 @@ case "$MODE" in
     for victim in r2 r3; do
       dead_shards=$(shards_of $victim)
       [ -n "$dead_shards" ] || fail "$victim routes nothing before the kill"
+      wait_routed $dead_shards
       kill_at=$(now_ms)
       kill_router $victim KILL
       echo "killed $victim (shards $dead_shards) at $kill_at"

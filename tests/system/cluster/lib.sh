@@ -152,6 +152,17 @@ print(f"verdict ok: submitted {v['submitted']} assigned {v['assigned']} abandone
 PY
 }
 
+# Waits (up to 60 s) until the load generator has seen an output of one of the shards: a kill
+# before that times nothing (on a busy machine Kafka's first outputs can take seconds).
+wait_routed() {  # shards...
+  for _ in $(seq 1 600); do
+    [ -s "$WORK/epochs.log" ] && awk -v s=" $* " 'index(s, " " $2 " ") { f = 1 } END { exit !f }' \
+      "$WORK/epochs.log" && return 0
+    sleep 0.1
+  done
+  fail "no output of shards [$*] within 60 s of load"
+}
+
 # Time from a kill to the first output of a new owner of each shard the dead node routed (from
 # the load generator's epoch log). Waits up to 40 s; prints per shard and the maximum; fails if
 # some shard never got a new owner.

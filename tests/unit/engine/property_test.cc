@@ -18,6 +18,8 @@ TEST(EnginePropertyTest, HundredThousandRandomEventsKeepEveryInvariant) {
   // The run must have exercised the engine, or it proves nothing.
   EXPECT_GT(world.offers(), 20'000u);
   EXPECT_GT(world.terminal(), 10'000u);
+  EXPECT_GT(world.accepts(), 10'000u);
+  EXPECT_EQ(world.connections(), world.accepts());
 }
 
 // Same events, same decisions: an engine restored from a snapshot taken mid-run decides exactly

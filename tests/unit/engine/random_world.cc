@@ -333,6 +333,7 @@ void RandomWorld::Step(Engine* engine) {
       c.state = pb::CONTACT_STATE_CONNECTED;
       a.items[ev.offer_accepted().contact_id()] = pb::CONTACT_STATE_CONNECTED;
       a.streak = c.difficult ? a.streak + 1 : 0;
+      ++accepts_;
       break;
     }
     case pb::RoutingEvent::kOfferRejected: {
@@ -444,6 +445,15 @@ void RandomWorld::Apply(const Decisions& decisions, bool from_tick) {
       }
       case pb::DECISION_OVERFLOW:
         break;
+      case pb::DECISION_CONNECTED: {
+        // Only in answer to the acceptance the model applied before the engine's answer.
+        ASSERT_FALSE(from_tick) << "connection of " << d.contact_id << " on a tick";
+        const ModelContact& c = contacts_.at(d.contact_id);
+        ASSERT_EQ(c.state, pb::CONTACT_STATE_CONNECTED) << d.contact_id;
+        ASSERT_EQ(c.agent, d.agent_id) << d.contact_id;
+        ++connections_;
+        break;
+      }
       default:
         FAIL() << "unexpected decision type " << d.type;
     }

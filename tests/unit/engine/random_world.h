@@ -70,6 +70,9 @@ class RandomWorld {
   // that it decides exactly as recorded (a restored engine must decide like the original).
   void Replay(size_t from, Engine* engine, ManualClock* clock) const;
   uint64_t offers() const { return offers_; }
+  // Offers accepted, and DECISION_CONNECTED the engine answered them with (one each).
+  uint64_t accepts() const { return accepts_; }
+  uint64_t connections() const { return connections_; }
   uint64_t terminal() const { return terminal_; }
   size_t live() const { return contacts_.size(); }
 
@@ -99,6 +102,8 @@ class RandomWorld {
   uint64_t next_contact_ = 0;
   uint64_t next_seq_ = 1;
   uint64_t offers_ = 0;
+  uint64_t accepts_ = 0;
+  uint64_t connections_ = 0;
   uint64_t terminal_ = 0;
   std::vector<Recorded> log_;
 };

@@ -46,7 +46,7 @@ pb::FollowUpRequest Complaint(const std::string& id, const std::string& event = 
   r.set_request_id(id);
   r.set_kind(pb::FOLLOW_UP_KIND_COMPLAINT_REPLY);
   r.set_customer_id("cust-1");
-  r.set_customer_phone("13800000000");
+  r.set_customer_phone("+8613800000000");
   r.set_event_key(event);
   return r;
 }

@@ -14,7 +14,7 @@ kafka::Record Rec(int64_t offset, uint64_t epoch, std::string key,
   r.offset = offset;
   r.key = std::move(key);
   r.value = std::move(value);
-  r.headers.push_back(EpochHeader(epoch));
+  r.headers.push_back(kafka::EpochHeader(epoch));
   return r;
 }
 

@@ -1,11 +1,13 @@
 // switchboard router: one router node of the cluster.
-#include "router/shard/router_cli.h"
+#include "router/node/router_cli.h"
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 
 #include "CLI/CLI.hpp"
 #include "common/config/config.h"
+#include "common/log/log.h"
 #include "common/metrics/server.h"
 #include "router/followup/settings.h"
 #include "router/gateway/auth.h"
@@ -15,7 +17,15 @@
 #include "router/shard/probe.h"
 #include "router/wallboard/wallboard.h"
 
-namespace sb::shard {
+namespace sb::node {
+
+namespace pb = ::switchboard::v1;
+using shard::CheckFollowUpQueues;
+using shard::FollowUpDomain;
+using shard::Node;
+using shard::NodeOptions;
+using shard::RouterProbe;
+
 namespace {
 
 std::atomic<bool> g_stop{false};
@@ -32,7 +42,7 @@ Status LoadFollowUps(const std::string& path, const pb::RoutingConfig& routing, 
   Status fits = CheckFollowUpQueues(*settings, routing);
   if (!fits.ok()) {
     if (!path.empty()) return InvalidArgument("--followup-config " + path + ": " + fits.message());
-    std::fprintf(stderr, "router: follow-ups off: %s\n", fits.message().c_str());
+    SB_LOG_WARN("router", "router: follow-ups off: %s\n", fits.message().c_str());
     return Status::Ok();
   }
   o->followups = std::move(*settings);
@@ -49,12 +59,12 @@ Result<std::unique_ptr<gateway::Gateway>> StartGateway(gateway::GatewayOptions g
     auto admin = gateway::EnsureAdminToken(data_dir);
     if (!admin.ok()) return admin.status();
     g.tokens_file = admin->tokens_file;
-    std::fprintf(stderr, "router %s: admin token in %s\n", id.c_str(), admin->token_path.c_str());
+    SB_LOG_INFO("router", "router %s: admin token in %s\n", id.c_str(), admin->token_path.c_str());
   }
-  if (g.no_auth) std::fprintf(stderr, "router %s: grpc without authentication\n", id.c_str());
+  if (g.no_auth) SB_LOG_INFO("router", "router %s: grpc without authentication\n", id.c_str());
   auto gw = gateway::Gateway::Start(std::move(g), config);
   if (!gw.ok()) return gw.status();
-  std::fprintf(stderr, "router %s: grpc on %s\n", id.c_str(), (*gw)->address().c_str());
+  SB_LOG_INFO("router", "router %s: grpc on %s\n", id.c_str(), (*gw)->address().c_str());
   return gw;
 }
 
@@ -113,28 +123,43 @@ int RouterMain(int argc, char** argv) {
   app.add_option("--wallboard-bind", wallboard_options.bind, "address /wallboard listens on");
   app.add_option("--wallboard-port", wallboard_options.port, "port of /wallboard; 0: a free port")
       ->check(CLI::Range(0, 65535));
+  // The log (common/log): defaults from SB_LOG_LEVEL / SB_LOG_FORMAT, else info and text.
+  const char* env_level = std::getenv("SB_LOG_LEVEL");
+  const char* env_format = std::getenv("SB_LOG_FORMAT");
+  std::string log_level = env_level != nullptr && *env_level != '\0' ? env_level : "info";
+  std::string log_format = env_format != nullptr && *env_format != '\0' ? env_format : "text";
+  app.add_option("--log-level", log_level, "debug, info, warn or error (env SB_LOG_LEVEL)");
+  app.add_option("--log-format", log_format,
+                 "text (one message per line) or json (one object per line, for log "
+                 "collectors; env SB_LOG_FORMAT)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
-  o.static_membership = !dynamic_membership;
-  for (const std::string& kv : settings) {
-    const size_t eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr, "router: --kafka-setting \"%s\": expected key=value\n", kv.c_str());
-      return 2;
-    }
-    o.kafka_settings[kv.substr(0, eq)] = kv.substr(eq + 1);
+  auto level = log::ParseLevel(log_level);
+  auto format = log::ParseFormat(log_format);
+  if (!level.ok() || !format.ok()) {
+    const Status& bad = level.ok() ? format.status() : level.status();
+    std::fputs(("router: --log-level/--log-format: " + bad.message() + "\n").c_str(), stderr);
+    return 2;
   }
+  log::Configure(*level, *format);
+  o.static_membership = !dynamic_membership;
+  auto kafka_settings = kafka::ParseSettings(settings);
+  if (!kafka_settings.ok()) {
+    SB_LOG_ERROR("router", "router: %s\n", kafka_settings.status().message().c_str());
+    return 2;
+  }
+  o.kafka_settings = std::move(*kafka_settings);
   auto config = config::LoadRoutingConfigFile(config_path);
   if (!config.ok()) {
-    std::fprintf(stderr, "router: %s\n", config.status().ToString().c_str());
+    SB_LOG_ERROR("router", "router: %s\n", config.status().ToString().c_str());
     return 2;
   }
   Status followups = LoadFollowUps(followup_config_path, *config, &o);
   if (!followups.ok()) {
-    std::fprintf(stderr, "router: %s\n", followups.ToString().c_str());
+    SB_LOG_ERROR("router", "router: %s\n", followups.ToString().c_str());
     return 2;
   }
   std::signal(SIGTERM, OnSignal);
@@ -142,11 +167,11 @@ int RouterMain(int argc, char** argv) {
   // Metrics first: the server and the probe outlive the node (destroyed after it).
   auto metrics = metrics::Server::Start(metrics_bind, metrics_port);
   if (!metrics.ok()) {
-    std::fprintf(stderr, "router: --metrics-port: %s\n", metrics.status().ToString().c_str());
+    SB_LOG_ERROR("router", "router: --metrics-port: %s\n", metrics.status().ToString().c_str());
     return 1;
   }
   // tools/dev reads this line.
-  std::fprintf(stderr, "router %s: metrics on %s\n", o.node_id.c_str(), (*metrics)->url().c_str());
+  SB_LOG_INFO("router", "router %s: metrics on %s\n", o.node_id.c_str(), (*metrics)->url().c_str());
   std::unique_ptr<RouterProbe> probe;  // outlives the node; made for the config it starts with
   if (o.followups) {
     g.followup_domain = [settings = *o.followups, routing = *config](const pb::FollowUpRequest& r) {
@@ -162,15 +187,15 @@ int RouterMain(int argc, char** argv) {
   const pb::RoutingConfig gateway_config = *config;
   auto wallboard = wallboard::StartWithKafka(wallboard_options, o.bootstrap, o.kafka_settings);
   if (!wallboard.ok()) {
-    std::fprintf(stderr, "router: --wallboard-port: %s\n", wallboard.status().ToString().c_str());
+    SB_LOG_ERROR("router", "router: --wallboard-port: %s\n", wallboard.status().ToString().c_str());
     return 1;
   }
   // tools/dev reads this line.
-  std::fprintf(stderr, "router %s: wallboard on %s\n", o.node_id.c_str(),
+  SB_LOG_INFO("router", "router %s: wallboard on %s\n", o.node_id.c_str(),
                (*wallboard)->url().c_str());
   auto node = Node::Start(std::move(o), std::move(*config));
   if (!node.ok()) {
-    std::fprintf(stderr, "router: %s\n", node.status().ToString().c_str());
+    SB_LOG_ERROR("router", "router: %s\n", node.status().ToString().c_str());
     return 1;
   }
   // The config in force may be sb.control's rather than --config (Node::Start logs which).
@@ -179,18 +204,18 @@ int RouterMain(int argc, char** argv) {
   // After the node: it has created the topics the gateway reads.
   auto gw = StartGateway(std::move(g), data_dir, gateway_config);
   if (!gw.ok()) {
-    std::fprintf(stderr, "router: %s\n", gw.status().ToString().c_str());
+    SB_LOG_ERROR("router", "router: %s\n", gw.status().ToString().c_str());
     return gw.status().code() == Code::kInvalidArgument ? 2 : 1;
   }
   Status st = (*node)->Run(g_stop);
   (*gw)->Stop();
   node->reset();
   if (!st.ok()) {
-    std::fprintf(stderr, "router: stopped: %s\n", st.ToString().c_str());
+    SB_LOG_ERROR("router", "router: stopped: %s\n", st.ToString().c_str());
     return 3;
   }
-  std::fprintf(stderr, "router: stopped\n");
+  SB_LOG_INFO("router", "router: stopped\n");
   return 0;
 }
 
-}  // namespace sb::shard
+}  // namespace sb::node
