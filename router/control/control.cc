@@ -148,7 +148,8 @@ int ControlFollower::Poll(int timeout_ms) {
     auto rec = reader_->Poll(wait);
     if (!rec.ok()) {
       if (errors_++ % 100 == 0) {
-        SB_LOG_INFO("control", "%s: sb.control: %s\n", who_.c_str(), rec.status().ToString().c_str());
+        SB_LOG_WARN("control", "%s: sb.control: %s\n", who_.c_str(),
+                    rec.status().ToString().c_str());
       }
       return n;
     }

@@ -3,7 +3,8 @@
 //
 // Pure core: requests, outcomes and Tick() in; effects out (contacts to route, tasks whose stored
 // copy changed); time only from the injected Clock; no I/O. The shell persists the changed tasks
-// and publishes the contacts (state first, then publish; see router/followup/durable_scheduler.h).
+// and publishes the contacts (state first, then publish; see
+// router/followup/durable_scheduler.h).
 //
 // Lifecycle of a task: PENDING → (due, inside call windows) FIRING attempt n as a contact with the
 // deterministic id "<task>#<n>" → outcome: ANSWERED → DONE; otherwise retry with backoff until

@@ -187,7 +187,8 @@ Status EnsureTopic(const std::string& bootstrap, const std::string& topic, int32
 bool IsEmbeddedBroker(const std::string& bootstrap, const Settings& extra = {});
 
 // Brokers in the cluster's metadata. Unavailable when no broker answers within `timeout_ms`.
-Result<int> ClusterBrokers(const std::string& bootstrap, int timeout_ms, const Settings& extra = {});
+Result<int> ClusterBrokers(const std::string& bootstrap, int timeout_ms,
+                           const Settings& extra = {});
 
 // The replication factor Switchboard creates its topics with on `brokers` brokers: min(brokers, 3).
 int ReplicationFor(int brokers);

@@ -150,7 +150,8 @@ std::vector<kafka::TopicPartition> Node::OnAssigned(
 void Node::PrintRouting() const {
   std::string owned;
   for (const auto& [p, s] : shards_) owned += (owned.empty() ? "" : ",") + std::to_string(p);
-  SB_LOG_INFO("router", "router %s: routing shards [%s]\n", options_.node_id.c_str(), owned.c_str());
+  SB_LOG_INFO("router", "router %s: routing shards [%s]\n", options_.node_id.c_str(),
+              owned.c_str());
 }
 
 void Node::ClaimNext() {

@@ -640,8 +640,8 @@ Status Shard::CheckGap(int64_t from, int64_t to) {
     }
   }
   ++stats_.zombie_records;
-  SB_LOG_WARN("shard", "shard %d: ignored %s (an older owner's, or a claim that lost to ours)\n", options_.partition,
-               where.c_str());
+  SB_LOG_WARN("shard", "shard %d: ignored %s (an older owner's, or a claim that lost to ours)\n",
+              options_.partition, where.c_str());
   return Status::Ok();
 }
 

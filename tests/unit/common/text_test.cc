@@ -35,6 +35,7 @@ TEST(TextTest, DateIsARealCalendarDay) {
   EXPECT_FALSE(IsDate("2026-04-31"));
   EXPECT_FALSE(IsDate("2026-13-01"));
   EXPECT_FALSE(IsDate("2026-00-10"));
+  EXPECT_FALSE(IsDate("2026-01-00"));
   EXPECT_FALSE(IsDate("2026-1-07"));
   EXPECT_FALSE(IsDate("2026/12/07"));
   EXPECT_FALSE(IsDate("20261207xx"));

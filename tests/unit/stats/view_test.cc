@@ -125,17 +125,6 @@ TEST(StatsViewTest, TombstoneRemovesTheKey) {
   EXPECT_TRUE(v.LiveQueues(1000).empty());
 }
 
-TEST(StatsViewTest, IsDate) {
-  EXPECT_TRUE(IsDate("2024-02-29"));
-  EXPECT_FALSE(IsDate("2023-02-29"));
-  EXPECT_FALSE(IsDate("2026-13-01"));
-  EXPECT_FALSE(IsDate("2026-1-01"));
-  EXPECT_FALSE(IsDate("2026-01-00"));
-  EXPECT_FALSE(IsDate("2026/01/01"));
-  EXPECT_TRUE(IsDate("2000-02-29"));
-  EXPECT_FALSE(IsDate("1900-02-29"));
-}
-
 std::string Agents(int32_t shard, int64_t epoch, int64_t at_ms, uint32_t part, uint32_t parts,
                    std::initializer_list<const char*> ids) {
   pb::ShardAgents a;
