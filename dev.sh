@@ -40,9 +40,6 @@ build() {
   local dir=$1; shift
   local launcher=()
   command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
-  # Paths inside the checkout hash as relative ones: a fresh clone in another folder reuses the
-  # cache of an earlier one.
-  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD}
   local gen=()
   command -v ninja >/dev/null && [ ! -f "$dir/Makefile" ] && gen=(-G Ninja)
   cmake -S . -B "$dir" "${gen[@]}" "${launcher[@]}" "$@" >/dev/null
