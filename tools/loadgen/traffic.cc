@@ -271,10 +271,14 @@ bool Traffic::AdoptFollowUp(const pb::Decision& d) {
 }
 
 Status Traffic::HangUpWaiting() {
-  std::set<std::string> offered;
-  for (const std::string& offer : live_offers_) offered.insert(offer.substr(0, offer.rfind('#')));
   for (const auto& [contact, queue] : contact_queue_) {
-    if (ledger_.IsFinal(contact) || offered.count(contact)) continue;
+    // Only customers no agent was offered: an offer or a connection can reach a desk over gRPC
+    // before the ledger reads it on sb.assignments, and hanging up on a call an agent has just
+    // taken would count as a contact served after its customer left.
+    if (ledger_.IsFinal(contact) || ledger_.Offered(contact) || HasLiveOffer(contact) ||
+        desk_connected_.count(contact)) {
+      continue;
+    }
     SB_RETURN_IF_ERROR(Abandon(contact));
   }
   return Status::Ok();
@@ -335,6 +339,7 @@ void Traffic::OnHeard(AgentHeard& h) {
       break;
     case pb::DECISION_CONNECTED:
       live_offers_.erase(offer);
+      desk_connected_.insert(d.contact_id());
       Schedule({now + options_.handle_ms, Act::kEnd, h.agent, d.contact_id(), d.attempt()});
       break;
     case pb::DECISION_AGENT_STATE:

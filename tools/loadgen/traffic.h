@@ -168,6 +168,7 @@ class Traffic {
   std::vector<std::string> domains_;
   std::map<std::string, size_t> contact_queue_;  // contact -> queue index
   std::set<std::string> live_offers_;            // contact#attempt offered, not withdrawn
+  std::set<std::string> desk_connected_;         // contacts a desk heard connected
   std::priority_queue<Action, std::vector<Action>, std::greater<>> actions_;
   std::set<std::pair<int32_t, uint64_t>> epochs_seen_;
   std::ofstream epoch_log_;
