@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config ccache clang
+  build-essential cmake ninja-build pkg-config ccache clang clang-format clang-tidy
   protobuf-compiler libprotobuf-dev libgrpc++-dev protobuf-compiler-grpc
   librocksdb-dev librdkafka-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libspdlog-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev
@@ -40,6 +40,10 @@ build() {
   local dir=$1; shift
   local launcher=()
   command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  # Paths inside the checkout hash as relative ones, and the build directory's path not at all: a
+  # fresh clone in another folder reuses the cache of an earlier one. (No test finds the tree from
+  # __FILE__, which then is relative: tests/support/configs.h.)
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$PWD} CCACHE_NOHASHDIR=${CCACHE_NOHASHDIR:-1}
   local gen=()
   command -v ninja >/dev/null && [ ! -f "$dir/Makefile" ] && gen=(-G Ninja)
   cmake -S . -B "$dir" "${gen[@]}" "${launcher[@]}" "$@" >/dev/null

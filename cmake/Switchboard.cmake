@@ -3,6 +3,28 @@
 # extra sources, output directories) stay as calls after the helper.
 include(GoogleTest)
 
+# Every target of the helpers below is listed, with its folder, in ${CMAKE_BINARY_DIR}/sb_modules.tsv
+# (sb_write_module_map, at the end of the top-level CMakeLists.txt), which tools/check/deps.py
+# reads to hold each file to the modules its target links.
+function(sb_register_module NAME)
+  set_property(GLOBAL APPEND PROPERTY SB_MODULES ${NAME})
+  file(RELATIVE_PATH dir ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
+  set_target_properties(${NAME} PROPERTIES SB_DIR "${dir}")
+endfunction()
+
+# One line per target: name, type, folder, sources, direct link dependencies (;-lists).
+function(sb_write_module_map)
+  get_property(modules GLOBAL PROPERTY SB_MODULES)
+  set(lines "")
+  foreach(m ${modules})
+    get_target_property(dir ${m} SB_DIR)
+    string(APPEND lines "${m}\t$<TARGET_PROPERTY:${m},TYPE>\t${dir}\t"
+           "$<TARGET_PROPERTY:${m},SOURCES>\t"
+           "$<TARGET_PROPERTY:${m},LINK_LIBRARIES>\n")
+  endforeach()
+  file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/sb_modules.tsv CONTENT "${lines}")
+endfunction()
+
 # sb_library(NAME SOURCES <srcs...> [DEPS <public deps...>] [PRIVATE_DEPS <private deps...>])
 # A static library; DEPS are linked PUBLIC, PRIVATE_DEPS PRIVATE.
 function(sb_library NAME)
@@ -12,6 +34,7 @@ function(sb_library NAME)
             "sb_library(${NAME}): SOURCES required; unexpected: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
   add_library(${NAME} STATIC ${ARG_SOURCES})
+  sb_register_module(${NAME})
   if(ARG_DEPS OR ARG_PRIVATE_DEPS)
     target_link_libraries(${NAME} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
   endif()
@@ -28,6 +51,7 @@ function(sb_executable NAME)
             "sb_executable(${NAME}): SOURCES required; unexpected: ${ARG_UNPARSED_ARGUMENTS}")
   endif()
   add_executable(${NAME} ${ARG_SOURCES})
+  sb_register_module(${NAME})
   if(ARG_INCLUDES)
     target_include_directories(${NAME} PRIVATE ${ARG_INCLUDES})
   endif()

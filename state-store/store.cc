@@ -14,8 +14,10 @@
 #include <cstdarg>
 #include <cstdio>
 #include <filesystem>
-#include <mutex>
 #include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace sb::store {
 namespace {
@@ -80,9 +82,10 @@ class DeferredLogger final : public rocksdb::Logger {
   void Logv(const char* format, va_list ap) override {
     Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
   }
-  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override
+      ABSL_LOCKS_EXCLUDED(mu_) {
     if (level < GetInfoLogLevel()) return;
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (target_) {
       target_->Logv(level, format, ap);
       return;
@@ -99,15 +102,15 @@ class DeferredLogger final : public rocksdb::Logger {
     buffered_bytes_ += line.size();
     buffered_.emplace_back(level, std::move(line));
   }
-  void Flush() override {
-    std::lock_guard<std::mutex> lock(mu_);
+  void Flush() override ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     if (target_) target_->Flush();
   }
 
   // Called once the database is open (and locked by us): from now on lines go to `target`.
   // nullptr (the LOG file could not be created) drops them, as RocksDB itself does then.
-  void Attach(std::shared_ptr<rocksdb::Logger> target) {
-    std::lock_guard<std::mutex> lock(mu_);
+  void Attach(std::shared_ptr<rocksdb::Logger> target) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     if (target) {
       for (const auto& [level, line] : buffered_) {
         rocksdb::Log(level, target.get(), "%s", line.c_str());
@@ -122,11 +125,11 @@ class DeferredLogger final : public rocksdb::Logger {
  private:
   // The options dump of one open is ~100 KiB; the cap only guards against a runaway open.
   static constexpr size_t kMaxBufferedBytes = size_t{4} << 20;
-  std::mutex mu_;
-  std::shared_ptr<rocksdb::Logger> target_;
-  std::vector<std::pair<rocksdb::InfoLogLevel, std::string>> buffered_;
-  size_t buffered_bytes_ = 0;
-  bool discard_ = false;
+  absl::Mutex mu_;
+  std::shared_ptr<rocksdb::Logger> target_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::pair<rocksdb::InfoLogLevel, std::string>> buffered_ ABSL_GUARDED_BY(mu_);
+  size_t buffered_bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool discard_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 const ExpiredKeyFilter kExpiredKeyFilter;

@@ -35,7 +35,6 @@ constexpr size_t kMinJsonBudget = 64 << 10;
 // keeps our recursion (and protobuf's) shallow.
 constexpr int kMaxDepth = 32;
 
-
 // A JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?  Written by hand: std::regex
 // recurses per character and overflows the stack on long input.
 bool LooksNumeric(const std::string& s) {
@@ -325,7 +324,6 @@ Result<int> ParseTimeOfDay(std::string_view text, bool allow_end_of_day) {
   }
   return h * 60 + m;
 }
-
 
 // Every error leaves this module through here: messages can carry input keys (which may hold any
 // byte) and end up on terminals and in logs, so control characters are escaped and length capped.

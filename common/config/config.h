@@ -4,10 +4,10 @@
 // Stateless and thread-safe.
 #pragma once
 
+#include <google/protobuf/message.h>
+
 #include <string>
 #include <string_view>
-
-#include <google/protobuf/message.h>
 
 #include "common/status.h"
 #include "switchboard/v1/config.pb.h"

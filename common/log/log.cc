@@ -8,9 +8,10 @@
 #include <cstdlib>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/text.h"
 
 namespace sb::log {
@@ -40,35 +41,39 @@ class Registry {
     // The environment's settings; a bad value is said once and the default kept.
     if (const char* v = std::getenv("SB_LOG_LEVEL"); v != nullptr && *v != '\0') {
       auto level = ParseLevel(v);
-      if (level.ok()) level_ = *level;
-      else std::fputs(("SB_LOG_LEVEL: " + level.status().message() + "\n").c_str(), stderr);
+      if (level.ok())
+        level_ = *level;
+      else
+        std::fputs(("SB_LOG_LEVEL: " + level.status().message() + "\n").c_str(), stderr);
     }
     if (const char* v = std::getenv("SB_LOG_FORMAT"); v != nullptr && *v != '\0') {
       auto format = ParseFormat(v);
-      if (format.ok()) format_ = *format;
-      else std::fputs(("SB_LOG_FORMAT: " + format.status().message() + "\n").c_str(), stderr);
+      if (format.ok())
+        format_ = *format;
+      else
+        std::fputs(("SB_LOG_FORMAT: " + format.status().message() + "\n").c_str(), stderr);
     }
   }
 
-  void Configure(Level level, Format format) {
-    std::lock_guard lock(mu_);
+  void Configure(Level level, Format format) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     level_ = level;
     format_ = format;
     for (auto& [name, logger] : loggers_) Apply(*logger);
   }
 
-  bool Enabled(Level level) {
-    std::lock_guard lock(mu_);
+  bool Enabled(Level level) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     return level >= level_;
   }
 
-  Format format() {
-    std::lock_guard lock(mu_);
+  Format format() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     return format_;
   }
 
-  std::shared_ptr<spdlog::logger> Get(const char* module) {
-    std::lock_guard lock(mu_);
+  std::shared_ptr<spdlog::logger> Get(const char* module) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     auto it = loggers_.find(module);
     if (it != loggers_.end()) return it->second;
     auto logger = std::make_shared<spdlog::logger>(module, sink_);
@@ -78,7 +83,7 @@ class Registry {
   }
 
  private:
-  void Apply(spdlog::logger& logger) {
+  void Apply(spdlog::logger& logger) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     logger.set_level(ToSpdlog(level_));
     logger.flush_on(spdlog::level::trace);  // every line reaches stderr at once
     if (format_ == Format::kJson) {
@@ -88,11 +93,11 @@ class Registry {
     }
   }
 
-  std::mutex mu_;
-  std::shared_ptr<spdlog::sinks::stderr_sink_mt> sink_;
-  Level level_ = Level::kInfo;
-  Format format_ = Format::kText;
-  std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> loggers_;
+  absl::Mutex mu_;
+  const std::shared_ptr<spdlog::sinks::stderr_sink_mt> sink_;  // thread-safe itself
+  Level level_ ABSL_GUARDED_BY(mu_) = Level::kInfo;
+  Format format_ ABSL_GUARDED_BY(mu_) = Format::kText;
+  std::map<std::string, std::shared_ptr<spdlog::logger>, std::less<>> loggers_ ABSL_GUARDED_BY(mu_);
 };
 
 Registry& TheRegistry() {

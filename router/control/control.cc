@@ -192,31 +192,31 @@ pb::RoutingConfig ControlFollower::ChooseStartConfig(pb::RoutingConfig file_conf
   const auto& current = state_.current();
   if (!current) {
     SB_LOG_INFO("control",
-                 "%s: routing config version %s from --config (sb.control has no applied "
-                 "config)\n",
-                 who_.c_str(), file_version.c_str());
+                "%s: routing config version %s from --config (sb.control has no applied "
+                "config)\n",
+                who_.c_str(), file_version.c_str());
     return file_config;
   }
   if (current->version() == file_version) {
     SB_LOG_INFO("control", "%s: routing config version %s (--config, the version in force)\n",
-                 who_.c_str(), file_version.c_str());
+                who_.c_str(), file_version.c_str());
     return file_config;
   }
   auto applied = state_.Find(current->version());
   if (applied == nullptr) {
     SB_LOG_WARN("control",
-                 "%s: WARNING: sb.control names config version %s but holds no such config; "
-                 "using --config (version %s)\n",
-                 who_.c_str(), current->version().c_str(), file_version.c_str());
+                "%s: WARNING: sb.control names config version %s but holds no such config; "
+                "using --config (version %s)\n",
+                who_.c_str(), current->version().c_str(), file_version.c_str());
     return file_config;
   }
   SB_LOG_INFO("control",
-               "%s: routing config version %s from sb.control (applied at %lld ms by %s) instead "
-               "of --config (version %s): the cluster's config was changed through "
-               "AdminService.ApplyConfig\n",
-               who_.c_str(), current->version().c_str(),
-               static_cast<long long>(current->applied_at_ms()),
-               config::Printable(current->applied_by()).c_str(), file_version.c_str());
+              "%s: routing config version %s from sb.control (applied at %lld ms by %s) instead "
+              "of --config (version %s): the cluster's config was changed through "
+              "AdminService.ApplyConfig\n",
+              who_.c_str(), current->version().c_str(),
+              static_cast<long long>(current->applied_at_ms()),
+              config::Printable(current->applied_by()).c_str(), file_version.c_str());
   return *applied;
 }
 

@@ -16,6 +16,83 @@ void AddTo(pb::QueueStats& st, uint64_t (pb::QueueStats::*get)() const,
   (st.*set)((st.*get)() + 1);
 }
 
+// Events a desktop or an integrator sent, and so answered with a DECISION_REFUSED when refused:
+// not timers, not commands for the shard, not contacts another shard forwarded (its own doing).
+bool AnswersRefusal(const pb::RoutingEvent& e) {
+  switch (e.event_case()) {
+    case pb::RoutingEvent::kTimer:
+    case pb::RoutingEvent::kFollowUp:
+    case pb::RoutingEvent::kConfigChanged:
+    case pb::RoutingEvent::EVENT_NOT_SET:
+      return false;
+    case pb::RoutingEvent::kContactArrived:
+      return e.contact_arrived().contact().attributes().count(kForwardedFromAttribute) == 0;
+    default:
+      return true;
+  }
+}
+
+// The contact and the acting agent an event names (either may be empty).
+void ActorOf(const pb::RoutingEvent& e, std::string* contact, std::string* agent) {
+  switch (e.event_case()) {
+    case pb::RoutingEvent::kContactArrived:
+      *contact = e.contact_arrived().contact().id();
+      break;
+    case pb::RoutingEvent::kContactCancelled:
+      *contact = e.contact_cancelled().contact_id();
+      break;
+    case pb::RoutingEvent::kContactAbandoned:
+      *contact = e.contact_abandoned().contact_id();
+      break;
+    case pb::RoutingEvent::kContactEnded:
+      *contact = e.contact_ended().contact_id();
+      break;
+    case pb::RoutingEvent::kContactTransferred:
+      *contact = e.contact_transferred().contact_id();
+      *agent = e.contact_transferred().by_agent_id();
+      break;
+    case pb::RoutingEvent::kAgentLogin:
+      *agent = e.agent_login().agent().id();
+      break;
+    case pb::RoutingEvent::kAgentLogout:
+      *agent = e.agent_logout().agent_id();
+      break;
+    case pb::RoutingEvent::kAgentReady:
+      *agent = e.agent_ready().agent_id();
+      break;
+    case pb::RoutingEvent::kAgentNotReady:
+      *agent = e.agent_not_ready().agent_id();
+      break;
+    case pb::RoutingEvent::kOfferAccepted:
+      *contact = e.offer_accepted().contact_id();
+      *agent = e.offer_accepted().agent_id();
+      break;
+    case pb::RoutingEvent::kOfferRejected:
+      *contact = e.offer_rejected().contact_id();
+      *agent = e.offer_rejected().agent_id();
+      break;
+    case pb::RoutingEvent::kWrapUpDone:
+      *contact = e.wrap_up_done().contact_id();
+      *agent = e.wrap_up_done().agent_id();
+      break;
+    default:
+      break;
+  }
+}
+
+// The answer to `event`, refused with `refusal`.
+Decision RefusalOf(const pb::RoutingEvent& event, const Status& refusal, int64_t now_ms) {
+  Decision d;
+  d.type = pb::DECISION_REFUSED;
+  ActorOf(event, &d.contact_id, &d.agent_id);
+  d.at_ms = now_ms;
+  d.refusal_code = std::string(CodeName(refusal.code()));
+  d.detail = refusal.message();
+  const auto* field = pb::RoutingEvent::descriptor()->FindFieldByNumber(event.event_case());
+  if (field != nullptr) d.refused_event = field->name();
+  return d;
+}
+
 }  // namespace
 
 Result<AgentIdx> EngineImpl::FindAgent(std::string_view id) const {
@@ -611,6 +688,12 @@ void Engine::Tick(Decisions* out) {
 }
 
 Status Engine::Apply(const pb::RoutingEvent& e, Decisions* out) {
+  Status st = Dispatch(e, out);
+  if (!st.ok() && AnswersRefusal(e)) out->push_back(RefusalOf(e, st, now_ms()));
+  return st;
+}
+
+Status Engine::Dispatch(const pb::RoutingEvent& e, Decisions* out) {
   switch (e.event_case()) {
     case pb::RoutingEvent::kContactArrived:
       return ContactArrived(e.contact_arrived().contact(), out);

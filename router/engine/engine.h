@@ -131,7 +131,11 @@ class Engine {
                                                  const Clock* clock, const pb::EngineState& state);
   ~Engine();
 
-  // Dispatches a RoutingEvent to the calls below.
+  // Dispatches a RoutingEvent to the calls below. An event a desktop or an integrator sent that
+  // is refused is also answered: one DECISION_REFUSED appended to `out` naming the event's
+  // contact and agent, the code, the message and the event's name, so the sender learns it.
+  // Timers, follow-up commands, config changes and contacts another shard forwarded (attribute
+  // kForwardedFromAttribute) are not answered; the status is returned either way.
   Status Apply(const pb::RoutingEvent& event, Decisions* out);
 
   Status ContactArrived(const pb::Contact& contact, Decisions* out);
@@ -186,6 +190,7 @@ class Engine {
 
  private:
   explicit Engine(std::unique_ptr<EngineImpl> impl);
+  Status Dispatch(const pb::RoutingEvent& event, Decisions* out);
   std::unique_ptr<EngineImpl> impl_;
 };
 

@@ -23,6 +23,10 @@ using SigIdx = uint32_t;
 inline constexpr AgentIdx kNoAgent{std::numeric_limits<uint32_t>::max()};
 inline constexpr int kNumChannels = 6;  // pb::Channel values 0..5
 
+// Attribute of a contact one shard forwarded to another: the partition that sent it. The engine
+// does not answer a refused forward (the shard's own doing, no person waits for the answer).
+inline constexpr char kForwardedFromAttribute[] = "sb.forwarded_from";
+
 // One routing decision. Plain strings (not protobuf) because decisions are made on the hot path;
 // ToProto() converts for the wire.
 struct Decision {
@@ -37,11 +41,12 @@ struct Decision {
   // Of a transferred contact (empty otherwise): its first-contact owner and latest handoff note.
   std::string owner_agent_id;
   std::string handoff_note;
-  // Set by the router shard, not the engine: DECISION_REFUSED's code, message and event, and the
-  // input offset a REFUSED or TRANSFERRED decision answers.
+  // DECISION_REFUSED's code, message and refused event (Engine::Apply).
   std::string refusal_code;
   std::string detail;
   std::string refused_event;
+  // Set by the router shard, not the engine: the input record a REFUSED or TRANSFERRED decision
+  // answers.
   std::string input_topic;
   int64_t input_offset = 0;
 

@@ -75,18 +75,4 @@ int64_t CallWindows::NextAllowed(int64_t at_ms, const absl::TimeZone& zone) cons
   return at_ms;
 }
 
-Result<absl::TimeZone> LoadZone(const std::string& name) {
-  // Only zone-name characters: the name becomes a path under /usr/share/zoneinfo.
-  const bool plain = !name.empty() && name.size() <= 64 && name.find("..") == std::string::npos &&
-                     name.find_first_not_of(
-                         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                         "0123456789_/+-") == std::string::npos;
-  absl::TimeZone zone;
-  if (!plain || !absl::LoadTimeZone(name, &zone)) {
-    return InvalidArgument("time_zone: unknown time zone " + config::Quote(name) +
-                           " (an IANA name such as Asia/Shanghai)");
-  }
-  return zone;
-}
-
 }  // namespace sb::followup

@@ -12,6 +12,7 @@
 
 #include "absl/time/time.h"
 #include "common/status.h"
+#include "common/zone.h"
 
 namespace sb::followup {
 
@@ -41,7 +42,6 @@ class CallWindows {
   std::vector<Window> windows_;
 };
 
-// Loads an IANA zone ("Asia/Shanghai"); an unknown name fails naming it.
-Result<absl::TimeZone> LoadZone(const std::string& name);
+using sb::LoadZone;  // common/zone.h
 
 }  // namespace sb::followup

@@ -1,31 +1,36 @@
 #include <algorithm>
 #include <cstdio>
+#include <set>
+#include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/config/config.h"
 #include "common/config/text.h"
 #include "common/log/log.h"
 #include "router/control/control.h"
-#include "router/gateway/gateway_impl.h"
+#include "router/gateway/rpc.h"
+#include "router/gateway/services.h"
+#include "router/kafka/topics.h"
 #include "router/stats/feed.h"
 #include "switchboard/v1/cluster.pb.h"
 #include "switchboard/v1/events.pb.h"
+#include "switchboard/v1/services.grpc.pb.h"
 
 namespace sb::gateway {
 namespace {
 
-using Impl = Gateway::Impl;
-
 class AdminServiceImpl final : public pb::AdminService::Service {
  public:
-  explicit AdminServiceImpl(Impl* gw) : gw_(gw) {}
+  explicit AdminServiceImpl(const AdminServiceParts& parts) : parts_(parts) {}
 
   grpc::Status GetConfig(grpc::ServerContext* ctx, const pb::GetConfigRequest*,
                          pb::GetConfigResponse* resp) override {
     Principal who;
-    grpc::Status gate = gw_->Gate(ctx, "/switchboard.v1.AdminService/GetConfig", &who);
+    grpc::Status gate = parts_.admission.Gate(ctx, "/switchboard.v1.AdminService/GetConfig", &who);
     if (!gate.ok()) return gate;
     // The config in force (sb.control's config/current, else this router's --config file).
-    *resp->mutable_config() = gw_->validator_.config();
+    *resp->mutable_config() = parts_.config.config();
     resp->set_version(control::ConfigVersionOf(resp->config()));
     return grpc::Status::OK;
   }
@@ -36,21 +41,22 @@ class AdminServiceImpl final : public pb::AdminService::Service {
   // acknowledged before the next. A failure part way answers UNAVAILABLE: applying the same
   // config again completes it (markers of a version a shard already runs change nothing).
   grpc::Status ApplyConfig(grpc::ServerContext* ctx, const pb::ApplyConfigRequest* req,
-                           pb::ApplyConfigResponse* resp) override {
+                           pb::ApplyConfigResponse* resp) override ABSL_LOCKS_EXCLUDED(apply_mu_) {
     Principal who;
-    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.AdminService/ApplyConfig", *req, &who);
+    grpc::Status admitted =
+        parts_.admission.Admit(ctx, "/switchboard.v1.AdminService/ApplyConfig", *req, &who);
     if (!admitted.ok()) return admitted;
     pb::RoutingConfig next = req->config();
     config::ApplyDefaults(&next);  // validated with defaults by Admit
-    const std::string& node = gw_->options_.node_id;
+    const std::string& node = parts_.node_id;
     // One apply at a time through this gateway, judged against sb.control read to its end now.
-    std::lock_guard lock(gw_->apply_mu_);
-    auto follower = control::ControlFollower::Open(gw_->options_.bootstrap,
-                                                   gw_->options_.kafka_settings, "gateway " + node);
+    absl::MutexLock lock(&apply_mu_);
+    auto follower =
+        control::ControlFollower::Open(parts_.bootstrap, parts_.kafka_settings, "gateway " + node);
     if (!follower.ok()) return ToGrpc(follower.status());
-    Status read = (*follower)->CatchUp(gw_->options_.connect_timeout_ms);
+    Status read = (*follower)->CatchUp(parts_.connect_timeout_ms);
     if (!read.ok()) return ToGrpc(read);
-    pb::RoutingConfig running = gw_->validator_.config();
+    pb::RoutingConfig running = parts_.config.config();
     std::string running_version = control::ConfigVersionOf(running);
     if (const auto& current = (*follower)->state().current()) {
       if (auto config = (*follower)->state().Find(current->version())) {
@@ -69,7 +75,7 @@ class AdminServiceImpl final : public pb::AdminService::Service {
     resp->set_version(version);
     if (req->dry_run()) return grpc::Status::OK;
 
-    const int64_t now = gw_->clock_.NowMs();
+    const int64_t now = parts_.clock.NowMs();
     const std::string by = who.name + " via " + node;
     pb::ConfigVersion record;
     record.set_version(version);
@@ -78,7 +84,7 @@ class AdminServiceImpl final : public pb::AdminService::Service {
     record.set_applied_by(by);
     auto failed = [&](const std::string& step, const Status& st) {
       SB_LOG_WARN("gateway", "gateway %s: routing config version %s not applied: %s: %s\n",
-                   node.c_str(), version.c_str(), step.c_str(), st.ToString().c_str());
+                  node.c_str(), version.c_str(), step.c_str(), st.ToString().c_str());
       return ToGrpc(Unavailable(step + ": " + st.message() +
                                 " (apply the same config again to complete the change)"));
     };
@@ -91,19 +97,20 @@ class AdminServiceImpl final : public pb::AdminService::Service {
       *previous.mutable_config() = running;
       previous.set_applied_at_ms(now);
       previous.set_applied_by("--config of the routers (recorded by " + by + ")");
-      st = gw_->Publish(kafka::kControlTopic, control::kControlPartition,
-                        control::ConfigKey(running_version), previous.SerializeAsString());
+      st = parts_.publisher.Publish(kafka::kControlTopic, control::kControlPartition,
+                                    control::ConfigKey(running_version),
+                                    previous.SerializeAsString());
       if (!st.ok()) return failed("sb.control " + control::ConfigKey(running_version), st);
     }
-    st = gw_->Publish(kafka::kControlTopic, control::kControlPartition, control::ConfigKey(version),
-                      record.SerializeAsString());
+    st = parts_.publisher.Publish(kafka::kControlTopic, control::kControlPartition,
+                                  control::ConfigKey(version), record.SerializeAsString());
     if (!st.ok()) return failed("sb.control " + control::ConfigKey(version), st);
     pb::RoutingEvent marker;
     marker.set_at_ms(now);
     marker.mutable_config_changed()->set_version(version);
-    for (int32_t p = 0; p < gw_->partitions_; ++p) {
-      st = gw_->Publish(kafka::kContactsTopic, p, control::ConfigKey(version),
-                        marker.SerializeAsString());
+    for (int32_t p = 0; p < parts_.publisher.partitions(); ++p) {
+      st = parts_.publisher.Publish(kafka::kContactsTopic, p, control::ConfigKey(version),
+                                    marker.SerializeAsString());
       if (!st.ok())
         return failed("ConfigChanged marker in sb.contacts[" + std::to_string(p) + "]", st);
     }
@@ -112,25 +119,26 @@ class AdminServiceImpl final : public pb::AdminService::Service {
     current.set_previous_version(running_version);
     current.set_applied_at_ms(now);
     current.set_applied_by(by);
-    st = gw_->Publish(kafka::kControlTopic, control::kControlPartition, control::kCurrentConfigKey,
-                      current.SerializeAsString());
+    st = parts_.publisher.Publish(kafka::kControlTopic, control::kControlPartition,
+                                  control::kCurrentConfigKey, current.SerializeAsString());
     if (!st.ok()) return failed("sb.control " + std::string(control::kCurrentConfigKey), st);
-    gw_->validator_.Set(next);
+    parts_.config.Set(next);
     SB_LOG_INFO("gateway",
-                 "gateway %s: routing config version %s applied by %s (was %s): marker written "
-                 "to %d partitions of sb.contacts\n",
-                 node.c_str(), version.c_str(), config::Printable(who.name).c_str(),
-                 running_version.c_str(), gw_->partitions_);
+                "gateway %s: routing config version %s applied by %s (was %s): marker written "
+                "to %d partitions of sb.contacts\n",
+                node.c_str(), version.c_str(), config::Printable(who.name).c_str(),
+                running_version.c_str(), parts_.publisher.partitions());
     return grpc::Status::OK;
   }
   // From the shards' live snapshots on sb.stats (each shard's latest, highest epoch first).
   grpc::Status QueueStats(grpc::ServerContext* ctx, const pb::QueueStatsRequest* req,
                           pb::QueueStatsResponse* resp) override {
     Principal who;
-    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.AdminService/QueueStats", *req, &who);
+    grpc::Status admitted =
+        parts_.admission.Admit(ctx, "/switchboard.v1.AdminService/QueueStats", *req, &who);
     if (!admitted.ok()) return admitted;
     const std::set<std::string> wanted(req->queues().begin(), req->queues().end());
-    for (const pb::ShardLive& live : gw_->estimates_.FreshShards()) {
+    for (const pb::ShardLive& live : parts_.estimates.FreshShards()) {
       for (const pb::QueueLive& q : live.queues()) {
         if (wanted.empty() || wanted.count(q.queue())) *resp->add_queues() = q;
       }
@@ -144,9 +152,10 @@ class AdminServiceImpl final : public pb::AdminService::Service {
   grpc::Status ListAgents(grpc::ServerContext* ctx, const pb::ListAgentsRequest* req,
                           pb::ListAgentsResponse* resp) override {
     Principal who;
-    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.AdminService/ListAgents", *req, &who);
+    grpc::Status admitted =
+        parts_.admission.Admit(ctx, "/switchboard.v1.AdminService/ListAgents", *req, &who);
     if (!admitted.ok()) return admitted;
-    for (stats::ListedAgent& l : gw_->estimates_.Agents()) {
+    for (stats::ListedAgent& l : parts_.estimates.Agents()) {
       if (!req->domain().empty() && l.agent.agent().domain() != req->domain()) continue;
       if (req->state() != pb::AGENT_STATE_UNSPECIFIED && l.agent.state() != req->state()) continue;
       pb::AgentInfo* info = resp->add_agents();
@@ -164,20 +173,22 @@ class AdminServiceImpl final : public pb::AdminService::Service {
   grpc::Status Drain(grpc::ServerContext* ctx, const pb::DrainRequest* req,
                      pb::DrainResponse*) override {
     Principal who;
-    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.AdminService/Drain", *req, &who);
+    grpc::Status admitted =
+        parts_.admission.Admit(ctx, "/switchboard.v1.AdminService/Drain", *req, &who);
     if (!admitted.ok()) return admitted;
     pb::NodeDrain drain;
     drain.set_node_id(req->node_id());
-    drain.set_requested_at_ms(gw_->clock_.NowMs());
-    drain.set_requested_by(who.name + " via " + gw_->options_.node_id);
-    Status st = gw_->Publish(kafka::kControlTopic, control::kControlPartition,
-                             control::DrainKey(req->node_id()), drain.SerializeAsString());
+    drain.set_requested_at_ms(parts_.clock.NowMs());
+    drain.set_requested_by(who.name + " via " + parts_.node_id);
+    Status st =
+        parts_.publisher.Publish(kafka::kControlTopic, control::kControlPartition,
+                                 control::DrainKey(req->node_id()), drain.SerializeAsString());
     if (!st.ok()) return ToGrpc(st);
     SB_LOG_INFO("gateway",
-                 "gateway %s: drain of node %s requested by %s (in sb.control; the node drains "
-                 "when it reads it, if it runs)\n",
-                 gw_->options_.node_id.c_str(), config::Printable(req->node_id()).c_str(),
-                 config::Printable(who.name).c_str());
+                "gateway %s: drain of node %s requested by %s (in sb.control; the node drains "
+                "when it reads it, if it runs)\n",
+                parts_.node_id.c_str(), config::Printable(req->node_id()).c_str(),
+                config::Printable(who.name).c_str());
     return grpc::Status::OK;
   }
   // The queues' day records of sb.stats in [from_day, to_day], read to the topic's end at the
@@ -186,11 +197,11 @@ class AdminServiceImpl final : public pb::AdminService::Service {
   grpc::Status Report(grpc::ServerContext* ctx, const pb::ReportRequest* req,
                       pb::ReportResponse* resp) override {
     Principal who;
-    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.AdminService/Report", *req, &who);
+    grpc::Status admitted =
+        parts_.admission.Admit(ctx, "/switchboard.v1.AdminService/Report", *req, &who);
     if (!admitted.ok()) return admitted;
-    const int timeout_ms = gw_->options_.connect_timeout_ms;
-    auto feed =
-        stats::StatsFeed::Open(gw_->options_.bootstrap, gw_->options_.kafka_settings, timeout_ms);
+    const int timeout_ms = parts_.connect_timeout_ms;
+    auto feed = stats::StatsFeed::Open(parts_.bootstrap, parts_.kafka_settings, timeout_ms);
     if (!feed.ok()) return ToGrpc(feed.status());
     Status read = (*feed)->CatchUp(std::chrono::milliseconds(timeout_ms));
     if (!read.ok()) return ToGrpc(read);
@@ -202,13 +213,14 @@ class AdminServiceImpl final : public pb::AdminService::Service {
   }
 
  private:
-  Impl* gw_;
+  const AdminServiceParts parts_;
+  absl::Mutex apply_mu_;  // one ApplyConfig at a time through this gateway
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> NewAdminService(Gateway::Impl* gw) {
-  return std::make_unique<AdminServiceImpl>(gw);
+std::unique_ptr<grpc::Service> NewAdminService(const AdminServiceParts& parts) {
+  return std::make_unique<AdminServiceImpl>(parts);
 }
 
 }  // namespace sb::gateway

@@ -1,6 +1,7 @@
 #include "router/gateway/contact_book.h"
 
-#include <chrono>
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 
 namespace sb::gateway {
 
@@ -28,7 +29,7 @@ void ContactBook::Changed(const std::string& contact_id, Entry& e, int64_t at_ms
   by_seq_[e.seq] = contact_id;
   if (IsFinal(e.status.state())) ended_.emplace_back(at_ms, contact_id);
   Evict();
-  changed_.notify_all();
+  changed_.SignalAll();
 }
 
 void ContactBook::Evict() {
@@ -40,7 +41,7 @@ void ContactBook::Evict() {
 }
 
 void ContactBook::OnArrived(const pb::Contact& contact, int64_t at_ms) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (entries_.count(contact.id())) return;
   Entry& e = Touch(contact.id());
   e.status.set_queue(contact.queue());
@@ -49,7 +50,7 @@ void ContactBook::OnArrived(const pb::Contact& contact, int64_t at_ms) {
 }
 
 void ContactBook::OnCancelled(const std::string& contact_id, int64_t at_ms) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = entries_.find(contact_id);
   if (it == entries_.end()) return;
   const auto s = it->second.status.state();
@@ -60,7 +61,7 @@ void ContactBook::OnCancelled(const std::string& contact_id, int64_t at_ms) {
 }
 
 void ContactBook::OnAbandoned(const std::string& contact_id, int64_t at_ms) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = entries_.find(contact_id);
   if (it == entries_.end()) return;
   const auto s = it->second.status.state();
@@ -71,7 +72,7 @@ void ContactBook::OnAbandoned(const std::string& contact_id, int64_t at_ms) {
 }
 
 void ContactBook::OnEnded(const std::string& contact_id, int64_t at_ms) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = entries_.find(contact_id);
   if (it == entries_.end() || it->second.status.state() != pb::CONTACT_STATE_CONNECTED) return;
   it->second.status.set_state(pb::CONTACT_STATE_COMPLETED);
@@ -85,7 +86,7 @@ void ContactBook::OnDecision(const pb::Decision& d) {
       d.type() == pb::DECISION_REFUSED) {
     return;
   }
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   Entry& e = Touch(d.contact_id());
   pb::ContactStatus& s = e.status;
   if (IsFinal(s.state())) return;
@@ -137,7 +138,7 @@ void ContactBook::OnDecision(const pb::Decision& d) {
 }
 
 void ContactBook::Prune(int64_t now_ms) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   while (!ended_.empty() && ended_.front().first + options_.ended_ttl_ms <= now_ms) {
     auto it = entries_.find(ended_.front().second);
     if (it != entries_.end() && IsFinal(it->second.status.state()) &&
@@ -150,29 +151,32 @@ void ContactBook::Prune(int64_t now_ms) {
 }
 
 std::optional<pb::ContactStatus> ContactBook::Get(const std::string& contact_id) const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = entries_.find(contact_id);
   if (it == entries_.end()) return std::nullopt;
   return it->second.status;
 }
 
+bool ContactBook::HasChanged(const std::string& contact_id, uint64_t after_version) const {
+  auto it = entries_.find(contact_id);
+  return it == entries_.end() || it->second.version > after_version;
+}
+
 std::optional<ContactBook::Change> ContactBook::WaitChange(const std::string& contact_id,
                                                            uint64_t after_version,
                                                            int timeout_ms) const {
-  std::unique_lock lock(mu_);
-  std::optional<Change> out;
-  changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] {
-    auto it = entries_.find(contact_id);
-    if (it == entries_.end()) return true;
-    if (it->second.version <= after_version) return false;
-    out = Change{it->second.status, it->second.version, it->second.decision};
-    return true;
-  });
-  return out;
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + absl::Milliseconds(timeout_ms);
+  while (!HasChanged(contact_id, after_version)) {
+    if (changed_.WaitWithDeadline(&mu_, deadline)) break;  // timed out
+  }
+  auto it = entries_.find(contact_id);
+  if (it == entries_.end() || it->second.version <= after_version) return std::nullopt;
+  return Change{it->second.status, it->second.version, it->second.decision};
 }
 
 size_t ContactBook::size() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return entries_.size();
 }
 

@@ -9,14 +9,14 @@
 // and wait. One mutex guards everything.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "switchboard/v1/contact.pb.h"
 #include "switchboard/v1/decision.pb.h"
 #include "switchboard/v1/services.pb.h"
@@ -40,18 +40,19 @@ class ContactBook {
 
   // A contact entered the cluster (a ContactArrived on sb.contacts, or this gateway's own Submit
   // once acknowledged). A contact already known is left as it is.
-  void OnArrived(const pb::Contact& contact, int64_t at_ms);
+  void OnArrived(const pb::Contact& contact, int64_t at_ms) ABSL_LOCKS_EXCLUDED(mu_);
   // Customer- or integrator-side ends, as published on sb.contacts. Applied only where the engine
   // accepts them (cancel and abandon while waiting or offered; end while connected).
-  void OnCancelled(const std::string& contact_id, int64_t at_ms);
-  void OnAbandoned(const std::string& contact_id, int64_t at_ms);
-  void OnEnded(const std::string& contact_id, int64_t at_ms);
+  void OnCancelled(const std::string& contact_id, int64_t at_ms) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnAbandoned(const std::string& contact_id, int64_t at_ms) ABSL_LOCKS_EXCLUDED(mu_);
+  void OnEnded(const std::string& contact_id, int64_t at_ms) ABSL_LOCKS_EXCLUDED(mu_);
   // A shard's decision (ShardOutput.decision on sb.assignments). Repeats are harmless.
-  void OnDecision(const pb::Decision& d);
+  void OnDecision(const pb::Decision& d) ABSL_LOCKS_EXCLUDED(mu_);
   // Forgets ended contacts older than the ttl.
-  void Prune(int64_t now_ms);
+  void Prune(int64_t now_ms) ABSL_LOCKS_EXCLUDED(mu_);
 
-  std::optional<pb::ContactStatus> Get(const std::string& contact_id) const;
+  std::optional<pb::ContactStatus> Get(const std::string& contact_id) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   struct Change {
     pb::ContactStatus status;
@@ -61,8 +62,8 @@ class ContactBook {
   // The contact's state once its version is above `after_version` (0: at once), or nullopt
   // after `timeout_ms` without a change or when the contact is unknown / forgotten.
   std::optional<Change> WaitChange(const std::string& contact_id, uint64_t after_version,
-                                   int timeout_ms) const;
-  size_t size() const;
+                                   int timeout_ms) const ABSL_LOCKS_EXCLUDED(mu_);
+  size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Entry {
@@ -71,18 +72,26 @@ class ContactBook {
     uint64_t seq = 0;  // position in by_seq_
     std::optional<pb::Decision> decision;
   };
-  // REQUIRES: mu_ held. Creates the entry if needed.
-  Entry& Touch(const std::string& contact_id);
-  void Changed(const std::string& contact_id, Entry& e, int64_t at_ms);
-  void Evict();
+  // Creates the entry if needed.
+  Entry& Touch(const std::string& contact_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Changed(const std::string& contact_id, Entry& e, int64_t at_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Evict() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether WaitChange() has its answer: the contact's version is above `after_version`, or the
+  // contact is not (any more) known.
+  bool HasChanged(const std::string& contact_id, uint64_t after_version) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const ContactBookOptions options_;
-  mutable std::mutex mu_;
-  mutable std::condition_variable changed_;
-  std::map<std::string, Entry, std::less<>> entries_;  // GUARDED_BY(mu_)
-  std::map<uint64_t, std::string> by_seq_;             // GUARDED_BY(mu_): oldest change first
-  std::deque<std::pair<int64_t, std::string>> ended_;  // GUARDED_BY(mu_): (ended at, id)
-  uint64_t next_seq_ = 1;                              // GUARDED_BY(mu_)
+  mutable absl::Mutex mu_;
+  // Signalled at every change. A CondVar rather than Mutex::Await: with many Watch streams
+  // waiting, their conditions are then evaluated by the waiting threads, not by the I/O thread
+  // at each release of mu_.
+  mutable absl::CondVar changed_;
+  std::map<std::string, Entry, std::less<>> entries_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, std::string> by_seq_ ABSL_GUARDED_BY(mu_);             // oldest change first
+  std::deque<std::pair<int64_t, std::string>> ended_ ABSL_GUARDED_BY(mu_);  // (ended at, id)
+  uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
 };
 
 }  // namespace sb::gateway

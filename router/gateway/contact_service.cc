@@ -1,15 +1,19 @@
+#include <set>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/config/config.h"
 #include "common/config/text.h"
-#include "router/gateway/gateway_impl.h"
+#include "router/gateway/rpc.h"
+#include "router/gateway/services.h"
+#include "router/kafka/topics.h"
 #include "switchboard/v1/events.pb.h"
+#include "switchboard/v1/services.grpc.pb.h"
 
 namespace sb::gateway {
 namespace {
 
-using Impl = Gateway::Impl;
-
-// The contact id of an idempotency key: the same caller name and key give the same id on every
-// node, so a retry (to this node or another) names the contact it created the first time.
 // The gRPC code of a refusal's code name (sb::CodeName); UNKNOWN for a name not known here.
 grpc::StatusCode GrpcCodeOf(std::string_view name) {
   for (Code c : {Code::kInvalidArgument, Code::kNotFound, Code::kFailedPrecondition,
@@ -19,6 +23,8 @@ grpc::StatusCode GrpcCodeOf(std::string_view name) {
   return grpc::StatusCode::UNKNOWN;
 }
 
+// The contact id of an idempotency key: the same caller name and key give the same id on every
+// node, so a retry (to this node or another) names the contact it created the first time.
 std::string ContactIdFor(const std::string& caller, const std::string& key) {
   std::string material = caller;
   material.push_back('\0');
@@ -26,14 +32,40 @@ std::string ContactIdFor(const std::string& caller, const std::string& key) {
   return "c-" + Sha256Hex(material).substr(0, 32);
 }
 
+// Submits of one contact id through this gateway run one at a time, so a retry racing its
+// original waits for it and then finds the contact in the book. Thread-safe.
+class SubmitTurns {
+ public:
+  // Returns once no other submit of `id` is in progress. REQUIRES: End(id) follows.
+  void Begin(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    auto free = [this, &id] {
+      mu_.AssertReaderHeld();
+      return busy_.count(id) == 0;
+    };
+    mu_.Await(absl::Condition(&free));
+    busy_.insert(id);
+  }
+  // A submit waiting for `id` goes on as this releases mu_.
+  void End(const std::string& id) ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
+    busy_.erase(id);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::set<std::string> busy_ ABSL_GUARDED_BY(mu_);
+};
+
 class ContactServiceImpl final : public pb::ContactService::Service {
  public:
-  explicit ContactServiceImpl(Impl* gw) : gw_(gw) {}
+  explicit ContactServiceImpl(const ContactServiceParts& parts) : parts_(parts) {}
 
   grpc::Status Submit(grpc::ServerContext* ctx, const pb::SubmitContactRequest* req,
                       pb::SubmitContactResponse* resp) override {
     Principal who;
-    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.ContactService/Submit", *req, &who);
+    grpc::Status admitted =
+        parts_.admission.Admit(ctx, "/switchboard.v1.ContactService/Submit", *req, &who);
     if (!admitted.ok()) return admitted;
     // "The same key returns the same contact, never a second one":
     // 1. the id is derived from (caller, key), so every node names a retry the same;
@@ -45,20 +77,21 @@ class ContactServiceImpl final : public pb::ContactService::Service {
     // Not covered yet: a retry after the contact ended AND this gateway restarted since (its book
     // is in memory) would route the id again; closing that needs the shard to remember ended ids.
     const std::string id = ContactIdFor(who.name, req->contact().idempotency_key());
-    gw_->BeginSubmit(id);
+    submits_.Begin(id);
     grpc::Status result = SubmitOnce(id, *req, resp);
-    gw_->EndSubmit(id);
+    submits_.End(id);
     return result;
   }
 
   grpc::Status Get(grpc::ServerContext* ctx, const pb::GetContactRequest* req,
                    pb::GetContactResponse* resp) override {
     Principal who;
-    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.ContactService/Get", *req, &who);
+    grpc::Status admitted =
+        parts_.admission.Admit(ctx, "/switchboard.v1.ContactService/Get", *req, &who);
     if (!admitted.ok()) return admitted;
-    auto status = gw_->book_.Get(req->contact_id());
+    auto status = parts_.book.Get(req->contact_id());
     if (!status) return ToGrpc(Unknown(req->contact_id()));
-    gw_->FillEstimate(&*status);
+    FillEstimate(&*status);
     *resp->mutable_status() = std::move(*status);
     return grpc::Status::OK;
   }
@@ -66,9 +99,10 @@ class ContactServiceImpl final : public pb::ContactService::Service {
   grpc::Status Cancel(grpc::ServerContext* ctx, const pb::CancelContactRequest* req,
                       pb::CancelContactResponse*) override {
     Principal who;
-    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.ContactService/Cancel", *req, &who);
+    grpc::Status admitted =
+        parts_.admission.Admit(ctx, "/switchboard.v1.ContactService/Cancel", *req, &who);
     if (!admitted.ok()) return admitted;
-    auto status = gw_->book_.Get(req->contact_id());
+    auto status = parts_.book.Get(req->contact_id());
     if (!status) return ToGrpc(Unknown(req->contact_id()));
     if (IsFinal(status->state()) || status->state() == pb::CONTACT_STATE_CONNECTED) {
       return ToGrpc(FailedPrecondition("contact " + config::Quote(req->contact_id()) + " is " +
@@ -76,41 +110,42 @@ class ContactServiceImpl final : public pb::ContactService::Service {
                                        ": only a waiting or offered contact can be "
                                        "cancelled"));
     }
-    if (gw_->validator_.DomainOfQueue(status->queue()).empty()) {
+    if (parts_.config.DomainOfQueue(status->queue()).empty()) {
       return ToGrpc(FailedPrecondition("contact " + config::Quote(req->contact_id()) +
                                        " is in queue " + config::Quote(status->queue()) +
                                        ", which this node's routing config does not know"));
     }
     pb::RoutingEvent ev;
-    const int64_t now = gw_->clock_.NowMs();
+    const int64_t now = parts_.clock.NowMs();
     ev.set_at_ms(now);
     ev.mutable_contact_cancelled()->set_contact_id(req->contact_id());
     ev.mutable_contact_cancelled()->set_reason(req->reason());
-    Status st = gw_->Publish(kafka::kContactsTopic, gw_->PartitionOfQueue(status->queue()),
-                             req->contact_id(), ev.SerializeAsString());
+    Status st = parts_.publisher.Publish(kafka::kContactsTopic, PartitionOfQueue(status->queue()),
+                                         req->contact_id(), ev.SerializeAsString());
     if (!st.ok()) return ToGrpc(Unavailable("cancel not accepted: " + st.message()));
-    gw_->book_.OnCancelled(req->contact_id(), now);
+    parts_.book.OnCancelled(req->contact_id(), now);
     return grpc::Status::OK;
   }
 
   grpc::Status Watch(grpc::ServerContext* ctx, const pb::WatchContactRequest* req,
                      grpc::ServerWriter<pb::ContactUpdate>* writer) override {
     Principal who;
-    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.ContactService/Watch", *req, &who);
+    grpc::Status admitted =
+        parts_.admission.Admit(ctx, "/switchboard.v1.ContactService/Watch", *req, &who);
     if (!admitted.ok()) return admitted;
-    auto first = gw_->book_.WaitChange(req->contact_id(), 0, 0);
+    auto first = parts_.book.WaitChange(req->contact_id(), 0, 0);
     if (!first) return ToGrpc(Unknown(req->contact_id()));
     uint64_t version = first->version;
     pb::ContactUpdate update;
     *update.mutable_status() = first->status;
-    gw_->FillEstimate(update.mutable_status());
+    FillEstimate(update.mutable_status());
     if (!writer->Write(update)) return grpc::Status::OK;
     pb::ContactState state = first->status.state();
     while (!IsFinal(state)) {
-      if (ctx->IsCancelled() || gw_->stopping_) return grpc::Status::CANCELLED;
-      auto change = gw_->book_.WaitChange(req->contact_id(), version, kWatchPollMs);
+      if (ctx->IsCancelled() || parts_.publisher.stopping()) return grpc::Status::CANCELLED;
+      auto change = parts_.book.WaitChange(req->contact_id(), version, kWatchPollMs);
       if (!change) {
-        if (!gw_->book_.Get(req->contact_id())) {
+        if (!parts_.book.Get(req->contact_id())) {
           return {grpc::StatusCode::NOT_FOUND, "contact forgotten by this node (view size cap)"};
         }
         continue;
@@ -119,7 +154,7 @@ class ContactServiceImpl final : public pb::ContactService::Service {
       state = change->status.state();
       update.Clear();
       *update.mutable_status() = std::move(change->status);
-      gw_->FillEstimate(update.mutable_status());
+      FillEstimate(update.mutable_status());
       if (change->decision) *update.mutable_decision() = std::move(*change->decision);
       if (!writer->Write(update)) return grpc::Status::OK;
     }
@@ -134,10 +169,11 @@ class ContactServiceImpl final : public pb::ContactService::Service {
   grpc::Status Transfer(grpc::ServerContext* ctx, const pb::TransferContactRequest* req,
                         pb::TransferContactResponse* resp) override {
     Principal who;
-    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.ContactService/Transfer", *req, &who);
+    grpc::Status admitted =
+        parts_.admission.Admit(ctx, "/switchboard.v1.ContactService/Transfer", *req, &who);
     if (!admitted.ok()) return admitted;
     const std::string& id = req->contact_id();
-    auto status = gw_->book_.Get(id);
+    auto status = parts_.book.Get(id);
     if (!status) return ToGrpc(Unknown(id));
     if (status->state() != pb::CONTACT_STATE_CONNECTED) {
       return ToGrpc(FailedPrecondition("contact " + config::Quote(id) + " is " +
@@ -155,14 +191,14 @@ class ContactServiceImpl final : public pb::ContactService::Service {
       }
       t->set_by_agent_id(who.agent_id);  // the engine checks it against the contact's agent
     }
-    const std::string& domain = gw_->validator_.DomainOfQueue(status->queue());
+    const std::string& domain = parts_.config.DomainOfQueue(status->queue());
     if (domain.empty()) {
       return ToGrpc(FailedPrecondition("contact " + config::Quote(id) + " is in queue " +
                                        config::Quote(status->queue()) +
                                        ", which this node's routing config does not know"));
     }
     if (req->target_case() == pb::TransferContactRequest::kQueue) {
-      const std::string& to = gw_->validator_.DomainOfQueue(req->queue());
+      const std::string& to = parts_.config.DomainOfQueue(req->queue());
       if (to != domain) {
         return ToGrpc(InvalidArgument("field queue: queue " + config::Quote(req->queue()) +
                                       " is in routing domain " + config::Quote(to) +
@@ -175,20 +211,20 @@ class ContactServiceImpl final : public pb::ContactService::Service {
     }
     t->set_contact_id(id);
     t->set_handoff_note(req->handoff_note());
-    ev.set_at_ms(gw_->clock_.NowMs());
+    ev.set_at_ms(parts_.clock.NowMs());
 
-    auto wait = gw_->AwaitAnswers(id);
+    const Answers::WaitId wait = parts_.answers.Begin(id);
     int64_t offset = -1;
-    Status st = gw_->Publish(kafka::kContactsTopic, gw_->PartitionOfQueue(status->queue()), id,
-                             ev.SerializeAsString(), &offset);
+    Status st = parts_.publisher.Publish(kafka::kContactsTopic, PartitionOfQueue(status->queue()),
+                                         id, ev.SerializeAsString(), &offset);
     if (!st.ok()) {
-      gw_->EndAwait(wait);
+      parts_.answers.End(wait);
       return ToGrpc(Unavailable("transfer not accepted: " + st.message()));
     }
-    const int timeout_ms = gw_->options_.ack_timeout_ms;
+    const int timeout_ms = parts_.ack_timeout_ms;
     std::optional<pb::Decision> answer =
-        gw_->WaitAnswer(wait, kafka::kContactsTopic, offset, timeout_ms);
-    gw_->EndAwait(wait);
+        parts_.answers.Await(wait, kafka::kContactsTopic, offset, timeout_ms);
+    parts_.answers.End(wait);
     if (!answer) {
       return {grpc::StatusCode::DEADLINE_EXCEEDED,
               "transfer of contact " + config::Quote(id) +
@@ -200,15 +236,23 @@ class ContactServiceImpl final : public pb::ContactService::Service {
     }
     // The I/O thread applied the decision to the book before handing it over (and maybe the
     // offer after it): the book is at least as new as the answer.
-    auto after = gw_->book_.Get(id);
+    auto after = parts_.book.Get(id);
     if (after) {
-      gw_->FillEstimate(&*after);
+      FillEstimate(&*after);
       *resp->mutable_status() = std::move(*after);
     }
     return grpc::Status::OK;
   }
 
  private:
+  int32_t PartitionOfQueue(const std::string& queue) const {
+    return parts_.publisher.PartitionOf(parts_.config.DomainOfQueue(queue));
+  }
+  void FillEstimate(pb::ContactStatus* s) const {
+    s->set_estimated_wait_s(
+        s->state() == pb::CONTACT_STATE_WAITING ? parts_.estimates.EstimatedWaitS(s->queue()) : -1);
+  }
+
   static Status Unknown(const std::string& id) {
     return NotFound("contact " + config::Quote(id) +
                     " is not known to this node (never submitted, or ended long ago)");
@@ -217,40 +261,41 @@ class ContactServiceImpl final : public pb::ContactService::Service {
   grpc::Status SubmitOnce(const std::string& id, const pb::SubmitContactRequest& req,
                           pb::SubmitContactResponse* resp) {
     resp->set_contact_id(id);
-    if (auto known = gw_->book_.Get(id)) {
+    if (auto known = parts_.book.Get(id)) {
       resp->set_existing(true);
       resp->set_estimated_wait_s(known->state() == pb::CONTACT_STATE_WAITING
-                                     ? gw_->estimates_.EstimatedWaitS(known->queue())
+                                     ? parts_.estimates.EstimatedWaitS(known->queue())
                                      : -1);
       return grpc::Status::OK;
     }
     pb::RoutingEvent ev;
-    const int64_t now = gw_->clock_.NowMs();
+    const int64_t now = parts_.clock.NowMs();
     ev.set_at_ms(now);
     pb::Contact* c = ev.mutable_contact_arrived()->mutable_contact();
     *c = req.contact();
     c->set_id(id);
     if (c->created_at_ms() == 0) c->set_created_at_ms(now);
     // Acknowledged only once the broker has the record: an accepted contact is never lost.
-    Status st = gw_->Publish(kafka::kContactsTopic, gw_->PartitionOfQueue(c->queue()), id,
-                             ev.SerializeAsString());
+    Status st = parts_.publisher.Publish(kafka::kContactsTopic, PartitionOfQueue(c->queue()), id,
+                                         ev.SerializeAsString());
     if (!st.ok()) {
       return ToGrpc(
           Unavailable("contact not accepted (" + st.message() + "); retry with the same key"));
     }
-    gw_->book_.OnArrived(*c, now);
+    parts_.book.OnArrived(*c, now);
     // From the queue's live statistics; -1 while no shard has published one.
-    resp->set_estimated_wait_s(gw_->estimates_.EstimatedWaitS(c->queue()));
+    resp->set_estimated_wait_s(parts_.estimates.EstimatedWaitS(c->queue()));
     return grpc::Status::OK;
   }
 
-  Impl* gw_;
+  const ContactServiceParts parts_;
+  SubmitTurns submits_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> NewContactService(Gateway::Impl* gw) {
-  return std::make_unique<ContactServiceImpl>(gw);
+std::unique_ptr<grpc::Service> NewContactService(const ContactServiceParts& parts) {
+  return std::make_unique<ContactServiceImpl>(parts);
 }
 
 }  // namespace sb::gateway

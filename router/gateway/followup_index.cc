@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
 namespace sb::gateway {
 namespace {
 
@@ -51,7 +54,7 @@ FollowUpIndex::Applied FollowUpIndex::Apply(std::string_view key,
                                             int64_t offset) {
   Applied result;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     int64_t& next = next_[partition];
     next = std::max(next, offset + 1);
     auto it = tasks_.find(key);
@@ -99,17 +102,17 @@ FollowUpIndex::Applied FollowUpIndex::Apply(std::string_view key,
       }
     }
   }
-  changed_.notify_all();
+  changed_.SignalAll();
   return result;
 }
 
 void FollowUpIndex::ExpectEnd(int32_t partition, int64_t low, int64_t high) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (high > low) end_[partition] = high;
 }
 
 bool FollowUpIndex::loaded() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (const auto& [partition, end] : end_) {
     auto it = next_.find(partition);
     if (it == next_.end() || it->second < end) return false;
@@ -117,30 +120,34 @@ bool FollowUpIndex::loaded() const {
   return true;
 }
 
-std::optional<IndexedTask> FollowUpIndex::Get(const std::string& task_id) const {
-  std::lock_guard lock(mu_);
+const IndexedTask* FollowUpIndex::Find(std::string_view task_id) const {
   auto it = tasks_.find(task_id);
-  if (it == tasks_.end()) return std::nullopt;
-  return it->second;
+  return it != tasks_.end() ? &it->second : nullptr;
+}
+
+std::optional<IndexedTask> FollowUpIndex::Get(const std::string& task_id) const {
+  absl::MutexLock lock(&mu_);
+  const IndexedTask* t = Find(task_id);
+  if (t == nullptr) return std::nullopt;
+  return *t;
 }
 
 std::optional<IndexedTask> FollowUpIndex::WaitFor(
     const std::string& task_id, const std::function<bool(const IndexedTask*)>& done,
     std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(mu_);
-  auto current = [&]() -> const IndexedTask* {
-    auto it = tasks_.find(task_id);
-    return it != tasks_.end() ? &it->second : nullptr;
-  };
-  changed_.wait_for(lock, timeout, [&] { return done(current()); });
-  const IndexedTask* t = current();
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + absl::FromChrono(timeout);
+  while (!done(Find(task_id))) {
+    if (changed_.WaitWithDeadline(&mu_, deadline)) break;  // timed out
+  }
+  const IndexedTask* t = Find(task_id);
   if (t == nullptr) return std::nullopt;
   return *t;
 }
 
 FollowUpPage FollowUpIndex::List(const FollowUpFilter& filter, size_t page_size,
                                  const std::string& page_token) const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   static const std::set<std::string> kNone;
   // The smallest candidate set among the filters given; the others are checked per task.
   const std::set<std::string>* candidates = nullptr;
@@ -185,17 +192,17 @@ FollowUpPage FollowUpIndex::List(const FollowUpFilter& filter, size_t page_size,
 }
 
 size_t FollowUpIndex::size() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return tasks_.size();
 }
 
 uint64_t FollowUpIndex::malformed() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return malformed_;
 }
 
 uint64_t FollowUpIndex::older_ignored() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return older_ignored_;
 }
 

@@ -12,17 +12,17 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/status.h"
 #include "switchboard/v1/followup.pb.h"
 
@@ -61,46 +61,52 @@ class FollowUpIndex {
   // their epoch only there). kMalformed (counted, nothing changes) when the value does not parse
   // or names another task than the key.
   Applied Apply(std::string_view key, const std::optional<std::string>& value,
-                std::optional<uint64_t> header_epoch, int32_t partition, int64_t offset);
+                std::optional<uint64_t> header_epoch, int32_t partition, int64_t offset)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Loading: the end offset (high watermark) of each partition when reading began. Until every
   // partition was read up to it, loaded() is false.
-  void ExpectEnd(int32_t partition, int64_t low, int64_t high);
-  bool loaded() const;
+  void ExpectEnd(int32_t partition, int64_t low, int64_t high) ABSL_LOCKS_EXCLUDED(mu_);
+  bool loaded() const ABSL_LOCKS_EXCLUDED(mu_);
 
-  std::optional<IndexedTask> Get(const std::string& task_id) const;
+  std::optional<IndexedTask> Get(const std::string& task_id) const ABSL_LOCKS_EXCLUDED(mu_);
   // Waits until `done` holds for the task (nullptr: not known) or `timeout` passed; the task as
   // then known. `done` runs under the index's lock: it must not call the index.
   std::optional<IndexedTask> WaitFor(const std::string& task_id,
                                      const std::function<bool(const IndexedTask*)>& done,
-                                     std::chrono::milliseconds timeout) const;
+                                     std::chrono::milliseconds timeout) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Tasks matching every filter set, in task id order, after `page_token` (a task id; empty =
   // from the start), at most `page_size` (REQUIRES: > 0). next_page_token is the last id given
   // when more may follow.
   FollowUpPage List(const FollowUpFilter& filter, size_t page_size,
-                    const std::string& page_token) const;
+                    const std::string& page_token) const ABSL_LOCKS_EXCLUDED(mu_);
 
-  size_t size() const;
-  uint64_t malformed() const;
-  uint64_t older_ignored() const;
+  size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
+  uint64_t malformed() const ABSL_LOCKS_EXCLUDED(mu_);
+  uint64_t older_ignored() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  void Unindex(const IndexedTask& t);  // REQUIRES: mu_ held
-  void Index(const IndexedTask& t);    // REQUIRES: mu_ held
+  // The task kept under `task_id`; nullptr when none.
+  const IndexedTask* Find(std::string_view task_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Unindex(const IndexedTask& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Index(const IndexedTask& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  mutable std::mutex mu_;
-  mutable std::condition_variable changed_;
-  std::map<std::string, IndexedTask, std::less<>> tasks_;                  // GUARDED_BY(mu_)
-  std::map<std::string, std::set<std::string>, std::less<>> by_customer_;  // GUARDED_BY(mu_)
-  std::map<std::string, std::set<std::string>, std::less<>> by_owner_;     // GUARDED_BY(mu_)
-  std::map<int, std::set<std::string>> by_state_;                          // GUARDED_BY(mu_)
+  mutable absl::Mutex mu_;
+  // Signalled after every Apply(): WaitFor() looks at its task again, on its own thread (`done`
+  // is the caller's code; Mutex::Await would run it on the thread releasing mu_).
+  mutable absl::CondVar changed_;
+  std::map<std::string, IndexedTask, std::less<>> tasks_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::set<std::string>, std::less<>> by_customer_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::set<std::string>, std::less<>> by_owner_ ABSL_GUARDED_BY(mu_);
+  std::map<int, std::set<std::string>> by_state_ ABSL_GUARDED_BY(mu_);
   // Last tombstone epoch per removed task, so an older record read after it stays out.
-  std::map<std::string, uint64_t, std::less<>> removed_epoch_;  // GUARDED_BY(mu_)
-  std::map<int32_t, int64_t> end_;   // partition -> offset to reach; GUARDED_BY(mu_)
-  std::map<int32_t, int64_t> next_;  // partition -> next offset read; GUARDED_BY(mu_)
-  uint64_t malformed_ = 0;           // GUARDED_BY(mu_)
-  uint64_t older_ignored_ = 0;       // GUARDED_BY(mu_)
+  std::map<std::string, uint64_t, std::less<>> removed_epoch_ ABSL_GUARDED_BY(mu_);
+  std::map<int32_t, int64_t> end_ ABSL_GUARDED_BY(mu_);   // partition -> offset to reach
+  std::map<int32_t, int64_t> next_ ABSL_GUARDED_BY(mu_);  // partition -> next offset read
+  uint64_t malformed_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t older_ignored_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace sb::gateway

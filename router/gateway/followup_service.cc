@@ -1,11 +1,14 @@
+#include <chrono>
+
 #include "common/config/text.h"
-#include "router/gateway/gateway_impl.h"
+#include "router/gateway/rpc.h"
+#include "router/gateway/services.h"
+#include "router/kafka/topics.h"
 #include "switchboard/v1/events.pb.h"
+#include "switchboard/v1/services.grpc.pb.h"
 
 namespace sb::gateway {
 namespace {
-
-using Impl = Gateway::Impl;
 
 constexpr uint32_t kDefaultPageSize = 100;
 
@@ -21,33 +24,35 @@ Status Ended(const IndexedTask& t) {
 
 class FollowUpServiceImpl final : public pb::FollowUpService::Service {
  public:
-  explicit FollowUpServiceImpl(Impl* gw) : gw_(gw) {}
+  explicit FollowUpServiceImpl(const FollowUpServiceParts& parts) : parts_(parts) {}
 
   // Publishes the request as a FollowUpCommand to sb.contacts, partition of its queue's domain;
   // the shard's scheduler creates the task (the same request id never creates a second one).
   grpc::Status Create(grpc::ServerContext* ctx, const pb::CreateFollowUpRequest* req,
                       pb::CreateFollowUpResponse* resp) override {
     Principal who;
-    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.FollowUpService/Create", *req, &who);
+    grpc::Status admitted =
+        parts_.admission.Admit(ctx, "/switchboard.v1.FollowUpService/Create", *req, &who);
     if (!admitted.ok()) return admitted;
-    if (!gw_->options_.followup_domain) {
+    if (!parts_.domain_of) {
       return ToGrpc(FailedPrecondition("follow-ups are off on this router"));
     }
-    auto domain = gw_->options_.followup_domain(req->request());
+    auto domain = parts_.domain_of(req->request());
     if (!domain.ok()) {
       return ToGrpc(InvalidArgument("field request." + domain.status().message()));
     }
     pb::RoutingEvent ev;
-    ev.set_at_ms(gw_->clock_.NowMs());
+    ev.set_at_ms(parts_.clock.NowMs());
     *ev.mutable_follow_up()->mutable_submit() = req->request();
-    Status st = gw_->Publish(kafka::kContactsTopic, kafka::PartitionFor(*domain, gw_->partitions_),
-                             req->request().request_id(), ev.SerializeAsString());
+    Status st =
+        parts_.publisher.Publish(kafka::kContactsTopic, parts_.publisher.PartitionOf(*domain),
+                                 req->request().request_id(), ev.SerializeAsString());
     if (!st.ok()) return ToGrpc(Unavailable("follow-up not accepted: " + st.message()));
     resp->set_task_id(req->request().request_id());
     // Read-your-writes on this node: List/Cancel right after Create find the task (bounded; a
     // request the shard refused never shows, and Create still answers OK: it was accepted).
-    if (gw_->followups_.loaded()) {
-      gw_->followups_
+    if (parts_.index.loaded()) {
+      parts_.index
           .WaitFor(
               resp->task_id(), [](const IndexedTask* t) { return t != nullptr; }, Visible())
           .reset();
@@ -58,14 +63,15 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
   grpc::Status List(grpc::ServerContext* ctx, const pb::ListFollowUpsRequest* req,
                     pb::ListFollowUpsResponse* resp) override {
     Principal who;
-    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.FollowUpService/List", *req, &who);
+    grpc::Status admitted =
+        parts_.admission.Admit(ctx, "/switchboard.v1.FollowUpService/List", *req, &who);
     if (!admitted.ok()) return admitted;
     if (Status st = Ready(); !st.ok()) return ToGrpc(st);
     FollowUpFilter filter;
     filter.customer_id = req->customer_id();
     filter.owner = req->owner();
     filter.state = req->state();
-    FollowUpPage page = gw_->followups_.List(
+    FollowUpPage page = parts_.index.List(
         filter, req->page_size() == 0 ? kDefaultPageSize : req->page_size(), req->page_token());
     for (pb::FollowUpTask& t : page.tasks) *resp->add_tasks() = std::move(t);
     resp->set_next_page_token(std::move(page.next_page_token));
@@ -77,18 +83,19 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
   grpc::Status Cancel(grpc::ServerContext* ctx, const pb::CancelFollowUpRequest* req,
                       pb::CancelFollowUpResponse*) override {
     Principal who;
-    grpc::Status admitted = gw_->Admit(ctx, "/switchboard.v1.FollowUpService/Cancel", *req, &who);
+    grpc::Status admitted =
+        parts_.admission.Admit(ctx, "/switchboard.v1.FollowUpService/Cancel", *req, &who);
     if (!admitted.ok()) return admitted;
     auto task = Find(req->task_id());
     if (!task.ok()) return ToGrpc(task.status());
     if (IsEnded(task->task.state())) return ToGrpc(Ended(*task));
     pb::RoutingEvent ev;
-    ev.set_at_ms(gw_->clock_.NowMs());
+    ev.set_at_ms(parts_.clock.NowMs());
     pb::FollowUpCancel* cancel = ev.mutable_follow_up()->mutable_cancel();
     cancel->set_task_id(req->task_id());
     cancel->set_reason(req->reason());
     if (Status st = Send(*task, ev); !st.ok()) return ToGrpc(st);
-    auto after = gw_->followups_.WaitFor(
+    auto after = parts_.index.WaitFor(
         req->task_id(),
         [](const IndexedTask* t) { return t != nullptr && IsEnded(t->task.state()); }, Visible());
     if (after && IsEnded(after->task.state()) &&
@@ -105,7 +112,7 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
                              pb::RecordOutcomeResponse*) override {
     Principal who;
     grpc::Status admitted =
-        gw_->Admit(ctx, "/switchboard.v1.FollowUpService/RecordOutcome", *req, &who);
+        parts_.admission.Admit(ctx, "/switchboard.v1.FollowUpService/RecordOutcome", *req, &who);
     if (!admitted.ok()) return admitted;
     pb::FollowUpOutcome outcome = req->outcome();
     if (who.role == Role::kAgent && outcome.agent_id().empty()) outcome.set_agent_id(who.agent_id);
@@ -136,10 +143,10 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
                                             : std::string(", no attempt is out"))));
     }
     pb::RoutingEvent ev;
-    ev.set_at_ms(gw_->clock_.NowMs());
+    ev.set_at_ms(parts_.clock.NowMs());
     *ev.mutable_follow_up()->mutable_outcome() = outcome;
     if (Status st = Send(*task, ev); !st.ok()) return ToGrpc(st);
-    gw_->followups_
+    parts_.index
         .WaitFor(
             t.id(),
             [n](const IndexedTask* now) {
@@ -153,15 +160,12 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
   }
 
  private:
-  std::chrono::milliseconds Visible() const {
-    return std::chrono::milliseconds(gw_->options_.followup_visible_ms);
-  }
+  std::chrono::milliseconds Visible() const { return std::chrono::milliseconds(parts_.visible_ms); }
 
   // Follow-ups on, and this node's view of sb.followups read up to where it was at start.
   Status Ready() const {
-    if (!gw_->options_.followup_domain)
-      return FailedPrecondition("follow-ups are off on this router");
-    if (!gw_->followups_.loaded()) {
+    if (!parts_.domain_of) return FailedPrecondition("follow-ups are off on this router");
+    if (!parts_.index.loaded()) {
       return Unavailable("this node is still reading the follow-up tasks (sb.followups); retry");
     }
     return Status::Ok();
@@ -171,9 +175,9 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
   // moments ago (through any node) may not have reached this node's view.
   Result<IndexedTask> Find(const std::string& task_id) const {
     SB_RETURN_IF_ERROR(Ready());
-    auto task = gw_->followups_.WaitFor(
+    auto task = parts_.index.WaitFor(
         task_id, [](const IndexedTask* t) { return t != nullptr; },
-        std::chrono::milliseconds(gw_->options_.followup_unknown_wait_ms));
+        std::chrono::milliseconds(parts_.unknown_wait_ms));
     if (!task) {
       return NotFound("follow-up task " + config::Quote(task_id) +
                       " is not known to this node (unknown, or created through another node "
@@ -184,19 +188,19 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
 
   // A command about `task` to its shard's partition of sb.contacts, acknowledged by the broker.
   Status Send(const IndexedTask& task, const pb::RoutingEvent& ev) {
-    Status st =
-        gw_->Publish(kafka::kContactsTopic, task.shard, task.task.id(), ev.SerializeAsString());
+    Status st = parts_.publisher.Publish(kafka::kContactsTopic, task.shard, task.task.id(),
+                                         ev.SerializeAsString());
     if (!st.ok()) return Unavailable("follow-up command not accepted: " + st.message());
     return Status::Ok();
   }
 
-  Impl* gw_;
+  const FollowUpServiceParts parts_;
 };
 
 }  // namespace
 
-std::unique_ptr<grpc::Service> NewFollowUpService(Gateway::Impl* gw) {
-  return std::make_unique<FollowUpServiceImpl>(gw);
+std::unique_ptr<grpc::Service> NewFollowUpService(const FollowUpServiceParts& parts) {
+  return std::make_unique<FollowUpServiceImpl>(parts);
 }
 
 }  // namespace sb::gateway

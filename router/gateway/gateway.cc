@@ -11,7 +11,9 @@
 #include "common/config/text.h"
 #include "common/log/log.h"
 #include "router/gateway/gateway_impl.h"
+#include "router/gateway/services.h"
 #include "router/kafka/epoch.h"
+#include "router/kafka/topics.h"
 #include "switchboard/v1/cluster.pb.h"
 #include "switchboard/v1/events.pb.h"
 
@@ -38,35 +40,22 @@ Result<std::string> ReadPem(const std::string& flag, const std::string& path) {
 
 }  // namespace
 
-grpc::Status ToGrpc(const Status& st) {
-  switch (st.code()) {
-    case Code::kOk:
-      return grpc::Status::OK;
-    case Code::kInvalidArgument:
-      return {grpc::StatusCode::INVALID_ARGUMENT, st.message()};
-    case Code::kNotFound:
-      return {grpc::StatusCode::NOT_FOUND, st.message()};
-    case Code::kFailedPrecondition:
-      return {grpc::StatusCode::FAILED_PRECONDITION, st.message()};
-    case Code::kAlreadyExists:
-      return {grpc::StatusCode::ALREADY_EXISTS, st.message()};
-    case Code::kUnavailable:
-      return {grpc::StatusCode::UNAVAILABLE, st.message()};
-    case Code::kInternal:
-      break;
-  }
-  return {grpc::StatusCode::INTERNAL, st.message()};
+std::string Gateway::Impl::address() const {
+  const std::string& h = options_.bind_host;
+  return (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + std::to_string(port_);
 }
 
 Status Gateway::Impl::Init() {
   if (options_.no_auth == !options_.tokens_file.empty()) {
     return InvalidArgument("gateway: give a token file or no_auth (exactly one)");
   }
+  std::optional<TokenTable> tokens;  // none: no authentication
   if (!options_.no_auth) {
-    auto tokens = TokenTable::LoadFile(options_.tokens_file);
-    if (!tokens.ok()) return InvalidArgument("--auth-tokens: " + tokens.status().message());
-    tokens_ = std::move(*tokens);
+    auto loaded = TokenTable::LoadFile(options_.tokens_file);
+    if (!loaded.ok()) return InvalidArgument("--auth-tokens: " + loaded.status().message());
+    tokens = std::move(*loaded);
   }
+  admission_.emplace(std::move(tokens), validator_);
   if (options_.tls_cert.empty() != options_.tls_key.empty()) {
     return InvalidArgument("--tls-cert and --tls-key go together");
   }
@@ -91,7 +80,8 @@ Status Gateway::Impl::StartKafka() {
   for (const std::string& t : topics) {
     if ((*counts)[t] <= 0) return Unavailable("gateway: topic " + t + " does not exist");
   }
-  partitions_ = (*counts)[topics[0]];
+  const int32_t partitions = (*counts)[topics[0]];
+  publisher_.emplace(partitions, options_.ack_timeout_ms);
   kafka::Settings settings = options_.kafka_settings;
   settings.erase("session.timeout.ms");
   settings.erase("heartbeat.interval.ms");
@@ -112,7 +102,7 @@ Status Gateway::Impl::StartKafka() {
   if (!reader.ok()) return reader.status();
   reader_ = std::move(*reader);
   std::vector<kafka::TopicPartition> parts;
-  for (int32_t p = 0; p < partitions_; ++p) {
+  for (int32_t p = 0; p < partitions; ++p) {
     for (std::string_view topic :
          {kafka::kContactsTopic, kafka::kAgentEventsTopic, kafka::kAssignmentsTopic}) {
       auto marks = reader_->Watermarks(topic, p, options_.connect_timeout_ms);
@@ -145,11 +135,11 @@ void Gateway::Impl::FollowControl() {
     if (auto config = state.Find(current->version())) {
       validator_.Set(*config);
       SB_LOG_INFO("gateway", "gateway %s: routing config version %s (sb.control, was %s)\n",
-                   options_.node_id.c_str(), current->version().c_str(), config_version_.c_str());
+                  options_.node_id.c_str(), current->version().c_str(), config_version_.c_str());
       config_version_ = current->version();
     }
   }
-  if (draining_ || server_ == nullptr) return;
+  if (desks_.draining() || server_ == nullptr) return;
   auto drain = state.drains().find(options_.node_id);
   if (drain != state.drains().end() && drain->second.requested_at_ms() > started_at_ms_) {
     BeginDrain(drain->second);
@@ -157,27 +147,19 @@ void Gateway::Impl::FollowControl() {
 }
 
 void Gateway::Impl::BeginDrain(const pb::NodeDrain& request) {
-  draining_ = true;
+  desks_.StartDraining();
   server_->GetHealthCheckService()->SetServingStatus(false);
-  std::vector<std::shared_ptr<Desk>> open;
-  {
-    std::lock_guard lock(desks_mu_);
-    for (const auto& [agent, desk] : desks_) open.push_back(desk);
-  }
   // The stream's own status cannot carry it (the session cancels the call to stop its reader):
   // the desktop gets a last update saying why, then the stream ends.
   pb::AgentUpdate bye;
   bye.mutable_refused()->set_code("UNAVAILABLE");
   bye.mutable_refused()->set_message("node draining, connect to another node");
-  for (const auto& desk : open) {
-    desk->Push(bye);
-    desk->Close();
-  }
+  const size_t ended = desks_.CloseAll(bye);
   SB_LOG_WARN("gateway",
-               "gateway %s: draining (requested at %lld ms by %s): health NOT_SERVING, %zu "
-               "desktop sessions ended, new ones refused\n",
-               options_.node_id.c_str(), static_cast<long long>(request.requested_at_ms()),
-               config::Printable(request.requested_by()).c_str(), open.size());
+              "gateway %s: draining (requested at %lld ms by %s): health NOT_SERVING, %zu "
+              "desktop sessions ended, new ones refused\n",
+              options_.node_id.c_str(), static_cast<long long>(request.requested_at_ms()),
+              config::Printable(request.requested_by()).c_str(), ended);
 }
 
 Status Gateway::Impl::StartServer() {
@@ -207,10 +189,38 @@ Status Gateway::Impl::StartServer() {
   grpc::ResourceQuota quota("sb-gateway");
   quota.SetMaxThreads(kMaxHandlerThreads);
   builder.SetResourceQuota(quota);
-  services_.push_back(NewContactService(this));
-  services_.push_back(NewAgentService(this));
-  services_.push_back(NewFollowUpService(this));
-  services_.push_back(NewAdminService(this));
+  const Admission& admission = *admission_;
+  Publisher& publisher = *publisher_;
+  services_.push_back(NewContactService({.admission = admission,
+                                         .publisher = publisher,
+                                         .config = validator_,
+                                         .book = book_,
+                                         .estimates = estimates_,
+                                         .answers = answers_,
+                                         .clock = clock_,
+                                         .ack_timeout_ms = options_.ack_timeout_ms}));
+  services_.push_back(NewAgentService({.admission = admission,
+                                       .publisher = publisher,
+                                       .desks = desks_,
+                                       .book = book_,
+                                       .clock = clock_,
+                                       .node_id = options_.node_id}));
+  services_.push_back(NewFollowUpService({.admission = admission,
+                                          .publisher = publisher,
+                                          .index = followups_,
+                                          .clock = clock_,
+                                          .domain_of = options_.followup_domain,
+                                          .visible_ms = options_.followup_visible_ms,
+                                          .unknown_wait_ms = options_.followup_unknown_wait_ms}));
+  services_.push_back(NewAdminService({.admission = admission,
+                                       .publisher = publisher,
+                                       .config = validator_,
+                                       .estimates = estimates_,
+                                       .clock = clock_,
+                                       .node_id = options_.node_id,
+                                       .bootstrap = options_.bootstrap,
+                                       .kafka_settings = options_.kafka_settings,
+                                       .connect_timeout_ms = options_.connect_timeout_ms}));
   for (auto& s : services_) builder.RegisterService(s.get());
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port_ == 0) {
@@ -224,12 +234,7 @@ void Gateway::Impl::IoLoop() {
   int64_t last_prune = MonotonicMs();
   int64_t last_sessions = 0;
   while (!stop_io_) {
-    std::deque<std::shared_ptr<Outgoing>> batch;
-    {
-      std::lock_guard lock(out_mu_);
-      batch.swap(outbox_);
-    }
-    for (auto& out : batch) {
+    for (auto& out : publisher_->Take()) {
       const uint64_t token = next_token_++;
       Status st = producer_->Produce(out->topic, out->partition, out->key, out->value, {}, token);
       if (st.ok()) {
@@ -265,9 +270,16 @@ void Gateway::Impl::IoLoop() {
   producer_->Poll(0);
   for (auto& [token, out] : in_flight_) out->done.set_value(Unavailable("this node is stopping"));
   in_flight_.clear();
-  std::lock_guard lock(out_mu_);
-  for (auto& out : outbox_) out->done.set_value(Unavailable("this node is stopping"));
-  outbox_.clear();
+  // Publisher::Stop() came first: nothing is handed over after these.
+  for (auto& out : publisher_->Take()) out->done.set_value(Unavailable("this node is stopping"));
+}
+
+Status Gateway::Impl::ProduceUnwaited(std::string_view topic, int32_t partition,
+                                      const std::string& key, const std::string& value) {
+  const uint64_t token = next_token_++;
+  Status st = producer_->Produce(topic, partition, key, value, {}, token);
+  if (st.ok()) in_flight_[token] = std::make_shared<PendingRecord>();  // nobody waits for it
+  return st;
 }
 
 // "sessions/<node>" in sb.stats: the agents whose desktops are connected here, for
@@ -276,49 +288,29 @@ void Gateway::Impl::PublishSessions() {
   pb::NodeSessions rec;
   rec.set_node_id(options_.node_id);
   rec.set_at_ms(clock_.NowMs());
-  {
-    std::lock_guard lock(desks_mu_);
-    for (const auto& [agent, desk] : desks_) rec.add_agent_ids(agent);
-  }
-  const uint64_t token = next_token_++;
-  Status st =
-      producer_->Produce(kafka::kStatsTopic, kafka::PartitionFor(options_.node_id, partitions_),
-                         "sessions/" + options_.node_id, rec.SerializeAsString(), {}, token);
-  if (st.ok()) in_flight_[token] = std::make_shared<Outgoing>();  // nobody waits for it
+  for (std::string& agent : desks_.AgentIds()) rec.add_agent_ids(std::move(agent));
+  // Best effort (see above): a failure is not reported.
+  ProduceUnwaited(kafka::kStatsTopic, publisher_->PartitionOf(options_.node_id),
+                  "sessions/" + options_.node_id, rec.SerializeAsString())
+      .IgnoreError();
 }
 
 void Gateway::Impl::PublishDueLogouts() {
-  std::vector<std::pair<std::string, int32_t>> due;
-  {
-    std::lock_guard lock(desks_mu_);
-    const int64_t now = MonotonicMs();
-    for (auto it = logouts_.begin(); it != logouts_.end();) {
-      if (it->second.due_ms > now) {
-        ++it;
-        continue;
-      }
-      due.emplace_back(it->first, it->second.partition);
-      it = logouts_.erase(it);
-    }
-  }
-  for (const auto& [agent, partition] : due) {
+  for (const auto& [agent, partition] : desks_.TakeDueLogouts()) {
     pb::RoutingEvent ev;
     ev.set_at_ms(clock_.NowMs());
     ev.mutable_agent_logout()->set_agent_id(agent);
     ev.mutable_agent_logout()->set_reason("desktop disconnected");
-    const uint64_t token = next_token_++;
-    Status st = producer_->Produce(kafka::kAgentEventsTopic, partition, agent,
-                                   ev.SerializeAsString(), {}, token);
+    Status st = ProduceUnwaited(kafka::kAgentEventsTopic, partition, agent, ev.SerializeAsString());
     if (!st.ok()) {
       SB_LOG_WARN("gateway", "gateway %s: logout of agent %s not published: %s\n",
-                   options_.node_id.c_str(), config::Printable(agent).c_str(),
-                   st.ToString().c_str());
+                  options_.node_id.c_str(), config::Printable(agent).c_str(),
+                  st.ToString().c_str());
       continue;
     }
-    in_flight_[token] = std::make_shared<Outgoing>();  // nobody waits for it
     SB_LOG_WARN("gateway", "gateway %s: agent %s logged out: desktop gone for %d ms\n",
-                 options_.node_id.c_str(), config::Printable(agent).c_str(),
-                 options_.agent_grace_ms);
+                options_.node_id.c_str(), config::Printable(agent).c_str(),
+                options_.agent_grace_ms);
   }
 }
 
@@ -326,29 +318,23 @@ void Gateway::Impl::PublishDueLogouts() {
 // for a session the desktop left there before reconnecting here (its login here was refused, as
 // the agent was still logged in). Log it in again, not ready, and tell the desktop.
 void Gateway::Impl::Relogin(const std::string& agent_id, int64_t logout_offset) {
-  std::shared_ptr<Desk> desk;
-  {
-    std::lock_guard lock(desks_mu_);
-    auto it = desks_.find(agent_id);
-    if (it == desks_.end()) return;
-    desk = it->second;
-  }
+  std::shared_ptr<Desk> desk = desks_.Find(agent_id);
+  if (desk == nullptr) return;
   // Older than our login (the engine applied it first), or our own desktop's logout.
-  if (desk->leaving || desk->login_offset < 0 || logout_offset < desk->login_offset) return;
+  const int64_t login_offset = desk->login_offset();
+  if (desk->leaving() || login_offset < 0 || logout_offset < login_offset) return;
   pb::RoutingEvent ev;
   ev.set_at_ms(clock_.NowMs());
-  *ev.mutable_agent_login()->mutable_agent() = desk->agent;
+  *ev.mutable_agent_login()->mutable_agent() = desk->agent();
   ev.mutable_agent_login()->set_ready(false);
-  const uint64_t token = next_token_++;
-  Status st = producer_->Produce(kafka::kAgentEventsTopic, desk->partition, agent_id,
-                                 ev.SerializeAsString(), {}, token);
+  Status st = ProduceUnwaited(kafka::kAgentEventsTopic, desk->partition(), agent_id,
+                              ev.SerializeAsString());
   if (!st.ok()) {
     SB_LOG_WARN("gateway", "gateway %s: agent %s: login again not published: %s\n",
-                 options_.node_id.c_str(), config::Printable(agent_id).c_str(),
-                 st.ToString().c_str());
+                options_.node_id.c_str(), config::Printable(agent_id).c_str(),
+                st.ToString().c_str());
     return;
   }
-  in_flight_[token] = std::make_shared<Outgoing>();  // nobody waits for it
   pb::AgentUpdate u;
   u.mutable_state()->set_state(pb::AGENT_STATE_NOT_READY);
   u.mutable_state()->set_reason("logged in again after another node logged this agent out");
@@ -367,20 +353,16 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
             FollowUpIndex::Applied::kMalformed &&
         followups_.malformed() % 100 == 1) {
       SB_LOG_WARN("gateway", "gateway %s: %s@%d:%lld: malformed follow-up record (%llu so far)\n",
-                   options_.node_id.c_str(), rec.topic.c_str(), rec.partition,
-                   static_cast<long long>(rec.offset),
-                   static_cast<unsigned long long>(followups_.malformed()));
+                  options_.node_id.c_str(), rec.topic.c_str(), rec.partition,
+                  static_cast<long long>(rec.offset),
+                  static_cast<unsigned long long>(followups_.malformed()));
     }
     return;
   }
   if (!rec.value) return;
   if (rec.topic == kafka::kAssignmentsTopic) {
     pb::ShardOutput out;
-    if (out.ParseFromString(*rec.value) && out.has_decision()) {
-      book_.OnDecision(out.decision());
-      Deliver(out.decision());
-      OfferAnswer(out.decision());
-    }
+    if (out.ParseFromString(*rec.value) && out.has_decision()) ApplyDecision(out.decision());
     return;
   }
   // Contact ends arrive on sb.contacts (channels) and sb.agent-events (desktops).
@@ -412,13 +394,18 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
   }
 }
 
+// The book first: a handler woken by the answer finds the book at least as new as it.
+void Gateway::Impl::ApplyDecision(const pb::Decision& d) {
+  book_.OnDecision(d);
+  desks_.Deliver(d);
+  answers_.Offer(d);
+}
+
 void Gateway::Impl::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  stopping_ = true;
-  {
-    std::lock_guard lock(out_mu_);  // no new record after this
-  }
+  if (publisher_) publisher_->Stop();  // no new record after this
+  answers_.Stop();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(kShutdownGraceMs));

@@ -4,12 +4,12 @@ namespace sb::gateway {
 
 void LiveStats::Apply(std::string_view key, const std::optional<std::string_view>& value,
                       stats::LogPosition position) {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   view_.Apply(key, value, position);
 }
 
 double LiveStats::EstimatedWaitS(const std::string& queue) const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   const auto queues = view_.LiveQueues(clock_->NowMs());
   auto it = queues.find(queue);
   if (it == queues.end()) return -1;
@@ -18,14 +18,14 @@ double LiveStats::EstimatedWaitS(const std::string& queue) const {
 }
 
 std::vector<::switchboard::v1::ShardLive> LiveStats::FreshShards() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<::switchboard::v1::ShardLive> out;
   for (const auto* s : view_.FreshShards(clock_->NowMs())) out.push_back(*s);
   return out;
 }
 
 std::vector<stats::ListedAgent> LiveStats::Agents() const {
-  std::lock_guard lock(mu_);
+  absl::MutexLock lock(&mu_);
   return view_.Agents(clock_->NowMs());
 }
 

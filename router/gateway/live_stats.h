@@ -4,12 +4,13 @@
 // Thread-safe: the I/O thread applies records, RPC handlers read.
 #pragma once
 
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "router/stats/view.h"
 
@@ -21,18 +22,18 @@ class LiveStats {
   explicit LiveStats(const Clock* clock) : clock_(clock) {}
 
   void Apply(std::string_view key, const std::optional<std::string_view>& value,
-             stats::LogPosition position);
+             stats::LogPosition position) ABSL_LOCKS_EXCLUDED(mu_);
   // The queue's estimate from the freshest live snapshot reporting it; -1 when none does (or
   // its estimate is unknown).
-  double EstimatedWaitS(const std::string& queue) const;
+  double EstimatedWaitS(const std::string& queue) const ABSL_LOCKS_EXCLUDED(mu_);
   // The shards whose live snapshot is fresh, by shard number.
-  std::vector<::switchboard::v1::ShardLive> FreshShards() const;
-  std::vector<stats::ListedAgent> Agents() const;
+  std::vector<::switchboard::v1::ShardLive> FreshShards() const ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<stats::ListedAgent> Agents() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   const Clock* clock_;
-  mutable std::mutex mu_;
-  stats::StatsView view_;  // GUARDED_BY(mu_)
+  mutable absl::Mutex mu_;
+  stats::StatsView view_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace sb::gateway

@@ -2,6 +2,7 @@
 
 #include "common/config/config.h"
 #include "common/config/text.h"
+#include "common/zone.h"
 #include "router/gateway/followup_index.h"
 
 namespace sb::gateway {
@@ -231,6 +232,12 @@ Status Validator::Check(const pb::CreateFollowUpRequest& r) const {
   }
   SB_RETURN_IF_ERROR(Id("request.customer_surname", f.customer_surname(), false));
   SB_RETURN_IF_ERROR(Id("request.time_zone", f.time_zone(), false));
+  if (!f.time_zone().empty()) {
+    if (Result<absl::TimeZone> zone = LoadZone(f.time_zone()); !zone.ok()) {
+      return Bad("request.time_zone", "unknown time zone " + config::Quote(f.time_zone()) +
+                                          " (an IANA name such as Asia/Shanghai)");
+    }
+  }
   SB_RETURN_IF_ERROR(Id("request.owner", f.owner(), false));
   SB_RETURN_IF_ERROR(Id("request.preferred_agent", f.preferred_agent(), false));
   if (!f.queue().empty() && !KnownQueue(f.queue())) {

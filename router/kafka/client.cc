@@ -3,10 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <mutex>
 #include <thread>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/log/log.h"
 #include "router/kafka/topics.h"
 
@@ -90,7 +91,7 @@ std::string FetchWaitMs(const std::string& bootstrap, const Settings& extra) {
 
 void LogError(rd_kafka_t* rk, int err, const char* reason, void*) {
   SB_LOG_WARN("kafka", "kafka %s: %s: %s\n", rd_kafka_name(rk),
-               rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
+              rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), reason);
 }
 
 std::vector<TopicPartition> FromList(const rd_kafka_topic_partition_list_t* list) {
@@ -656,8 +657,8 @@ Status CheckTopicSettings(rd_kafka_t* rk, const Described& described, int timeou
     const std::string want = spec.compacted() ? "compact" : "delete";
     if (policy != want) {
       return FailedPrecondition(
-          "topic " + name + ": cleanup.policy=" + policy + ", Switchboard needs cleanup.policy=" +
-          want +
+          "topic " + name + ": cleanup.policy=" + policy +
+          ", Switchboard needs cleanup.policy=" + want +
           (spec.compacted()
                ? " (keyed full-state records: a key's newest record must never expire)"
                : " (a stream of records kept by time: compaction would drop records that share "
@@ -670,10 +671,10 @@ Status CheckTopicSettings(rd_kafka_t* rk, const Described& described, int timeou
     const std::string isr = get("min.insync.replicas");
     if (rf < std::min(described.brokers, kMaxReplicationFactor) || (rf >= 3 && isr == "1")) {
       SB_LOG_WARN("kafka",
-                   "kafka: WARNING topic %s has replication.factor=%d, min.insync.replicas=%s on "
-                   "%d brokers: a broker loss can lose acknowledged records (recommended: 3 "
-                   "and 2)\n",
-                   name.c_str(), rf, isr.c_str(), described.brokers);
+                  "kafka: WARNING topic %s has replication.factor=%d, min.insync.replicas=%s on "
+                  "%d brokers: a broker loss can lose acknowledged records (recommended: 3 "
+                  "and 2)\n",
+                  name.c_str(), rf, isr.c_str(), described.brokers);
     }
   }
   return Status::Ok();
@@ -700,15 +701,26 @@ Result<Described> AwaitTopics(rd_kafka_t* rk, const std::vector<std::string>& na
   }
 }
 
+// IsEmbeddedBroker's answers per bootstrap: asking costs a connection and a round trip. A struct
+// rather than function-local statics because only members and globals can carry ABSL_GUARDED_BY.
+struct BrokerKinds {
+  absl::Mutex mu;
+  std::map<std::string, bool> mock ABSL_GUARDED_BY(mu);
+};
+
+BrokerKinds& KnownBrokerKinds() {
+  static BrokerKinds* kinds = new BrokerKinds();  // never freed
+  return *kinds;
+}
+
 }  // namespace
 
 bool IsEmbeddedBroker(const std::string& bootstrap, const Settings& extra) {
-  static std::mutex mu;
-  static std::map<std::string, bool>* known = new std::map<std::string, bool>();  // never freed
+  BrokerKinds& known = KnownBrokerKinds();
   {
-    std::lock_guard<std::mutex> lock(mu);
-    auto it = known->find(bootstrap);
-    if (it != known->end()) return it->second;
+    absl::MutexLock lock(&known.mu);
+    auto it = known.mock.find(bootstrap);
+    if (it != known.mock.end()) return it->second;
   }
   auto h = AdminHandle(bootstrap, extra);
   if (!h.ok()) return false;
@@ -717,8 +729,8 @@ bool IsEmbeddedBroker(const std::string& bootstrap, const Settings& extra) {
   // rdkafka_mock.c names its cluster "mockCluster<hex>"; Apache Kafka's ids are base64 UUIDs.
   const bool mock = std::string_view(id).starts_with("mockCluster");
   rd_kafka_mem_free(h->rk, id);
-  std::lock_guard<std::mutex> lock(mu);
-  (*known)[bootstrap] = mock;
+  absl::MutexLock lock(&known.mu);
+  known.mock[bootstrap] = mock;
   return mock;
 }
 
@@ -805,8 +817,7 @@ Result<int32_t> EnsureTopics(const std::string& bootstrap, int32_t partitions, i
       return FailedPrecondition("topics missing (" + describe() +
                                 ") and no --partitions given to create them");
     }
-    SB_RETURN_IF_ERROR(
-        CreateTopics(h->rk, missing, want, ReplicationFor(d->brokers), timeout_ms));
+    SB_RETURN_IF_ERROR(CreateTopics(h->rk, missing, want, ReplicationFor(d->brokers), timeout_ms));
     // Creation is asynchronous on the brokers: wait until the metadata shows every topic.
     d = AwaitTopics(h->rk, names, want, timeout_ms);
     if (!d.ok()) return d.status();

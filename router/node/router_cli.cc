@@ -2,8 +2,8 @@
 #include "router/node/router_cli.h"
 
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 
 #include "CLI/CLI.hpp"
 #include "common/config/config.h"
@@ -12,6 +12,7 @@
 #include "router/followup/settings.h"
 #include "router/gateway/auth.h"
 #include "router/gateway/gateway.h"
+#include "router/node/status_file.h"
 #include "router/shard/followups.h"
 #include "router/shard/node.h"
 #include "router/shard/probe.h"
@@ -50,21 +51,24 @@ Status LoadFollowUps(const std::string& path, const pb::RoutingConfig& routing, 
 }
 
 // Starts the gRPC gateway; without a token file (and without --no-auth) with the generated admin
-// token of the data dir. Logs the lines tools and tests read.
+// token of the data dir. Its address and the token's file go to the log and the status file.
 Result<std::unique_ptr<gateway::Gateway>> StartGateway(gateway::GatewayOptions g,
                                                        const std::string& data_dir,
-                                                       const pb::RoutingConfig& config) {
+                                                       const pb::RoutingConfig& config,
+                                                       StatusFile* status) {
   const std::string id = g.node_id;
   if (!g.no_auth && g.tokens_file.empty()) {
     auto admin = gateway::EnsureAdminToken(data_dir);
     if (!admin.ok()) return admin.status();
     g.tokens_file = admin->tokens_file;
     SB_LOG_INFO("router", "router %s: admin token in %s\n", id.c_str(), admin->token_path.c_str());
+    status->Set("admin_token_file", admin->token_path);
   }
   if (g.no_auth) SB_LOG_INFO("router", "router %s: grpc without authentication\n", id.c_str());
   auto gw = gateway::Gateway::Start(std::move(g), config);
   if (!gw.ok()) return gw.status();
   SB_LOG_INFO("router", "router %s: grpc on %s\n", id.c_str(), (*gw)->address().c_str());
+  status->Set("grpc_address", (*gw)->address());
   return gw;
 }
 
@@ -128,6 +132,10 @@ int RouterMain(int argc, char** argv) {
   const char* env_format = std::getenv("SB_LOG_FORMAT");
   std::string log_level = env_level != nullptr && *env_level != '\0' ? env_level : "info";
   std::string log_format = env_format != nullptr && *env_format != '\0' ? env_format : "text";
+  std::string status_path;
+  app.add_option("--status-file", status_path,
+                 "keep this router's state here as JSON, replaced atomically on every change "
+                 "(state, shards, URLs; for tools and scripts)");
   app.add_option("--log-level", log_level, "debug, info, warn or error (env SB_LOG_LEVEL)");
   app.add_option("--log-format", log_format,
                  "text (one message per line) or json (one object per line, for log "
@@ -145,33 +153,36 @@ int RouterMain(int argc, char** argv) {
     return 2;
   }
   log::Configure(*level, *format);
+  StatusFile status(status_path, o.node_id);
+  // Every exit after this point says why in the log and in the status file.
+  auto fail = [&status](int rc, const std::string& why) {
+    SB_LOG_ERROR("router", "router: %s\n", why.c_str());
+    status.Failed(why);
+    return rc;
+  };
   o.static_membership = !dynamic_membership;
   auto kafka_settings = kafka::ParseSettings(settings);
   if (!kafka_settings.ok()) {
-    SB_LOG_ERROR("router", "router: %s\n", kafka_settings.status().message().c_str());
-    return 2;
+    return fail(2, kafka_settings.status().message());
   }
   o.kafka_settings = std::move(*kafka_settings);
   auto config = config::LoadRoutingConfigFile(config_path);
   if (!config.ok()) {
-    SB_LOG_ERROR("router", "router: %s\n", config.status().ToString().c_str());
-    return 2;
+    return fail(2, config.status().ToString());
   }
   Status followups = LoadFollowUps(followup_config_path, *config, &o);
   if (!followups.ok()) {
-    SB_LOG_ERROR("router", "router: %s\n", followups.ToString().c_str());
-    return 2;
+    return fail(2, followups.ToString());
   }
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGINT, OnSignal);
   // Metrics first: the server and the probe outlive the node (destroyed after it).
   auto metrics = metrics::Server::Start(metrics_bind, metrics_port);
   if (!metrics.ok()) {
-    SB_LOG_ERROR("router", "router: --metrics-port: %s\n", metrics.status().ToString().c_str());
-    return 1;
+    return fail(1, "--metrics-port: " + metrics.status().ToString());
   }
-  // tools/dev reads this line.
   SB_LOG_INFO("router", "router %s: metrics on %s\n", o.node_id.c_str(), (*metrics)->url().c_str());
+  status.Set("metrics_url", (*metrics)->url());
   std::unique_ptr<RouterProbe> probe;  // outlives the node; made for the config it starts with
   if (o.followups) {
     g.followup_domain = [settings = *o.followups, routing = *config](const pb::FollowUpRequest& r) {
@@ -187,34 +198,34 @@ int RouterMain(int argc, char** argv) {
   const pb::RoutingConfig gateway_config = *config;
   auto wallboard = wallboard::StartWithKafka(wallboard_options, o.bootstrap, o.kafka_settings);
   if (!wallboard.ok()) {
-    SB_LOG_ERROR("router", "router: --wallboard-port: %s\n", wallboard.status().ToString().c_str());
-    return 1;
+    return fail(1, "--wallboard-port: " + wallboard.status().ToString());
   }
-  // tools/dev reads this line.
   SB_LOG_INFO("router", "router %s: wallboard on %s\n", o.node_id.c_str(),
-               (*wallboard)->url().c_str());
+              (*wallboard)->url().c_str());
+  status.Set("wallboard_url", (*wallboard)->url());
+  o.on_routing = [&status](const std::vector<int32_t>& shards, bool drained) {
+    status.SetShards(shards, drained);
+  };
   auto node = Node::Start(std::move(o), std::move(*config));
   if (!node.ok()) {
-    SB_LOG_ERROR("router", "router: %s\n", node.status().ToString().c_str());
-    return 1;
+    return fail(1, node.status().ToString());
   }
   // The config in force may be sb.control's rather than --config (Node::Start logs which).
   probe = std::make_unique<RouterProbe>((*metrics)->registry(), (*node)->config());
   (*node)->set_probe(probe.get());
   // After the node: it has created the topics the gateway reads.
-  auto gw = StartGateway(std::move(g), data_dir, gateway_config);
+  auto gw = StartGateway(std::move(g), data_dir, gateway_config, &status);
   if (!gw.ok()) {
-    SB_LOG_ERROR("router", "router: %s\n", gw.status().ToString().c_str());
-    return gw.status().code() == Code::kInvalidArgument ? 2 : 1;
+    return fail(gw.status().code() == Code::kInvalidArgument ? 2 : 1, gw.status().ToString());
   }
   Status st = (*node)->Run(g_stop);
   (*gw)->Stop();
   node->reset();
   if (!st.ok()) {
-    SB_LOG_ERROR("router", "router: stopped: %s\n", st.ToString().c_str());
-    return 3;
+    return fail(3, "stopped: " + st.ToString());
   }
   SB_LOG_INFO("router", "router: stopped\n");
+  status.SetState("stopped");
   return 0;
 }
 

@@ -30,6 +30,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "router/engine/types.h"
 #include "router/followup/scheduler.h"
 #include "router/shard/changelog.h"
 #include "state-store/store.h"
@@ -39,8 +40,7 @@
 
 namespace sb::shard {
 
-// Attribute a forwarded contact carries: the partition that sent it.
-inline constexpr char kForwardedFromAttribute[] = "sb.forwarded_from";
+using engine::kForwardedFromAttribute;  // a forwarded contact's sending partition
 
 // The routing domain a Submit must be sent to (the domain of the task's queue).
 // kInvalidArgument naming the field when the queue is not in the routing config.

@@ -45,9 +45,8 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, pb::RoutingConfig
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) return InvalidArgument("--data-dir " + options.data_dir + ": " + ec.message());
-  auto partitions =
-      kafka::EnsureTopics(options.bootstrap, options.partitions, options.connect_timeout_ms,
-                          options.kafka_settings);
+  auto partitions = kafka::EnsureTopics(options.bootstrap, options.partitions,
+                                        options.connect_timeout_ms, options.kafka_settings);
   if (!partitions.ok()) return partitions.status();
   auto control = control::ControlFollower::Open(options.bootstrap, options.kafka_settings,
                                                 "router " + options.node_id);
@@ -74,7 +73,7 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, pb::RoutingConfig
   node->output_producer_ = std::move(*outputs);
   SB_RETURN_IF_ERROR(node->JoinGroup());
   SB_LOG_INFO("router", "router %s: %d partitions, joined group %s\n",
-               node->options_.node_id.c_str(), *partitions, node->options_.group.c_str());
+              node->options_.node_id.c_str(), *partitions, node->options_.group.c_str());
   return node;
 }
 
@@ -93,12 +92,12 @@ Status Node::Rejoin(const Status& fenced) {
   if (rejoins_.size() >= kMaxRejoins) {
     return FailedPrecondition(fenced.message() + "; fenced " + std::to_string(kMaxRejoins + 1) +
                               " times within " + std::to_string(kRejoinWindowMs / 1000) +
-                              " s: is another router running with --node-id " +
-                              options_.node_id + "?");
+                              " s: is another router running with --node-id " + options_.node_id +
+                              "?");
   }
   rejoins_.push_back(now);
   SB_LOG_WARN("router", "router %s: %s; releasing every shard and joining the group again\n",
-               options_.node_id.c_str(), fenced.message().c_str());
+              options_.node_id.c_str(), fenced.message().c_str());
   ReleaseAll();  // whatever another owner writes from now on fences our late writes by log order
   pending_claims_.clear();
   consumer_.reset();  // a fenced consumer closes at once
@@ -142,16 +141,21 @@ std::vector<kafka::TopicPartition> Node::OnAssigned(
     pending += (pending.empty() ? "" : ",") + std::to_string(p);
   }
   SB_LOG_INFO("router", "router %s: assigned shards [%s] to claim\n", options_.node_id.c_str(),
-               pending.c_str());
+              pending.c_str());
   if (pending_claims_.empty()) PrintRouting();
   return start;
 }
 
 void Node::PrintRouting() const {
   std::string owned;
-  for (const auto& [p, s] : shards_) owned += (owned.empty() ? "" : ",") + std::to_string(p);
+  std::vector<int32_t> routed;
+  for (const auto& [p, s] : shards_) {
+    owned += (owned.empty() ? "" : ",") + std::to_string(p);
+    routed.push_back(p);
+  }
   SB_LOG_INFO("router", "router %s: routing shards [%s]\n", options_.node_id.c_str(),
               owned.c_str());
+  if (options_.on_routing) options_.on_routing(routed, drained_);
 }
 
 void Node::ClaimNext() {
@@ -171,7 +175,7 @@ void Node::ClaimNext() {
   if (!st.ok()) {
     if (fatal_.ok()) fatal_ = st;
     SB_LOG_INFO("router", "router %s: shard %d: %s\n", options_.node_id.c_str(), p,
-                 st.ToString().c_str());
+                st.ToString().c_str());
     pending_claims_.clear();
     return;
   }
@@ -206,7 +210,7 @@ Status Node::ClaimShard(int32_t p) {
     shards_.erase(p);
     if (st.code() != Code::kFailedPrecondition || attempt == kClaimAttempts) break;
     SB_LOG_INFO("router", "router %s: shard %d: %s; claiming again\n", options_.node_id.c_str(), p,
-                 st.ToString().c_str());
+                st.ToString().c_str());
   }
   return st;
 }
@@ -214,7 +218,7 @@ Status Node::ClaimShard(int32_t p) {
 void Node::OnRevoked(const std::vector<kafka::TopicPartition>&) {
   if (!pending_claims_.empty()) {
     SB_LOG_WARN("router", "router %s: revoked before %zu shards were claimed\n",
-                 options_.node_id.c_str(), pending_claims_.size());
+                options_.node_id.c_str(), pending_claims_.size());
   }
   pending_claims_.clear();
   ReleaseAll();
@@ -232,10 +236,11 @@ void Node::ReleaseAll() {
   }
   if (!shards_.empty()) {
     SB_LOG_INFO("router", "router %s: released %zu shards\n", options_.node_id.c_str(),
-                 shards_.size());
+                shards_.size());
   }
   shards_.clear();
   routed_shards_ = 0;
+  if (options_.on_routing) options_.on_routing({}, drained_);
 }
 
 Status Node::FlushProducers(int timeout_ms) {
@@ -364,15 +369,16 @@ void Node::PollControl() {
 
 void Node::Drain(const pb::NodeDrain& request) {
   SB_LOG_INFO("router", "router %s: drain requested at %lld ms by %s: releasing %zu shards\n",
-               options_.node_id.c_str(), static_cast<long long>(request.requested_at_ms()),
-               request.requested_by().c_str(), shards_.size());
+              options_.node_id.c_str(), static_cast<long long>(request.requested_at_ms()),
+              request.requested_by().c_str(), shards_.size());
   consumer_->Leave();  // revokes (OnRevoked: flush + checkpoint + release), then leaves the group
   ReleaseAll();        // in case the revocation did not come through the callback
   pending_claims_.clear();
   drained_ = true;
   owned_shards_.store(0, std::memory_order_relaxed);
+  if (options_.on_routing) options_.on_routing({}, true);
   SB_LOG_INFO("router", "router %s: drained: no shards, left the group; idle until stopped\n",
-               options_.node_id.c_str());
+              options_.node_id.c_str());
 }
 
 }  // namespace sb::shard

@@ -48,6 +48,9 @@ struct NodeOptions {
   // Follow-up scheduling in every shard; nullopt: off (follow-up commands are refused).
   // REQUIRES: CheckFollowUpQueues() passed for the routing config.
   std::optional<followup::Settings> followups;
+  // Called on the loop thread whenever the shards this node routes change (every claim of the
+  // group's assignment done, a release, a drain): the shards routed now, and whether drained.
+  std::function<void(const std::vector<int32_t>& shards, bool drained)> on_routing;
   // Tests only: called on the loop thread before each shard claim (e.g. to make claims slow).
   std::function<void(int32_t partition)> before_claim;
 };
@@ -86,7 +89,7 @@ class Node final : public kafka::GroupConsumer::Listener {
   void OnDelivery(uint64_t token, int64_t offset, const Status& status);
   // Claims the first of pending_claims_ and starts reading its partitions; a failure is fatal_.
   void ClaimNext();
-  // The "routing shards [..]" line (the system tests read it).
+  // The "routing shards [..]" line, and options_.on_routing.
   void PrintRouting() const;
   // Creates and claims the shard of partition `p` into shards_ (retrying a lost claim).
   Status ClaimShard(int32_t p);
@@ -121,7 +124,7 @@ class Node final : public kafka::GroupConsumer::Listener {
   Status fatal_;
   int32_t partitions_ = 0;  // of the topics, as found at start
   uint64_t events_at_last_status_ = 0;
-  std::atomic<int> routed_shards_{0};  // shards_.size(), for other threads
+  std::atomic<int> routed_shards_{0};                  // shards_.size(), for other threads
   std::unique_ptr<control::ControlFollower> control_;  // sb.control, before the shards use it
   int64_t started_at_ms_ = 0;                          // wall clock: older drains are ignored
   std::atomic<size_t> owned_shards_{0};

@@ -5,11 +5,12 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "router/wallboard/page.h"
 
 namespace sb::wallboard {
@@ -34,11 +35,11 @@ struct Server::State {
   ServerOptions options;
   SnapshotFn snapshot_fn;
   std::atomic<int> connections{0};
-  std::mutex mu;
-  std::string snapshot;  // GUARDED_BY(mu): the latest JSON text
-  std::mutex stop_mu;
-  std::condition_variable stop_cv;
-  bool stopping = false;  // GUARDED_BY(stop_mu)
+  absl::Mutex mu;
+  std::string snapshot ABSL_GUARDED_BY(mu);  // the latest JSON text
+  // The data thread waits on `stopping` itself (Mutex::AwaitWithTimeout): no condition variable.
+  absl::Mutex stop_mu;
+  bool stopping ABSL_GUARDED_BY(stop_mu) = false;
   std::string host;
   int port = 0;
   // Declared after the members sessions touch in their destructors, so it is destroyed first.
@@ -48,9 +49,20 @@ struct Server::State {
   std::thread io_thread;
   std::thread data_thread;
 
-  std::string Current() {
-    std::lock_guard<std::mutex> lock(mu);
+  std::string Current() ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock lock(&mu);
     return snapshot;
+  }
+
+  void SetSnapshot(std::string snap) ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock lock(&mu);
+    snapshot = std::move(snap);
+  }
+
+  // Sleeps up to `interval`; true once the destructor asked the data thread to stop.
+  bool StopWithin(absl::Duration interval) ABSL_LOCKS_EXCLUDED(stop_mu) {
+    absl::MutexLock lock(&stop_mu);
+    return stop_mu.AwaitWithTimeout(absl::Condition(&stopping), interval);
   }
 };
 
@@ -189,20 +201,11 @@ void Broadcast(Server::State* st, std::shared_ptr<const std::string> event) {
 }
 
 void DataLoop(Server::State* st) {
-  while (true) {
-    {
-      std::unique_lock<std::mutex> lock(st->stop_mu);
-      if (st->stop_cv.wait_for(lock, std::chrono::milliseconds(st->options.push_interval_ms),
-                               [st] { return st->stopping; })) {
-        return;
-      }
-    }
+  const absl::Duration interval = absl::Milliseconds(st->options.push_interval_ms);
+  while (!st->StopWithin(interval)) {
     std::string snap = st->snapshot_fn();
     auto event = std::make_shared<const std::string>("data: " + snap + "\n\n");
-    {
-      std::lock_guard<std::mutex> lock(st->mu);
-      st->snapshot = std::move(snap);
-    }
+    st->SetSnapshot(std::move(snap));
     net::post(st->ioc, [st, event] { Broadcast(st, event); });
   }
 }
@@ -230,7 +233,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Snap
   st->host = address.is_unspecified() ? (address.is_v6() ? "[::1]" : "127.0.0.1")
              : address.is_v6()        ? "[" + options.bind + "]"
                                       : options.bind;
-  st->snapshot = st->snapshot_fn();
+  st->SetSnapshot(st->snapshot_fn());
   Accept(st.get());
   st->io_thread = std::thread([s = st.get()] { s->ioc.run(); });
   st->data_thread = std::thread([s = st.get()] { DataLoop(s); });
@@ -239,10 +242,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, Snap
 
 Server::~Server() {
   {
-    std::lock_guard<std::mutex> lock(state_->stop_mu);
+    // Unlocking re-evaluates the data thread's Await condition: this is the wake-up.
+    absl::MutexLock lock(&state_->stop_mu);
     state_->stopping = true;
   }
-  state_->stop_cv.notify_all();
   state_->data_thread.join();
   net::post(state_->ioc, [s = state_.get()] {
     beast::error_code ec;

@@ -12,19 +12,19 @@
 // Prints a table and writes FILE (JSON, default bench-results/followups.json). Targets (p99 ≤ 100
 // ms, ≥ 50k inserts/s) are reported, never enforced. Exit status: 0 measured; 1 a scheduler or
 // store error, or a task that never fired; 2 bad command line.
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "router/followup/durable_scheduler.h"
+#include "support/temp_dir.h"
 
 namespace {
 
@@ -128,14 +128,15 @@ int main(int argc, char** argv) {
   const uint64_t late_n = smoke ? 2'000 : 50'000;
   const double late_rate = smoke ? 2'000 : 20'000;  // due per second in the lateness phase
 
-  std::string tmpl = (std::filesystem::temp_directory_path() / "sb_fu_bench_XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) return Fail("temp dir", sb::Internal("mkdtemp"));
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() { std::filesystem::remove_all(dir); }
-  } cleanup{tmpl};
+  // The store's directory, removed on every return.
+  std::unique_ptr<sb::testing::TempDir> dir;
+  try {
+    dir = std::make_unique<sb::testing::TempDir>("sb_fu_bench_");
+  } catch (const std::filesystem::filesystem_error& e) {
+    return Fail("temp dir", sb::Internal(e.what()));
+  }
 
-  auto store = sb::store::Store::Open(tmpl + "/db", {});
+  auto store = sb::store::Store::Open((dir->path() / "db").string(), {});
   if (!store.ok()) return Fail("open", store.status());
   pb::FollowUpConfig config;
   config.set_max_fires_per_s(0);  // measure the scheduler, not the configured smoothing

@@ -149,6 +149,8 @@ for c in "${children[@]}"; do
   kill -0 "$c" 2>/dev/null && fail "child pid $c still running after the demo exited"
 done
 for r in r1 r2; do
-  grep -q '^router: stopped$' "$dir/data/$r/router.log" || fail "$r did not stop cleanly"
+  state=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["state"])' \
+    "$dir/data/$r/status.json") || fail "$r: no status file"
+  [ "$state" = stopped ] || fail "$r did not stop cleanly: state $state"
 done
 echo "PASS: dev demo answered ${answered[*]: -3} (last 3 lines), shards $last; $summary;$agents_line"

@@ -22,16 +22,8 @@ protoc -I"$PROTO" --python_out="$WORK/py" --grpc_out="$WORK/py" \
 
 start_broker 4
 start_router r1
-grpc_address() {
-  for _ in $(seq 1 300); do
-    addr=$(grep -o 'router r1: grpc on [^ ]*' "$WORK/router-r1.log" | tail -1 | awk '{print $5}')
-    [ -n "$addr" ] && { echo "$addr"; return; }
-    sleep 0.1
-  done
-  fail "no \"grpc on\" line"
-}
-ADDR=$(grpc_address)
-TOKEN_FILE=$(grep -o 'router r1: admin token in [^ ]*' "$WORK/router-r1.log" | awk '{print $6}')
+ADDR=$(wait_field r1 grpc_address)
+TOKEN_FILE=$(wait_field r1 admin_token_file)
 [ "$TOKEN_FILE" = "$WORK/data-r1/admin.token" ] || fail "admin token at \"$TOKEN_FILE\""
 [ "$(stat -c %a "$TOKEN_FILE")" = 600 ] || fail "admin token mode $(stat -c %a "$TOKEN_FILE")"
 TOKEN=$(cat "$TOKEN_FILE")
@@ -86,9 +78,10 @@ client "$ADDR" "$TOKEN" first
 
 # A restart reuses the token.
 kill_router r1 TERM
-: >"$WORK/router-r1.log"
+[ "$(status_field r1 state)" = stopped ] || fail "r1 status after SIGTERM: $(cat "$WORK/status-r1.json")"
+rm "$WORK/status-r1.json"
 start_router r1
-ADDR=$(grpc_address)
+ADDR=$(wait_field r1 grpc_address)
 [ "$(cat "$TOKEN_FILE")" = "$TOKEN" ] || fail "admin token changed across a restart"
 client "$ADDR" "$TOKEN" second
 

@@ -278,7 +278,7 @@ void Demo::PrintHeader() const {
     }
     if (i < shards.size() && !shards[i].grpc_address.empty()) {
       std::printf("             grpc %s  admin token in %s\n", shards[i].grpc_address.c_str(),
-                  shards[i].admin_token.empty() ? "(none logged)" : shards[i].admin_token.c_str());
+                  shards[i].admin_token.empty() ? "(none yet)" : shards[i].admin_token.c_str());
     }
   }
   std::printf(

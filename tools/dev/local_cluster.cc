@@ -1,13 +1,13 @@
 #include "tools/dev/local_cluster.h"
 
 #include <algorithm>
-#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <string_view>
 #include <thread>
 
 #include "common/clock.h"
+#include "nlohmann/json.hpp"
 
 namespace sb::dev {
 namespace {
@@ -22,19 +22,6 @@ constexpr auto kStartPoll = std::chrono::milliseconds(50);
 // a router is slow under load or sanitizers (the group's usual heartbeat kept).
 constexpr char kSessionTimeout[] = "session.timeout.ms=6000";
 constexpr char kHeartbeat[] = "heartbeat.interval.ms=500";
-
-// "0,3,7" -> {0, 3, 7}; anything else in the list is skipped.
-std::vector<int32_t> ParseShardList(std::string_view list) {
-  std::vector<int32_t> shards;
-  while (!list.empty()) {
-    const size_t comma = std::min(list.find(','), list.size());
-    int32_t shard = 0;
-    const char* end = list.data() + comma;
-    if (std::from_chars(list.data(), end, shard).ptr == end) shards.push_back(shard);
-    list.remove_prefix(std::min(comma + 1, list.size()));
-  }
-  return shards;
-}
 
 std::string ReadBootstrap(const std::string& path) {
   std::ifstream in(path);
@@ -100,9 +87,11 @@ Result<std::unique_ptr<LocalCluster>> LocalCluster::Start(const ClusterOptions& 
     if (!o.followup_config_path.empty()) {
       args.insert(args.end(), {"--followup-config", o.followup_config_path});
     }
+    const std::string status_path = dir + "/status.json";
+    args.insert(args.end(), {"--status-file", status_path});
     auto router = ChildProcess::Spawn("router " + id, args, dir + "/router.log");
     if (!router.ok()) return router.status();
-    c->logs_.push_back({id, (*router)->log_path(), 0, "", {}, "", "", "", ""});
+    c->status_files_.emplace_back(id, status_path);
     c->routers_.push_back(std::move(*router));
   }
   return c;
@@ -120,44 +109,30 @@ Status LocalCluster::CheckRunning() {
   return Status::Ok();
 }
 
-void LocalCluster::Follow(LogWatch& w) {
-  std::ifstream in(w.path, std::ios::binary);
-  if (!in) return;  // not created yet
-  in.seekg(w.offset);
-  std::string chunk((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  w.offset += static_cast<int64_t>(chunk.size());
-  w.partial += chunk;
-  size_t start = 0;
-  for (size_t nl; (nl = w.partial.find('\n', start)) != std::string::npos; start = nl + 1) {
-    const std::string_view line(w.partial.data() + start, nl - start);
-    // Written by router/shard/node.cc on every assignment and revocation.
-    const std::string prefix = "router " + w.node_id + ": ";
-    if (!line.starts_with(prefix)) continue;
-    const std::string_view what = line.substr(prefix.size());
-    if (what.starts_with("routing shards [") && what.ends_with("]")) {
-      const size_t open = what.find('[');
-      w.shards = ParseShardList(what.substr(open + 1, what.size() - open - 2));
-    } else if (what.starts_with("released ")) {
-      w.shards.clear();
-    } else if (what.starts_with("metrics on ")) {  // router/shard/router_cli.cc, at start
-      w.metrics_url = what.substr(std::string_view("metrics on ").size());
-    } else if (what.starts_with("wallboard on ")) {  // router/shard/router_cli.cc, at start
-      w.wallboard_url = what.substr(std::string_view("wallboard on ").size());
-    } else if (what.starts_with("grpc on ")) {  // router/shard/router_cli.cc, at start
-      w.grpc_address = what.substr(std::string_view("grpc on ").size());
-    } else if (what.starts_with("admin token in ")) {  // router/shard/router_cli.cc, at start
-      w.admin_token = what.substr(std::string_view("admin token in ").size());
-    }
-  }
-  w.partial.erase(0, start);
-}
-
 std::vector<RouterShards> LocalCluster::Shards() {
   std::vector<RouterShards> out;
-  for (LogWatch& w : logs_) {
-    Follow(w);
-    out.push_back(
-        {w.node_id, w.shards, w.metrics_url, w.wallboard_url, w.grpc_address, w.admin_token});
+  for (const auto& [node_id, path] : status_files_) {
+    RouterShards r;
+    r.node_id = node_id;
+    // Replaced atomically by the router: absent until it starts, never half-written.
+    std::ifstream in(path);
+    const nlohmann::json status = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (status.is_object()) {
+      auto text = [&status](const char* field) {
+        auto it = status.find(field);
+        return it != status.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      if (status.contains("shards") && status["shards"].is_array()) {
+        for (const auto& shard : status["shards"]) {
+          if (shard.is_number_integer()) r.shards.push_back(shard.get<int32_t>());
+        }
+      }
+      r.metrics_url = text("metrics_url");
+      r.wallboard_url = text("wallboard_url");
+      r.grpc_address = text("grpc_address");
+      r.admin_token = text("admin_token_file");
+    }
+    out.push_back(std::move(r));
   }
   return out;
 }

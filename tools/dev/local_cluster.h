@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -22,14 +23,15 @@ struct ClusterOptions {
   std::string followup_config_path;  // the routers' follow-up config; empty: their defaults
 };
 
-// The shards one router routes now, as its log last said.
+// One router as its status file (`switchboard router --status-file`, router/node/status_file.h)
+// last said; fields it has not written yet are empty.
 struct RouterShards {
   std::string node_id;
-  std::vector<int32_t> shards;
-  std::string metrics_url;    // its "metrics on <url>" log line; empty until logged
-  std::string wallboard_url;  // its "wallboard on <url>" log line; empty until logged
-  std::string grpc_address;   // its "grpc on <host:port>" log line; empty until logged
-  std::string admin_token;    // its "admin token in <path>" log line; empty until logged
+  std::vector<int32_t> shards;  // the shards it routes now (none while a rebalance runs)
+  std::string metrics_url;
+  std::string wallboard_url;
+  std::string grpc_address;
+  std::string admin_token;  // the path of the admin token's file
 };
 
 class LocalCluster {
@@ -46,32 +48,19 @@ class LocalCluster {
 
   // Ok while every child runs; otherwise names the first one that ended and its log.
   Status CheckRunning();
-  // Per router, the shards it routes: its last "routing shards [..]" log line, or none after a
-  // "released" line (a rebalance in progress). Reads only what the logs gained since last time.
+  // Per router, the shards it routes and where it serves, from its status file.
   std::vector<RouterShards> Shards();
   // Stops the routers (SIGTERM; SIGKILL after 10 s), then the broker. Fails naming every child
   // that did not exit cleanly.
   Status Stop();
 
  private:
-  struct LogWatch {
-    std::string node_id;
-    std::string path;
-    int64_t offset = 0;
-    std::string partial;  // an unfinished last line
-    std::vector<int32_t> shards;
-    std::string metrics_url;
-    std::string wallboard_url;
-    std::string grpc_address;
-    std::string admin_token;
-  };
   LocalCluster() = default;
-  static void Follow(LogWatch& watch);
 
   std::string bootstrap_;
   std::unique_ptr<ChildProcess> broker_;
   std::vector<std::unique_ptr<ChildProcess>> routers_;
-  std::vector<LogWatch> logs_;
+  std::vector<std::pair<std::string, std::string>> status_files_;  // node id, path
 };
 
 }  // namespace sb::dev

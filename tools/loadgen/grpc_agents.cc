@@ -3,9 +3,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 
+#include "absl/time/time.h"
 #include "common/clock.h"
 
 namespace sb::loadgen {
@@ -60,25 +60,28 @@ class GrpcAgentLink::Stream final
   Stream(GrpcAgentLink* link, uint32_t agent) : link_(link), agent_(agent) {}
 
   // Starts the call with `login` as its first message.
-  void Begin(pb::AgentService::Stub* stub, const std::string& token, pb::AgentRequest login) {
+  void Begin(pb::AgentService::Stub* stub, const std::string& token, pb::AgentRequest login)
+      ABSL_LOCKS_EXCLUDED(mu_) {
     if (!token.empty()) ctx_.AddMetadata("authorization", "Bearer " + token);
     stub->async()->Session(&ctx_, this);
     AddHold();
+    const pb::AgentRequest* first = nullptr;
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       out_.push_back(std::move(login));
       writing_ = true;
+      first = &out_.front();
     }
-    StartWrite(&out_.front());
+    StartWrite(first);
     StartRead(&in_);
     StartCall();
   }
 
   // Owner thread. False when the call is ending: the caller keeps the request.
-  bool Write(pb::AgentRequest r) {
+  bool Write(pb::AgentRequest r) ABSL_LOCKS_EXCLUDED(mu_) {
     const pb::AgentRequest* next = nullptr;
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (ending_) return false;
       out_.push_back(std::move(r));
       if (!writing_) {
@@ -93,11 +96,11 @@ class GrpcAgentLink::Stream final
   // Any thread, until the owner deletes the stream.
   void Cancel() { ctx_.TryCancel(); }
 
-  void OnWriteDone(bool ok) override {
+  void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
     const pb::AgentRequest* next = nullptr;
     bool release = false;
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       out_.pop_front();
       if (!ok) {
         ending_ = true;  // the call is broken: what is queued waits for the next session
@@ -117,7 +120,7 @@ class GrpcAgentLink::Stream final
     }
   }
 
-  void OnReadDone(bool ok) override {
+  void OnReadDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_) {
     if (ok) {
       link_->Post({agent_, this, false, grpc::Status::OK, std::move(in_)});
       in_.Clear();
@@ -126,7 +129,7 @@ class GrpcAgentLink::Stream final
     }
     bool release = false;
     {
-      std::lock_guard lock(mu_);
+      absl::MutexLock lock(&mu_);
       reading_over_ = true;
       ending_ = true;
       release = !writing_;
@@ -141,11 +144,11 @@ class GrpcAgentLink::Stream final
   const uint32_t agent_;
   grpc::ClientContext ctx_;
   pb::AgentUpdate in_;  // the read in flight
-  std::mutex mu_;
-  std::deque<pb::AgentRequest> out_;  // GUARDED_BY(mu_): front() is being written
-  bool writing_ = false;              // GUARDED_BY(mu_)
-  bool reading_over_ = false;         // GUARDED_BY(mu_)
-  bool ending_ = false;               // GUARDED_BY(mu_): no new writes
+  absl::Mutex mu_;
+  std::deque<pb::AgentRequest> out_ ABSL_GUARDED_BY(mu_);  // front() is being written
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool reading_over_ ABSL_GUARDED_BY(mu_) = false;
+  bool ending_ ABSL_GUARDED_BY(mu_) = false;  // no new writes
 };
 
 GrpcAgentLink::GrpcAgentLink(std::vector<pb::Agent> agents, GrpcAgentOptions options)
@@ -172,8 +175,8 @@ GrpcAgentLink::~GrpcAgentLink() {
     if (d.stream) d.stream->Cancel();
   }
   {
-    std::unique_lock lock(mu_);
-    cv_.wait(lock, [&] { return open_streams_ == 0; });  // a cancelled call ends promptly
+    // Waits for every call's OnDone; a cancelled call ends promptly.
+    absl::MutexLock lock(&mu_, absl::Condition(this, &GrpcAgentLink::AllStreamsDone));
   }
   std::vector<AgentHeard> ignored;
   Pump(&ignored, false).IgnoreError();  // deletes the ended streams; nothing is refused here
@@ -181,11 +184,11 @@ GrpcAgentLink::~GrpcAgentLink() {
 
 void GrpcAgentLink::Post(Event e) {
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (e.ended) --open_streams_;
     inbox_.push_back(std::move(e));
   }
-  cv_.notify_all();
+  posted_.SignalAll();
 }
 
 void GrpcAgentLink::Connect(uint32_t agent) {
@@ -194,7 +197,7 @@ void GrpcAgentLink::Connect(uint32_t agent) {
   *login.mutable_login()->mutable_agent() = agents_[agent];
   login.mutable_login()->set_ready(true);
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     ++open_streams_;
   }
   d.stream = new Stream(this, agent);
@@ -207,8 +210,9 @@ Status GrpcAgentLink::LogIn() {
   const int64_t deadline = MonotonicMs() + options_.login_timeout_ms;
   while (counts_.sessions_live < desks_.size()) {
     {
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::milliseconds(50), [&] { return !inbox_.empty(); });
+      absl::MutexLock lock(&mu_);
+      mu_.AwaitWithTimeout(absl::Condition(this, &GrpcAgentLink::InboxHasEvents),
+                           absl::Milliseconds(50));
     }
     SB_RETURN_IF_ERROR(Pump(&stash_, /*strict=*/true));
     ReconnectDue();  // a gateway not serving yet is tried again, or the next one
@@ -251,7 +255,7 @@ void GrpcAgentLink::ReconnectDue() {
 Status GrpcAgentLink::Pump(std::vector<AgentHeard>* out, bool strict) {
   std::deque<Event> events;
   {
-    std::lock_guard lock(mu_);
+    absl::MutexLock lock(&mu_);
     events.swap(inbox_);
   }
   Status refused;
@@ -333,9 +337,9 @@ void GrpcAgentLink::LogOut(int timeout_ms) {
   std::vector<AgentHeard> ignored;
   while (MonotonicMs() < deadline) {
     {
-      std::unique_lock lock(mu_);
+      absl::MutexLock lock(&mu_);
       if (open_streams_ == 0) break;
-      cv_.wait_for(lock, std::chrono::milliseconds(20));
+      posted_.WaitWithTimeout(&mu_, absl::Milliseconds(20));
     }
     ignored.clear();
     Pump(&ignored, false).IgnoreError();  // not strict: never fails

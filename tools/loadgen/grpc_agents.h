@@ -10,16 +10,16 @@
 // mutex-guarded inbox that the owner drains in Take().
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "switchboard/v1/agent.pb.h"
 #include "switchboard/v1/services.grpc.pb.h"
 #include "tools/loadgen/agent_link.h"
@@ -85,16 +85,19 @@ class GrpcAgentLink final : public AgentLink {
   };
 
   GrpcAgentLink(std::vector<pb::Agent> agents, GrpcAgentOptions options);
-  void Connect(uint32_t agent);
+  void Connect(uint32_t agent) ABSL_LOCKS_EXCLUDED(mu_);
   // Opens the streams whose reconnect backoff has run out.
   void ReconnectDue();
   // Applies the inbox to the desks; updates for Traffic go to `out`. Fails (LogIn only,
   // `strict`) on a login refused for good.
-  Status Pump(std::vector<AgentHeard>* out, bool strict);
+  Status Pump(std::vector<AgentHeard>* out, bool strict) ABSL_LOCKS_EXCLUDED(mu_);
   void OnEnded(uint32_t agent, Desk& desk, const grpc::Status& status, bool strict,
                Status* refused);
   // From reactions.
-  void Post(Event e);
+  void Post(Event e) ABSL_LOCKS_EXCLUDED(mu_);
+  // The conditions the owner awaits on mu_.
+  bool InboxHasEvents() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !inbox_.empty(); }
+  bool AllStreamsDone() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return open_streams_ == 0; }
 
   const std::vector<pb::Agent> agents_;
   const GrpcAgentOptions options_;
@@ -107,10 +110,12 @@ class GrpcAgentLink final : public AgentLink {
   std::string last_login_failure_;  // "<gateway>: <code>: <message>"
   bool stopping_ = false;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Event> inbox_;  // GUARDED_BY(mu_)
-  size_t open_streams_ = 0;  // GUARDED_BY(mu_): calls whose OnDone has not run
+  absl::Mutex mu_;
+  // Signalled by every Post: LogOut wakes on any event, not on a condition. (The Await waits on
+  // mu_ need no signal: unlocking mu_ re-evaluates their conditions.)
+  absl::CondVar posted_;
+  std::deque<Event> inbox_ ABSL_GUARDED_BY(mu_);
+  size_t open_streams_ ABSL_GUARDED_BY(mu_) = 0;  // calls whose OnDone has not run
 };
 
 }  // namespace sb::loadgen

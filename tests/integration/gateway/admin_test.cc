@@ -5,29 +5,36 @@
 // node without losing or double-routing a contact, and sends its desktops elsewhere.
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <filesystem>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <set>
 #include <thread>
 
-#include "common/clock.h"
-#include "common/config/config.h"
 #include "router/control/control.h"
 #include "router/gateway/gateway.h"
 #include "router/kafka/topics.h"
 #include "router/shard/node.h"
+#include "support/configs.h"
+#include "support/mock_kafka.h"
+#include "support/one_domain.h"
+#include "support/running_node.h"
+#include "support/temp_dir.h"
+#include "support/wait.h"
 #include "switchboard/v1/cluster.pb.h"
 #include "switchboard/v1/services.grpc.pb.h"
-#include "tests/integration/mock_kafka.h"
 
 namespace sb::gateway {
 namespace {
 
-namespace fs = std::filesystem;
+using ::sb::testing::GeneralAgent;
+using ::sb::testing::MockKafka;
+using ::sb::testing::NodeOptionsFor;
+using ::sb::testing::RoutingConfigOf;
+using ::sb::testing::RunningNode;
+using ::sb::testing::TempDir;
+using ::sb::testing::WaitUntil;
 
 constexpr int32_t kPartitions = 2;  // d00 -> partition 1, d01 -> partition 0
 
@@ -56,84 +63,44 @@ queues:
      required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
 )";
 
-pb::RoutingConfig Parse(const char* yaml) {
-  auto config = config::ParseRoutingConfig(yaml);
-  EXPECT_TRUE(config.ok()) << config.status().ToString();
-  return config.ok() ? *config : pb::RoutingConfig();
-}
-
-pb::Agent AgentOf(const std::string& id, const std::string& domain) {
-  pb::Agent a;
-  a.set_id(id);
-  a.set_domain(domain);
-  auto* s = a.add_skills();
-  s->set_skill("general");
-  s->set_proficiency(3);
-  return a;
-}
-
-struct RunningNode {
-  std::unique_ptr<shard::Node> node;
-  std::atomic<bool> stop{false};
-  Status status;
-  std::thread loop;
-};
-
 class AdminTest : public ::testing::Test {
  protected:
   AdminTest() : kafka_(kPartitions) {}
 
-  void SetUp() override {
-    config_ = Parse(kConfig);
-    dir_ = fs::temp_directory_path() /
-           ("sb-admin-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
+  void SetUp() override { config_ = RoutingConfigOf(kConfig); }
   void TearDown() override {
     gateway_.reset();
     for (auto& [id, n] : nodes_) StopNode(id);
-    fs::remove_all(dir_);
   }
 
   void StartNode(const std::string& id) {
-    shard::NodeOptions o;
-    o.bootstrap = kafka_.bootstrap();
-    o.node_id = id;
-    o.data_dir = (dir_ / id).string();
-    o.partitions = kPartitions;
-    o.status_interval_ms = 0;
+    shard::NodeOptions o =
+        NodeOptionsFor(kafka_.bootstrap(), id, (dir_.path() / id).string(), kPartitions);
     o.kafka_settings["session.timeout.ms"] = "6000";
     o.kafka_settings["heartbeat.interval.ms"] = "500";
-    auto node = shard::Node::Start(o, config_);  // always the --config file of the first version
+    auto node = RunningNode::Start(o, config_);  // always the --config file of the first version
     ASSERT_TRUE(node.ok()) << node.status().ToString();
-    auto& n = nodes_[id];
-    n = std::make_unique<RunningNode>();
-    n->node = std::move(*node);
-    RunningNode* raw = n.get();
-    n->loop = std::thread([raw] { raw->status = raw->node->Run(raw->stop); });
+    nodes_[id] = std::move(*node);
   }
   void StopNode(const std::string& id) {
     auto it = nodes_.find(id);
     if (it == nodes_.end() || !it->second) return;
-    it->second->stop = true;
-    it->second->loop.join();
-    EXPECT_TRUE(it->second->status.ok()) << id << ": " << it->second->status.ToString();
+    const Status status = it->second->Stop();
+    EXPECT_TRUE(status.ok()) << id << ": " << status.ToString();
     it->second.reset();
   }
-  shard::Node& Node(const std::string& id) { return *nodes_.at(id)->node; }
+  shard::Node& Node(const std::string& id) { return nodes_.at(id)->node(); }
 
   // Waits until each named node owns `counts` shards.
   bool WaitShards(const std::map<std::string, size_t>& counts, int timeout_ms = 40000) {
-    const int64_t deadline = MonotonicMs() + timeout_ms;
-    while (MonotonicMs() < deadline) {
-      bool all = true;
-      for (const auto& [id, n] : counts) all = all && Node(id).owned_shards() == n;
-      if (all) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
+    return WaitUntil(
+        std::chrono::milliseconds(timeout_ms),
+        [&] {
+          bool all = true;
+          for (const auto& [id, n] : counts) all = all && Node(id).owned_shards() == n;
+          return all;
+        },
+        std::chrono::milliseconds(50));
   }
 
   void StartGateway(const std::string& node_id) {
@@ -198,7 +165,7 @@ class AdminTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) {
       pb::RoutingEvent ev;
       const std::string id = domain + "-a" + std::to_string(i);
-      *ev.mutable_agent_login()->mutable_agent() = AgentOf(id, domain);
+      *ev.mutable_agent_login()->mutable_agent() = GeneralAgent(id, domain);
       ev.mutable_agent_login()->set_ready(true);
       ASSERT_TRUE((*producer)
                       ->Produce(kafka::kAgentEventsTopic, kafka::PartitionFor(domain, kPartitions),
@@ -236,20 +203,23 @@ class AdminTest : public ::testing::Test {
       offers->agents[out.decision().contact_id()].insert(out.decision().agent_id());
     }
   }
+  // Reads offers until each of `contacts` has one; false after timeout_ms. No sleep between
+  // reads: ReadOffers waits up to 20 ms for a record itself.
   bool WaitOffered(const std::set<std::string>& contacts, Offers* offers, int timeout_ms = 30000) {
-    const int64_t deadline = MonotonicMs() + timeout_ms;
-    while (MonotonicMs() < deadline) {
-      ReadOffers(offers);
-      bool all = true;
-      for (const std::string& c : contacts) all = all && offers->ids.count(c);
-      if (all) return true;
-    }
-    return false;
+    return WaitUntil(
+        std::chrono::milliseconds(timeout_ms),
+        [&] {
+          ReadOffers(offers);
+          bool all = true;
+          for (const std::string& c : contacts) all = all && offers->ids.count(c);
+          return all;
+        },
+        std::chrono::milliseconds(0));
   }
 
-  testing::MockKafka kafka_;
+  MockKafka kafka_;
   pb::RoutingConfig config_;
-  fs::path dir_;
+  const TempDir dir_{"sb-admin-test-"};
   std::map<std::string, std::unique_ptr<RunningNode>> nodes_;
   std::unique_ptr<Gateway> gateway_;
   std::shared_ptr<grpc::Channel> channel_;
@@ -266,7 +236,7 @@ TEST_F(AdminTest, ApplyConfigSwitchesEveryShardAndSurvivesARestore) {
   StartGateway("n1");
   LoginAgents("d00", 4);
   LoginAgents("d01", 4);
-  const pb::RoutingConfig next = Parse(kNextConfig);
+  const pb::RoutingConfig next = RoutingConfigOf(kNextConfig);
   const std::string v1 = control::ConfigVersionOf(config_);
   EXPECT_EQ(GetConfig().version(), v1);
 
@@ -341,7 +311,7 @@ TEST_F(AdminTest, DrainMovesEveryShardToTheOtherNode) {
   grpc::ClientContext desk_ctx;
   auto desk = agents_->Session(&desk_ctx);
   pb::AgentRequest login;
-  *login.mutable_login()->mutable_agent() = AgentOf("desk", "d00");
+  *login.mutable_login()->mutable_agent() = GeneralAgent("desk", "d00");
   ASSERT_TRUE(desk->Write(login));
   pb::AgentUpdate hello;
   ASSERT_TRUE(desk->Read(&hello));

@@ -6,21 +6,23 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/client_unary_call.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
+#include <sstream>
 #include <thread>
 
-#include "../shard/fixtures.h"
 #include "common/clock.h"
 #include "common/config/config.h"
 #include "router/followup/settings.h"
 #include "router/gateway/auth.h"
+#include "router/kafka/topics.h"
 #include "router/shard/followups.h"
 #include "router/shard/node.h"
+#include "support/files.h"
+#include "support/mock_kafka.h"
+#include "support/one_domain.h"
+#include "support/running_node.h"
+#include "support/temp_dir.h"
 #include "switchboard/v1/cluster.pb.h"
 #include "switchboard/v1/services.grpc.pb.h"
 
@@ -35,9 +37,14 @@ grpc::ChannelArguments TlsArgs() {
   return args;
 }
 
-namespace fs = std::filesystem;
-using shard::kOneDomainConfig;
-using shard::MockKafka;
+using ::sb::testing::kOneDomainConfig;
+using ::sb::testing::Login;
+using ::sb::testing::MockKafka;
+using ::sb::testing::NodeOptionsFor;
+using ::sb::testing::ReadAll;
+using ::sb::testing::RunningNode;
+using ::sb::testing::TempDir;
+using ::sb::testing::WriteAll;
 
 constexpr int32_t kPartitions = 2;
 constexpr char kAgentToken[] = "agent-a1-token";
@@ -52,29 +59,24 @@ class GatewayTest : public ::testing::Test {
     auto config = config::ParseRoutingConfig(kOneDomainConfig);
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     config_ = *config;
-    dir_ = fs::temp_directory_path() /
-           ("sb-gateway-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    std::ofstream(dir_ / "tokens.yaml")
-        << "tokens:\n"
-        << "  - {sha256: " << Sha256Hex(kAgentToken) << ", role: agent, agent_id: a1}\n"
-        << "  - {sha256: " << Sha256Hex(kIntegratorToken) << ", role: integrator}\n"
-        << "  - {sha256: " << Sha256Hex(kAdminToken) << ", role: admin}\n";
+    std::ostringstream tokens;
+    tokens << "tokens:\n"
+           << "  - {sha256: " << Sha256Hex(kAgentToken) << ", role: agent, agent_id: a1}\n"
+           << "  - {sha256: " << Sha256Hex(kIntegratorToken) << ", role: integrator}\n"
+           << "  - {sha256: " << Sha256Hex(kAdminToken) << ", role: admin}\n";
+    WriteAll(dir_.path() / "tokens.yaml", tokens.str());
   }
 
   void TearDown() override {
     StopNode();
     gateway_.reset();
-    fs::remove_all(dir_);
   }
 
   GatewayOptions Options() {
     GatewayOptions o;
     o.node_id = "n1";
     o.bootstrap = kafka_.bootstrap();
-    o.tokens_file = (dir_ / "tokens.yaml").string();
+    o.tokens_file = (dir_.path() / "tokens.yaml").string();
     o.connect_timeout_ms = 10000;
     return o;
   }
@@ -91,23 +93,17 @@ class GatewayTest : public ::testing::Test {
   }
 
   void StartNode() {
-    shard::NodeOptions options;
-    options.bootstrap = kafka_.bootstrap();
-    options.node_id = "n1";
-    options.data_dir = (dir_ / "node").string();
-    options.partitions = kPartitions;
-    options.status_interval_ms = 0;
+    shard::NodeOptions options =
+        NodeOptionsFor(kafka_.bootstrap(), "n1", (dir_.path() / "node").string(), kPartitions);
     options.followups = node_followups_;
-    auto node = shard::Node::Start(options, config_);
+    auto node = RunningNode::Start(options, config_);
     ASSERT_TRUE(node.ok()) << node.status().ToString();
     node_ = std::move(*node);
-    node_thread_ = std::thread([this] { node_status_ = node_->Run(node_stop_); });
   }
   void StopNode() {
     if (!node_) return;
-    node_stop_ = true;
-    node_thread_.join();
-    EXPECT_TRUE(node_status_.ok()) << node_status_.ToString();
+    const Status status = node_->Stop();
+    EXPECT_TRUE(status.ok()) << status.ToString();
     node_.reset();
   }
 
@@ -131,25 +127,10 @@ class GatewayTest : public ::testing::Test {
     return contacts_->Submit(&ctx, r, resp);
   }
 
-  // Every record of one topic partition, in order.
-  std::vector<kafka::Record> ReadAll(std::string_view topic, int32_t partition) {
-    auto reader = kafka::PartitionReader::Create(kafka_.bootstrap(), {});
-    EXPECT_TRUE(reader.ok());
-    auto marks = (*reader)->Watermarks(topic, partition, 5000);
-    EXPECT_TRUE(marks.ok());
-    EXPECT_TRUE((*reader)->Assign(topic, partition, 0).ok());
-    std::vector<kafka::Record> out;
-    for (int i = 0; i < 500 && static_cast<int64_t>(out.size()) < marks->second; ++i) {
-      auto rec = (*reader)->Poll(20);
-      if (rec.ok() && rec->has_value()) out.push_back(std::move(**rec));
-    }
-    return out;
-  }
-
   int CountArrivals(const std::string& contact_id) {
     int n = 0;
     for (const auto& rec :
-         ReadAll(kafka::kContactsTopic, kafka::PartitionFor("d00", kPartitions))) {
+         kafka_.ReadPartition(kafka::kContactsTopic, kafka::PartitionFor("d00", kPartitions))) {
       pb::RoutingEvent ev;
       if (rec.value && ev.ParseFromString(*rec.value) && ev.has_contact_arrived() &&
           ev.contact_arrived().contact().id() == contact_id) {
@@ -161,17 +142,14 @@ class GatewayTest : public ::testing::Test {
 
   MockKafka kafka_;
   pb::RoutingConfig config_;
-  fs::path dir_;
+  const TempDir dir_{"sb-gateway-test-"};
   std::unique_ptr<Gateway> gateway_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<pb::ContactService::Stub> contacts_;
   std::unique_ptr<pb::AdminService::Stub> admin_;
   std::unique_ptr<pb::AgentService::Stub> agents_;
   std::optional<followup::Settings> node_followups_;  // for StartNode()
-  std::unique_ptr<shard::Node> node_;
-  std::thread node_thread_;
-  std::atomic<bool> node_stop_{false};
-  Status node_status_;
+  std::unique_ptr<RunningNode> node_;
 };
 
 TEST_F(GatewayTest, NoTokenOrBadTokenIsUnauthenticated) {
@@ -368,7 +346,7 @@ TEST_F(GatewayTest, GetWatchAndCancelFollowTheRouter) {
   ASSERT_TRUE(producer.ok());
   ASSERT_TRUE((*producer)
                   ->Produce(kafka::kAgentEventsTopic, kafka::PartitionFor("d00", kPartitions), "a1",
-                            shard::Login("a1").SerializeAsString(), {}, 0)
+                            Login("a1").SerializeAsString(), {}, 0)
                   .ok());
   ASSERT_TRUE((*producer)->Flush(10000).ok());
   ASSERT_TRUE(watch->Read(&update));
@@ -388,7 +366,7 @@ TEST_F(GatewayTest, GetWatchAndCancelFollowTheRouter) {
   EXPECT_EQ(CountArrivals(routed.contact_id()), 1);
   int offers = 0;
   for (const auto& rec :
-       ReadAll(kafka::kAssignmentsTopic, kafka::PartitionFor("d00", kPartitions))) {
+       kafka_.ReadPartition(kafka::kAssignmentsTopic, kafka::PartitionFor("d00", kPartitions))) {
     pb::ShardOutput out;
     if (rec.value && out.ParseFromString(*rec.value) &&
         out.decision().contact_id() == routed.contact_id() &&
@@ -490,7 +468,7 @@ TEST_F(GatewayTest, AgentDesktopSessionEndToEnd) {
   bool logged_out = false;
   for (int i = 0; i < 50 && !logged_out; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    for (const auto& rec : ReadAll(kafka::kAgentEventsTopic, partition)) {
+    for (const auto& rec : kafka_.ReadPartition(kafka::kAgentEventsTopic, partition)) {
       pb::RoutingEvent ev;
       if (rec.value && ev.ParseFromString(*rec.value) && ev.has_agent_logout() &&
           ev.agent_logout().agent_id() == "a1") {
@@ -811,7 +789,8 @@ TEST_F(GatewayTest, FollowUpCreatePublishesTheCommand) {
     EXPECT_EQ(resp.task_id(), "cb-1001");
   }
   int commands = 0;
-  for (const auto& rec : ReadAll(kafka::kContactsTopic, kafka::PartitionFor("d00", kPartitions))) {
+  for (const auto& rec :
+       kafka_.ReadPartition(kafka::kContactsTopic, kafka::PartitionFor("d00", kPartitions))) {
     pb::RoutingEvent ev;
     if (rec.value && ev.ParseFromString(*rec.value) && ev.follow_up().has_submit() &&
         ev.follow_up().submit().request_id() == "cb-1001") {
@@ -1083,7 +1062,8 @@ TEST_F(GatewayTest, DesktopMovingToAnotherNodeStaysLoggedIn) {
 // TLS: a self-signed certificate made with the openssl CLI; a plaintext client cannot talk to
 // it, a client trusting the certificate can.
 TEST_F(GatewayTest, TlsServesOnlyTlsClients) {
-  const std::string key = (dir_ / "server.key").string(), cert = (dir_ / "server.crt").string();
+  const std::string key = (dir_.path() / "server.key").string();
+  const std::string cert = (dir_.path() / "server.crt").string();
   const std::string cmd =
       "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
       "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
@@ -1100,9 +1080,8 @@ TEST_F(GatewayTest, TlsServesOnlyTlsClients) {
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(3));
     EXPECT_FALSE(admin_->GetConfig(&ctx, pb::GetConfigRequest(), &config).ok());
   }
-  std::ifstream in(cert);
   grpc::SslCredentialsOptions ssl;
-  ssl.pem_root_certs.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  ssl.pem_root_certs = ReadAll(cert);
   auto secure = pb::AdminService::NewStub(grpc::CreateCustomChannel(
       "127.0.0.1:" + std::to_string(gateway_->port()), grpc::SslCredentials(ssl), TlsArgs()));
   grpc::ClientContext ctx;
@@ -1113,8 +1092,8 @@ TEST_F(GatewayTest, TlsServesOnlyTlsClients) {
 
 // mTLS: with a client CA, only clients holding a certificate that CA signed get through.
 TEST_F(GatewayTest, MutualTlsRequiresAClientCertificate) {
-  const std::string d = dir_.string() + "/";
-  std::ofstream(d + "san.ext") << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+  const std::string d = dir_.path().string() + "/";
+  WriteAll(d + "san.ext", "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
   const std::string quiet = " >/dev/null 2>&1";
   const std::string cmds[] = {
       "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sb-test-ca -keyout " + d +
@@ -1131,10 +1110,6 @@ TEST_F(GatewayTest, MutualTlsRequiresAClientCertificate) {
   for (const std::string& cmd : cmds) {
     if (std::system((cmd + quiet).c_str()) != 0) GTEST_SKIP() << "openssl failed: " << cmd;
   }
-  auto read = [](const std::string& path) {
-    std::ifstream in(path);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  };
   GatewayOptions o = Options();
   o.tls_cert = d + "server.crt";
   o.tls_key = d + "server.key";
@@ -1151,23 +1126,23 @@ TEST_F(GatewayTest, MutualTlsRequiresAClientCertificate) {
     return stub->GetConfig(&ctx, pb::GetConfigRequest(), &config);
   };
   grpc::SslCredentialsOptions no_cert;
-  no_cert.pem_root_certs = read(d + "ca.crt");
+  no_cert.pem_root_certs = ReadAll(d + "ca.crt");
   EXPECT_FALSE(call(no_cert).ok());
   grpc::SslCredentialsOptions with_cert = no_cert;
-  with_cert.pem_private_key = read(d + "client.key");
-  with_cert.pem_cert_chain = read(d + "client.crt");
+  with_cert.pem_private_key = ReadAll(d + "client.key");
+  with_cert.pem_cert_chain = ReadAll(d + "client.crt");
   grpc::Status st = call(with_cert);
   EXPECT_TRUE(st.ok()) << st.error_message();
 }
 
 TEST_F(GatewayTest, BadOptionsFailNamingTheFlag) {
   GatewayOptions o = Options();
-  o.tokens_file = (dir_ / "missing.yaml").string();
+  o.tokens_file = (dir_.path() / "missing.yaml").string();
   auto gw = Gateway::Start(o, config_);
   ASSERT_FALSE(gw.ok());
   EXPECT_NE(gw.status().message().find("--auth-tokens"), std::string::npos);
   o = Options();
-  o.tls_cert = (dir_ / "tokens.yaml").string();
+  o.tls_cert = (dir_.path() / "tokens.yaml").string();
   gw = Gateway::Start(o, config_);
   ASSERT_FALSE(gw.ok());
   EXPECT_NE(gw.status().message().find("--tls-"), std::string::npos) << gw.status().message();

@@ -5,29 +5,37 @@
 #include "tools/loadgen/grpc_agents.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <optional>
 #include <thread>
 
-#include "../shard/fixtures.h"
 #include "common/clock.h"
 #include "common/config/config.h"
 #include "router/gateway/auth.h"
 #include "router/gateway/gateway.h"
 #include "router/kafka/topics.h"
 #include "router/shard/node.h"
+#include "support/files.h"
+#include "support/mock_kafka.h"
+#include "support/one_domain.h"
+#include "support/running_node.h"
+#include "support/temp_dir.h"
+#include "support/wait.h"
 #include "tools/loadgen/traffic.h"
 
 namespace sb::loadgen {
 namespace {
 
-namespace fs = std::filesystem;
-using shard::kOneDomainConfig;
-using shard::MockKafka;
+using ::sb::testing::Arrive;
+using ::sb::testing::GeneralAgent;
+using ::sb::testing::kOneDomainConfig;
+using ::sb::testing::MockKafka;
+using ::sb::testing::NodeOptionsFor;
+using ::sb::testing::RunningNode;
+using ::sb::testing::TempDir;
+using ::sb::testing::WaitUntil;
+using ::sb::testing::WriteAll;
 
 constexpr int32_t kPartitions = 2;
 constexpr char kAdminToken[] = "admin-token";
@@ -43,29 +51,18 @@ class GrpcAgentsTest : public ::testing::Test {
     // Desktops wrap every contact up, as the demo's queues require (acw_limit_s > 0); without
     // after-contact work the engine refuses a wrap-up, and the refusal reaches the desktop.
     for (auto& q : *config_.mutable_queues()) q.set_acw_limit_s(60);
-    dir_ = fs::temp_directory_path() /
-           ("sb-grpc-agents-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    std::ofstream(dir_ / "tokens.yaml")
-        << "tokens:\n"
-        << "  - {sha256: " << gateway::Sha256Hex(kAdminToken) << ", role: admin}\n";
-    shard::NodeOptions options;
-    options.bootstrap = kafka_.bootstrap();
-    options.node_id = "n1";
-    options.data_dir = (dir_ / "node").string();
-    options.partitions = kPartitions;
-    options.status_interval_ms = 0;
-    auto node = shard::Node::Start(options, config_);
+    WriteAll(dir_.path() / "tokens.yaml",
+             "tokens:\n  - {sha256: " + gateway::Sha256Hex(kAdminToken) + ", role: admin}\n");
+    auto node = RunningNode::Start(
+        NodeOptionsFor(kafka_.bootstrap(), "n1", (dir_.path() / "node").string(), kPartitions),
+        config_);
     ASSERT_TRUE(node.ok()) << node.status().ToString();
     node_ = std::move(*node);
-    node_thread_ = std::thread([this] { node_status_ = node_->Run(node_stop_); });
     for (const char* id : {"g1", "g2"}) {
       gateway::GatewayOptions o;
       o.node_id = id;
       o.bootstrap = kafka_.bootstrap();
-      o.tokens_file = (dir_ / "tokens.yaml").string();
+      o.tokens_file = (dir_.path() / "tokens.yaml").string();
       o.connect_timeout_ms = 10000;
       auto gw = gateway::Gateway::Start(std::move(o), config_);
       ASSERT_TRUE(gw.ok()) << gw.status().ToString();
@@ -76,11 +73,9 @@ class GrpcAgentsTest : public ::testing::Test {
   void TearDown() override {
     gateways_.clear();
     if (node_) {
-      node_stop_ = true;
-      node_thread_.join();
-      EXPECT_TRUE(node_status_.ok()) << node_status_.ToString();
+      const Status status = node_->Stop();
+      EXPECT_TRUE(status.ok()) << status.ToString();
     }
-    fs::remove_all(dir_);
   }
 
   std::vector<GatewayTarget> Targets(const std::string& token) const {
@@ -89,22 +84,12 @@ class GrpcAgentsTest : public ::testing::Test {
     return t;
   }
 
-  static pb::Agent Agent(const std::string& id) {
-    pb::Agent a;
-    a.set_id(id);
-    a.set_domain("d00");
-    auto* s = a.add_skills();
-    s->set_skill("general");
-    s->set_proficiency(3);
-    return a;
-  }
-
   // A contact as a channel adapter sends it.
   void SubmitContact(const std::string& id) {
     auto producer = kafka::Producer::Create(kafka_.bootstrap(), {},
                                             [](uint64_t, int32_t, int64_t, const Status&) {});
     ASSERT_TRUE(producer.ok()) << producer.status().ToString();
-    pb::RoutingEvent ev = shard::Arrive(id);
+    pb::RoutingEvent ev = Arrive(id);
     ASSERT_TRUE((*producer)
                     ->Produce(kafka::kContactsTopic, kafka::PartitionFor("d00", kPartitions), id,
                               ev.SerializeAsString(), {}, 0)
@@ -115,25 +100,25 @@ class GrpcAgentsTest : public ::testing::Test {
   // Takes updates until one for which `want` holds (returned), up to 20 s.
   static std::optional<AgentHeard> TakeUntil(GrpcAgentLink& link,
                                              const std::function<bool(const AgentHeard&)>& want) {
-    const int64_t deadline = MonotonicMs() + 20000;
-    while (MonotonicMs() < deadline) {
+    std::optional<AgentHeard> found;
+    const bool heard_it = WaitUntil(std::chrono::seconds(20), [&] {
       std::vector<AgentHeard> heard;
       link.Take(&heard);
       for (AgentHeard& h : heard) {
-        if (want(h)) return std::move(h);
+        if (want(h)) {
+          found = std::move(h);
+          return true;
+        }
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return std::nullopt;
+      return false;
+    });
+    return heard_it ? std::move(found) : std::nullopt;
   }
 
   MockKafka kafka_;
   pb::RoutingConfig config_;
-  fs::path dir_;
-  std::unique_ptr<shard::Node> node_;
-  std::thread node_thread_;
-  std::atomic<bool> node_stop_{false};
-  Status node_status_;
+  const TempDir dir_{"sb-grpc-agents-test-"};
+  std::unique_ptr<RunningNode> node_;
   std::vector<std::unique_ptr<gateway::Gateway>> gateways_;
 };
 
@@ -141,7 +126,7 @@ TEST_F(GrpcAgentsTest, AgentsActOnTheirStreamsAndMoveWhenTheirGatewayStops) {
   GrpcAgentOptions o;
   o.gateways = Targets(kAdminToken);
   o.backoff_min_ms = 50;
-  auto link = GrpcAgentLink::Create({Agent("a0"), Agent("a1")}, o);
+  auto link = GrpcAgentLink::Create({GeneralAgent("a0"), GeneralAgent("a1")}, o);
   ASSERT_TRUE(link.ok()) << link.status().ToString();
   GrpcAgentLink& l = **link;
   ASSERT_TRUE(l.LogIn().ok());
@@ -205,7 +190,7 @@ TEST_F(GrpcAgentsTest, AgentsActOnTheirStreamsAndMoveWhenTheirGatewayStops) {
 TEST_F(GrpcAgentsTest, ABadTokenFailsTheLoginNamingTheGateway) {
   GrpcAgentOptions o;
   o.gateways = Targets("not-a-token");
-  auto link = GrpcAgentLink::Create({Agent("a0")}, o);
+  auto link = GrpcAgentLink::Create({GeneralAgent("a0")}, o);
   ASSERT_TRUE(link.ok());
   Status st = (*link)->LogIn();
   ASSERT_FALSE(st.ok());

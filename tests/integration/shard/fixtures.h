@@ -1,14 +1,10 @@
-// Shared by the shard integration tests: librdkafka's mock cluster in process, with every
-// Switchboard topic created (a real Kafka-protocol broker on a free loopback port), a one-domain
-// routing config and the input events the tests send.
+// Shared by the shard integration tests: shards of one or several owners on the in-process Kafka
+// (support/mock_kafka.h), with their stores in a temp dir, fed by hand; the one-domain world of
+// support/one_domain.h.
 #pragma once
 
 #include <gtest/gtest.h>
-#include <librdkafka/rdkafka.h>
-#include <librdkafka/rdkafka_mock.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,44 +13,19 @@
 #include "common/config/config.h"
 #include "router/kafka/topics.h"
 #include "router/shard/shard.h"
+#include "support/mock_kafka.h"
+#include "support/one_domain.h"
+#include "support/temp_dir.h"
 #include "switchboard/v1/events.pb.h"
-#include "tests/integration/mock_kafka.h"
 
 namespace sb::shard {
 
+using ::sb::testing::Arrive;
+using ::sb::testing::kOneDomainConfig;
+using ::sb::testing::Login;
 using ::sb::testing::MockKafka;
 
-// One domain, one queue that any agent with the general skill serves.
-inline constexpr char kOneDomainConfig[] = R"(
-skills: [{name: general}]
-domains: [{name: d00}]
-queues:
-  - {name: d00.general, domain: d00, strategy: LONGEST_IDLE,
-     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
-)";
-
 namespace pb = ::switchboard::v1;
-
-inline pb::RoutingEvent Login(const std::string& agent) {
-  pb::RoutingEvent ev;
-  auto* a = ev.mutable_agent_login()->mutable_agent();
-  a->set_id(agent);
-  a->set_domain("d00");
-  auto* s = a->add_skills();
-  s->set_skill("general");
-  s->set_proficiency(3);
-  ev.mutable_agent_login()->set_ready(true);
-  return ev;
-}
-
-inline pb::RoutingEvent Arrive(const std::string& contact) {
-  pb::RoutingEvent ev;
-  auto* c = ev.mutable_contact_arrived()->mutable_contact();
-  c->set_id(contact);
-  c->set_queue("d00.general");
-  c->set_channel(pb::CHANNEL_VOICE);
-  return ev;
-}
 
 // One router node's worth of shard: its producer and its local store directory.
 // Members in this order: the producer goes first, and its final flush still reaches the shard.
@@ -74,12 +45,7 @@ class ShardFixture : public ::testing::Test {
     auto config = config::ParseRoutingConfig(yaml);
     ASSERT_TRUE(config.ok()) << config.status().ToString();
     config_ = *config;
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sb-shard-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   Owner MakeOwner(const std::string& node, int32_t partition,
                   const followup::Settings* followups = nullptr) {
@@ -95,7 +61,7 @@ class ShardFixture : public ::testing::Test {
     ShardOptions so;
     so.node_id = node;
     so.partition = partition;
-    so.store_dir = (dir_ / node / std::to_string(partition)).string();
+    so.store_dir = (dir_.path() / node / std::to_string(partition)).string();
     so.bootstrap = kafka_.bootstrap();
     so.restore_timeout_ms = 20000;
     so.partitions = partitions_;
@@ -123,26 +89,11 @@ class ShardFixture : public ::testing::Test {
     ASSERT_TRUE(o.producer->Flush(10000).ok());
   }
 
-  // Every record of one partition, in order.
-  std::vector<kafka::Record> ReadAll(std::string_view topic, int32_t partition) {
-    auto reader = kafka::PartitionReader::Create(kafka_.bootstrap(), {});
-    EXPECT_TRUE(reader.ok());
-    auto marks = (*reader)->Watermarks(topic, partition, 5000);
-    EXPECT_TRUE(marks.ok());
-    EXPECT_TRUE((*reader)->Assign(topic, partition, 0).ok());
-    std::vector<kafka::Record> out;
-    for (int i = 0; i < 500 && static_cast<int64_t>(out.size()) < marks->second; ++i) {
-      auto rec = (*reader)->Poll(20);
-      if (rec.ok() && rec->has_value()) out.push_back(std::move(**rec));
-    }
-    return out;
-  }
-
   MockKafka kafka_;
   int32_t partitions_ = 1;
   pb::RoutingConfig config_;
   ManualClock clock_;
-  std::filesystem::path dir_;
+  const ::sb::testing::TempDir dir_{"sb-shard-test-"};
   std::vector<std::unique_ptr<Shard*>> targets_;
 };
 

@@ -113,7 +113,7 @@ class FollowUpShardTest : public ShardFixture {
 
   int Offers(const std::string& contact) {
     int n = 0;
-    for (const kafka::Record& r : ReadAll(kafka::kAssignmentsTopic, home_)) {
+    for (const kafka::Record& r : kafka_.ReadPartition(kafka::kAssignmentsTopic, home_)) {
       pb::ShardOutput out;
       EXPECT_TRUE(out.ParseFromString(*r.value));
       n += out.decision().type() == pb::DECISION_OFFER && out.decision().contact_id() == contact;
@@ -183,8 +183,7 @@ TEST_F(FollowUpShardTest, CallbackFiresSurvivesFailoverAndRestartAndEscalatesAcr
   EXPECT_EQ(Task(c, "cb-1").state(), pb::FOLLOW_UP_STATE_ESCALATED);
 
   // The escalation went to the team-lead queue's shard, through sb.contacts.
-  std::vector<kafka::Record> forwarded;
-  for (kafka::Record& r : ReadAll(kafka::kContactsTopic, away_)) forwarded.push_back(r);
+  const std::vector<kafka::Record> forwarded = kafka_.ReadPartition(kafka::kContactsTopic, away_);
   ASSERT_GE(forwarded.size(), 1u);
   pb::RoutingEvent escalation;
   ASSERT_TRUE(escalation.ParseFromString(*forwarded[0].value));
@@ -215,7 +214,7 @@ TEST_F(FollowUpShardTest, TaskChangesReachTheReadModelWithTheOwnersEpoch) {
   // The records of task `id` in the shard's partition of sb.followups, in order.
   auto records = [&](const std::string& id) {
     std::vector<pb::FollowUpTaskRecord> out;
-    for (const kafka::Record& r : ReadAll(kafka::kFollowUpsTopic, home_)) {
+    for (const kafka::Record& r : kafka_.ReadPartition(kafka::kFollowUpsTopic, home_)) {
       if (r.key != id) continue;
       pb::FollowUpTaskRecord rec;
       EXPECT_TRUE(r.value && rec.ParseFromString(*r.value));

@@ -6,18 +6,26 @@
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <set>
 #include <thread>
 
 #include "common/clock.h"
 #include "common/config/config.h"
 #include "fixtures.h"
+#include "support/running_node.h"
+#include "support/temp_dir.h"
+#include "support/wait.h"
 #include "switchboard/v1/cluster.pb.h"
 #include "switchboard/v1/events.pb.h"
 
 namespace sb::shard {
 namespace {
+
+using ::sb::testing::Deadline;
+using ::sb::testing::NodeOptionsFor;
+using ::sb::testing::RunningNode;
+using ::sb::testing::TempDir;
+using ::sb::testing::WaitUntil;
 
 constexpr int32_t kPartitions = 2;
 constexpr int kBacklog = 2500;  // agents and contacts each: several poll batches
@@ -43,27 +51,17 @@ TEST(NodeTest, BacklogLargerThanABatchIsConsumedWhole) {
   }
   ASSERT_TRUE((*producer)->Flush(20000).ok());
 
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("sb-node-test-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  NodeOptions options;
-  options.bootstrap = kafka.bootstrap();
-  options.node_id = "n1";
-  options.data_dir = dir.string();
-  options.partitions = kPartitions;
-  options.status_interval_ms = 0;
-  auto node = Node::Start(options, *config);
+  const TempDir dir("sb-node-test-");
+  auto node = RunningNode::Start(
+      NodeOptionsFor(kafka.bootstrap(), "n1", dir.path().string(), kPartitions), *config);
   ASSERT_TRUE(node.ok()) << node.status().ToString();
-  std::atomic<bool> stop{false};
-  Status run_status;
-  std::thread loop([&] { run_status = (*node)->Run(stop); });
 
   auto reader = kafka::PartitionReader::Create(kafka.bootstrap(), {});
   ASSERT_TRUE(reader.ok());
   ASSERT_TRUE((*reader)->Assign(kafka::kAssignmentsTopic, partition, 0).ok());
   std::set<std::string> offered;
-  const int64_t deadline = MonotonicMs() + 60000;
-  while (static_cast<int>(offered.size()) < kBacklog && MonotonicMs() < deadline) {
+  const Deadline deadline(std::chrono::seconds(60));
+  while (static_cast<int>(offered.size()) < kBacklog && !deadline.passed()) {
     auto rec = (*reader)->Poll(20);
     ASSERT_TRUE(rec.ok()) << rec.status().ToString();
     if (!rec->has_value() || !(*rec)->value) continue;
@@ -71,12 +69,9 @@ TEST(NodeTest, BacklogLargerThanABatchIsConsumedWhole) {
     ASSERT_TRUE(out.ParseFromString(*(*rec)->value));
     if (out.decision().type() == pb::DECISION_OFFER) offered.insert(out.decision().contact_id());
   }
-  stop = true;
-  loop.join();
+  const Status run_status = (*node)->Stop();
   EXPECT_TRUE(run_status.ok()) << run_status.ToString();
   EXPECT_EQ(static_cast<int>(offered.size()), kBacklog);
-  node->reset();
-  std::filesystem::remove_all(dir);
 }
 
 // Claiming is slow (restores under ASan on a busy machine take seconds): a node claiming its
@@ -110,45 +105,30 @@ TEST(NodeTest, SlowClaimsDoNotCostTheGroupMembership) {
   }
   ASSERT_TRUE((*producer)->Flush(20000).ok());
 
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("sb-node-slow-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
+  const TempDir dir("sb-node-slow-");
   std::atomic<int> claims_started{0};
   auto start = [&](const std::string& id) {
-    NodeOptions options;
-    options.bootstrap = kafka.bootstrap();
-    options.node_id = id;
-    options.data_dir = (dir / id).string();
-    options.partitions = kShards;
-    options.status_interval_ms = 0;
+    NodeOptions options =
+        NodeOptionsFor(kafka.bootstrap(), id, (dir.path() / id).string(), kShards);
     options.kafka_settings = {{"session.timeout.ms", "3000"}, {"heartbeat.interval.ms", "500"}};
     options.before_claim = [&](int32_t) {
       ++claims_started;
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
     };
-    return Node::Start(options, *config);
+    return RunningNode::Start(options, *config);
   };
   auto n1 = start("n1");
   ASSERT_TRUE(n1.ok()) << n1.status().ToString();
-  std::atomic<bool> stop{false};
-  Status status1, status2;
-  std::thread loop1([&] { status1 = (*n1)->Run(stop); });
-  const int64_t deadline = MonotonicMs() + 60000;
-  while (claims_started == 0 && MonotonicMs() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const Deadline deadline(std::chrono::seconds(60));
+  // n2 joins once n1 is claiming; a first claim that never starts shows below as shards unrouted.
+  (void)WaitUntil(deadline, [&] { return claims_started > 0; });
   auto n2 = start("n2");
-  if (!n2.ok()) {
-    stop = true;
-    loop1.join();
-    FAIL() << n2.status().ToString();
-  }
-  std::thread loop2([&] { status2 = (*n2)->Run(stop); });
+  ASSERT_TRUE(n2.ok()) << n2.status().ToString();  // n1 is stopped as it goes out of scope
 
   // Settled: every shard routed, by both nodes, for a whole second.
   int64_t settled_since = -1;
-  while (MonotonicMs() < deadline) {
-    const int a = (*n1)->routed_shards(), b = (*n2)->routed_shards();
+  while (!deadline.passed()) {
+    const int a = (*n1)->node().routed_shards(), b = (*n2)->node().routed_shards();
     if (a > 0 && b > 0 && a + b == kShards) {
       if (settled_since < 0) settled_since = MonotonicMs();
       if (MonotonicMs() - settled_since >= 1000) break;
@@ -157,14 +137,13 @@ TEST(NodeTest, SlowClaimsDoNotCostTheGroupMembership) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  const int routed1 = (*n1)->routed_shards(), routed2 = (*n2)->routed_shards();
+  const int routed1 = (*n1)->node().routed_shards(), routed2 = (*n2)->node().routed_shards();
 
   std::set<std::string> offered;
   auto reader = kafka::PartitionReader::Create(kafka.bootstrap(), {});
   Status read_status =
       reader.ok() ? (*reader)->Assign(kafka::kAssignmentsTopic, partition, 0) : reader.status();
-  while (read_status.ok() && static_cast<int>(offered.size()) < kContacts &&
-         MonotonicMs() < deadline) {
+  while (read_status.ok() && static_cast<int>(offered.size()) < kContacts && !deadline.passed()) {
     auto rec = (*reader)->Poll(20);
     if (!rec.ok()) read_status = rec.status();
     if (!rec.ok() || !rec->has_value() || !(*rec)->value) continue;
@@ -173,9 +152,11 @@ TEST(NodeTest, SlowClaimsDoNotCostTheGroupMembership) {
       offered.insert(out.decision().contact_id());
     }
   }
-  stop = true;
-  loop1.join();
-  loop2.join();
+  // Both at once: a node stopping first would hand its shards to the other, whose claims would
+  // count in claims_started below.
+  (*n1)->RequestStop();
+  (*n2)->RequestStop();
+  const Status status1 = (*n1)->Stop(), status2 = (*n2)->Stop();
   EXPECT_TRUE(read_status.ok()) << read_status.ToString();
   EXPECT_TRUE(status1.ok()) << status1.ToString();
   EXPECT_TRUE(status2.ok()) << status2.ToString();
@@ -186,9 +167,6 @@ TEST(NodeTest, SlowClaimsDoNotCostTheGroupMembership) {
   // Each shard once, plus a few the first node claimed before a rebalance reached it; claiming
   // inside the rebalance callback makes it 2 * kShards, each eviction kShards more.
   EXPECT_LT(claims_started.load(), 2 * kShards) << "claims held up the rebalances";
-  n1->reset();
-  n2->reset();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ class ShardTest : public ShardFixture {
   // Every output published on the shard's partition of sb.assignments, in order.
   std::vector<pb::ShardOutput> Outputs() {
     std::vector<pb::ShardOutput> out;
-    for (const kafka::Record& r : ReadAll(kafka::kAssignmentsTopic, partition_)) {
+    for (const kafka::Record& r : kafka_.ReadPartition(kafka::kAssignmentsTopic, partition_)) {
       out.emplace_back().ParseFromString(*r.value);
     }
     return out;

@@ -4,13 +4,13 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <set>
+
+#include "support/temp_dir.h"
 
 namespace sb::followup {
 namespace {
 
-namespace fs = std::filesystem;
 constexpr int64_t kStart = 1772416800000;  // 2026-03-02 10:00 Asia/Shanghai
 
 class MemorySink final : public Sink {
@@ -46,15 +46,9 @@ pb::FollowUpRequest Callback(const std::string& id, int64_t due) {
 
 class DurableSchedulerTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sb_durable_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
   void TearDown() override {
     sched_.reset();
     store_.reset();
-    fs::remove_all(dir_);
   }
   // (Re)opens store and scheduler on the same dir, as a restarted process does.
   void Restart() {
@@ -69,7 +63,8 @@ class DurableSchedulerTest : public ::testing::Test {
     sched_ = std::move(*d);
   }
 
-  std::string dir_;
+  const sb::testing::TempDir tmp_{"sb_durable_"};
+  const std::string dir_ = tmp_.path().string();
   ManualClock clock_{kStart};
   MemorySink sink_;
   std::unique_ptr<store::Store> store_;

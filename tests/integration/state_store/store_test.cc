@@ -9,28 +9,22 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "router/engine/engine.h"
+#include "support/files.h"
+#include "support/temp_dir.h"
 #include "unit/engine/engine_fixture.h"
 
 namespace sb::store {
 namespace {
 
 namespace fs = std::filesystem;
+using ::sb::testing::ReadAll;
+using ::sb::testing::WriteAll;
 
 class StoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = (fs::temp_directory_path() / "sb_store_XXXXXX").string();
-    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-    root_ = tmpl;
-    dir_ = root_ + "/db";
-  }
-  void TearDown() override { fs::remove_all(root_); }
-
   std::unique_ptr<Store> Open(const std::string& dir, OpenOptions o = {}) {
     Result<std::unique_ptr<Store>> s = Store::Open(dir, o);
     EXPECT_TRUE(s.ok()) << s.status().ToString();
@@ -41,10 +35,7 @@ class StoreTest : public ::testing::Test {
   static std::map<std::string, std::pair<size_t, size_t>> Snapshot(const std::string& dir) {
     std::map<std::string, std::pair<size_t, size_t>> files;
     for (const auto& e : fs::directory_iterator(dir)) {
-      std::ifstream in(e.path(), std::ios::binary);
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      const std::string bytes = ss.str();
+      const std::string bytes = ReadAll(e.path());
       files[e.path().filename().string()] = {bytes.size(), std::hash<std::string>()(bytes)};
     }
     return files;
@@ -79,7 +70,9 @@ class StoreTest : public ::testing::Test {
     EXPECT_EQ(Snapshot(dir_), before);
   }
 
-  std::string root_, dir_;
+  const sb::testing::TempDir tmp_{"sb_store_"};
+  const std::string root_ = tmp_.path().string();
+  const std::string dir_ = root_ + "/db";
 };
 
 const std::vector<std::string> kStoreCfs = {"agents",      "contacts", "followups", "due_index",
@@ -249,7 +242,7 @@ TEST_F(StoreTest, CorruptStoreIsRefusedAndLeftUntouched) {
   { Open(dir_); }
   for (const auto& e : fs::directory_iterator(dir_)) {
     if (e.path().filename().string().starts_with("MANIFEST-")) {
-      std::ofstream(e.path(), std::ios::binary | std::ios::trunc) << "not a manifest at all";
+      WriteAll(e.path(), "not a manifest at all");
     }
   }
   const auto before = Snapshot(dir_);
@@ -261,7 +254,7 @@ TEST_F(StoreTest, CorruptStoreIsRefusedAndLeftUntouched) {
 
 TEST_F(StoreTest, GarbageCurrentFileIsRefusedAndLeftUntouched) {
   { Open(dir_); }
-  std::ofstream(dir_ + "/CURRENT", std::ios::binary | std::ios::trunc) << "\x01\x02garbage";
+  WriteAll(dir_ + "/CURRENT", "\x01\x02garbage");
   ExpectRefusedUntouched("cannot open state store");
 }
 
@@ -359,7 +352,7 @@ TEST_F(StoreTest, ColumnFamilyStatsNameEveryFamily) {
 
 TEST_F(StoreTest, ForeignDirectoryIsRefused) {
   fs::create_directories(dir_);
-  std::ofstream(dir_ + "/notes.txt") << "my files";
+  WriteAll(dir_ + "/notes.txt", "my files");
   Result<std::unique_ptr<Store>> s = Store::Open(dir_, {});
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.status().message().find("not a Switchboard state store"), std::string::npos);

@@ -5,14 +5,14 @@
 
 #include <chrono>
 
-#include "tests/integration/stats/mock_kafka.h"
+#include "support/mock_kafka.h"
 
 namespace sb::stats {
 namespace {
 
 namespace pb = ::switchboard::v1;
-using testing::MockKafka;
-using testing::StatsPublisher;
+using ::sb::testing::MockKafka;
+using ::sb::testing::StatsPublisher;
 
 std::string Day(const std::string& queue, const std::string& day, int64_t epoch, uint64_t offered) {
   pb::QueueDay d;

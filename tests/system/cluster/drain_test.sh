@@ -18,14 +18,7 @@ mkdir -p "$WORK/py"
 protoc -I"$PROTO" --python_out="$WORK/py" --grpc_out="$WORK/py" \
   --plugin=protoc-gen-grpc="$(command -v grpc_python_plugin)" "$PROTO"/switchboard/v1/*.proto
 
-grpc_address() {  # node id
-  for _ in $(seq 1 300); do
-    addr=$(grep -o "router $1: grpc on [^ ]*" "$WORK/router-$1.log" | tail -1 | awk '{print $5}')
-    [ -n "$addr" ] && { echo "$addr"; return; }
-    sleep 0.1
-  done
-  fail "router $1: no \"grpc on\" line"
-}
+grpc_address() { wait_field "$1" grpc_address; }  # node id
 
 ROUTER_EXTRA=(--no-auth)
 start_broker 4
@@ -48,10 +41,10 @@ stub = services_pb2_grpc.AdminServiceStub(grpc.insecure_channel(sys.argv[1]))
 stub.Drain(services_pb2.DrainRequest(node_id="r1"), timeout=20)
 PYEOF
 for _ in $(seq 1 300); do
-  grep -q "router r1: drained" "$WORK/router-r1.log" && [ "$(shards_of r2 | wc -w)" -eq 4 ] && break
+  [ "$(status_field r1 state)" = drained ] && [ "$(shards_of r2 | wc -w)" -eq 4 ] && break
   sleep 0.1
 done
-grep -q "router r1: drained" "$WORK/router-r1.log" || fail "r1 did not drain"
+[ "$(status_field r1 state)" = drained ] || fail "r1 did not drain: $(cat "$WORK/status-r1.json")"
 [ "$(shards_of r2 | wc -w)" -eq 4 ] || fail "r2 routes [$(shards_of r2)], not all 4 shards"
 echo "drain: r1 drained and r2 routes [$(shards_of r2)] $(($(now_ms) - start)) ms after the request"
 wait_loadgen

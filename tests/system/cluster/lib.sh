@@ -78,7 +78,7 @@ start_own_kafka() {  # brokers, broker settings (key=value)...
 start_router() {  # node id
   local id=$1
   "$SB" router --kafka "$BOOTSTRAP" --node-id "$id" --data-dir "$WORK/data-$id" --config "$CONFIG" \
-    --status-interval-ms 5000 --kafka-setting "session.timeout.ms=${SESSION_TIMEOUT_MS:-3000}" \
+    --status-file "$WORK/status-$id.json" --status-interval-ms 5000 --kafka-setting "session.timeout.ms=${SESSION_TIMEOUT_MS:-3000}" \
     --kafka-setting heartbeat.interval.ms=500 --group "$ROUTER_GROUP" "${ROUTER_EXTRA[@]}" >>"$WORK/router-$id.log" 2>&1 &
   ROUTER_PID[$id]=$!
 }
@@ -96,9 +96,34 @@ kill_router() {  # node id, signal
   unset "ROUTER_PID[$id]"
 }
 
-# Shards a router routes according to its latest "routing shards [..]" line.
-shards_of() {
-  grep -o 'routing shards \[[0-9,]*\]' "$WORK/router-$1.log" | tail -1 | sed 's/.*\[\(.*\)\]/\1/' | tr ',' ' '
+# A field of a router's status file (--status-file, router/node/status_file.h): a list printed
+# space-separated; nothing while the file or the field does not exist yet.
+status_field() {  # node id, field
+  python3 - "$WORK/status-$1.json" "$2" <<'PY'
+import json, sys
+try:
+    value = json.load(open(sys.argv[1])).get(sys.argv[2])
+except (OSError, ValueError):
+    sys.exit(0)
+if isinstance(value, list):
+    print(" ".join(map(str, value)))
+elif value is not None:
+    print(value)
+PY
+}
+
+# Shards a router routes now (none while a rebalance runs, and after a clean stop).
+shards_of() { status_field "$1" shards; }
+
+# A status field of a router once it is set (bounded wait).
+wait_field() {  # node id, field
+  local v
+  for _ in $(seq 1 300); do
+    v=$(status_field "$1" "$2")
+    [ -n "$v" ] && { echo "$v"; return 0; }
+    sleep 0.1
+  done
+  fail "router $1: no $2 in its status file"
 }
 
 wait_routing() {  # node id: until it routes at least one shard (bounded)

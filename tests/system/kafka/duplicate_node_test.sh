@@ -14,7 +14,7 @@ start_router r1
 wait_routing r1
 # The twin: same node id, its own data directory and log.
 "$SB" router --kafka "$BOOTSTRAP" --node-id r1 --data-dir "$WORK/data-twin" --config "$CONFIG" \
-  --status-interval-ms 5000 --kafka-setting "session.timeout.ms=$SESSION_TIMEOUT_MS" \
+  --status-file "$WORK/status-twin.json" --status-interval-ms 5000 --kafka-setting "session.timeout.ms=$SESSION_TIMEOUT_MS" \
   --kafka-setting heartbeat.interval.ms=500 --group "$ROUTER_GROUP" >"$WORK/router-twin.log" 2>&1 &
 ROUTER_PID[twin]=$!
 
@@ -25,9 +25,11 @@ for _ in $(seq 1 1800); do  # up to 180 s
 done
 if alive r1 && alive twin; then fail "both routers with node id r1 still run after 180 s"; fi
 if alive r1; then gone=twin; left=r1; else gone=r1; left=twin; fi
-grep -q "is another router running with --node-id r1" "$WORK/router-$gone.log" ||
-  fail "the router that stopped did not say why: $(tail -3 "$WORK/router-$gone.log")"
-echo "$gone stopped: $(grep -o 'fenced [0-9]* times.*' "$WORK/router-$gone.log" | head -1)"
+# It says why, in its status file (and its log).
+why=$(status_field "$gone" error)
+[ "$(status_field "$gone" state)" = failed ] && [[ $why == *"is another router running with --node-id r1"* ]] ||
+  fail "the router that stopped did not say why: $(cat "$WORK/status-$gone.json"; tail -3 "$WORK/router-$gone.log")"
+echo "$gone stopped: $why"
 # The one left routes all 4 shards again.
 for _ in $(seq 1 600); do
   [ "$(shards_of "$left" | wc -w)" -eq 4 ] && break

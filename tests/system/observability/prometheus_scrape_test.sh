@@ -77,11 +77,11 @@ start_broker "$PARTITIONS"
 for n in r1 r2; do start_router $n; done
 for n in r1 r2; do wait_routing $n; done
 
-# Each router's metrics address from its "metrics on http://127.0.0.1:PORT/metrics" log line.
+# Each router's metrics address from its status file (metrics_url http://127.0.0.1:PORT/metrics).
 targets=()
 for n in r1 r2; do
-  addr=$(sed -n "s|^router $n: metrics on http://\(127\.0\.0\.1:[0-9]*\)/metrics$|\1|p" "$WORK/router-$n.log" | tail -1)
-  [ -n "$addr" ] || fail "router $n logged no 'metrics on http://127.0.0.1:PORT/metrics' line"
+  addr=$(wait_field $n metrics_url | sed -n 's|^http://\(127\.0\.0\.1:[0-9]*\)/metrics$|\1|p')
+  [ -n "$addr" ] || fail "router $n: metrics_url is not http://127.0.0.1:PORT/metrics"
   targets+=("\"$addr\"")
 done
 

@@ -6,14 +6,21 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <string>
+
+#include "support/configs.h"
+#include "support/files.h"
+#include "support/temp_dir.h"
 
 namespace sb::config {
 namespace {
 
 namespace pb = ::switchboard::v1;
+using ::sb::testing::kRoutingExample;
+using ::sb::testing::ShippedConfigPath;
+using ::sb::testing::TempDir;
+using ::sb::testing::WriteAll;
 
 constexpr const char* kValidYaml = R"(
 skills: [{name: billing}, {name: english}]
@@ -66,11 +73,6 @@ std::string ErrorOf(const std::string& text) {
 
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
-}
-
-std::filesystem::path ExamplePath() {
-  return std::filesystem::path(__FILE__).parent_path() /
-         "../../../deploy/config/routing.example.yaml";
 }
 
 TEST(ConfigTest, YamlAndJsonGiveTheSameConfig) {
@@ -433,19 +435,17 @@ TEST(ConfigTest, DirectoryIsNotAConfigFile) {
 }
 
 TEST(ConfigTest, FileErrorsArePrefixedWithThePath) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("sb_config_test_bad_" +
-                     std::to_string(::testing::UnitTest::GetInstance()->random_seed()) + ".yaml");
-  std::ofstream(path) << Mutate("domain: d1", "domain: d9");
+  const TempDir dir("sb_config_test_");
+  const auto path = dir.path() / "bad.yaml";
+  WriteAll(path, Mutate("domain: d1", "domain: d9"));
   auto r = LoadRoutingConfigFile(path.string());
-  std::filesystem::remove(path);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message().rfind(path.string() + ": queues[0].domain", 0), 0u)
       << r.status().message();
 }
 
 TEST(ConfigTest, ShippedExampleLoads) {
-  auto r = LoadRoutingConfigFile(ExamplePath().string());
+  auto r = LoadRoutingConfigFile(ShippedConfigPath(kRoutingExample).string());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->domains_size(), 2);
   EXPECT_EQ(r->queues_size(), 5);

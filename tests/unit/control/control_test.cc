@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include "common/config/config.h"
+#include "support/configs.h"
 
 namespace sb::control {
 namespace {
+
+using ::sb::testing::RoutingConfigOf;
 
 constexpr char kRunning[] = R"(
 skills: [{name: general}, {name: billing}]
@@ -20,18 +23,12 @@ queues:
      bullseye: [{after_s: 30, relax_proficiency: 1}]}
 )";
 
-pb::RoutingConfig Parse(const std::string& yaml) {
-  auto config = config::ParseRoutingConfig(yaml);
-  EXPECT_TRUE(config.ok()) << config.status().ToString();
-  return config.ok() ? *config : pb::RoutingConfig();
-}
-
 TEST(CheckCompatibleTest, SameConfigIsCompatible) {
-  EXPECT_TRUE(CheckCompatible(Parse(kRunning), Parse(kRunning)).ok());
+  EXPECT_TRUE(CheckCompatible(RoutingConfigOf(kRunning), RoutingConfigOf(kRunning)).ok());
 }
 
 TEST(CheckCompatibleTest, AdditionsAndParameterChangesAreAllowed) {
-  pb::RoutingConfig next = Parse(kRunning);
+  pb::RoutingConfig next = RoutingConfigOf(kRunning);
   auto* billing = next.mutable_queues(1);
   billing->set_service_level_threshold_s(45);
   billing->set_strategy(pb::STRATEGY_LONGEST_IDLE);
@@ -46,31 +43,31 @@ TEST(CheckCompatibleTest, AdditionsAndParameterChangesAreAllowed) {
   next.mutable_capacity()->mutable_costs(0)->set_units(50);
   next.set_difficult_cap(3);
   ASSERT_TRUE(config::Validate(next).ok());
-  EXPECT_TRUE(CheckCompatible(Parse(kRunning), next).ok());
+  EXPECT_TRUE(CheckCompatible(RoutingConfigOf(kRunning), next).ok());
 }
 
 TEST(CheckCompatibleTest, RemovingAQueueIsRefusedNamingIt) {
-  pb::RoutingConfig next = Parse(kRunning);
+  pb::RoutingConfig next = RoutingConfigOf(kRunning);
   next.mutable_queues()->RemoveLast();
-  Status st = CheckCompatible(Parse(kRunning), next);
+  Status st = CheckCompatible(RoutingConfigOf(kRunning), next);
   ASSERT_EQ(st.code(), Code::kFailedPrecondition);
   EXPECT_NE(st.message().find("queues \"d01.billing\""), std::string::npos) << st.message();
   EXPECT_EQ(st.message().find("d00.general"), std::string::npos) << st.message();
 }
 
 TEST(CheckCompatibleTest, RenamingADomainAndItsQueueNamesBoth) {
-  pb::RoutingConfig next = Parse(kRunning);
+  pb::RoutingConfig next = RoutingConfigOf(kRunning);
   next.mutable_domains(1)->set_name("d01b");
   next.mutable_queues(1)->set_domain("d01b");
   next.mutable_queues(1)->set_name("d01b.billing");
-  Status st = CheckCompatible(Parse(kRunning), next);
+  Status st = CheckCompatible(RoutingConfigOf(kRunning), next);
   ASSERT_EQ(st.code(), Code::kFailedPrecondition);
   EXPECT_NE(st.message().find("routing domains \"d01\""), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("queues \"d01.billing\""), std::string::npos) << st.message();
 }
 
 TEST(ConfigVersionTest, ContentDecidesTheVersion) {
-  const pb::RoutingConfig a = Parse(kRunning);
+  const pb::RoutingConfig a = RoutingConfigOf(kRunning);
   pb::RoutingConfig b = a;
   EXPECT_EQ(ConfigVersionOf(a), ConfigVersionOf(b));
   EXPECT_EQ(ConfigVersionOf(a).size(), 16u);
@@ -89,7 +86,7 @@ kafka::Record Rec(int64_t offset, std::string key, std::optional<std::string> va
 
 TEST(ControlStateTest, VersionsCurrentAndDrainsInLogOrder) {
   ControlState state;
-  const pb::RoutingConfig config = Parse(kRunning);
+  const pb::RoutingConfig config = RoutingConfigOf(kRunning);
   const std::string version = ConfigVersionOf(config);
   pb::ConfigVersion v;
   v.set_version(version);

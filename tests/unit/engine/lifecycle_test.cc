@@ -184,6 +184,46 @@ TEST_F(EngineTest, BadInputNamesTheField) {
   EXPECT_EQ(engine_->Apply(empty, &out).code(), Code::kInvalidArgument);
 }
 
+// A refused event a person or an integrator sent is answered with one DECISION_REFUSED; the
+// engine's own timers and another shard's forwards are not.
+TEST_F(EngineTest, RefusedEventsAreAnsweredWithTheirActorCodeAndEvent) {
+  Login("a", {{"sales", 1}});
+  pb::RoutingEvent accept;
+  accept.mutable_offer_accepted()->set_agent_id("a");
+  accept.mutable_offer_accepted()->set_contact_id("ghost");
+  Decisions out;
+  Status st = engine_->Apply(accept, &out);
+  ASSERT_EQ(st.code(), Code::kNotFound);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].type, pb::DECISION_REFUSED);
+  EXPECT_EQ(out[0].agent_id, "a");
+  EXPECT_EQ(out[0].contact_id, "ghost");
+  EXPECT_EQ(out[0].refusal_code, CodeName(Code::kNotFound));
+  EXPECT_EQ(out[0].detail, st.message());
+  EXPECT_EQ(out[0].refused_event, "offer_accepted");
+  EXPECT_EQ(out[0].at_ms, engine_->now_ms());
+
+  pb::RoutingEvent arrive;
+  *arrive.mutable_contact_arrived()->mutable_contact() = MakeContact("c1", "nowhere");
+  out.clear();
+  EXPECT_EQ(engine_->Apply(arrive, &out).code(), Code::kInvalidArgument);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].contact_id, "c1");
+  EXPECT_EQ(out[0].refused_event, "contact_arrived");
+
+  (*arrive.mutable_contact_arrived()
+        ->mutable_contact()
+        ->mutable_attributes())[kForwardedFromAttribute] = "3";
+  out.clear();
+  EXPECT_EQ(engine_->Apply(arrive, &out).code(), Code::kInvalidArgument);
+  EXPECT_TRUE(out.empty()) << "a forward is the shards' own doing: nobody to answer";
+  pb::RoutingEvent command;
+  command.mutable_follow_up();
+  EXPECT_FALSE(engine_->Apply(command, &out).ok());
+  EXPECT_FALSE(engine_->Apply(pb::RoutingEvent(), &out).ok());
+  EXPECT_TRUE(out.empty());
+}
+
 TEST_F(EngineTest, DoubleLoginIsRefused) {
   Login("a", {{"sales", 1}});
   pb::Agent a;

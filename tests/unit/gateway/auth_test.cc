@@ -3,13 +3,17 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <filesystem>
 #include <fstream>
+
+#include "support/files.h"
+#include "support/temp_dir.h"
 
 namespace sb::gateway {
 namespace {
+
+using ::sb::testing::ReadAll;
+using ::sb::testing::TempDir;
 
 std::string TokenFile() {
   return "tokens:\n"
@@ -110,10 +114,8 @@ TEST(AuthTest, AnAgentActsOnlyAsItself) {
 }
 
 TEST(AuthTest, GeneratedAdminTokenIsPrivateAndReused) {
-  const auto dir =
-      std::filesystem::temp_directory_path() / ("sb-auth-test-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  auto first = EnsureAdminToken(dir.string());
+  const TempDir dir("sb-auth-test-");
+  auto first = EnsureAdminToken(dir.path().string());
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   struct stat st {};
   ASSERT_EQ(::stat(first->token_path.c_str(), &st), 0);
@@ -128,17 +130,13 @@ TEST(AuthTest, GeneratedAdminTokenIsPrivateAndReused) {
   ASSERT_TRUE(who.ok());
   EXPECT_EQ(who.principal.role, Role::kAdmin);
   // The file holds the hash, never the token.
-  std::ifstream tokens_in(first->tokens_file);
-  std::string tokens_text((std::istreambuf_iterator<char>(tokens_in)),
-                          std::istreambuf_iterator<char>());
-  EXPECT_EQ(tokens_text.find(token), std::string::npos);
+  EXPECT_EQ(ReadAll(first->tokens_file).find(token), std::string::npos);
 
-  auto second = EnsureAdminToken(dir.string());
+  auto second = EnsureAdminToken(dir.path().string());
   ASSERT_TRUE(second.ok());
   std::string again;
   std::getline(std::ifstream(second->token_path), again);
   EXPECT_EQ(again, token);
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

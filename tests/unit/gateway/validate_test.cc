@@ -152,6 +152,17 @@ TEST_F(ValidateTest, PhoneFormat) {
   ExpectBad(v_.Check(f), "request.customer_phone");
 }
 
+// Refused at the API, not later by the shard's scheduler after the caller was told OK.
+TEST_F(ValidateTest, TimeZoneMustBeAKnownIanaName) {
+  auto f = GoodCallback();
+  f.mutable_request()->set_time_zone("America/New_York");
+  EXPECT_TRUE(v_.Check(f).ok());
+  f.mutable_request()->set_time_zone("Mars/Olympus");
+  ExpectBad(v_.Check(f), "request.time_zone");
+  f.mutable_request()->set_time_zone("../../etc/passwd");
+  ExpectBad(v_.Check(f), "request.time_zone");
+}
+
 TEST_F(ValidateTest, NotesAtMost4KiB) {
   pb::TransferContactRequest t;
   t.set_contact_id("c-1");

@@ -1,8 +1,9 @@
 // router/kafka's pure parts: the --kafka-setting flag, which settings reach which client, the
 // epoch header codec, and the topic settings the router creates and checks.
+#include "router/kafka/client.h"
+
 #include <gtest/gtest.h>
 
-#include "router/kafka/client.h"
 #include "router/kafka/epoch.h"
 #include "router/kafka/topics.h"
 
@@ -10,8 +11,8 @@ namespace sb::kafka {
 namespace {
 
 TEST(ParseSettingsTest, KeyValuePairsLastOneWins) {
-  auto s = ParseSettings({"security.protocol=SASL_SSL", "sasl.mechanism=PLAIN",
-                          "client.id=a=b", "debug=", "debug=broker"});
+  auto s = ParseSettings({"security.protocol=SASL_SSL", "sasl.mechanism=PLAIN", "client.id=a=b",
+                          "debug=", "debug=broker"});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(*s, (Settings{{"security.protocol", "SASL_SSL"},
                           {"sasl.mechanism", "PLAIN"},

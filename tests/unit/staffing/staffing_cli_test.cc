@@ -2,17 +2,19 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <fstream>
 #include <sstream>
 
 #include "nlohmann/json.hpp"
+#include "support/files.h"
+#include "support/temp_dir.h"
 #include "tools/staffing/profile.h"
 #include "tools/staffing/staffing.h"
 
 namespace sb::staffing {
 namespace {
 
+using ::sb::testing::TempDir;
+using ::sb::testing::WriteAll;
 using ::testing::HasSubstr;
 
 struct Output {
@@ -66,13 +68,10 @@ TEST(StaffingCliTest, BadInputExitsTwoNamingTheProblem) {
 }
 
 TEST(StaffingCliTest, IntradayProfile) {
-  char path[] = "/tmp/sb-profile-XXXXXX";
-  const int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  close(fd);
-  std::ofstream(path) << "time,arrivals_per_hour\n08:00,100\n08:15,200\n08:30,400,240\n";
+  const TempDir dir("sb-profile-");
+  const std::string path = (dir.path() / "profile.csv").string();
+  WriteAll(path, "time,arrivals_per_hour\n08:00,100\n08:15,200\n08:30,400,240\n");
   const Output o = RunCli({"--aht-s", "180", "--target-sl", "0.8", "--profile", path, "--json"});
-  std::remove(path);
   ASSERT_EQ(o.code, 0) << o.err;
   const auto j = nlohmann::json::parse(o.out);
   ASSERT_EQ(j["intervals"].size(), 3u);

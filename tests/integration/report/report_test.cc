@@ -7,14 +7,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "tests/integration/stats/mock_kafka.h"
+#include "support/mock_kafka.h"
 
 namespace sb::report {
 namespace {
 
 namespace pb = ::switchboard::v1;
-using stats::testing::MockKafka;
-using stats::testing::StatsPublisher;
+using ::sb::testing::MockKafka;
+using ::sb::testing::StatsPublisher;
 
 pb::QueueDay Day(const std::string& queue, const std::string& day) {
   pb::QueueDay d;

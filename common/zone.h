@@ -1,0 +1,16 @@
+// Time zones by IANA name, one rule for every caller (the gateway's validation of a follow-up
+// request, the follow-up scheduler's call windows and settings).
+#pragma once
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "common/status.h"
+
+namespace sb {
+
+// Loads an IANA zone ("Asia/Shanghai"). kInvalidArgument naming the zone for an unknown name or
+// one with other than zone-name characters (the name becomes a path under /usr/share/zoneinfo).
+Result<absl::TimeZone> LoadZone(const std::string& name);
+
+}  // namespace sb
