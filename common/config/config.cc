@@ -183,12 +183,11 @@ class JsonWriter {
     const bool plain = node.Tag() == "?";
     const FD::CppType type = field ? field->cpp_type() : FD::CPPTYPE_MESSAGE;
     if (type == FD::CPPTYPE_ENUM) return WriteEnum(v, *field->enum_type(), path);
-    if (type == FD::CPPTYPE_STRING) {
-      AppendJsonString(v, out_);
-    } else if (plain && (v == "true" || v == "false" || LooksNumeric(v))) {
+    if (type != FD::CPPTYPE_STRING && plain && (v == "true" || v == "false" || LooksNumeric(v))) {
       *out_ += v;
     } else {
-      // Protobuf takes numbers in quotes too ("NaN", "1e3") and names the field if it cannot.
+      // A string; or a number protobuf takes in quotes too ("NaN", "1e3"), naming the field if
+      // it cannot.
       AppendJsonString(v, out_);
     }
     return true;

@@ -53,12 +53,13 @@ struct ContactView {
 };
 
 struct AgentView {
-  pb::AgentState state;  // derived: reserved/busy/ACW when holding work
+  pb::AgentState state =
+      pb::AGENT_STATE_UNSPECIFIED;  // derived: reserved/busy/ACW when holding work
   std::string reason;
-  uint32_t units_in_use;
-  uint32_t capacity_units;
-  uint32_t items;
-  double occupancy;  // busy / (busy + ready) since login, 0 when no time yet
+  uint32_t units_in_use = 0;
+  uint32_t capacity_units = 0;
+  uint32_t items = 0;
+  double occupancy = 0;  // busy / (busy + ready) since login, 0 when no time yet
 };
 
 // `waiting` and `oldest_wait_ms` count contacts by the queue they wait in now (after an overflow,

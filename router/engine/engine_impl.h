@@ -26,9 +26,9 @@ namespace sb::engine {
 // Emergencies (tier 0) go before everything, FIFO. Others order by virtual time
 // arrival - level * aging: a level is worth `aging` of waiting, so nothing starves.
 struct ContactKey {
-  uint8_t tier;
-  int64_t vtime;
-  uint64_t seq;  // unique
+  uint8_t tier = 0;
+  int64_t vtime = 0;
+  uint64_t seq = 0;  // unique
   auto operator<=>(const ContactKey&) const = default;
 };
 
@@ -55,11 +55,11 @@ using WaitSet =
 // A requirement signature: contacts in one queue, on one channel, with one difficulty and the same
 // skill requirement. Contacts wait here; agents able to take them are ranked here.
 struct Sig {
-  QueueIdx queue;
-  pb::Channel channel;
-  bool difficult;
-  DomainIdx domain;
-  uint32_t units;
+  QueueIdx queue = 0;
+  pb::Channel channel = pb::CHANNEL_UNSPECIFIED;
+  bool difficult = false;
+  DomainIdx domain = 0;
+  uint32_t units = 0;
   std::vector<Req> reqs;
   WaitSet waiting;
   absl::btree_set<AgentKey> ready;  // B-tree: a few cache lines per lookup, not one per level

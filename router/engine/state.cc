@@ -179,10 +179,10 @@ void EngineImpl::ExportAgent(const AgentRec& a, pb::AgentRecord* r) const {
   r->set_presence(a.presence);
   r->set_presence_since_ms(a.presence_since_ms);
   if (!a.logged_in()) return;  // only its identity matters: the next login starts afresh
-  for (SkillId s = 0; s < a.prof.size(); ++s) {
+  for (size_t s = 0; s < a.prof.size(); ++s) {
     if (a.prof[s] == 0) continue;
     pb::SkillLevel* level = r->mutable_agent()->add_skills();
-    level->set_skill(cfg_.skill_name(s));
+    level->set_skill(cfg_.skill_name(static_cast<SkillId>(s)));
     level->set_proficiency(a.prof[s]);
   }
   r->mutable_agent()->set_capacity_units(a.configured_capacity);

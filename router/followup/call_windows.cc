@@ -61,15 +61,15 @@ int64_t CallWindows::NextAllowed(int64_t at_ms, const absl::TimeZone& zone) cons
   for (const Window& w : windows_) {
     if (minute_of_day < w.end_min && minute_of_day >= w.start_min) return at_ms;
     if (minute_of_day < w.start_min) {
-      const int64_t open = ToMs(AtLocal(absl::CivilSecond(day) + w.start_min * 60, zone));
+      const int64_t open = ToMs(AtLocal(absl::CivilSecond(day) + int64_t{w.start_min} * 60, zone));
       if (open >= at_ms) return open;
     }
   }
   // Past today's last window: tomorrow's first (two days ahead only if a DST oddity made
   // tomorrow's opening fall before `at`, which a real zone never does).
   for (int ahead = 1; ahead <= 2; ++ahead) {
-    const int64_t open =
-        ToMs(AtLocal(absl::CivilSecond(day + ahead) + windows_.front().start_min * 60, zone));
+    const int64_t open = ToMs(
+        AtLocal(absl::CivilSecond(day + ahead) + int64_t{windows_.front().start_min} * 60, zone));
     if (open >= at_ms) return open;
   }
   return at_ms;

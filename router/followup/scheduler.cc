@@ -280,12 +280,12 @@ Result<std::string> Scheduler::Submit(const pb::FollowUpRequest& r, Effects* out
     n.set_event_key(r.event_key());
     n.set_note("repeated complaint about the same event: incident (" +
                config::Quote(r.event_key()) + ")");
-    SubmitInternal(std::move(n), out);
+    SubmitInternal(n, out);
   }
   return id;
 }
 
-void Scheduler::SubmitInternal(pb::FollowUpRequest request, Effects* out) {
+void Scheduler::SubmitInternal(const pb::FollowUpRequest& request, Effects* out) {
   // Internal requests are built from validated tasks; a failure here would be a bug, and it is
   // recorded rather than dropped.
   Result<std::string> id = Submit(request, out);
@@ -513,7 +513,7 @@ void Scheduler::End(pb::FollowUpTask* task, pb::FollowUpState state, std::string
   visit.set_time_zone(r.time_zone());
   visit.set_owner(r.owner());
   visit.set_case_id(r.case_id());
-  SubmitInternal(std::move(visit), out);
+  SubmitInternal(visit, out);
 }
 
 Status Scheduler::RecordOutcome(std::string_view task_id, uint32_t attempt,

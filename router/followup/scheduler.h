@@ -121,7 +121,7 @@ class Scheduler {
   void AfterFailedAttempt(pb::FollowUpTask* task, int64_t now, Effects* out);
   void End(pb::FollowUpTask* task, pb::FollowUpState state, std::string note, Effects* out);
   void Escalate(pb::FollowUpTask* task, std::string reason, Effects* out);
-  void SubmitInternal(pb::FollowUpRequest request, Effects* out);
+  void SubmitInternal(const pb::FollowUpRequest& request, Effects* out);
   int64_t NextCallTime(const pb::FollowUpTask& task, int64_t at_ms) const;
   void NoteIncidentKey(const pb::FollowUpTask& task);
 

@@ -11,7 +11,7 @@ namespace {
 
 // How long a forwarded contact is remembered: far longer than any re-publish after a crash
 // (which happens at the next claim, seconds later).
-constexpr int64_t kForwardMemoryMs = 24 * 3600 * 1000;
+constexpr int64_t kForwardMemoryMs = int64_t{24} * 3600 * 1000;
 
 std::unordered_map<std::string, std::string> QueueDomains(const pb::RoutingConfig& config) {
   std::unordered_map<std::string, std::string> out;

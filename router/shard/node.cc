@@ -21,7 +21,7 @@ constexpr int kClaimAttempts = 3;
 // A member fenced by its own group.instance.id joins again; this often within the window means a
 // second process runs with this node id, and the node stops.
 constexpr size_t kMaxRejoins = 3;
-constexpr int64_t kRejoinWindowMs = 5 * 60 * 1000;
+constexpr int64_t kRejoinWindowMs = int64_t{5} * 60 * 1000;
 
 }  // namespace
 
