@@ -14,6 +14,7 @@
 #   kafka.sh kill DIR NODE                SIGKILL broker NODE (1-based)
 #   kafka.sh restart DIR NODE             start broker NODE again on its ports and data
 #   kafka.sh wait DIR [N]                 wait until N brokers (default all) serve metadata
+#   kafka.sh controller DIR               print the node id of the active KRaft controller
 #   kafka.sh reset DIR                    delete every non-internal topic and consumer group
 #                                         (a fixture shared by tests; groups with live members
 #                                         are left alone)
@@ -240,6 +241,14 @@ warm() {  # DIR
     die "warm-up: consuming from $bootstrap failed"
 }
 
+controller() {  # DIR: the active KRaft controller's node id (the metadata quorum's leader)
+  local id
+  id=$(tool "$1" org.apache.kafka.tools.MetadataQuorumCommand describe --status 2>/dev/null |
+    sed -n 's/^LeaderId:[[:space:]]*\([0-9][0-9]*\).*/\1/p')
+  [ -n "$id" ] || die "controller: the brokers of $1 name no quorum leader"
+  echo "$id"
+}
+
 restart() {  # DIR NODE
   local dir=$1 node=$2
   [ -f "$dir/broker-$node/server.properties" ] || die "restart: no broker $node in $dir"
@@ -286,6 +295,7 @@ case "$cmd" in
   restart) [ $# -eq 2 ] || die "usage: kafka.sh restart DIR NODE"; restart "$1" "$2" ;;
   wait) [ $# -ge 1 ] || die "usage: kafka.sh wait DIR [N]"; wait_brokers "$1" "${2:-$(cat "$1/brokers")}" ;;
   reset) [ $# -eq 1 ] || die "usage: kafka.sh reset DIR"; reset "$1" ;;
+  controller) [ $# -eq 1 ] || die "usage: kafka.sh controller DIR"; controller "$1" ;;
   tool) [ $# -ge 2 ] || die "usage: kafka.sh tool DIR CLASS ARGS..."; tool "$@" ;;
   *) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
