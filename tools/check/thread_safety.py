@@ -140,35 +140,52 @@ def jobs():
     return int(os.environ.get("SB_CHECK_JOBS") or os.cpu_count() or 1)
 
 
-def main(argv):
-    if len(argv) != 2 or argv[1].startswith("-"):
-        usage_error("usage: thread_safety.py BUILD_DIR (the directory with compile_commands.json)")
-    build_dir = Path(argv[1]).resolve()
+def load_database(build_dir, fail):
+    """The entries of BUILD_DIR/compile_commands.json; `fail(message)` when it cannot be read."""
     database = build_dir / "compile_commands.json"
     if not database.is_file():
-        usage_error(f"{database} not found: configure the build with CMake first "
-                    "(CMAKE_EXPORT_COMPILE_COMMANDS=ON)")
+        fail(f"{database} not found: configure the build with CMake first "
+             "(CMAKE_EXPORT_COMPILE_COMMANDS=ON)")
     try:
-        entries = json.loads(database.read_text(encoding="utf-8"))
+        return json.loads(database.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        usage_error(f"{database}: cannot read it: {e}")
-    clang = os.environ.get("CXX_CLANG", "clang++")
-    try:
-        subprocess.run([clang, "--version"], capture_output=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        usage_error(f"cannot run {clang!r}: install clang or set CXX_CLANG")
+        fail(f"{database}: cannot read it: {e}")
 
-    units = select_units(entries, build_dir)
+
+def tool(env, default, package, fail):
+    """The program $env (else `default`), checked to run; `fail(message)` when it does not."""
+    program = os.environ.get(env, default)
+    try:
+        subprocess.run([program, "--version"], capture_output=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        fail(f"cannot run {program!r}: install {package} or set {env}")
+    return program
+
+
+def run_all(check_one, units, what):
+    """Runs check_one(unit) -> (source, ok, output) over `units` in parallel, printing each
+    result; returns how many failed."""
     failed = 0
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs()) as pool:
-        for source, ok, output in pool.map(lambda u: check(clang, u), units):
-            shown = source.relative_to(SOURCE_ROOT)
+        for source, ok, output in pool.map(check_one, units):
+            shown = Path(source).relative_to(SOURCE_ROOT)
             if ok:
                 print(f"ok {shown}", flush=True)
             else:
                 failed += 1
                 print(f"FAIL {shown}\n{output.rstrip()}", flush=True)
-    print(f"thread-safety: {len(units)} files checked, {failed} failed")
+    print(f"{what}: {len(units)} files checked, {failed} failed")
+    return failed
+
+
+def main(argv):
+    if len(argv) != 2 or argv[1].startswith("-"):
+        usage_error("usage: thread_safety.py BUILD_DIR (the directory with compile_commands.json)")
+    build_dir = Path(argv[1]).resolve()
+    entries = load_database(build_dir, usage_error)
+    clang = tool("CXX_CLANG", "clang++", "clang", usage_error)
+    units = select_units(entries, build_dir)
+    failed = run_all(lambda u: check(clang, u), units, "thread-safety")
     if not units:
         print("thread-safety: no translation unit uses absl::Mutex or ABSL_GUARDED_BY: "
               "nothing was checked", file=sys.stderr)

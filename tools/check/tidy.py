@@ -15,16 +15,14 @@ Usage: tidy.py BUILD_DIR [FILE...]   (FILEs: only those of the selection; SB_CHE
 Exit status: 0 clean; 1 findings, or no file selected; 2 usage error.
 """
 
-import concurrent.futures
 import json
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import thread_safety  # noqa: E402  (shares the flag selection)
+import thread_safety  # noqa: E402  (flag selection, database, parallel run)
 
 SOURCE_ROOT = thread_safety.SOURCE_ROOT
 TIDY_DIRS = ("common", "router/engine", "router/followup", "router/control", "router/kafka",
@@ -54,28 +52,16 @@ def selected(entries, build_dir):
     return [units[s] for s in sorted(units)]
 
 
-def jobs():
-    """How many clang processes at once: $SB_CHECK_JOBS, else one per core."""
-    return int(os.environ.get("SB_CHECK_JOBS") or os.cpu_count() or 1)
-
-
 def main(argv):
     if len(argv) < 2 or argv[1].startswith("-"):
         usage_error("usage: tidy.py BUILD_DIR [FILE...] (BUILD_DIR: with compile_commands.json)")
     build_dir = Path(argv[1]).resolve()
-    database = build_dir / "compile_commands.json"
-    if not database.is_file():
-        usage_error(f"{database} not found: configure the build with CMake first")
-    tidy = os.environ.get("CLANG_TIDY", "clang-tidy")
-    try:
-        subprocess.run([tidy, "--version"], capture_output=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
-        usage_error(f"cannot run {tidy!r}: install clang-tidy or set CLANG_TIDY")
-    units = selected(json.loads(database.read_text(encoding="utf-8")), build_dir)
+    entries = thread_safety.load_database(build_dir, usage_error)
+    tidy = thread_safety.tool("CLANG_TIDY", "clang-tidy", "clang-tidy", usage_error)
+    units = selected(entries, build_dir)
     if len(argv) > 2:
         wanted = {Path(f).resolve() for f in argv[2:]}
         units = [u for u in units if Path(u["file"]) in wanted]
-    failed = 0
     with tempfile.TemporaryDirectory(prefix="sb-tidy.") as tmp:
         Path(tmp, "compile_commands.json").write_text(json.dumps(units), encoding="utf-8")
 
@@ -84,15 +70,7 @@ def main(argv):
                                   cwd=SOURCE_ROOT, capture_output=True, text=True)
             return unit["file"], done.returncode == 0, done.stdout + done.stderr
 
-        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs()) as pool:
-            for source, ok, output in pool.map(run, units):
-                shown = Path(source).relative_to(SOURCE_ROOT)
-                if ok:
-                    print(f"ok {shown}", flush=True)
-                else:
-                    failed += 1
-                    print(f"FAIL {shown}\n{output.rstrip()}", flush=True)
-    print(f"clang-tidy: {len(units)} files checked, {failed} failed")
+        failed = thread_safety.run_all(run, units, "clang-tidy")
     return 1 if failed or not units else 0
 
 
