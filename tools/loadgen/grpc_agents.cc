@@ -344,6 +344,10 @@ void GrpcAgentLink::LogOut(int timeout_ms) {
     ignored.clear();
     Pump(&ignored, false).IgnoreError();  // not strict: never fails
   }
+  // The last streams may have ended while the loop pumped: their ends are in the inbox still
+  // (sessions_live counts them until pumped).
+  ignored.clear();
+  Pump(&ignored, false).IgnoreError();
   for (Desk& d : desks_) {
     if (d.stream) d.stream->Cancel();  // the gateway logs it out after its grace period
   }
