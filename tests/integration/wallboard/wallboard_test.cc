@@ -166,9 +166,8 @@ TEST_F(WallboardServerTest, EventsPushFreshSnapshots) {
   net::write(sock, net::buffer(std::string("GET /wallboard/events HTTP/1.1\r\nHost: x\r\n\r\n")));
   std::string got;
   std::vector<json> events;
-  bool changed = false;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (events.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+  // Reads what the socket has and parses every complete event in it.
+  auto read_events = [&] {
     char buf[8192];
     const size_t n = sock.read_some(net::buffer(buf));
     got.append(buf, n);
@@ -178,26 +177,19 @@ TEST_F(WallboardServerTest, EventsPushFreshSnapshots) {
       if (end == std::string::npos) break;
       events.push_back(json::parse(got.substr(at + 6, end - at - 6)));
       got.erase(0, end + 2);
-      if (!changed) {
-        fed_.Set(9, 2);
-        changed = true;
-      }
     }
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (events.size() < 2 && std::chrono::steady_clock::now() < deadline) {
+    const bool first = events.empty();
+    read_events();
+    if (first && !events.empty()) fed_.Set(9, 2);  // changed once the first event came
   }
   ASSERT_GE(events.size(), 2u) << got;
   EXPECT_EQ(events[0]["totals"]["waiting"], 7);
   // Events pushed before the change reached the snapshot may repeat the first; wait for the new.
   while (events.back()["totals"]["waiting"] != 9 && std::chrono::steady_clock::now() < deadline) {
-    char buf[8192];
-    const size_t n = sock.read_some(net::buffer(buf));
-    got.append(buf, n);
-    size_t at;
-    while ((at = got.find("data: ")) != std::string::npos) {
-      const size_t end = got.find("\n\n", at);
-      if (end == std::string::npos) break;
-      events.push_back(json::parse(got.substr(at + 6, end - at - 6)));
-      got.erase(0, end + 2);
-    }
+    read_events();
   }
   EXPECT_EQ(events.back()["totals"]["waiting"], 9);
   EXPECT_EQ(events.back()["totals"]["followups_overdue"], 2);
