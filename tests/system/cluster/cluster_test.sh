@@ -30,7 +30,14 @@ case "$MODE" in
     start_loadgen "${LOAD[@]}"
     sleep 12
     for victim in r2 r3; do
-      dead_shards=$(shards_of $victim)
+      # The previous restart's rebalance may still be under way (its status then lists no
+      # shards): the victim is killed once it routes again.
+      dead_shards=""
+      for _ in $(seq 1 300); do
+        dead_shards=$(shards_of $victim)
+        [ -n "$dead_shards" ] && break
+        sleep 0.1
+      done
       [ -n "$dead_shards" ] || fail "$victim routes nothing before the kill"
       wait_routed $dead_shards
       kill_at=$(now_ms)
