@@ -12,6 +12,15 @@ constexpr std::string_view kAgentPrefix = "a/";
 constexpr std::string_view kContactPrefix = "c/";
 constexpr std::string_view kFollowUpPrefix = "f/";
 constexpr std::string_view kForwardPrefix = "x/";
+constexpr std::string_view kClaimPrefix = "claim/";
+constexpr std::string_view kSnapshotPrefix = "s/";
+
+// Zero-padded so keys sort as their numbers do.
+std::string Padded(uint64_t n, int width) {
+  std::string digits = std::to_string(n);
+  if (static_cast<int>(digits.size()) < width) digits.insert(0, width - digits.size(), '0');
+  return digits;
+}
 
 std::string Where(const kafka::Record& r) {
   return "changelog offset " + std::to_string(r.offset) + " key " + config::Quote(r.key);
@@ -31,6 +40,29 @@ std::string FollowUpKey(std::string_view task_id) {
 }
 std::string ForwardKey(std::string_view contact_id) {
   return std::string(kForwardPrefix) + std::string(contact_id);
+}
+
+std::string ClaimKey(uint64_t epoch) { return std::string(kClaimPrefix) + Padded(epoch, 20); }
+
+bool IsClaimKey(std::string_view key) { return key.starts_with(kClaimPrefix); }
+
+std::vector<Entry> SnapshotEntries(const pb::ShardSnapshot& snapshot, uint64_t snapshot_id,
+                                   size_t chunk_bytes) {
+  const std::string bytes = snapshot.SerializeAsString();
+  const size_t count = std::max<size_t>(1, (bytes.size() + chunk_bytes - 1) / chunk_bytes);
+  std::vector<Entry> out;
+  out.reserve(count);
+  for (size_t i = 0; i < count; ++i) {
+    pb::SnapshotChunk chunk;
+    chunk.set_snapshot_id(snapshot_id);
+    chunk.set_index(static_cast<uint32_t>(i));
+    chunk.set_count(static_cast<uint32_t>(count));
+    chunk.set_data(bytes.substr(i * chunk_bytes, chunk_bytes));
+    out.push_back(
+        {std::string(kSnapshotPrefix) + std::to_string(snapshot.slot()) + "/" + Padded(i, 6),
+         chunk.SerializeAsString()});
+  }
+  return out;
 }
 
 std::vector<Entry> EntriesFor(const engine::Changes& changes) {
@@ -66,20 +98,20 @@ Status ChangelogState::Apply(const kafka::Record& r) {
   next_offset_ = r.offset + 1;
   const std::optional<uint64_t> epoch = kafka::RecordEpoch(r);
   if (!epoch) return InvalidArgument(Where(r) + ": missing or malformed sb-epoch header");
-  if (r.key == kClaimKey) {
+  if (IsClaimKey(r.key)) {
     pb::EpochClaim claim;
-    if (!r.value || !claim.ParseFromString(*r.value) || claim.epoch() != *epoch) {
+    if (!r.value || !claim.ParseFromString(*r.value) || claim.epoch() != *epoch ||
+        r.key != ClaimKey(claim.epoch())) {
       return InvalidArgument(Where(r) + ": malformed epoch claim");
     }
     if (claim.epoch() <= epoch_) return Status::Ok();  // lost the race to an earlier claim
-    epoch_ = claim.epoch();
-    owner_ = claim.node_id();
-    claim_offset_ = r.offset;
-    abandoned_keys_ = StagedKeys();
-    staged_.clear();  // the previous owner's unfinished group never happened
+    NewEpoch(claim.epoch(), claim.node_id(), r.offset);
     return Status::Ok();
   }
-  if (*epoch != epoch_) return Status::Ok();  // a fenced-off (zombie) writer
+  if (*epoch < epoch_) return Status::Ok();  // a fenced-off (zombie) writer
+  // A newer epoch whose claim is gone (retention removed the log's head): its records count.
+  if (*epoch > epoch_) NewEpoch(*epoch, "", -1);
+  if (r.key.starts_with(kSnapshotPrefix)) return ApplyChunk(r);
   if (r.key == kMetaKey) {
     pb::ShardMeta meta;
     if (!r.value || !meta.ParseFromString(*r.value)) {
@@ -91,6 +123,80 @@ Status ChangelogState::Apply(const kafka::Record& r) {
   if (MapFor(r.key) == nullptr) return InvalidArgument(Where(r) + ": unknown key");
   staged_[r.key] = r.value;
   return Status::Ok();
+}
+
+void ChangelogState::NewEpoch(uint64_t epoch, std::string owner, int64_t claim_offset) {
+  epoch_ = epoch;
+  owner_ = std::move(owner);
+  claim_offset_ = claim_offset;
+  abandoned_keys_ = StagedKeys();
+  staged_.clear();  // the previous owner's unfinished group never happened
+  pending_snapshot_.reset();
+}
+
+Status ChangelogState::ApplyChunk(const kafka::Record& r) {
+  pb::SnapshotChunk chunk;
+  if (!r.value || !chunk.ParseFromString(*r.value) || chunk.count() == 0 ||
+      chunk.index() >= chunk.count()) {
+    pending_snapshot_.reset();
+    return InvalidArgument(Where(r) + ": malformed snapshot chunk");
+  }
+  if (chunk.index() == 0) {
+    pending_snapshot_.emplace();
+    pending_snapshot_->id = chunk.snapshot_id();
+    pending_snapshot_->count = chunk.count();
+    pending_snapshot_->first_offset = r.offset;
+  } else if (!pending_snapshot_ || pending_snapshot_->id != chunk.snapshot_id() ||
+             pending_snapshot_->next_index != chunk.index()) {
+    // Part of a snapshot whose beginning is not here: unfinished, or half-replaced by a newer
+    // one in the same slot. The snapshot before it is the one that counts.
+    pending_snapshot_.reset();
+    return Status::Ok();
+  }
+  PendingSnapshot& p = *pending_snapshot_;
+  p.data += chunk.data();
+  if (++p.next_index < p.count) return Status::Ok();
+  pb::ShardSnapshot snapshot;
+  const bool parsed = snapshot.ParseFromString(p.data);
+  const int64_t first = p.first_offset;
+  pending_snapshot_.reset();
+  if (!parsed) return InvalidArgument(Where(r) + ": malformed snapshot (its chunks do not parse)");
+  Load(std::move(snapshot), first, r.offset);
+  return Status::Ok();
+}
+
+void ChangelogState::Load(pb::ShardSnapshot snapshot, int64_t first_offset, int64_t last_offset) {
+  agents_.clear();
+  agent_order_.clear();
+  contacts_.clear();
+  followups_.clear();
+  forwards_.clear();
+  staged_.clear();
+  abandoned_keys_.clear();
+  unacked_.clear();
+  for (const auto& a : snapshot.engine().agents()) {
+    if (agents_.emplace(a.agent().id(), a.SerializeAsString()).second) {
+      agent_order_.push_back(a.agent().id());
+    }
+  }
+  for (const auto& c : snapshot.engine().contacts()) {
+    contacts_[c.contact().id()] = c.SerializeAsString();
+  }
+  for (const auto& t : snapshot.followups()) followups_[t.id()] = t.SerializeAsString();
+  for (const auto& f : snapshot.forwards().seen())
+    forwards_[f.contact_id()] = f.SerializeAsString();
+  meta_ = std::move(*snapshot.mutable_meta());
+  meta_.clear_outputs();
+  meta_.set_snapshot_slot(snapshot.slot());
+  if (snapshot.unacked_outputs_size() > 0) {
+    // They belong to groups before the snapshot: acknowledged once a later meta says so of the
+    // offset just before it (earlier offsets are not known here; re-sending is harmless).
+    unacked_.emplace_back(first_offset - 1,
+                          std::vector<pb::ShardOutput>(snapshot.unacked_outputs().begin(),
+                                                       snapshot.unacked_outputs().end()));
+  }
+  snapshot_offset_ = last_offset;
+  ++snapshots_applied_;
 }
 
 void ChangelogState::Commit(const pb::ShardMeta& meta, int64_t offset) {

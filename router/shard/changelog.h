@@ -20,8 +20,13 @@ namespace sb::shard {
 
 namespace pb = ::switchboard::v1;
 
-inline constexpr char kClaimKey[] = "claim";
 inline constexpr char kMetaKey[] = "meta";
+// A snapshot's chunks are at most this big (Kafka's default message.max.bytes is 1,000,000).
+inline constexpr size_t kSnapshotChunkBytes = 512 * 1024;
+
+// The claim of `epoch`: one key per epoch, so compaction keeps every claim.
+std::string ClaimKey(uint64_t epoch);
+bool IsClaimKey(std::string_view key);
 
 std::string AgentKey(std::string_view agent_id);
 std::string ContactKey(std::string_view contact_id);
@@ -37,9 +42,16 @@ struct Entry {
 // The entity records of one group, from the engine's changes (tombstones first).
 std::vector<Entry> EntriesFor(const engine::Changes& changes);
 
+// The chunk records of `snapshot` (its slot set), numbered `snapshot_id`, each at most
+// `chunk_bytes` of data.
+std::vector<Entry> SnapshotEntries(const pb::ShardSnapshot& snapshot, uint64_t snapshot_id,
+                                   size_t chunk_bytes = kSnapshotChunkBytes);
+
 // Materialized shard state, fed records in log order (restore, or a checkpoint plus the tail).
-// Entity records are staged until their group's meta record arrives; records of an epoch other
-// than the latest accepted claim are ignored (fencing).
+// Entity records are staged until their group's meta record arrives. A record counts unless a
+// newer epoch precedes it in the log (a claim, or a counted record whose claim retention
+// removed): a zombie's records are ignored. A complete snapshot replaces all state read before
+// it, so whatever retention or compaction removed before the newest one does not matter.
 class ChangelogState {
  public:
   ChangelogState() = default;
@@ -56,6 +68,9 @@ class ChangelogState {
   int64_t claim_offset() const { return claim_offset_; }
   int64_t next_offset() const { return next_offset_; }
   const pb::ShardMeta& meta() const { return meta_; }
+  // Offset of the last chunk of the newest complete snapshot applied; -1 when none was.
+  int64_t snapshot_offset() const { return snapshot_offset_; }
+  uint64_t snapshots_applied() const { return snapshots_applied_; }
   // Keys of a group that never got its meta record (the previous owner died mid-group).
   std::vector<std::string> StagedKeys() const;
   // Keys the previous owner left staged when the latest claim was read: the new owner rewrites
@@ -73,6 +88,10 @@ class ChangelogState {
  private:
   using Map = std::map<std::string, std::string>;
   void Commit(const pb::ShardMeta& meta, int64_t offset);
+  // A newer epoch starts at `offset`: the previous owner's unfinished group never happened.
+  void NewEpoch(uint64_t epoch, std::string owner, int64_t claim_offset);
+  Status ApplyChunk(const kafka::Record& r);
+  void Load(pb::ShardSnapshot snapshot, int64_t first_offset, int64_t last_offset);
   // The map holding records of `key`'s kind; nullptr for a key of no known kind.
   Map* MapFor(std::string_view key);
   const Map* MapFor(std::string_view key) const;
@@ -92,6 +111,18 @@ class ChangelogState {
   std::map<std::string, std::optional<std::string>> staged_;  // key -> value of the open group
   std::vector<std::string> abandoned_keys_;
   std::deque<std::pair<int64_t, std::vector<pb::ShardOutput>>> unacked_;
+  // The snapshot whose chunks are being read: nullopt between snapshots, or after a chunk that
+  // did not follow its predecessor (an unfinished snapshot, or one compaction half-replaced).
+  struct PendingSnapshot {
+    uint64_t id = 0;
+    uint32_t count = 0;
+    uint32_t next_index = 0;
+    int64_t first_offset = 0;
+    std::string data;
+  };
+  std::optional<PendingSnapshot> pending_snapshot_;
+  int64_t snapshot_offset_ = -1;
+  uint64_t snapshots_applied_ = 0;
 };
 
 }  // namespace sb::shard

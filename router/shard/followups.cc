@@ -262,6 +262,11 @@ void FollowUps::Tick(size_t max_actions) {
   }
 }
 
+void FollowUps::ExportTo(pb::ShardSnapshot* snapshot) const {
+  core_->ForEach([&](const pb::FollowUpTask& t) { *snapshot->add_followups() = t; });
+  for (const auto& [id, seen] : forwards_) *snapshot->mutable_forwards()->add_seen() = seen;
+}
+
 std::vector<std::string> FollowUps::TaskIds() const {
   std::vector<std::string> ids;
   core_->ForEach([&](const pb::FollowUpTask& t) { ids.push_back(t.id()); });

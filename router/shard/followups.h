@@ -102,6 +102,8 @@ class FollowUps {
   // CheckpointSaved() once it is committed.
   void StageCheckpoint(store::Batch* batch, std::string_view forwards_meta_key) const;
   void CheckpointSaved() { unsaved_tasks_.clear(); }
+  // Every task and every forward kept, into a changelog snapshot (changelog.h).
+  void ExportTo(pb::ShardSnapshot* snapshot) const;
 
   // True while a change of task `id` waits for the next TakeEntries(): the task's state here is
   // newer than what the changelog holds.

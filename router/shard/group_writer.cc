@@ -15,7 +15,7 @@ GroupWriter::~GroupWriter() = default;
 
 Status GroupWriter::AppendClaim(const pb::EpochClaim& claim) {
   epoch_ = claim.epoch();
-  return producers_.changelog->Produce(kafka::kChangelogTopic, options_.partition, kClaimKey,
+  return producers_.changelog->Produce(kafka::kChangelogTopic, options_.partition, ClaimKey(epoch_),
                                        claim.SerializeAsString(), {kafka::EpochHeader(epoch_)},
                                        MakeToken(options_.partition, TokenKind::kChangelog, 0));
 }
@@ -24,9 +24,11 @@ void GroupWriter::Claimed(const pb::ShardMeta& meta) {
   expected_offset_ = claim_offset_ + 1;
   acked_through_ = claim_offset_;
   committed_meta_ = meta;
+  pending_meta_ = meta;
 }
 
 Status GroupWriter::Append(const std::string& key, const std::optional<std::string>& value) {
+  bytes_appended_ += key.size() + (value ? value->size() : 0);
   return producers_.changelog->Produce(
       kafka::kChangelogTopic, options_.partition, key, value, {kafka::EpochHeader(epoch_)},
       MakeToken(options_.partition, TokenKind::kChangelog, ++next_seq_));
@@ -47,6 +49,12 @@ Status GroupWriter::AppendGroup(pb::ShardMeta meta, std::vector<pb::ShardOutput>
   pending_meta_seq_ = next_seq_;
   groups_.push_back(std::move(group));
   return Status::Ok();
+}
+
+std::vector<pb::ShardOutput> GroupWriter::UnackedOutputs() const {
+  std::vector<pb::ShardOutput> out;
+  for (const Group& g : groups_) out.insert(out.end(), g.outputs.begin(), g.outputs.end());
+  return out;
 }
 
 Status GroupWriter::Resend(std::vector<pb::ShardOutput> outputs) {
@@ -168,7 +176,7 @@ Status GroupWriter::OnChangelogDelivery(uint64_t seq, int64_t offset) {
 // our own node id is another process started with it.
 std::string GroupWriter::NewOwner(const kafka::Record& r) const {
   pb::EpochClaim claim;
-  if (r.key != kClaimKey || !r.value || !claim.ParseFromString(*r.value))
+  if (!IsClaimKey(r.key) || !r.value || !claim.ParseFromString(*r.value))
     return "another node claimed the shard";
   if (claim.node_id() == options_.node_id) {
     return "a router with this node id (" + claim.node_id() +
@@ -200,7 +208,7 @@ Status GroupWriter::CheckGap(int64_t from, int64_t to) {
     const uint64_t epoch = kafka::RecordEpoch(r).value_or(0);
     // A claim of our epoch after ours lost the race to ours (the first claim of an epoch wins,
     // as every reader of the changelog decides): its writer owns nothing and writes nothing more.
-    const bool lost_claim = r.key == kClaimKey && epoch == epoch_ && r.offset > claim_offset_;
+    const bool lost_claim = IsClaimKey(r.key) && epoch == epoch_ && r.offset > claim_offset_;
     if (epoch >= epoch_ && !lost_claim && !(epoch == epoch_ && r.offset <= claim_offset_)) {
       return FailedPrecondition("fenced: " + where + " include epoch " + std::to_string(epoch) +
                                 " (ours " + std::to_string(epoch_) + "): " + NewOwner(r));

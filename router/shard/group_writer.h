@@ -64,6 +64,13 @@ class GroupWriter {
   // the meta record is acknowledged.
   Status AppendGroup(pb::ShardMeta meta, std::vector<pb::ShardOutput> outputs,
                      std::vector<Entry> task_records);
+  // Outputs of every group not yet acknowledged by sb.assignments (published or not), in log
+  // order: what a snapshot taken now must carry.
+  std::vector<pb::ShardOutput> UnackedOutputs() const;
+  // Meta of the newest group appended (or of the claim), outputs_acked_through as of then.
+  const pb::ShardMeta& last_meta() const { return pending_meta_; }
+  // Bytes of keys and values appended since the writer was made.
+  uint64_t bytes_appended() const { return bytes_appended_; }
   // Publishes `outputs` at once, as of the claim: a previous owner's not known to be delivered.
   Status Resend(std::vector<pb::ShardOutput> outputs);
   // A delivery report of a changelog record or an output.
@@ -113,6 +120,7 @@ class GroupWriter {
   int64_t outputs_acked_through_ = -1;
   uint64_t next_seq_ = 0;  // changelog records produced (0 is the claim)
   uint64_t output_seq_ = 0;
+  uint64_t bytes_appended_ = 0;
   std::deque<Group> groups_;  // groups in flight, in log order
   uint64_t pending_meta_seq_ = 0;
   pb::ShardMeta pending_meta_;  // meta of the newest group produced

@@ -26,7 +26,8 @@ Shard::Shard(ShardOptions options, const pb::RoutingConfig* config, const Clock*
                .read_timeout_ms = options_.restore_timeout_ms},
               producers, &stats_),
       stats_publisher_(options_.node_id, options_.partition, options_.partitions,
-                       producers.outputs) {}
+                       producers.outputs),
+      snapshots_(options_.snapshots) {}
 
 Shard::~Shard() = default;
 
@@ -56,21 +57,25 @@ Status Shard::Claim() {
   if (!loaded.ok()) return loaded.status();
   ChangelogState state = std::move(*loaded);
   int64_t from = state.next_offset();
-  if (from < marks->first) {
-    // Retention deleted records the restore needs: a changelog must be compacted, never deleted
-    // (the embedded broker keeps only the last 5 MB of a partition). Restore what remains rather
-    // than not at all, and say so.
-    SB_LOG_WARN("shard",
-                "shard %d: WARNING: the changelog starts at offset %lld but the restore needs "
-                "offset %lld: records were deleted by retention; restoring from what remains — "
-                "agents and contacts last written before may be missing\n",
-                p, static_cast<long long>(marks->first), static_cast<long long>(from));
-    from = marks->first;
-  }
+  // Retention removed the log's head (the embedded broker keeps ~5 MB of a partition): what
+  // remains is enough only from a complete snapshot on.
+  const bool head_gone = from < marks->first;
+  if (head_gone) from = marks->first;
   SB_RETURN_IF_ERROR((*reader)->Assign(kafka::kChangelogTopic, p, from));
   // 2. The tail up to the end of the log.
   SB_RETURN_IF_ERROR(ReadChangelog(&state, reader->get(), marks->second, p,
                                    options_.restore_timeout_ms, &stats_.restored_records));
+  if (head_gone && state.snapshot_offset() < 0) {
+    // Restoring "what remains" would forget agents and contacts and resume the input from a
+    // wrong offset: duplicates and losses. Refuse to route this shard instead.
+    return FailedPrecondition(
+        "shard " + std::to_string(p) + ": cannot restore from the changelog: it starts at offset " +
+        std::to_string(marks->first) + " (retention removed the records before) and holds no " +
+        "complete snapshot after that; the changelog must keep the newest snapshot and every " +
+        "record after it (cleanup.policy=compact without retention; on the embedded broker, " +
+        "snapshots more often than its ~5 MB per partition: see router/shard/README.md)");
+  }
+  stats_.snapshots_restored = state.snapshots_applied();
 
   // 3. Claim: the next epoch, appended and acknowledged before anything else of ours.
   pb::EpochClaim claim;
@@ -93,6 +98,10 @@ Status Shard::Claim() {
                               std::to_string(state.epoch()) + ")");
   }
   writer_.Claimed(state.meta());
+  if (state.meta().has_snapshot_slot()) snapshot_slot_ = state.meta().snapshot_slot();
+  snapshots_in_epoch_ = 0;
+  zombies_at_snapshot_ = stats_.zombie_records;
+  snapshots_.Force();  // this epoch's log starts from a complete state of its own
   for (const std::string& key : state.abandoned_keys())
     repairs_.push_back({key, state.Committed(key)});
 
@@ -108,12 +117,15 @@ Status Shard::Claim() {
   stats_.restore_ms = MonotonicMs() - started;
   SB_LOG_INFO("shard",
               "shard %d: claimed epoch %llu at changelog offset %lld (%llu records restored in "
-              "%lld ms; input from contacts@%lld agent-events@%lld; %zu outputs re-sent)\n",
+              "%lld ms, %llu from a snapshot; input from contacts@%lld agent-events@%lld; %zu "
+              "outputs re-sent)\n",
               p, static_cast<unsigned long long>(writer_.epoch()),
               static_cast<long long>(claim_offset),
               static_cast<unsigned long long>(stats_.restored_records),
-              static_cast<long long>(stats_.restore_ms), static_cast<long long>(contacts_next_),
-              static_cast<long long>(agent_events_next_), state.UnackedOutputs().size());
+              static_cast<long long>(stats_.restore_ms),
+              static_cast<unsigned long long>(stats_.snapshots_restored),
+              static_cast<long long>(contacts_next_), static_cast<long long>(agent_events_next_),
+              state.UnackedOutputs().size());
   return Status::Ok();
 }
 
@@ -261,7 +273,7 @@ Status Shard::Flush() {
       bridge_ != nullptr ? bridge_->TakeEntries() : std::vector<Entry>{};
   if (changes_.empty() && decisions_.empty() && !offsets_moved_ && followup_entries.empty() &&
       forwards_.empty()) {
-    return Status::Ok();
+    return MaybeSnapshot();
   }
   for (const Entry& e : repairs_) SB_RETURN_IF_ERROR(writer_.Append(e.key, e.value));
   repairs_.clear();
@@ -279,6 +291,7 @@ Status Shard::Flush() {
   meta.set_agent_events_next_offset(agent_events_next_);
   meta.set_group_seq(++group_seq_);
   meta.set_config_version(config_version_);
+  if (snapshot_slot_) meta.set_snapshot_slot(*snapshot_slot_);
   stats_publisher_.SaveTo(&meta);
   if (bridge_ != nullptr) bridge_->SaveTo(&meta);
   std::vector<pb::ShardOutput> outputs;
@@ -291,6 +304,38 @@ Status Shard::Flush() {
   SB_RETURN_IF_ERROR(
       writer_.AppendGroup(std::move(meta), std::move(outputs), std::move(task_records)));
   ++stats_.groups;
+  return MaybeSnapshot();
+}
+
+Status Shard::MaybeSnapshot() {
+  if (stats_.zombie_records != zombies_at_snapshot_) {
+    // A zombie wrote into the log: its records, once compacted, could shadow values written
+    // before them. A snapshot after them makes the restore independent of both.
+    zombies_at_snapshot_ = stats_.zombie_records;
+    snapshots_.Force();
+  }
+  const int64_t now = clock_->NowMs();
+  if (!snapshots_.Due(writer_.bytes_appended(), now)) return Status::Ok();
+  pb::ShardSnapshot snapshot;
+  *snapshot.mutable_meta() = writer_.last_meta();
+  snapshot.mutable_meta()->clear_outputs();
+  *snapshot.mutable_engine() = engine_->ExportState();
+  if (bridge_ != nullptr) bridge_->followups().ExportTo(&snapshot);
+  for (pb::ShardOutput& out : writer_.UnackedOutputs()) {
+    *snapshot.add_unacked_outputs() = std::move(out);
+  }
+  const uint32_t slot = snapshot_slot_ ? 1 - *snapshot_slot_ : 0;
+  snapshot.set_slot(slot);
+  const uint64_t id = (writer_.epoch() << 32) | ++snapshots_in_epoch_;
+  const uint64_t before = writer_.bytes_appended();
+  for (const Entry& e : SnapshotEntries(snapshot, id)) {
+    SB_RETURN_IF_ERROR(writer_.Append(e.key, e.value));
+  }
+  snapshot_slot_ = slot;
+  const uint64_t size = writer_.bytes_appended() - before;
+  snapshots_.Taken(size, writer_.bytes_appended(), now);
+  ++stats_.snapshots;
+  stats_.snapshot_bytes += size;
   return Status::Ok();
 }
 

@@ -29,6 +29,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,7 @@
 #include "router/shard/followups.h"
 #include "router/shard/group_writer.h"
 #include "router/shard/shard_types.h"
+#include "router/shard/snapshot_policy.h"
 #include "router/shard/stats_publisher.h"
 #include "state-store/store.h"
 #include "switchboard/v1/config.pb.h"
@@ -68,6 +70,8 @@ struct ShardOptions {
   control::ConfigSource* configs = nullptr;
   // How long a marker waits for its version to arrive in sb.control before the shard fails.
   int config_wait_ms = 10000;
+  // When the shard writes snapshots of its state into the changelog (snapshot_policy.h).
+  SnapshotPolicy::Options snapshots;
 };
 
 class Shard {
@@ -133,6 +137,8 @@ class Shard {
   // Claim(): the config version recorded in the changelog replaces the one the shard was made
   // with, when the config source has it.
   void UseRecordedConfig(const std::string& version);
+  // Appends a complete snapshot of the state when the policy says one is due (between groups).
+  Status MaybeSnapshot();
 
   const ShardOptions options_;
   const pb::RoutingConfig* config_;
@@ -156,6 +162,10 @@ class Shard {
   std::vector<Entry> repairs_;  // committed values of keys the previous owner left half-written
   engine::Decisions decisions_;
   engine::Changes changes_;
+  SnapshotPolicy snapshots_;
+  std::optional<uint32_t> snapshot_slot_;  // of the newest snapshot written (by any owner)
+  uint32_t snapshots_in_epoch_ = 0;
+  uint64_t zombies_at_snapshot_ = 0;
   Status failure_;
 };
 

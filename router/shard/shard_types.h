@@ -39,6 +39,9 @@ struct ShardStats {
   uint64_t followup_records = 0;         // sb.followups records produced
   uint64_t followup_records_failed = 0;  // not produced or not delivered (published again)
   int64_t restore_ms = 0;
+  uint64_t snapshots = 0;           // complete snapshots written into the changelog
+  uint64_t snapshot_bytes = 0;      // their bytes (keys and values)
+  uint64_t snapshots_restored = 0;  // complete snapshots the claim's restore read
 };
 
 }  // namespace sb::shard

@@ -82,7 +82,7 @@ void FuzzChangelog(std::string_view bytes) {
   claim.set_epoch(1);
   sb::kafka::Record c;
   c.offset = 0;
-  c.key = shard::kClaimKey;
+  c.key = shard::ClaimKey(1);
   c.value = claim.SerializeAsString();
   c.headers.push_back(sb::kafka::EpochHeader(1));
   if (!state.Apply(c).ok()) sb::fuzz::Die(kTarget, "claim refused", "");

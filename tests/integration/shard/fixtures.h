@@ -48,7 +48,8 @@ class ShardFixture : public ::testing::Test {
   }
 
   Owner MakeOwner(const std::string& node, int32_t partition,
-                  const followup::Settings* followups = nullptr) {
+                  const followup::Settings* followups = nullptr,
+                  SnapshotPolicy::Options snapshots = {}) {
     Owner o;
     Shard** target = new Shard*(nullptr);  // filled below; owned by the callback
     auto producer = kafka::Producer::Create(
@@ -66,6 +67,7 @@ class ShardFixture : public ::testing::Test {
     so.restore_timeout_ms = 20000;
     so.partitions = partitions_;
     so.followups = followups;
+    so.snapshots = snapshots;
     o.shard = std::make_unique<Shard>(
         so, &config_, &clock_,
         Producers{.changelog = o.producer.get(), .outputs = o.producer.get()});

@@ -117,8 +117,8 @@ TEST_F(ShardTest, AClaimThatLostTheRaceDoesNotFenceTheWinner) {
                                       [](uint64_t, int32_t, int64_t, const Status&) {});
   ASSERT_TRUE(twin.ok());
   ASSERT_TRUE((*twin)
-                  ->Produce(kafka::kChangelogTopic, partition_, kClaimKey, lost.SerializeAsString(),
-                            {kafka::EpochHeader(1)}, 0)
+                  ->Produce(kafka::kChangelogTopic, partition_, ClaimKey(1),
+                            lost.SerializeAsString(), {kafka::EpochHeader(1)}, 0)
                   .ok());
   ASSERT_TRUE((*twin)->Flush(10000).ok());
 
@@ -220,7 +220,10 @@ TEST_F(ShardTest, RestartRestoresFromCheckpointAndTail) {
   EXPECT_EQ(again.shard->input_offsets()[0].offset, 1);
 }
 
-TEST_F(ShardTest, ClaimsALogWhoseStartWasDeletedByRetention) {
+// Retention removed the head of a log that holds no snapshot after it (written by something that
+// is not a shard of this version): restoring "what remains" would forget agents and contacts and
+// resume the input from a wrong offset, so the claim is refused, naming why.
+TEST_F(ShardTest, RefusesALogWhoseHeadIsGoneWithoutASnapshotAfterIt) {
   // The mock broker keeps the last 5 MB of a partition: 7 MB of an older owner's unfinished group.
   auto producer = kafka::Producer::Create(kafka_.bootstrap(), {}, nullptr);
   ASSERT_TRUE(producer.ok());
@@ -240,9 +243,56 @@ TEST_F(ShardTest, ClaimsALogWhoseStartWasDeletedByRetention) {
 
   Owner a = MakeOwner("n1");
   Status st = a.shard->Claim();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), Code::kFailedPrecondition) << st.ToString();
+  EXPECT_NE(st.message().find("no complete snapshot"), std::string::npos) << st.ToString();
+}
+
+// A node with no local state (a new pod) takes over after retention removed the log's head,
+// claims included: it restores from the newest complete snapshot and the records after it, and
+// resumes the input where the old owner stopped.
+TEST_F(ShardTest, ANodeWithNoLocalStateRestoresFromTheSnapshotAfterTheHeadIsGone) {
+  const SnapshotPolicy::Options often{.min_bytes = 256 * 1024, .interval_ms = 3'600'000};
+  Owner a = ShardFixture::MakeOwner("n1", partition_, nullptr, often);
+  ASSERT_TRUE(a.shard->Claim().ok()) << a.shard->failure().ToString();
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kAgentEventsTopic, 0, Login("ag1"))).ok());
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kContactsTopic, 0, Arrive("c1"))).ok());
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kAgentEventsTopic, 1, Accept("ag1", "c1"))).ok());
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kContactsTopic, 1, Arrive("c2"))).ok());  // waits
+  Settle(a);
+  // 7 MB of contacts that come and go: the broker drops the head, the claim with it.
+  const std::string big(50 * 1024, 'x');
+  int64_t contacts = 2;
+  for (int i = 0; i < 140; ++i) {
+    pb::RoutingEvent arrive = Arrive("pad" + std::to_string(i));
+    (*arrive.mutable_contact_arrived()->mutable_contact()->mutable_attributes())["pad"] = big;
+    ASSERT_TRUE(a.shard->OnInput(Input(kafka::kContactsTopic, contacts++, arrive)).ok());
+    Settle(a);
+    pb::RoutingEvent cancel;
+    cancel.mutable_contact_cancelled()->set_contact_id("pad" + std::to_string(i));
+    ASSERT_TRUE(a.shard->OnInput(Input(kafka::kContactsTopic, contacts++, cancel)).ok());
+    Settle(a);
+  }
+  ASSERT_TRUE(a.shard->failure().ok()) << a.shard->failure().ToString();
+  EXPECT_GT(a.shard->stats().snapshots, 5u);
+  auto reader = kafka::PartitionReader::Create(kafka_.bootstrap(), {});
+  ASSERT_TRUE(reader.ok());
+  auto marks = (*reader)->Watermarks(kafka::kChangelogTopic, partition_, 5000);
+  ASSERT_TRUE(marks.ok());
+  ASSERT_GT(marks->first, 0) << "the broker kept the whole log: the scenario does not hold";
+
+  Owner b = ShardFixture::MakeOwner("n2", partition_, nullptr, often);
+  Status st = b.shard->Claim();
   ASSERT_TRUE(st.ok()) << st.ToString();
-  EXPECT_EQ(a.shard->epoch(), 1u);
-  EXPECT_EQ(a.shard->Summarize().agents_logged_in, 0u);
+  EXPECT_EQ(b.shard->epoch(), 2u);
+  EXPECT_GE(b.shard->stats().snapshots_restored, 1u);
+  const engine::Summary sum = b.shard->Summarize();
+  EXPECT_EQ(sum.agents_logged_in, 1u);
+  EXPECT_EQ(sum.connected, 1u);  // c1, with ag1
+  EXPECT_EQ(sum.waiting, 1u);    // c2
+  const auto offsets = b.shard->input_offsets();
+  EXPECT_EQ(offsets[0].offset, contacts);
+  EXPECT_EQ(offsets[1].offset, 2);
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ kafka::Record Claim(int64_t offset, uint64_t epoch, const std::string& node) {
   pb::EpochClaim c;
   c.set_epoch(epoch);
   c.set_node_id(node);
-  return Rec(offset, epoch, kClaimKey, c.SerializeAsString());
+  return Rec(offset, epoch, ClaimKey(epoch), c.SerializeAsString());
 }
 
 std::string Agent(const std::string& id) {
@@ -113,7 +113,7 @@ TEST(ChangelogStateTest, KeepsOutputsUntilAcknowledged) {
 
 TEST(ChangelogStateTest, MalformedRecordsAreNamedAndSkipped) {
   ChangelogState s;
-  kafka::Record no_epoch = Rec(0, 1, kClaimKey, "x");
+  kafka::Record no_epoch = Rec(0, 1, ClaimKey(1), "x");
   no_epoch.headers.clear();
   Status st = s.Apply(no_epoch);
   EXPECT_FALSE(st.ok());
@@ -163,6 +163,122 @@ TEST(ChangelogStateTest, FollowUpTasksAndForwardsAreKeptLikeEntities) {
   EXPECT_EQ(st->outage_since_ms(), 77);
   EXPECT_EQ(s.ToForwards()->seen_size(), 0);
   EXPECT_EQ(s.Committed(FollowUpKey("t1")).has_value(), true);
+}
+
+// A snapshot holding agent `agent` and nothing else, as `epoch`'s owner writes it, in chunks of
+// 8 bytes from `offset` on; returns the offset after it.
+int64_t AppendSnapshot(ChangelogState* s, int64_t offset, uint64_t epoch, const std::string& agent,
+                       int64_t contacts_next, uint32_t slot, size_t drop_last = 0) {
+  pb::ShardSnapshot snap;
+  snap.mutable_meta()->set_contacts_next_offset(contacts_next);
+  snap.mutable_engine()->add_agents()->ParseFromString(Agent(agent));
+  snap.add_unacked_outputs()->set_output_id("c0#1#OFFER");
+  snap.set_slot(slot);
+  std::vector<Entry> chunks = SnapshotEntries(snap, epoch << 32 | 1, 8);
+  EXPECT_GT(chunks.size(), 2u);
+  chunks.resize(chunks.size() - drop_last);
+  for (const Entry& e : chunks) EXPECT_TRUE(s->Apply(Rec(offset++, epoch, e.key, e.value)).ok());
+  return offset;
+}
+
+TEST(ChangelogStateTest, ACompleteSnapshotReplacesEverythingReadBefore) {
+  ChangelogState s;
+  ASSERT_TRUE(s.Apply(Claim(0, 1, "n1")).ok());
+  ASSERT_TRUE(s.Apply(Rec(1, 1, AgentKey("a1"), Agent("a1"))).ok());
+  ASSERT_TRUE(s.Apply(Meta(2, 1, 5, {"c9#1#OFFER"})).ok());
+  int64_t next = AppendSnapshot(&s, 3, 1, "a2", 6, /*slot=*/1);
+  EXPECT_EQ(s.snapshot_offset(), next - 1);
+  EXPECT_EQ(s.meta().snapshot_slot(), 1u);
+  ASSERT_TRUE(s.Apply(Rec(next, 1, ContactKey("c1"), Contact("c1", 1))).ok());
+  ASSERT_TRUE(s.Apply(Meta(next + 1, 1, 7)).ok());
+  auto st = s.ToEngineState();
+  ASSERT_TRUE(st.ok());
+  ASSERT_EQ(st->agents_size(), 1);
+  EXPECT_EQ(st->agents(0).agent().id(), "a2");  // a1 is not in the snapshot: gone
+  EXPECT_EQ(st->contacts_size(), 1);            // written after it
+  EXPECT_EQ(s.meta().contacts_next_offset(), 7);
+  // The outputs the snapshot carried, not the ones of the groups before it.
+  ASSERT_EQ(s.UnackedOutputs().size(), 1u);
+  EXPECT_EQ(s.UnackedOutputs()[0].output_id(), "c0#1#OFFER");
+  // Acknowledged through the offset before the snapshot: forgotten.
+  ASSERT_TRUE(s.Apply(Meta(next + 2, 1, 7, {}, /*acked_through=*/2)).ok());
+  EXPECT_TRUE(s.UnackedOutputs().empty());
+}
+
+TEST(ChangelogStateTest, AnUnfinishedSnapshotChangesNothing) {
+  ChangelogState s;
+  ASSERT_TRUE(s.Apply(Claim(0, 1, "n1")).ok());
+  ASSERT_TRUE(s.Apply(Rec(1, 1, AgentKey("a1"), Agent("a1"))).ok());
+  ASSERT_TRUE(s.Apply(Meta(2, 1, 5)).ok());
+  // n1 dies in the middle of its snapshot; n2 claims.
+  int64_t next = AppendSnapshot(&s, 3, 1, "a2", 6, 0, /*drop_last=*/1);
+  ASSERT_TRUE(s.Apply(Claim(next, 2, "n2")).ok());
+  EXPECT_EQ(s.snapshot_offset(), -1);
+  ASSERT_EQ(s.ToEngineState()->agents_size(), 1);
+  EXPECT_EQ(s.ToEngineState()->agents(0).agent().id(), "a1");
+  EXPECT_EQ(s.meta().contacts_next_offset(), 5);
+}
+
+TEST(ChangelogStateTest, AZombiesSnapshotAfterANewerClaimIsIgnored) {
+  ChangelogState s;
+  ASSERT_TRUE(s.Apply(Claim(0, 1, "n1")).ok());
+  ASSERT_TRUE(s.Apply(Claim(1, 2, "n2")).ok());
+  ASSERT_TRUE(s.Apply(Rec(2, 2, AgentKey("a1"), Agent("a1"))).ok());
+  ASSERT_TRUE(s.Apply(Meta(3, 2, 5)).ok());
+  AppendSnapshot(&s, 4, 1, "zombie", 99, 0);
+  EXPECT_EQ(s.snapshot_offset(), -1);
+  ASSERT_EQ(s.ToEngineState()->agents_size(), 1);
+  EXPECT_EQ(s.ToEngineState()->agents(0).agent().id(), "a1");
+  EXPECT_EQ(s.meta().contacts_next_offset(), 5);
+}
+
+// Retention removed the head of the log, claims included: the records of the epoch that wrote
+// what remains count, and a zombie's after them do not.
+TEST(ChangelogStateTest, RecordsOfAnEpochWhoseClaimIsGoneCount) {
+  ChangelogState s;
+  int64_t next = AppendSnapshot(&s, 40, 3, "a3", 8, 0);
+  EXPECT_EQ(s.epoch(), 3u);
+  ASSERT_TRUE(s.Apply(Rec(next, 2, AgentKey("zombie"), Agent("zombie"))).ok());
+  ASSERT_TRUE(s.Apply(Meta(next + 1, 2, 99)).ok());
+  ASSERT_EQ(s.ToEngineState()->agents_size(), 1);
+  EXPECT_EQ(s.ToEngineState()->agents(0).agent().id(), "a3");
+  EXPECT_EQ(s.meta().contacts_next_offset(), 8);
+}
+
+// What compaction leaves: the newest record per key. Claims have a key per epoch, so every claim
+// stays, and the reader rule (a newer claim before a record fences it) still holds: an agent last
+// written under epoch 1 counts, a zombie's write of epoch 1 after claim 2 does not.
+TEST(ChangelogStateTest, ACompactedLogKeepsEveryClaimAndOlderEpochsEntities) {
+  EXPECT_NE(ClaimKey(1), ClaimKey(2));
+  EXPECT_EQ(ClaimKey(7), "claim/00000000000000000007");
+  ChangelogState s;
+  ASSERT_TRUE(s.Apply(Claim(0, 1, "n1")).ok());
+  ASSERT_TRUE(s.Apply(Rec(3, 1, AgentKey("a1"), Agent("a1"))).ok());
+  ASSERT_TRUE(s.Apply(Claim(10, 2, "n2")).ok());  // n1's meta at 4 was compacted by 2's metas
+  ASSERT_TRUE(s.Apply(Rec(11, 1, AgentKey("a2"), Agent("a2"))).ok());  // zombie
+  ASSERT_TRUE(s.Apply(Rec(12, 2, AgentKey("a3"), Agent("a3"))).ok());
+  ASSERT_TRUE(s.Apply(Meta(13, 2, 5)).ok());
+  auto state = s.ToEngineState();
+  ASSERT_TRUE(state.ok());
+  std::vector<std::string> ids;
+  for (const auto& a : state->agents()) ids.push_back(a.agent().id());
+  EXPECT_EQ(ids, std::vector<std::string>{"a3"});
+}
+
+TEST(ChangelogStateTest, MalformedSnapshotChunksAreNamed) {
+  ChangelogState s;
+  ASSERT_TRUE(s.Apply(Claim(0, 1, "n1")).ok());
+  Status st = s.Apply(Rec(1, 1, "s/0/000000", "\xff\xff"));
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("snapshot chunk"), std::string::npos) << st.message();
+  pb::SnapshotChunk bad;
+  bad.set_snapshot_id(1);
+  bad.set_count(1);
+  bad.set_data("\xff\xff\xff");
+  st = s.Apply(Rec(2, 1, "s/0/000000", bad.SerializeAsString()));
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("do not parse"), std::string::npos) << st.message();
+  EXPECT_EQ(s.snapshot_offset(), -1);
 }
 
 }  // namespace
