@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "absl/strings/string_view.h"
 #include "common/text.h"
@@ -80,6 +81,33 @@ void ActorOf(const pb::RoutingEvent& e, std::string* contact, std::string* agent
   }
 }
 
+// The desktop session an agent event was sent in (empty for other events, or none given).
+std::string SessionOf(const pb::RoutingEvent& e) {
+  switch (e.event_case()) {
+    case pb::RoutingEvent::kAgentLogin:
+      return e.agent_login().session();
+    case pb::RoutingEvent::kAgentLogout:
+      return e.agent_logout().session();
+    case pb::RoutingEvent::kAgentReady:
+      return e.agent_ready().session();
+    case pb::RoutingEvent::kAgentNotReady:
+      return e.agent_not_ready().session();
+    case pb::RoutingEvent::kOfferAccepted:
+      return e.offer_accepted().session();
+    case pb::RoutingEvent::kOfferRejected:
+      return e.offer_rejected().session();
+    case pb::RoutingEvent::kWrapUpDone:
+      return e.wrap_up_done().session();
+    default:
+      return {};
+  }
+}
+
+// "session "s1"", or "no session" for an empty one, in refusal messages.
+std::string SessionName(std::string_view session) {
+  return session.empty() ? "no session" : "session " + Quote(session);
+}
+
 // The answer to `event`, refused with `refusal`.
 Decision RefusalOf(const pb::RoutingEvent& event, const Status& refusal, int64_t now_ms) {
   Decision d;
@@ -90,6 +118,7 @@ Decision RefusalOf(const pb::RoutingEvent& event, const Status& refusal, int64_t
   d.detail = refusal.message();
   const auto* field = pb::RoutingEvent::descriptor()->FindFieldByNumber(event.event_case());
   if (field != nullptr) d.refused_event = field->name();
+  d.session = SessionOf(event);
   return d;
 }
 
@@ -391,7 +420,16 @@ void EngineImpl::CloseWork(AgentIdx a, ContactIdx c) {
   Finish(c);
 }
 
-Status EngineImpl::Login(const pb::Agent& agent, bool ready, Decisions* out) {
+Status EngineImpl::CheckSession(const AgentRec& a, std::string_view action,
+                                std::string_view session) const {
+  if (!a.logged_in() || session == a.session) return Status::Ok();
+  return FailedPrecondition("agent " + Quote(a.id) + ": " + std::string(action) + " of " +
+                            SessionName(session) + " ignored: " + SessionName(a.session) +
+                            " (generation " + std::to_string(a.generation) + ") is current");
+}
+
+Status EngineImpl::Login(const pb::Agent& agent, bool ready, std::string_view session,
+                         Decisions* out) {
   if (agent.id().empty()) return InvalidArgument("agent.id: required");
   auto domain = cfg_.FindDomain(agent.domain());
   if (!domain) return InvalidArgument("agent.domain: unknown domain " + Quote(agent.domain()));
@@ -411,11 +449,29 @@ Status EngineImpl::Login(const pb::Agent& agent, bool ready, Decisions* out) {
     return InvalidArgument("agent.capacity_units: must be at most 10000");
   }
   auto existing = agent_index_.find(agent.id());
-  if (existing != agent_index_.end() && A(existing->second).logged_in()) {
-    return FailedPrecondition("agent.id: agent " + Quote(agent.id()) + " is already logged in");
+  if (existing != agent_index_.end() && std::as_const(*this).A(existing->second).logged_in()) {
+    const AgentRec& cur = std::as_const(*this).A(existing->second);
+    // The same session again (a repeated record, or two logins without sessions): as before.
+    if (session == cur.session) {
+      return FailedPrecondition("agent.id: agent " + Quote(agent.id()) + " is already logged in" +
+                                (session.empty() ? "" : " with " + SessionName(session)));
+    }
+    // A publisher without sessions cannot be told it lost the agent, nor its events told apart:
+    // it does not take over a desktop's session.
+    if (session.empty()) {
+      return FailedPrecondition("agent.id: agent " + Quote(agent.id()) + " is logged in with " +
+                                SessionName(cur.session) + " (generation " +
+                                std::to_string(cur.generation) +
+                                "): a login without a session cannot take it over");
+    }
+    MoveSession(existing->second, *domain, std::move(prof), agent.capacity_units(), ready, session,
+                out);
+    return Status::Ok();
   }
   const AgentIdx a = AgentSlot(agent.id());
   AgentRec& ar = A(a);
+  ar.session = std::string(session);
+  ++ar.generation;
   ar.domain = *domain;
   ar.prof = std::move(prof);
   ar.configured_capacity = agent.capacity_units();
@@ -431,13 +487,69 @@ Status EngineImpl::Login(const pb::Agent& agent, bool ready, Decisions* out) {
   return Status::Ok();
 }
 
-Status EngineImpl::Logout(std::string_view agent_id, Decisions* out) {
+void EngineImpl::MoveSession(AgentIdx a, DomainIdx domain, std::vector<uint8_t> prof,
+                             uint32_t configured_capacity, bool ready, std::string_view session,
+                             Decisions* out) {
+  AgentRec& ar = A(a);
+  Account(ar);
+  const std::string previous = std::exchange(ar.session, std::string(session));
+  ++ar.generation;
+  // Skills, domain and capacity as this login says; one capacity, the work held counts in it.
+  LeaveSigs(a);
+  ar.domain = domain;
+  ar.prof = std::move(prof);
+  ar.configured_capacity = configured_capacity;
+  ar.capacity = configured_capacity > 0 ? configured_capacity : cfg_.agent_units();
+  const pb::AgentState presence = ready ? pb::AGENT_STATE_READY : pb::AGENT_STATE_NOT_READY;
+  if (ar.presence != presence) {
+    ar.presence = presence;
+    ar.presence_since_ms = now_;
+    if (ready && ar.items.empty()) ar.idle_since_ms = now_;
+  }
+  ar.reason = ready ? "" : "login";
+  JoinSigs(a);
+  RefreshReady(a);
+  {
+    Decision& d = out->emplace_back();
+    d.type = pb::DECISION_AGENT_STATE;
+    d.reason = pb::REASON_SESSION_MOVED;
+    d.at_ms = now_;
+    d.agent_id = ar.id;
+    d.session = ar.session;
+    d.generation = ar.generation;
+    d.detail = SessionName(ar.session) + " (generation " + std::to_string(ar.generation) +
+               ") replaced " + SessionName(previous);
+  }
+  // Contacts waiting for this agent by name that its new skills or domain no longer meet take
+  // anyone now (FillAgent offers the others without checking skills again).
+  const std::vector<ContactIdx> waiting = A(a).preferred_waiting;
+  for (ContactIdx c : waiting) {
+    if (Qualifies(A(a), sigs_[C(c).sig])) continue;
+    Unfile(c);
+    C(c).preferred_released = true;
+    C(c).next_reason = pb::REASON_PREFERRED_AGENT_INELIGIBLE;
+    Route(c, out);
+  }
+  // Offers the older session's desktop was shown: the new desktop never saw them.
+  std::vector<ContactIdx> offered;
+  for (const WorkItem& w : A(a).items) {
+    if (w.state == pb::CONTACT_STATE_OFFERED) offered.push_back(w.contact);
+  }
+  for (ContactIdx c : offered) {
+    ReleaseItem(a, c);
+    Requeue(c, pb::REASON_SESSION_MOVED, out);
+  }
+  FillAgent(a, out);
+}
+
+Status EngineImpl::Logout(std::string_view agent_id, std::string_view session, Decisions* out) {
   auto found = FindAgent(agent_id);
   if (!found.ok()) return found.status();
   const AgentIdx a = *found;
   AgentRec& ar = A(a);
   if (!ar.logged_in())
     return FailedPrecondition("agent_id: agent " + Quote(agent_id) + " is not logged in");
+  SB_RETURN_IF_ERROR(CheckSession(ar, "logout", session));
   Account(ar);
   ar.presence = pb::AGENT_STATE_LOGGED_OUT;
   ar.reason.clear();
@@ -469,12 +581,13 @@ Status EngineImpl::Logout(std::string_view agent_id, Decisions* out) {
   return Status::Ok();
 }
 
-Status EngineImpl::SetReady(std::string_view agent_id, Decisions* out) {
+Status EngineImpl::SetReady(std::string_view agent_id, std::string_view session, Decisions* out) {
   auto found = FindAgent(agent_id);
   if (!found.ok()) return found.status();
   AgentRec& ar = A(*found);
   if (!ar.logged_in())
     return FailedPrecondition("agent_id: agent " + Quote(agent_id) + " is not logged in");
+  SB_RETURN_IF_ERROR(CheckSession(ar, "ready", session));
   if (ar.presence != pb::AGENT_STATE_READY) {
     Account(ar);
     ar.presence = pb::AGENT_STATE_READY;
@@ -486,12 +599,14 @@ Status EngineImpl::SetReady(std::string_view agent_id, Decisions* out) {
   return Status::Ok();
 }
 
-Status EngineImpl::SetNotReady(std::string_view agent_id, std::string_view reason, Decisions*) {
+Status EngineImpl::SetNotReady(std::string_view agent_id, std::string_view reason,
+                               std::string_view session, Decisions*) {
   auto found = FindAgent(agent_id);
   if (!found.ok()) return found.status();
   AgentRec& ar = A(*found);
   if (!ar.logged_in())
     return FailedPrecondition("agent_id: agent " + Quote(agent_id) + " is not logged in");
+  SB_RETURN_IF_ERROR(CheckSession(ar, "not-ready", session));
   Account(ar);
   ar.presence = pb::AGENT_STATE_NOT_READY;
   ar.reason = std::string(reason);
@@ -517,7 +632,10 @@ Result<ContactIdx> EngineImpl::FindOffer(std::string_view agent_id, std::string_
 }
 
 Status EngineImpl::Accept(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
-                          Decisions* out) {
+                          std::string_view session, Decisions* out) {
+  if (auto a = FindAgent(agent_id); a.ok()) {
+    SB_RETURN_IF_ERROR(CheckSession(std::as_const(*this).A(*a), "accept", session));
+  }
   auto found = FindOffer(agent_id, contact_id, attempt);
   if (!found.ok()) return found.status();
   const ContactIdx c = *found;
@@ -562,7 +680,10 @@ Status EngineImpl::Accept(std::string_view agent_id, std::string_view contact_id
 }
 
 Status EngineImpl::Reject(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
-                          Decisions* out) {
+                          std::string_view session, Decisions* out) {
+  if (auto a = FindAgent(agent_id); a.ok()) {
+    SB_RETURN_IF_ERROR(CheckSession(std::as_const(*this).A(*a), "reject", session));
+  }
   auto found = FindOffer(agent_id, contact_id, attempt);
   if (!found.ok()) return found.status();
   const ContactIdx c = *found;
@@ -575,10 +696,11 @@ Status EngineImpl::Reject(std::string_view agent_id, std::string_view contact_id
 }
 
 Status EngineImpl::WrapUp(std::string_view agent_id, std::string_view contact_id,
-                          std::string_view disposition, Decisions* out) {
+                          std::string_view disposition, std::string_view session, Decisions* out) {
   auto found = FindAgent(agent_id);
   if (!found.ok()) return found.status();
   const AgentIdx a = *found;
+  SB_RETURN_IF_ERROR(CheckSession(std::as_const(*this).A(a), "wrap-up", session));
   std::vector<ContactIdx> done;
   for (const WorkItem& w : A(a).items) {
     if (w.state != pb::CONTACT_STATE_COMPLETED) continue;
@@ -656,29 +778,31 @@ Status Engine::ContactEnded(std::string_view id, Decisions* out) {
 Status Engine::ContactTransferred(const pb::ContactTransferred& transfer, Decisions* out) {
   SB_ENGINE_CALL(out, Transfer(transfer, out));
 }
-Status Engine::AgentLogin(const pb::Agent& agent, bool ready, Decisions* out) {
-  SB_ENGINE_CALL(out, Login(agent, ready, out));
+Status Engine::AgentLogin(const pb::Agent& agent, bool ready, Decisions* out,
+                          std::string_view session) {
+  SB_ENGINE_CALL(out, Login(agent, ready, session, out));
 }
-Status Engine::AgentLogout(std::string_view id, Decisions* out) {
-  SB_ENGINE_CALL(out, Logout(id, out));
+Status Engine::AgentLogout(std::string_view id, Decisions* out, std::string_view session) {
+  SB_ENGINE_CALL(out, Logout(id, session, out));
 }
-Status Engine::AgentReady(std::string_view id, Decisions* out) {
-  SB_ENGINE_CALL(out, SetReady(id, out));
+Status Engine::AgentReady(std::string_view id, Decisions* out, std::string_view session) {
+  SB_ENGINE_CALL(out, SetReady(id, session, out));
 }
-Status Engine::AgentNotReady(std::string_view id, std::string_view reason, Decisions* out) {
-  SB_ENGINE_CALL(out, SetNotReady(id, reason, out));
+Status Engine::AgentNotReady(std::string_view id, std::string_view reason, Decisions* out,
+                             std::string_view session) {
+  SB_ENGINE_CALL(out, SetNotReady(id, reason, session, out));
 }
 Status Engine::OfferAccepted(std::string_view agent_id, std::string_view contact_id,
-                             uint32_t attempt, Decisions* out) {
-  SB_ENGINE_CALL(out, Accept(agent_id, contact_id, attempt, out));
+                             uint32_t attempt, Decisions* out, std::string_view session) {
+  SB_ENGINE_CALL(out, Accept(agent_id, contact_id, attempt, session, out));
 }
 Status Engine::OfferRejected(std::string_view agent_id, std::string_view contact_id,
-                             uint32_t attempt, Decisions* out) {
-  SB_ENGINE_CALL(out, Reject(agent_id, contact_id, attempt, out));
+                             uint32_t attempt, Decisions* out, std::string_view session) {
+  SB_ENGINE_CALL(out, Reject(agent_id, contact_id, attempt, session, out));
 }
 Status Engine::WrapUpDone(std::string_view agent_id, std::string_view contact_id, Decisions* out,
-                          std::string_view disposition) {
-  SB_ENGINE_CALL(out, WrapUp(agent_id, contact_id, disposition, out));
+                          std::string_view disposition, std::string_view session) {
+  SB_ENGINE_CALL(out, WrapUp(agent_id, contact_id, disposition, session, out));
 }
 #undef SB_ENGINE_CALL
 
@@ -706,22 +830,24 @@ Status Engine::Dispatch(const pb::RoutingEvent& e, Decisions* out) {
     case pb::RoutingEvent::kContactTransferred:
       return ContactTransferred(e.contact_transferred(), out);
     case pb::RoutingEvent::kAgentLogin:
-      return AgentLogin(e.agent_login().agent(), e.agent_login().ready(), out);
+      return AgentLogin(e.agent_login().agent(), e.agent_login().ready(), out,
+                        e.agent_login().session());
     case pb::RoutingEvent::kAgentLogout:
-      return AgentLogout(e.agent_logout().agent_id(), out);
+      return AgentLogout(e.agent_logout().agent_id(), out, e.agent_logout().session());
     case pb::RoutingEvent::kAgentReady:
-      return AgentReady(e.agent_ready().agent_id(), out);
+      return AgentReady(e.agent_ready().agent_id(), out, e.agent_ready().session());
     case pb::RoutingEvent::kAgentNotReady:
-      return AgentNotReady(e.agent_not_ready().agent_id(), e.agent_not_ready().reason(), out);
+      return AgentNotReady(e.agent_not_ready().agent_id(), e.agent_not_ready().reason(), out,
+                           e.agent_not_ready().session());
     case pb::RoutingEvent::kOfferAccepted:
       return OfferAccepted(e.offer_accepted().agent_id(), e.offer_accepted().contact_id(),
-                           e.offer_accepted().attempt(), out);
+                           e.offer_accepted().attempt(), out, e.offer_accepted().session());
     case pb::RoutingEvent::kOfferRejected:
       return OfferRejected(e.offer_rejected().agent_id(), e.offer_rejected().contact_id(),
-                           e.offer_rejected().attempt(), out);
+                           e.offer_rejected().attempt(), out, e.offer_rejected().session());
     case pb::RoutingEvent::kWrapUpDone:
       return WrapUpDone(e.wrap_up_done().agent_id(), e.wrap_up_done().contact_id(), out,
-                        e.wrap_up_done().disposition());
+                        e.wrap_up_done().disposition(), e.wrap_up_done().session());
     case pb::RoutingEvent::kTimer:
       Tick(out);
       return Status::Ok();

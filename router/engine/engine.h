@@ -153,19 +153,39 @@ class Engine {
   // agent (NotFound); a queue or agent of another routing domain, the connected agent itself, or
   // an agent logged out (FailedPrecondition); no target or no handoff note (InvalidArgument).
   Status ContactTransferred(const pb::ContactTransferred& transfer, Decisions* out);
-  Status AgentLogin(const pb::Agent& agent, bool ready, Decisions* out);
-  Status AgentLogout(std::string_view agent_id, Decisions* out);
-  Status AgentReady(std::string_view agent_id, Decisions* out);
-  Status AgentNotReady(std::string_view agent_id, std::string_view reason, Decisions* out);
+  // Agent events and sessions (DESIGN.md "An agent is one person"; events.proto): `session` is
+  // the desktop session that sent the event, empty for publishers without sessions. Each agent
+  // has a current session and a generation (AgentRecord; log order decides: the last login
+  // applied is current).
+  //
+  // Login of an agent logged out: logs it in with `session`, generation + 1. Of an agent logged
+  // in with another session: a session move. `session` becomes current (generation + 1); the
+  // agent keeps its connected contacts, after-contact work and occupancy (one capacity, not two);
+  // skills, domain, capacity and ready come from this login; its open offers go back to the
+  // queue (REASON_SESSION_MOVED: the older desktop saw them, the new one did not) and may be
+  // offered again at once; one DECISION_AGENT_STATE (REASON_SESSION_MOVED, session,
+  // generation) tells the gateways, so the older session's desk ends. Refused
+  // (FailedPrecondition), nothing changed: a login of the current session again (also both
+  // empty), and an empty-session login while a session is current.
+  Status AgentLogin(const pb::Agent& agent, bool ready, Decisions* out,
+                    std::string_view session = {});
+  // Every call below is refused (FailedPrecondition, nothing changed) when the agent is logged
+  // in and `session` is not its current session ("agent "a1": logout of session "s1" ignored:
+  // session "s2" (generation 4) is current"): a late grace-period logout or a stale desktop's
+  // action never acts.
+  Status AgentLogout(std::string_view agent_id, Decisions* out, std::string_view session = {});
+  Status AgentReady(std::string_view agent_id, Decisions* out, std::string_view session = {});
+  Status AgentNotReady(std::string_view agent_id, std::string_view reason, Decisions* out,
+                       std::string_view session = {});
   // `attempt` 0 accepts whatever offer the agent holds for the contact.
   Status OfferAccepted(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
-                       Decisions* out);
+                       Decisions* out, std::string_view session = {});
   Status OfferRejected(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
-                       Decisions* out);
+                       Decisions* out, std::string_view session = {});
   // An empty contact_id wraps up every contact the agent has in after-contact work.
   // `disposition` "resolved" (kResolvedDisposition) counts toward first-contact resolution.
   Status WrapUpDone(std::string_view agent_id, std::string_view contact_id, Decisions* out,
-                    std::string_view disposition = {});
+                    std::string_view disposition = {}, std::string_view session = {});
   // Fires due timers only.
   void Tick(Decisions* out);
 

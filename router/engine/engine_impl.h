@@ -138,6 +138,10 @@ struct AgentRec {
   std::vector<uint8_t> in_ready;   // parallel to sigs
   uint32_t ready_entries = 0;      // how many in_ready are set
   std::vector<ContactIdx> preferred_waiting;  // contacts waiting for this agent, in key order
+  // The desktop session whose events act (events.proto), and the count of logins and session
+  // moves; both kept across logouts (the record is never dropped), so generations only grow.
+  std::string session;
+  uint64_t generation = 0;
 
   bool logged_in() const { return presence != pb::AGENT_STATE_LOGGED_OUT; }
 };
@@ -222,16 +226,17 @@ class EngineImpl {
   Status EndWaiting(std::string_view contact_id, bool abandoned, Decisions* out);
   Status ContactEnded(std::string_view contact_id, Decisions* out);
   Status Transfer(const pb::ContactTransferred& t, Decisions* out);
-  Status Login(const pb::Agent& agent, bool ready, Decisions* out);
-  Status Logout(std::string_view agent_id, Decisions* out);
-  Status SetReady(std::string_view agent_id, Decisions* out);
-  Status SetNotReady(std::string_view agent_id, std::string_view reason, Decisions* out);
+  Status Login(const pb::Agent& agent, bool ready, std::string_view session, Decisions* out);
+  Status Logout(std::string_view agent_id, std::string_view session, Decisions* out);
+  Status SetReady(std::string_view agent_id, std::string_view session, Decisions* out);
+  Status SetNotReady(std::string_view agent_id, std::string_view reason, std::string_view session,
+                     Decisions* out);
   Status Accept(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
-                Decisions* out);
+                std::string_view session, Decisions* out);
   Status Reject(std::string_view agent_id, std::string_view contact_id, uint32_t attempt,
-                Decisions* out);
+                std::string_view session, Decisions* out);
   Status WrapUp(std::string_view agent_id, std::string_view contact_id,
-                std::string_view disposition, Decisions* out);
+                std::string_view disposition, std::string_view session, Decisions* out);
   void RunTimers(Decisions* out);
   void BeginCall() { now_ = std::max(now_, clock_->NowMs()); }
   // Views report ages at the clock's time even if no call has advanced the engine since.
@@ -299,6 +304,13 @@ class EngineImpl {
   pb::QueueStats& StatsOf(QueueIdx q) { return stats_[q]; }
 
   Result<AgentIdx> FindAgent(std::string_view id) const;
+  // FailedPrecondition unless `session` is the logged-in agent's current session (`action` names
+  // the event in the message); Ok for an agent logged out (the caller's own checks refuse).
+  Status CheckSession(const AgentRec& a, std::string_view action, std::string_view session) const;
+  // A login of `session` while the agent is logged in with another: see Engine::AgentLogin.
+  void MoveSession(AgentIdx a, DomainIdx domain, std::vector<uint8_t> prof,
+                   uint32_t configured_capacity, bool ready, std::string_view session,
+                   Decisions* out);
   Result<ContactIdx> FindContact(std::string_view id) const;
   ContactIdx NewContactSlot();
   // Validates a contact and files its record (not its queue place): identity, requirement extras,

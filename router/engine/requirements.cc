@@ -28,6 +28,8 @@ pb::Decision Decision::ToProto() const {
   if (!refusal_code.empty()) d.set_refusal_code(refusal_code);
   if (!detail.empty()) d.set_detail(detail);
   if (!refused_event.empty()) d.set_refused_event(refused_event);
+  if (!session.empty()) d.set_session(session);
+  if (generation != 0) d.set_generation(generation);
   if (!input_topic.empty()) {
     d.set_input_topic(input_topic);
     d.set_input_offset(input_offset);

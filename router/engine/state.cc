@@ -178,7 +178,10 @@ void EngineImpl::ExportAgent(const AgentRec& a, pb::AgentRecord* r) const {
   r->mutable_agent()->set_domain(cfg_.domain_name(a.domain));
   r->set_presence(a.presence);
   r->set_presence_since_ms(a.presence_since_ms);
-  if (!a.logged_in()) return;  // only its identity matters: the next login starts afresh
+  r->set_session(a.session);
+  r->set_generation(a.generation);
+  // Only its identity (and generation) matters: the next login starts afresh.
+  if (!a.logged_in()) return;
   for (size_t s = 0; s < a.prof.size(); ++s) {
     if (a.prof[s] == 0) continue;
     pb::SkillLevel* level = r->mutable_agent()->add_skills();
@@ -307,10 +310,13 @@ Status EngineImpl::Import(const pb::EngineState& st) {
       auto domain = cfg_.FindDomain(r.agent().domain());
       a.domain = domain ? *domain : 0;
       a.presence_since_ms = r.presence_since_ms();
+      a.session = r.session();
+      a.generation = r.generation();
       continue;
     }
-    SB_RETURN_IF_ERROR(Login(r.agent(), /*ready=*/false, &ignored));
+    SB_RETURN_IF_ERROR(Login(r.agent(), /*ready=*/false, r.session(), &ignored));
     AgentRec& a = A(*FindAgent(r.agent().id()));
+    a.generation = r.generation();
     a.presence = r.presence();
     a.reason = r.reason();
     a.idle_since_ms = r.idle_since_ms();

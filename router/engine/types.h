@@ -45,6 +45,10 @@ struct Decision {
   std::string refusal_code;
   std::string detail;
   std::string refused_event;
+  // DECISION_REFUSED: the refused event's session. DECISION_AGENT_STATE of a session move
+  // (REASON_SESSION_MOVED): the agent's new current session and its generation.
+  std::string session;
+  uint64_t generation = 0;
   // Set by the router shard, not the engine: the input record a REFUSED or TRANSFERRED decision
   // answers.
   std::string input_topic;

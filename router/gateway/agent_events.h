@@ -12,9 +12,13 @@
 
 namespace sb::gateway {
 
-// The event for `r` by agent `agent_id` at `at_ms`; nullopt for actions that publish nothing of
-// their own (login opens the session, heartbeat is answered by the gateway, no action set).
+// The event for `r` by agent `agent_id` in desktop session `session` at `at_ms`; nullopt for
+// actions that publish nothing of their own (login opens the session, heartbeat is answered by
+// the gateway, no action set). `session` is stamped on every agent event (events.proto: the
+// engine refuses events of a session that is not the agent's current one); publishers without
+// sessions pass it empty. ContactEnded (complete) names no agent and carries none.
 std::optional<::switchboard::v1::RoutingEvent> AgentActionEvent(
-    std::string_view agent_id, const ::switchboard::v1::AgentRequest& r, int64_t at_ms);
+    std::string_view agent_id, const ::switchboard::v1::AgentRequest& r, int64_t at_ms,
+    std::string_view session);
 
 }  // namespace sb::gateway

@@ -39,12 +39,15 @@ class AgentServiceImpl final : public pb::AgentService::Service {
     const pb::Agent agent = req.login().agent();
     const int32_t partition = parts_.publisher.PartitionOf(agent.domain());
     // Registered before the login is published, so no offer made right after it is missed.
-    std::shared_ptr<Desk> desk = parts_.desks.Open(agent, partition);
+    // A new session id per stream: a login of an agent logged in elsewhere moves it here, and
+    // the older session's events (its node's grace logout included) are refused by the engine.
+    std::shared_ptr<Desk> desk = parts_.desks.Open(agent, partition, NewSessionId(parts_.node_id));
     if (desk == nullptr) return Draining();  // the drain began since the check above
     pb::RoutingEvent login;
     login.set_at_ms(parts_.clock.NowMs());
     *login.mutable_agent_login()->mutable_agent() = agent;
     login.mutable_agent_login()->set_ready(req.login().ready());
+    login.mutable_agent_login()->set_session(desk->session());
     int64_t login_offset = -1;
     Status st = parts_.publisher.Publish(kafka::kAgentEventsTopic, partition, agent.id(),
                                          login.SerializeAsString(), &login_offset);
@@ -56,6 +59,7 @@ class AgentServiceImpl final : public pb::AgentService::Service {
     pb::AgentUpdate hello;
     hello.mutable_logged_in()->set_agent_id(agent.id());
     hello.mutable_logged_in()->set_node_id(parts_.node_id);
+    hello.mutable_logged_in()->set_session(desk->session());
     stream->Write(hello);
 
     std::atomic<bool> logged_out{false};
@@ -123,13 +127,11 @@ class AgentServiceImpl final : public pb::AgentService::Service {
         reply->mutable_heartbeat()->set_client_time_ms(r.heartbeat().client_time_ms());
         reply->mutable_heartbeat()->set_server_time_ms(parts_.clock.NowMs());
         return false;
-      case pb::AgentRequest::kLogout:
-        desk.set_leaving();
-        break;
       default:
         break;
     }
-    std::optional<pb::RoutingEvent> event = AgentActionEvent(id, r, parts_.clock.NowMs());
+    std::optional<pb::RoutingEvent> event =
+        AgentActionEvent(id, r, parts_.clock.NowMs(), desk.session());
     if (!event) return false;  // no action: refused by validation above
     const pb::RoutingEvent& ev = *event;
     Status st = Publish(partition, id, ev);

@@ -1,8 +1,33 @@
 #include "router/gateway/desks.h"
 
+#include <cstdio>
+#include <random>
+
 #include "common/clock.h"
+#include "common/text.h"
 
 namespace sb::gateway {
+namespace {
+
+// The last update of a desk a newer session of its agent replaced.
+pb::AgentUpdate Replaced(const Desk& desk, const std::string& by) {
+  pb::AgentUpdate u;
+  u.mutable_refused()->set_code("ABORTED");
+  u.mutable_refused()->set_message("session " + Quote(desk.session()) + " of agent " +
+                                   Quote(desk.agent().id()) + " ended: " + by);
+  return u;
+}
+
+}  // namespace
+
+std::string NewSessionId(std::string_view node_id) {
+  // One generator per thread, seeded from the OS: no lock, no two threads drawing the same.
+  thread_local std::mt19937_64 rng{(uint64_t{std::random_device{}()} << 32) ^
+                                   std::random_device{}()};
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(rng()));
+  return std::string(node_id) + "-" + hex;
+}
 
 void Desk::Push(pb::AgentUpdate u) {
   absl::MutexLock lock(&mu_);
@@ -22,8 +47,8 @@ bool Desk::Take(absl::Duration timeout, std::deque<pb::AgentUpdate>* batch) {
   return closed_;
 }
 
-std::shared_ptr<Desk> Desks::Open(const pb::Agent& agent, int32_t partition) {
-  auto desk = std::make_shared<Desk>(agent, partition);
+std::shared_ptr<Desk> Desks::Open(const pb::Agent& agent, int32_t partition, std::string session) {
+  auto desk = std::make_shared<Desk>(agent, partition, std::move(session));
   std::shared_ptr<Desk> old;
   {
     absl::MutexLock lock(&mu_);
@@ -31,7 +56,11 @@ std::shared_ptr<Desk> Desks::Open(const pb::Agent& agent, int32_t partition) {
     logouts_.erase(agent.id());
     old = std::exchange(desks_[agent.id()], desk);
   }
-  if (old) old->Close();
+  if (old) {
+    old->Push(Replaced(*old, "a newer session of the agent opened on this node (session " +
+                                 Quote(desk->session()) + ")"));
+    old->Close();
+  }
   return desk;
 }
 
@@ -41,21 +70,59 @@ void Desks::Close(const std::shared_ptr<Desk>& desk, bool logged_out) {
   auto it = desks_.find(agent_id);
   if (it == desks_.end() || it->second != desk) return;  // taken over by a newer session
   desks_.erase(it);
-  if (!logged_out) logouts_[agent_id] = {MonotonicMs() + grace_ms_, desk->partition()};
+  if (!logged_out) {
+    logouts_[agent_id] = {MonotonicMs() + grace_ms_, desk->partition(), desk->session(),
+                          desk->login_offset()};
+  }
+}
+
+void Desks::Moved(const pb::Decision& d) {
+  std::shared_ptr<Desk> ended;
+  std::shared_ptr<Desk> current;
+  {
+    absl::MutexLock lock(&mu_);
+    auto pending = logouts_.find(d.agent_id());
+    if (pending != logouts_.end() && pending->second.session != d.session() &&
+        Superseded(pending->second.login_offset, d.input_offset())) {
+      logouts_.erase(pending);  // the engine would refuse it: the agent is in use elsewhere
+    }
+    auto it = desks_.find(d.agent_id());
+    if (it == desks_.end()) return;
+    if (it->second->session() == d.session()) {
+      current = it->second;
+    } else if (Superseded(it->second->login_offset(), d.input_offset())) {
+      ended = std::move(it->second);
+      desks_.erase(it);  // so its Close() schedules no logout
+    }
+  }
+  if (current) {  // this desk's own login took the agent over: the desktop learns it
+    pb::AgentUpdate u;
+    *u.mutable_decision() = d;
+    current->Push(std::move(u));
+  }
+  if (ended) {
+    ended->Push(Replaced(*ended, "the agent logged in again elsewhere (session " +
+                                     Quote(d.session()) + ", generation " +
+                                     std::to_string(d.generation()) + ")"));
+    ended->Close();
+  }
 }
 
 void Desks::Deliver(const pb::Decision& d) {
   if (d.agent_id().empty()) return;
+  if (d.type() == pb::DECISION_AGENT_STATE && d.reason() == pb::REASON_SESSION_MOVED) {
+    Moved(d);
+    return;
+  }
   std::shared_ptr<Desk> desk = Find(d.agent_id());
   if (desk == nullptr) return;
   pb::AgentUpdate u;
   if (d.type() == pb::DECISION_OFFER) {
     *u.mutable_offer() = d;
   } else if (d.type() == pb::DECISION_REFUSED) {
-    // A desktop that reconnected within the grace period finds its agent still logged in:
-    // the session goes on with that login (the gateway's Relogin covers the other node's late
-    // logout).
-    if (d.refused_event() == "agent_login" && d.refusal_code() == "FAILED_PRECONDITION") return;
+    // Another session's event (an older desktop's, its late grace logout): not this desktop's
+    // business. Events without a session (a Transfer by an integrator for this agent) are.
+    if (!d.session().empty() && d.session() != desk->session()) return;
     // An action the engine refused after the gateway had accepted it (an accept of an offer
     // that had timed out, a wrap-up of nothing): the desktop learns it like a validation error.
     u.mutable_refused()->set_code(d.refusal_code());
@@ -79,8 +146,8 @@ std::vector<std::string> Desks::AgentIds() const {
   return ids;
 }
 
-std::vector<std::pair<std::string, int32_t>> Desks::TakeDueLogouts() {
-  std::vector<std::pair<std::string, int32_t>> due;
+std::vector<Desks::DueLogout> Desks::TakeDueLogouts() {
+  std::vector<DueLogout> due;
   absl::MutexLock lock(&mu_);
   const int64_t now = MonotonicMs();
   for (auto it = logouts_.begin(); it != logouts_.end();) {
@@ -88,7 +155,7 @@ std::vector<std::pair<std::string, int32_t>> Desks::TakeDueLogouts() {
       ++it;
       continue;
     }
-    due.emplace_back(it->first, it->second.partition);
+    due.push_back({it->first, it->second.partition, it->second.session});
     it = logouts_.erase(it);
   }
   return due;

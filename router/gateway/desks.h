@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,16 +22,23 @@ namespace sb::gateway {
 
 namespace pb = ::switchboard::v1;
 
+// A new desktop session id: `node_id`, "-", 16 random hex digits (64 bits: unique in practice
+// across the cluster and across restarts of the node). Thread-safe.
+std::string NewSessionId(std::string_view node_id);
+
 // One session's desk: the updates waiting for the agent's stream. Pushed to by the I/O thread
 // (offers, decisions) and the session's reader (replies); drained by the session's writer.
 // Thread-safe.
 class Desk {
  public:
-  Desk(pb::Agent agent, int32_t partition) : agent_(std::move(agent)), partition_(partition) {}
+  Desk(pb::Agent agent, int32_t partition, std::string session)
+      : agent_(std::move(agent)), partition_(partition), session_(std::move(session)) {}
 
   const pb::Agent& agent() const { return agent_; }
   // Of sb.agent-events: the agent's domain's.
   int32_t partition() const { return partition_; }
+  // Stamped on every event published for this desk (events.proto).
+  const std::string& session() const { return session_; }
 
   void Push(pb::AgentUpdate u) ABSL_LOCKS_EXCLUDED(mu_);
   // The session is to end: its writer stops after what is waiting.
@@ -39,20 +47,18 @@ class Desk {
   // waiting to `*batch` (REQUIRES: empty). True when the desk is closed.
   bool Take(absl::Duration timeout, std::deque<pb::AgentUpdate>* batch) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Of this session's AgentLogin in sb.agent-events; -1 until it is acknowledged.
+  // Of this session's AgentLogin in sb.agent-events; -1 until it is acknowledged. Tells whether
+  // a session move the engine decided came before or after this session's login.
   int64_t login_offset() const { return login_offset_.load(); }
   void set_login_offset(int64_t offset) { login_offset_ = offset; }
-  // The desktop asked to log out.
-  bool leaving() const { return leaving_.load(); }
-  void set_leaving() { leaving_ = true; }
 
  private:
   bool HasNews() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !updates_.empty() || closed_; }
 
   const pb::Agent agent_;
   const int32_t partition_;
+  const std::string session_;
   std::atomic<int64_t> login_offset_{-1};
-  std::atomic<bool> leaving_{false};
   absl::Mutex mu_;
   std::deque<pb::AgentUpdate> updates_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
@@ -68,27 +74,39 @@ class Desks {
 
   // --- AgentService.Session ---
 
-  // Registers the agent's desk on this node (closing an older session of the same agent) and
-  // cancels a pending grace-period logout. nullptr once the node is draining: a session that
-  // passed the draining() check before a drain began is refused here, after CloseAll() or never.
-  std::shared_ptr<Desk> Open(const pb::Agent& agent, int32_t partition) ABSL_LOCKS_EXCLUDED(mu_);
+  // Registers the agent's desk for `session` on this node (ending an older session of the same
+  // agent here after a last `refused` update, ABORTED) and cancels a pending grace-period
+  // logout. nullptr once the node is draining: a session that passed the draining() check before
+  // a drain began is refused here, after CloseAll() or never.
+  std::shared_ptr<Desk> Open(const pb::Agent& agent, int32_t partition, std::string session)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The session ended. Unless the agent logged out, it is logged out after the grace period
   // (unless it logs in again before): what it held goes back to the queue. Nothing when a newer
-  // session of the agent took over.
+  // session of the agent took over (here, or elsewhere as the engine decided: see Deliver).
   void Close(const std::shared_ptr<Desk>& desk, bool logged_out) ABSL_LOCKS_EXCLUDED(mu_);
   // This node is draining: no new session.
   bool draining() const { return draining_.load(); }
 
   // --- the gateway (I/O thread) ---
 
-  // A decision about an agent's work reaches its desk if the agent is connected here.
+  // A decision about an agent's work reaches its desk if the agent is connected here; a refusal
+  // of an event of another session than the desk's does not. A session move
+  // (DECISION_AGENT_STATE, REASON_SESSION_MOVED) to another session than the desk's, decided on
+  // an input after the desk's login (Desk::login_offset < the decision's input_offset), ends
+  // the desk after a last `refused` update (ABORTED) and drops its pending grace logout the same
+  // way: the agent works from the newer session now (on this node or another).
   void Deliver(const pb::Decision& d) ABSL_LOCKS_EXCLUDED(mu_);
   // The desk of an agent connected here; nullptr when none.
   std::shared_ptr<Desk> Find(const std::string& agent_id) const ABSL_LOCKS_EXCLUDED(mu_);
   // The agents connected here, by id.
   std::vector<std::string> AgentIds() const ABSL_LOCKS_EXCLUDED(mu_);
-  // The grace-period logouts due now, (agent id, partition), forgotten here.
-  std::vector<std::pair<std::string, int32_t>> TakeDueLogouts() ABSL_LOCKS_EXCLUDED(mu_);
+  struct DueLogout {
+    std::string agent_id;
+    int32_t partition = 0;
+    std::string session;  // of the desk that dropped: the logout is refused if it is not current
+  };
+  // The grace-period logouts due now, forgotten here.
+  std::vector<DueLogout> TakeDueLogouts() ABSL_LOCKS_EXCLUDED(mu_);
   // From now on draining() (no new session).
   void StartDraining() ABSL_LOCKS_EXCLUDED(mu_);
   // Ends every open session after `last`. Returns how many.
@@ -98,7 +116,17 @@ class Desks {
   struct PendingLogout {
     int64_t due_ms = 0;  // MonotonicMs
     int32_t partition = 0;
+    std::string session;
+    int64_t login_offset = -1;  // the desk's (Desk::login_offset)
   };
+
+  // True when a session move decided on input `move_offset` supersedes a session whose login
+  // was at `login_offset` (-1: not acknowledged yet, so later than anything the shard decided).
+  static bool Superseded(int64_t login_offset, int64_t move_offset) {
+    return login_offset >= 0 && login_offset < move_offset;
+  }
+  // Deliver() of a session move.
+  void Moved(const pb::Decision& d) ABSL_LOCKS_EXCLUDED(mu_);
 
   const int grace_ms_;
   mutable absl::Mutex mu_;

@@ -296,12 +296,17 @@ void Gateway::Impl::PublishSessions() {
 }
 
 void Gateway::Impl::PublishDueLogouts() {
-  for (const auto& [agent, partition] : desks_.TakeDueLogouts()) {
+  // Each in its session: if the desktop came back through another node meanwhile, the engine
+  // moved the agent to that session and refuses this logout.
+  for (const Desks::DueLogout& due : desks_.TakeDueLogouts()) {
+    const std::string& agent = due.agent_id;
     pb::RoutingEvent ev;
     ev.set_at_ms(clock_.NowMs());
     ev.mutable_agent_logout()->set_agent_id(agent);
     ev.mutable_agent_logout()->set_reason("desktop disconnected");
-    Status st = ProduceUnwaited(kafka::kAgentEventsTopic, partition, agent, ev.SerializeAsString());
+    ev.mutable_agent_logout()->set_session(due.session);
+    Status st =
+        ProduceUnwaited(kafka::kAgentEventsTopic, due.partition, agent, ev.SerializeAsString());
     if (!st.ok()) {
       SB_LOG_WARN("gateway", "gateway %s: logout of agent %s not published: %s\n",
                   options_.node_id.c_str(), config::Printable(agent).c_str(),
@@ -312,33 +317,6 @@ void Gateway::Impl::PublishDueLogouts() {
                 options_.node_id.c_str(), config::Printable(agent).c_str(),
                 options_.agent_grace_ms);
   }
-}
-
-// An agent logged out while its desktop is connected here: another node's grace period ran out
-// for a session the desktop left there before reconnecting here (its login here was refused, as
-// the agent was still logged in). Log it in again, not ready, and tell the desktop.
-void Gateway::Impl::Relogin(const std::string& agent_id, int64_t logout_offset) {
-  std::shared_ptr<Desk> desk = desks_.Find(agent_id);
-  if (desk == nullptr) return;
-  // Older than our login (the engine applied it first), or our own desktop's logout.
-  const int64_t login_offset = desk->login_offset();
-  if (desk->leaving() || login_offset < 0 || logout_offset < login_offset) return;
-  pb::RoutingEvent ev;
-  ev.set_at_ms(clock_.NowMs());
-  *ev.mutable_agent_login()->mutable_agent() = desk->agent();
-  ev.mutable_agent_login()->set_ready(false);
-  Status st = ProduceUnwaited(kafka::kAgentEventsTopic, desk->partition(), agent_id,
-                              ev.SerializeAsString());
-  if (!st.ok()) {
-    SB_LOG_WARN("gateway", "gateway %s: agent %s: login again not published: %s\n",
-                options_.node_id.c_str(), config::Printable(agent_id).c_str(),
-                st.ToString().c_str());
-    return;
-  }
-  pb::AgentUpdate u;
-  u.mutable_state()->set_state(pb::AGENT_STATE_NOT_READY);
-  u.mutable_state()->set_reason("logged in again after another node logged this agent out");
-  desk->Push(std::move(u));
 }
 
 void Gateway::Impl::Apply(const kafka::Record& rec) {
@@ -382,10 +360,6 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
         break;
       case pb::RoutingEvent::kContactEnded:
         book_.OnEnded(ev.contact_ended().contact_id(), at);
-        break;
-      case pb::RoutingEvent::kAgentLogout:
-        if (rec.topic == kafka::kAgentEventsTopic)
-          Relogin(ev.agent_logout().agent_id(), rec.offset);
         break;
       default:
         break;

@@ -63,7 +63,6 @@ class Gateway::Impl {
   void BeginDrain(const pb::NodeDrain& request);
   void PublishDueLogouts();
   void PublishSessions();
-  void Relogin(const std::string& agent_id, int64_t logout_offset);
   // I/O thread: a record nobody waits for (its delivery report is dropped).
   Status ProduceUnwaited(std::string_view topic, int32_t partition, const std::string& key,
                          const std::string& value);

@@ -73,6 +73,7 @@ pb::ShardOutput GroupWriter::OutputFor(const engine::Decision& d) const {
   id += "#" + std::to_string(d.attempt) + "#" + pb::DecisionType_Name(d.type);
   if (d.type == pb::DECISION_OVERFLOW) id += "#" + std::to_string(d.bullseye_step);
   if (d.type == pb::DECISION_AGENT_STATE) id += "#" + d.agent_id + "#" + std::to_string(d.at_ms);
+  if (d.generation != 0) id += "#g" + std::to_string(d.generation);  // two moves in one ms
   // One refusal per input record.
   if (d.type == pb::DECISION_REFUSED)
     id += "#" + d.input_topic + "@" + std::to_string(d.input_offset);

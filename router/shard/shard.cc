@@ -203,6 +203,9 @@ Status Shard::OnInput(const kafka::Record& record) {
   if (bridge_ != nullptr) bridge_->AfterEngine(event, decisions_, first, &forwards_);
   // So the publisher of the transfer can tell its answer from others about the contact.
   if (event.has_contact_transferred()) StampInput(record, pb::DECISION_TRANSFERRED, first);
+  // So gateways can tell which desks a session move supersedes (sessions whose login came
+  // before this record) from newer ones (router/gateway/desks.h).
+  if (event.has_agent_login()) StampInput(record, pb::DECISION_AGENT_STATE, first);
   return Status::Ok();
 }
 

@@ -43,7 +43,8 @@ Status KafkaAgentLink::LogIn() {
 
 // The RoutingEvent the gateway would publish for the same desktop action.
 Status KafkaAgentLink::Send(uint32_t agent, const pb::AgentRequest& r) {
-  std::optional<pb::RoutingEvent> ev = gateway::AgentActionEvent(agents_[agent].id(), r, WallMs());
+  std::optional<pb::RoutingEvent> ev = gateway::AgentActionEvent(agents_[agent].id(), r, WallMs(),
+                                                                 /*session=*/{});
   if (!ev) {
     return InvalidArgument("KafkaAgentLink::Send: unsupported action " +
                            std::to_string(r.action_case()));

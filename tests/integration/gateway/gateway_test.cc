@@ -1008,13 +1008,14 @@ TEST_F(FollowUpServiceTest, RecordOutcomeOnTheAttemptOut) {
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
-// A desktop that drops on one node and comes back on another within the grace period: the first
-// node's logout (when its grace runs out) does not leave the agent logged out: the second node
-// logs it in again (not ready), says so on the stream, and offers keep coming after ready.
+// A desktop that drops on one node and comes back on another within the grace period: its login
+// there moves the agent to the new session (DECISION_AGENT_STATE, REASON_SESSION_MOVED), and the
+// first node's logout when its grace runs out is of the older session: dropped by that node or
+// refused by the engine. The agent stays logged in and ready; offers reach the new desktop.
 TEST_F(GatewayTest, DesktopMovingToAnotherNodeStaysLoggedIn) {
   StartNode();
   GatewayOptions o = Options();
-  o.agent_grace_ms = 1000;
+  o.agent_grace_ms = 2000;
   StartGateway(o);
   auto second = Gateway::Start(Options(), config_);
   ASSERT_TRUE(second.ok()) << second.status().ToString();
@@ -1029,6 +1030,7 @@ TEST_F(GatewayTest, DesktopMovingToAnotherNodeStaysLoggedIn) {
   skill->set_proficiency(3);
   login.mutable_login()->set_ready(true);
   pb::AgentUpdate u;
+  std::string first_session;
   {
     grpc::ClientContext ctx;
     Authorize(&ctx, kAgentToken);
@@ -1036,6 +1038,7 @@ TEST_F(GatewayTest, DesktopMovingToAnotherNodeStaysLoggedIn) {
     ASSERT_TRUE(desk->Write(login));
     ASSERT_TRUE(desk->Read(&u));
     ASSERT_TRUE(u.has_logged_in());
+    first_session = u.logged_in().session();
     ctx.TryCancel();
     desk->Finish();  // CANCELLED by us
   }
@@ -1046,13 +1049,72 @@ TEST_F(GatewayTest, DesktopMovingToAnotherNodeStaysLoggedIn) {
   ASSERT_TRUE(desk->Write(login));
   ASSERT_TRUE(desk->Read(&u));
   ASSERT_TRUE(u.has_logged_in());
-  ASSERT_TRUE(ReadUntil(desk, &u, [](const pb::AgentUpdate& x) { return x.has_state(); }));
-  EXPECT_EQ(u.state().state(), pb::AGENT_STATE_NOT_READY);
-  pb::AgentRequest ready;
-  ready.mutable_ready();
-  ASSERT_TRUE(desk->Write(ready));
+  const std::string session = u.logged_in().session();
+  EXPECT_FALSE(session.empty());
+  EXPECT_NE(session, first_session);
+  ASSERT_TRUE(ReadUntil(desk, &u, [](const pb::AgentUpdate& x) {
+    return x.has_decision() && x.decision().reason() == pb::REASON_SESSION_MOVED;
+  }));
+  EXPECT_EQ(u.decision().session(), session);
+  // Past the first node's grace period: its logout must not have logged the agent out.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   pb::SubmitContactResponse submitted;
   ASSERT_TRUE(Submit(kIntegratorToken, Contact("sip-call-77"), &submitted).ok());
+  std::vector<std::string> refused;
+  ASSERT_TRUE(ReadUntil(desk, &u, [&](const pb::AgentUpdate& x) {
+    if (x.has_refused()) refused.push_back(x.refused().message());
+    return x.has_offer();
+  }));
+  EXPECT_EQ(u.offer().contact_id(), submitted.contact_id());
+  EXPECT_TRUE(refused.empty()) << "the older session's refused logout is not this desktop's: "
+                               << refused[0];
+  ctx.TryCancel();
+  desk->Finish();  // CANCELLED by us
+}
+
+// An agent logging in through another node while its desktop is still connected here: the older
+// session ends with a last refused update (ABORTED) naming the new one; the new one gets offers.
+TEST_F(GatewayTest, ALoginElsewhereEndsTheOlderDesktopSession) {
+  StartNode();
+  StartGateway(Options());
+  auto second = Gateway::Start(Options(), config_);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  auto second_agents = pb::AgentService::NewStub(
+      grpc::CreateChannel((*second)->address(), grpc::InsecureChannelCredentials()));
+  pb::AgentRequest login;
+  auto* agent = login.mutable_login()->mutable_agent();
+  agent->set_id("a1");
+  agent->set_domain("d00");
+  auto* skill = agent->add_skills();
+  skill->set_skill("general");
+  skill->set_proficiency(3);
+  login.mutable_login()->set_ready(true);
+  pb::AgentUpdate u;
+  grpc::ClientContext old_ctx;
+  Authorize(&old_ctx, kAgentToken);
+  old_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto old_desk = agents_->Session(&old_ctx);
+  ASSERT_TRUE(old_desk->Write(login));
+  ASSERT_TRUE(old_desk->Read(&u));
+  ASSERT_TRUE(u.has_logged_in());
+
+  grpc::ClientContext ctx;
+  Authorize(&ctx, kAgentToken);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto desk = second_agents->Session(&ctx);
+  ASSERT_TRUE(desk->Write(login));
+  ASSERT_TRUE(desk->Read(&u));
+  ASSERT_TRUE(u.has_logged_in());
+  const std::string session = u.logged_in().session();
+
+  ASSERT_TRUE(ReadUntil(old_desk, &u, [](const pb::AgentUpdate& x) { return x.has_refused(); }));
+  EXPECT_EQ(u.refused().code(), "ABORTED");
+  EXPECT_NE(u.refused().message().find(session), std::string::npos) << u.refused().message();
+  EXPECT_FALSE(old_desk->Read(&u)) << "the older session's stream ends";
+  old_desk->Finish();  // ended by the gateway
+
+  pb::SubmitContactResponse submitted;
+  ASSERT_TRUE(Submit(kIntegratorToken, Contact("sip-call-78"), &submitted).ok());
   ASSERT_TRUE(ReadUntil(desk, &u, [](const pb::AgentUpdate& x) { return x.has_offer(); }));
   EXPECT_EQ(u.offer().contact_id(), submitted.contact_id());
   ctx.TryCancel();
