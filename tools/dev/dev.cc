@@ -383,13 +383,14 @@ int Demo::Run() {
                  static_cast<unsigned long long>(verdict.lost));
   }
   const uint64_t lost = drained ? verdict.lost : 0;
-  if (lost > 0 || verdict.duplicates > 0 || verdict.ineligible > 0) {
+  if (lost > 0 || verdict.duplicates > 0 || verdict.ineligible > 0 || verdict.over_capacity > 0) {
     std::fprintf(stderr,
-                 "switchboard dev: %llu lost, %llu duplicates, %llu ineligible offers: each must "
-                 "be 0 (router logs under %s)\n",
+                 "switchboard dev: %llu lost, %llu duplicates, %llu ineligible offers, %llu "
+                 "offers over an agent's capacity: each must be 0 (router logs under %s)\n",
                  static_cast<unsigned long long>(lost),
                  static_cast<unsigned long long>(verdict.duplicates),
-                 static_cast<unsigned long long>(verdict.ineligible), dir_.path.c_str());
+                 static_cast<unsigned long long>(verdict.ineligible),
+                 static_cast<unsigned long long>(verdict.over_capacity), dir_.path.c_str());
     code = 1;
   }
   return code;

@@ -26,13 +26,47 @@ struct Flags {
   uint64_t seed = 1;
   bool verify = false;
   double timeout_s = 120;
+  double quiet_s = 3;
   int think_ms = 200, handle_ms = 2000, wrap_ms = 300;
   double patience_s = 60;
   int floor_messages = 2000;
   std::string results;
   std::string epoch_log;
   std::vector<std::string> settings;
+  std::string agents_via = "kafka";
+  std::vector<std::string> gateways;     // host:port
+  std::vector<std::string> token_files;  // one for every gateway, or one per gateway
 };
+
+// The gateways of --agents-via grpc with their tokens (first line of a token file, as the
+// router writes <data dir>/admin.token). Fails with InvalidArgument naming the flag.
+Result<std::vector<GatewayTarget>> GatewaysOf(const Flags& f) {
+  if (f.agents_via != "grpc") {
+    if (!f.gateways.empty() || !f.token_files.empty()) {
+      return InvalidArgument("--gateways, --gateway-token-file: only with --agents-via grpc");
+    }
+    return std::vector<GatewayTarget>{};
+  }
+  if (f.gateways.empty()) return InvalidArgument("--agents-via grpc: --gateways required");
+  if (f.token_files.size() > 1 && f.token_files.size() != f.gateways.size()) {
+    return InvalidArgument("--gateway-token-file: give one, or one per gateway (" +
+                           std::to_string(f.gateways.size()) + ")");
+  }
+  std::vector<GatewayTarget> out;
+  for (size_t i = 0; i < f.gateways.size(); ++i) {
+    GatewayTarget g{f.gateways[i], ""};
+    if (!f.token_files.empty()) {
+      const std::string& path = f.token_files.size() == 1 ? f.token_files[0] : f.token_files[i];
+      std::ifstream in(path);
+      std::getline(in, g.token);
+      if (g.token.empty()) {
+        return InvalidArgument("--gateway-token-file: cannot read a token from " + path);
+      }
+    }
+    out.push_back(std::move(g));
+  }
+  return out;
+}
 
 class Run {
  public:
@@ -41,8 +75,8 @@ class Run {
 
  private:
   // Sends the probes, then the contacts at the rate once the probes were answered, and books
-  // outputs until every contact is final (plus a second for late contradictions) or the timeout.
-  // Fails only on a Kafka error.
+  // outputs until every contact is final and no output of the run came for --quiet-s (late
+  // repeats, zombies, contradictions), or the timeout. Fails only on a Kafka error.
   Status Drive(Traffic& traffic);
   int Report(const Verdict& v, const Floor& floor);
 
@@ -58,6 +92,8 @@ int Run::Report(const Verdict& v, const Floor& floor) {
   j["lost"] = v.lost;
   j["duplicates"] = v.duplicates;
   j["ineligible"] = v.ineligible;
+  j["over_capacity"] = v.over_capacity;
+  j["hangups_unconfirmed"] = v.hangups_unconfirmed;
   j["p50_ms"] = v.p50_ms;
   j["p99_ms"] = v.p99_ms;
   j["max_ms"] = v.max_ms;
@@ -71,6 +107,7 @@ int Run::Report(const Verdict& v, const Floor& floor) {
   j["rate_per_s"] = f_.rate;
   j["agents"] = f_.agents;
   j["domains"] = f_.domains;
+  j["agents_via"] = f_.agents_via;
   const std::string line = j.dump();
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
@@ -82,11 +119,15 @@ int Run::Report(const Verdict& v, const Floor& floor) {
       return 1;
     }
   }
-  if (f_.verify && (v.lost > 0 || v.duplicates > 0 || v.ineligible > 0)) {
-    std::fprintf(
-        stderr, "loadgen: verification FAILED (lost %llu, duplicates %llu, ineligible %llu)\n",
-        static_cast<unsigned long long>(v.lost), static_cast<unsigned long long>(v.duplicates),
-        static_cast<unsigned long long>(v.ineligible));
+  if (f_.verify && (v.lost > 0 || v.duplicates > 0 || v.ineligible > 0 || v.over_capacity > 0)) {
+    std::fprintf(stderr,
+                 "loadgen: verification FAILED (lost %llu of which %llu hang-ups unconfirmed, "
+                 "duplicates %llu, ineligible %llu, over_capacity %llu)\n",
+                 static_cast<unsigned long long>(v.lost),
+                 static_cast<unsigned long long>(v.hangups_unconfirmed),
+                 static_cast<unsigned long long>(v.duplicates),
+                 static_cast<unsigned long long>(v.ineligible),
+                 static_cast<unsigned long long>(v.over_capacity));
     return 1;
   }
   return 0;
@@ -99,6 +140,9 @@ Status Run::Drive(Traffic& traffic) {
   bool probing = true;
   uint64_t sent = 0;
   int64_t load_start = 0, done_at = -1;
+  const int64_t quiet_ms = static_cast<int64_t>(f_.quiet_s * 1000);
+  uint64_t booked = traffic.outputs_booked();
+  int64_t last_output_at = MonotonicMs();
   while (MonotonicMs() < deadline) {
     const int64_t now = MonotonicMs();
     if (probing) {
@@ -115,9 +159,14 @@ Status Run::Drive(Traffic& traffic) {
       for (; sent < due; ++sent) SB_RETURN_IF_ERROR(traffic.Submit());
     }
     SB_RETURN_IF_ERROR(traffic.Step(1));
+    if (traffic.outputs_booked() != booked) {
+      booked = traffic.outputs_booked();
+      last_output_at = MonotonicMs();
+    }
     if (!probing && sent == f_.contacts && traffic.ledger().AllFinal()) {
       if (done_at < 0) done_at = now;
-      if (now - done_at > 1000) break;  // a second more for late repeats or contradictions
+      // Then until the run's outputs stop: late repeats, zombies' outputs, contradictions.
+      if (MonotonicMs() - std::max(done_at, last_output_at) >= quiet_ms) break;
     }
   }
   if (probing) std::fprintf(stderr, "loadgen: the cluster never answered the probe contacts\n");
@@ -134,6 +183,12 @@ int Run::Go() {
   options.wrap_ms = f_.wrap_ms;
   options.patience_s = f_.patience_s;
   options.epoch_log = f_.epoch_log;
+  auto gateways = GatewaysOf(f_);
+  if (!gateways.ok()) {
+    std::fprintf(stderr, "loadgen: %s\n", gateways.status().message().c_str());
+    return 2;
+  }
+  options.gateways = std::move(*gateways);
   auto kafka_settings = kafka::ParseSettings(f_.settings);
   if (!kafka_settings.ok()) {
     std::fprintf(stderr, "loadgen: %s\n", kafka_settings.status().message().c_str());
@@ -179,20 +234,37 @@ int Main(int argc, char** argv) {
   app.add_option("--agents", f.agents, "simulated agents (50)")->check(CLI::PositiveNumber);
   app.add_option("--domains", f.domains, "use the first D domains of the config (1)");
   app.add_option("--seed", f.seed, "random seed (1)");
-  app.add_flag("--verify", f.verify, "exit 1 unless lost = duplicates = ineligible = 0");
+  app.add_flag("--verify", f.verify,
+               "exit 1 unless lost = duplicates = ineligible = over_capacity = 0");
   app.add_option("--timeout-s", f.timeout_s, "stop after this long (120)")
       ->check(CLI::PositiveNumber);
+  app.add_option("--quiet-s", f.quiet_s,
+                 "once every contact is final, read on until no output of the run came for this "
+                 "long (3; bounded by --timeout-s)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--think-ms", f.think_ms, "agent's time to accept an offer (200)");
   app.add_option("--handle-ms", f.handle_ms, "talk time (2000)");
   app.add_option("--wrap-ms", f.wrap_ms, "after-contact work (300)");
   app.add_option("--patience-s", f.patience_s,
-                 "mean customer patience before an offer; 0 = never abandon (60)");
+                 "mean customer patience before an offer; 0 = customers never hang up (60)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--floor-messages", f.floor_messages,
                  "messages of the raw floor measurement (2000; 0 = skip)");
   app.add_option("--results", f.results, "write the verdict as JSON here too");
   app.add_option("--epoch-log", f.epoch_log,
                  "append '<wall ms> <shard> <epoch>' at each new shard owner's first output");
   app.add_option("--kafka-setting", f.settings, "extra librdkafka setting key=value (repeatable)");
+  app.add_option("--agents-via", f.agents_via,
+                 "the agents' desktops: kafka (sb.agent-events) or grpc (AgentService.Session "
+                 "streams to --gateways) (kafka)")
+      ->check(CLI::IsMember({"kafka", "grpc"}));
+  app.add_option("--gateways", f.gateways,
+                 "with --agents-via grpc: the routers' gRPC addresses host:port, comma-separated; "
+                 "agents spread round-robin")
+      ->delimiter(',');
+  app.add_option("--gateway-token-file", f.token_files,
+                 "bearer token for the gateways (first line of the file, e.g. a router's "
+                 "<data dir>/admin.token): one for all, or one per gateway in order (repeatable)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

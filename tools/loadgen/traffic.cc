@@ -67,6 +67,7 @@ Status Traffic::Setup() {
     domains_.push_back(config_.domains(static_cast<int>(d)).name());
   }
   for (const auto& q : config_.queues()) {
+    if (q.acw_limit_s() > 0) acw_queues_.insert(q.name());
     if (std::find(domains_.begin(), domains_.end(), q.domain()) == domains_.end()) continue;
     Queue queue{q.name(), q.domain(), {}, {}};
     for (const auto& r : q.required_skills())
@@ -106,6 +107,7 @@ Status Traffic::Setup() {
   }
   std::erase_if(queues_, [](const Queue& q) { return q.eligible_agents.empty(); });
   if (queues_.empty()) return InvalidArgument("--agents: no agent can serve any queue");
+  ledger_.UseCapacity(config_.capacity());
   return Status::Ok();
 }
 
@@ -181,7 +183,7 @@ Status Traffic::SubmitContact(const std::string& id, size_t queue, bool measured
   c->set_channel(pb::CHANNEL_VOICE);
   c->set_created_at_ms(ev.at_ms());
   contact_queue_[id] = queue;
-  ledger_.Submitted(id, MonotonicMs(), measured);
+  ledger_.Submitted(id, MonotonicMs(), measured, c->channel());
   // Probes (not measured) never hang up: a probe abandoned before its offer could never show
   // that the cluster answers, and the load would never start.
   if (options_.patience_s > 0 && measured) {
@@ -192,13 +194,20 @@ Status Traffic::SubmitContact(const std::string& id, size_t queue, bool measured
 }
 
 Status Traffic::Abandon(const std::string& contact) {
-  ledger_.Abandoned(contact);
+  ledger_.HungUp(contact);
+  const Queue& q = queues_[contact_queue_[contact]];
+  const int32_t partition = kafka::PartitionFor(q.domain, partitions_);
   pb::RoutingEvent ev;
   ev.set_at_ms(WallMs());
   ev.mutable_contact_abandoned()->set_contact_id(contact);
-  const Queue& q = queues_[contact_queue_[contact]];
-  SB_RETURN_IF_ERROR(
-      Send(contact, kafka::kContactsTopic, kafka::PartitionFor(q.domain, partitions_), ev));
+  SB_RETURN_IF_ERROR(Send(contact, kafka::kContactsTopic, partition, ev));
+  // The echo right behind it (same key and partition, so the router applies it after the
+  // hang-up): refused NOT_FOUND once the contact is gone, the router's only answer to a hang-up
+  // of an unoffered contact (see ledger.h).
+  pb::RoutingEvent echo;
+  echo.set_at_ms(ev.at_ms());
+  echo.mutable_contact_cancelled()->set_contact_id(contact);
+  SB_RETURN_IF_ERROR(Send(contact, kafka::kContactsTopic, partition, echo));
   if (options_.callback_queue.empty() || contact.starts_with(kCallbackPrefix)) return Status::Ok();
   if (std::bernoulli_distribution(options_.callback_share)(rng_)) return RequestCallback(contact);
   return Status::Ok();
@@ -275,8 +284,8 @@ Status Traffic::HangUpWaiting() {
     // Only customers no agent was offered: an offer or a connection can reach a desk over gRPC
     // before the ledger reads it on sb.assignments, and hanging up on a call an agent has just
     // taken would count as a contact served after its customer left.
-    if (ledger_.IsFinal(contact) || ledger_.Offered(contact) || HasLiveOffer(contact) ||
-        desk_connected_.count(contact)) {
+    if (ledger_.IsFinal(contact) || ledger_.IsAbandoned(contact) || ledger_.Offered(contact) ||
+        HasLiveOffer(contact) || desk_connected_.count(contact)) {
       continue;
     }
     SB_RETURN_IF_ERROR(Abandon(contact));
@@ -297,6 +306,7 @@ Status Traffic::OnOutput(const kafka::Record& r) {
   const bool eligible =
       ai == agent_index_.end() || Eligible(agents_[ai->second], queues_[cq->second]);
   const int64_t now = MonotonicMs();
+  ++outputs_booked_;
   if (ledger_.Output(out, eligible, now) != Ledger::Seen::kNew) return Status::Ok();
   if ((d.type() == pb::DECISION_OFFER || d.type() == pb::DECISION_CONNECTED) &&
       epochs_seen_.insert({out.shard(), out.epoch()}).second && epoch_log_.is_open()) {
@@ -340,7 +350,8 @@ void Traffic::OnHeard(AgentHeard& h) {
     case pb::DECISION_CONNECTED:
       live_offers_.erase(offer);
       desk_connected_.insert(d.contact_id());
-      Schedule({now + options_.handle_ms, Act::kEnd, h.agent, d.contact_id(), d.attempt()});
+      Schedule({now + options_.handle_ms, Act::kEnd, h.agent, d.contact_id(), d.attempt(),
+                acw_queues_.count(d.queue()) > 0});
       break;
     case pb::DECISION_AGENT_STATE:
       // Set not-ready by the engine (missed offer): back to ready after a pause.
@@ -371,11 +382,16 @@ Status Traffic::Fire(const Action& a) {
       r.mutable_accept()->set_attempt(a.attempt);
       break;
     }
-    case Act::kEnd:
+    case Act::kEnd: {
       r.mutable_complete()->set_contact_id(a.contact);
-      Schedule({MonotonicMs() + options_.wrap_ms, Act::kWrapUp, a.agent, a.contact, a.attempt});
+      Schedule(
+          {MonotonicMs() + options_.wrap_ms, Act::kWrapUp, a.agent, a.contact, a.attempt, a.acw});
+      // Without after-contact work the completion frees the agent in the engine.
+      if (!a.acw) ledger_.Released(agents_[a.agent].agent.id(), a.contact, a.attempt);
       break;
+    }
     case Act::kWrapUp:
+      ledger_.Released(agents_[a.agent].agent.id(), a.contact, a.attempt);
       r.mutable_wrap_up()->set_contact_id(a.contact);
       if (a.contact.starts_with(kCallbackPrefix)) {  // the callback's outcome
         const bool answered = std::bernoulli_distribution(0.75)(rng_);

@@ -92,6 +92,9 @@ class Traffic {
 
   Ledger& ledger() { return ledger_; }
   const Ledger& ledger() const { return ledger_; }
+  // Outputs about this run's contacts read so far (new, repeated or contradicting): while it
+  // grows the cluster is still saying something about them.
+  uint64_t outputs_booked() const { return outputs_booked_; }
   size_t queues() const { return queues_.size(); }
   uint32_t domains() const { return options_.domains; }
   uint64_t callbacks_requested() const { return callbacks_requested_; }
@@ -120,6 +123,9 @@ class Traffic {
     uint32_t agent;
     std::string contact;
     uint32_t attempt;
+    // kEnd, kWrapUp: the contact's queue (when connected) has after-contact work, so the wrap-up,
+    // not the completion, frees the agent in the engine.
+    bool acw = false;
     bool operator>(const Action& o) const { return due_ms > o.due_ms; }
   };
 
@@ -156,6 +162,7 @@ class Traffic {
   int32_t partitions_ = 0;
   uint64_t submitted_ = 0;
   uint64_t callbacks_requested_ = 0, follow_up_contacts_ = 0;
+  uint64_t outputs_booked_ = 0;
   std::vector<std::string> complaint_events_;  // event keys of complaints filed, for repeats
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::PartitionReader> reader_;
@@ -167,6 +174,7 @@ class Traffic {
   std::vector<Queue> queues_;
   std::vector<std::string> domains_;
   std::map<std::string, size_t> contact_queue_;  // contact -> queue index
+  std::set<std::string> acw_queues_;             // queues of the config with after-contact work
   std::set<std::string> live_offers_;            // contact#attempt offered, not withdrawn
   std::set<std::string> desk_connected_;         // contacts a desk heard connected
   std::priority_queue<Action, std::vector<Action>, std::greater<>> actions_;

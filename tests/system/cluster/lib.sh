@@ -166,7 +166,7 @@ check_verdict() {  # expected submitted count
 import json, sys
 v = json.load(open(sys.argv[1]))
 want = int(sys.argv[2])
-problems = [f"{k}={v[k]}" for k in ("lost", "duplicates", "ineligible") if v[k] != 0]
+problems = [f"{k}={v[k]}" for k in ("lost", "duplicates", "ineligible", "over_capacity") if v[k] != 0]
 if v["submitted"] < want: problems.append(f"submitted={v['submitted']} < {want}")
 if v["assigned"] + v["abandoned"] != v["submitted"]: problems.append("assigned+abandoned != submitted")
 if v["assigned"] == 0: problems.append("nothing assigned")
