@@ -236,11 +236,13 @@ Status EngineImpl::EndWaiting(std::string_view contact_id, bool abandoned, Decis
   AgentIdx agent = kNoAgent;
   if (cr.state == pb::CONTACT_STATE_WAITING) {
     Unfile(c);
+    Emit(out, pb::DECISION_WITHDRAW, abandoned ? pb::REASON_CUSTOMER_LEFT : pb::REASON_CANCELLED,
+         &cr, nullptr);
   } else if (cr.state == pb::CONTACT_STATE_OFFERED) {
     agent = cr.agent;
     ReleaseItem(agent, c);
-    Emit(out, pb::DECISION_WITHDRAW,
-         abandoned ? pb::REASON_OFFER_ABANDONED : pb::REASON_UNSPECIFIED, &cr, &A(agent));
+    Emit(out, pb::DECISION_WITHDRAW, abandoned ? pb::REASON_OFFER_ABANDONED : pb::REASON_CANCELLED,
+         &cr, &A(agent));
   } else if (cr.state == pb::CONTACT_STATE_CONNECTED) {
     return FailedPrecondition("contact_id: contact " + Quote(contact_id) +
                               " is already connected; end it with ContactEnded");

@@ -2,14 +2,8 @@
 
 #include <algorithm>
 
-#include "common/status.h"
-
 namespace sb::loadgen {
 namespace {
-
-// The RoutingEvent field names a DECISION_REFUSED names (engine: RefusalOf).
-constexpr char kHangUpEvent[] = "contact_abandoned";
-constexpr char kEchoEvent[] = "contact_cancelled";
 
 std::string HoldKey(const std::string& agent, const std::string& contact, uint32_t attempt) {
   return agent + "#" + contact + "#" + std::to_string(attempt);
@@ -167,7 +161,10 @@ Ledger::Seen Ledger::Output(const pb::ShardOutput& out, bool eligible, int64_t a
       break;
     case pb::DECISION_WITHDRAW:
       Unhold(c);
-      if (d.reason() == pb::REASON_OFFER_ABANDONED && c.hung_up && !c.connected) Confirm(c);
+      if ((d.reason() == pb::REASON_OFFER_ABANDONED || d.reason() == pb::REASON_CUSTOMER_LEFT) &&
+          c.hung_up && !c.connected) {
+        Confirm(c);
+      }
       break;
     case pb::DECISION_REQUEUE:
       // A connected contact goes back to its queue when its agent logs out: offers follow.
@@ -181,15 +178,7 @@ Ledger::Seen Ledger::Output(const pb::ShardOutput& out, bool eligible, int64_t a
       Unhold(c);
       if (!c.connected) Confirm(c);
       break;
-    case pb::DECISION_REFUSED:
-      if (!c.hung_up || d.refusal_code() != CodeName(Code::kNotFound)) break;
-      if (d.refused_event() == kHangUpEvent) {
-        c.hangup_refused = true;  // the router no longer knew the contact: lost before
-      } else if (d.refused_event() == kEchoEvent && !c.hangup_refused && !c.connected) {
-        Confirm(c);  // the echo found the contact gone, the hang-up before it did not
-      }
-      break;
-    default:
+    default:  // a hang-up refused NOT_FOUND: the router no longer knew the contact (lost)
       break;
   }
   return Seen::kNew;

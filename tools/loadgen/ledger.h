@@ -4,10 +4,10 @@
 // Counting rules (one contact = one customer):
 //   assigned    a DECISION_CONNECTED was seen for it (an agent accepted and the shard connected).
 //               A transferred contact (DECISION_TRANSFERRED) connected again is still one.
-//   abandoned   the router confirmed the customer gone: it expired the contact (DECISION_EXPIRE),
-//               withdrew an offer because the customer hung up (DECISION_WITHDRAW,
-//               REASON_OFFER_ABANDONED), or answered the hang-up's echo (below) with NOT_FOUND
-//               after accepting the hang-up itself. A hang-up sent is not an abandon.
+//   abandoned   the router confirmed the customer gone: it expired the contact (DECISION_EXPIRE)
+//               or withdrew it because the customer hung up (DECISION_WITHDRAW,
+//               REASON_CUSTOMER_LEFT while waiting, REASON_OFFER_ABANDONED during an offer). A
+//               hang-up sent is not an abandon.
 //   lost        submitted, and neither assigned nor abandoned when the run ended; in particular a
 //               hang-up the router refused with NOT_FOUND (it no longer knew the contact) or
 //               never confirmed.
@@ -20,14 +20,6 @@
 //               Capacity below).
 //   redelivered identical repeats of an output (expected after a crash: consumers drop them).
 // Latency: submit → first offer of the contact, per contact.
-//
-// Confirming a hang-up. The router answers nothing when a customer leaves a contact that waits
-// unoffered (engine: EndWaiting), so the customer's ContactAbandoned is followed on the same
-// partition by a ContactCancelled, its echo: the router refuses the echo with NOT_FOUND
-// (DECISION_REFUSED, refused_event "contact_cancelled") once the contact is gone. Outputs of a
-// partition keep their inputs' order, so echo refused and hang-up not refused = the router took
-// the hang-up; hang-up refused NOT_FOUND = it had lost the contact before; no refusal of the echo
-// = the router never took the hang-up (or the echo cancelled a contact it still held): lost.
 //
 // Capacity. An agent holds a contact from its DECISION_OFFER (DECISION_CONNECTED when no offer
 // was seen) until an output releases it (REQUEUE, WITHDRAW, TRANSFERRED, AGENT_STATE naming the
@@ -85,7 +77,7 @@ class Ledger {
   // `channel` prices the contact's capacity; CHANNEL_UNSPECIFIED: not known (the cheapest).
   void Submitted(const std::string& contact_id, int64_t at_ms, bool measured,
                  pb::Channel channel = pb::CHANNEL_UNSPECIFIED);
-  // The simulated customer hung up: its ContactAbandoned and the echo (see above) were sent.
+  // The simulated customer hung up: its ContactAbandoned was sent.
   // The contact stays open until the router confirms.
   void HungUp(const std::string& contact_id);
   // `agent_id` sent the input that frees its hold of `contact_id` (offer `attempt`) in the engine.
@@ -113,9 +105,8 @@ class Ledger {
     int64_t submitted_ms = 0;
     int64_t first_offer_ms = -1;
     bool measured = true;
-    bool hung_up = false;         // the customer's hang-up was sent
-    bool hangup_refused = false;  // the router refused it: it did not know the contact
-    bool abandoned = false;       // confirmed by the router
+    bool hung_up = false;    // the customer's hang-up was sent
+    bool abandoned = false;  // confirmed by the router
     bool connected = false;
     bool requeued = false;  // connected, then back in its queue (its agent logged out)
     pb::Channel channel = pb::CHANNEL_UNSPECIFIED;

@@ -201,13 +201,6 @@ Status Traffic::Abandon(const std::string& contact) {
   ev.set_at_ms(WallMs());
   ev.mutable_contact_abandoned()->set_contact_id(contact);
   SB_RETURN_IF_ERROR(Send(contact, kafka::kContactsTopic, partition, ev));
-  // The echo right behind it (same key and partition, so the router applies it after the
-  // hang-up): refused NOT_FOUND once the contact is gone, the router's only answer to a hang-up
-  // of an unoffered contact (see ledger.h).
-  pb::RoutingEvent echo;
-  echo.set_at_ms(ev.at_ms());
-  echo.mutable_contact_cancelled()->set_contact_id(contact);
-  SB_RETURN_IF_ERROR(Send(contact, kafka::kContactsTopic, partition, echo));
   if (options_.callback_queue.empty() || contact.starts_with(kCallbackPrefix)) return Status::Ok();
   if (std::bernoulli_distribution(options_.callback_share)(rng_)) return RequestCallback(contact);
   return Status::Ok();

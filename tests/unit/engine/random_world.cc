@@ -2,6 +2,8 @@
 
 #include <google/protobuf/util/message_differencer.h>
 
+#include <algorithm>
+
 namespace sb::engine::testing {
 namespace {
 
@@ -389,6 +391,15 @@ void RandomWorld::Step(Engine* engine) {
   if (ev.has_wrap_up_done()) {
     FinishAfterContactWork(agents_.at(ev.wrap_up_done().agent_id()));
   }
+  if (ev.has_contact_abandoned() || ev.has_contact_cancelled()) {
+    const std::string& id = ev.has_contact_abandoned() ? ev.contact_abandoned().contact_id()
+                                                       : ev.contact_cancelled().contact_id();
+    // The engine says it saw the contact go (the channel and the verifier rely on it).
+    const auto withdrawn = std::count_if(out.begin(), out.end(), [&](const Decision& d) {
+      return d.type == pb::DECISION_WITHDRAW && d.contact_id == id;
+    });
+    ASSERT_EQ(withdrawn, 1) << id << " left without one DECISION_WITHDRAW";
+  }
   Apply(out, tick);
   if (ev.has_contact_abandoned() || ev.has_contact_cancelled()) {
     const std::string& id = ev.has_contact_abandoned() ? ev.contact_abandoned().contact_id()
@@ -422,7 +433,13 @@ void RandomWorld::Apply(const Decisions& decisions, bool from_tick) {
         break;
       }
       case pb::DECISION_WITHDRAW: {
-        ASSERT_EQ(contacts_.at(d.contact_id).state, pb::CONTACT_STATE_OFFERED);
+        const pb::ContactState state = contacts_.at(d.contact_id).state;
+        if (d.agent_id.empty()) {  // a waiting contact that left: said so, once
+          ASSERT_EQ(state, pb::CONTACT_STATE_WAITING) << d.contact_id;
+          ASSERT_TRUE(d.reason == pb::REASON_CUSTOMER_LEFT || d.reason == pb::REASON_CANCELLED);
+          break;
+        }
+        ASSERT_EQ(state, pb::CONTACT_STATE_OFFERED);
         agents_.at(d.agent_id).items.erase(d.contact_id);
         break;
       }

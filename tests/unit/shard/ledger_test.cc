@@ -33,11 +33,13 @@ pb::ShardOutput Refusal(const std::string& contact, const std::string& event,
   return o;
 }
 
-// The customer of `contact` hangs up while it waits unoffered: the router answers nothing to the
-// hang-up and refuses its echo (ContactCancelled) with NOT_FOUND.
-void HangUpConfirmed(Ledger& l, const std::string& contact, int64_t offset) {
+// The customer of `contact` hangs up while it waits unoffered: the router withdraws the contact
+// (DECISION_WITHDRAW, REASON_CUSTOMER_LEFT, no agent).
+void HangUpConfirmed(Ledger& l, const std::string& contact, int64_t /*offset*/) {
   l.HungUp(contact);
-  l.Output(Refusal(contact, "contact_cancelled", "NOT_FOUND", offset), true, 0);
+  pb::ShardOutput left = Out(contact, "", 0, pb::DECISION_WITHDRAW);
+  left.mutable_decision()->set_reason(pb::REASON_CUSTOMER_LEFT);
+  l.Output(left, true, 0);
 }
 
 pb::CapacityModel DefaultCapacity() {  // the config loader's defaults
@@ -148,7 +150,7 @@ TEST(LedgerTest, HangUpIsAbandonedOnlyWhenTheRouterConfirmsIt) {
   for (const char* c : {"waiting", "unanswered", "unknown", "offered", "expired"}) {
     l.Submitted(c, 0, true, pb::CHANNEL_VOICE);
   }
-  // The router took the hang-up (no refusal) and then found the contact gone for the echo.
+  // The router took the hang-up and said so.
   HangUpConfirmed(l, "waiting", 10);
   EXPECT_TRUE(l.IsFinal("waiting"));
   // Sent, and the router said nothing: not confirmed, so the run waits for it.
@@ -158,7 +160,6 @@ TEST(LedgerTest, HangUpIsAbandonedOnlyWhenTheRouterConfirmsIt) {
   // The router no longer knew the contact when the hang-up came: it had lost it.
   l.HungUp("unknown");
   l.Output(Refusal("unknown", "contact_abandoned", "NOT_FOUND", 20), true, 1);
-  l.Output(Refusal("unknown", "contact_cancelled", "NOT_FOUND", 21), true, 2);
   EXPECT_FALSE(l.IsFinal("unknown"));
   // Offered while the customer hung up: the router withdrew the offer for it.
   l.Output(Out("offered", "a1", 1, pb::DECISION_OFFER), true, 3);
