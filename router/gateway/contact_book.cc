@@ -122,10 +122,11 @@ void ContactBook::OnDecision(const pb::Decision& d) {
       s.clear_agent_id();
       break;
     case pb::DECISION_WITHDRAW:
-      // The offer was taken back because the contact left: the customer hung up (abandoned) or
+      // The contact left (waiting, or during its offer): the customer hung up (abandoned) or
       // the contact was cancelled.
-      s.set_state(d.reason() == pb::REASON_OFFER_ABANDONED ? pb::CONTACT_STATE_ABANDONED
-                                                           : pb::CONTACT_STATE_CANCELLED);
+      s.set_state(d.reason() == pb::REASON_OFFER_ABANDONED || d.reason() == pb::REASON_CUSTOMER_LEFT
+                      ? pb::CONTACT_STATE_ABANDONED
+                      : pb::CONTACT_STATE_CANCELLED);
       s.clear_agent_id();
       break;
     default:

@@ -117,6 +117,12 @@ TEST(ContactBookTest, WithdrawAndExpireEndTheContact) {
   book.OnArrived(NewContact("c3"), 1000);
   book.OnCancelled("c3", 1400);
   EXPECT_EQ(book.Get("c3")->state(), pb::CONTACT_STATE_CANCELLED);
+  // A waiting contact whose customer left: the router's withdraw names no agent.
+  book.OnArrived(NewContact("c4"), 1000);
+  auto left = Decide(pb::DECISION_WITHDRAW, "c4", "", 0, 1500);
+  left.set_reason(pb::REASON_CUSTOMER_LEFT);
+  book.OnDecision(left);
+  EXPECT_EQ(book.Get("c4")->state(), pb::CONTACT_STATE_ABANDONED);
 }
 
 TEST(ContactBookTest, EndedContactsAreForgottenAfterTheTtl) {
