@@ -1,6 +1,7 @@
 #include "router/kafka/client.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <thread>
@@ -647,7 +648,8 @@ Result<TopicConfigs> DescribeTopicConfigs(rd_kafka_t* rk, const std::vector<std:
 
 // Refuses topics whose cleanup policy would lose what Switchboard relies on; warns (once, on
 // stderr) about replication that does not survive a broker loss. Not for the mock cluster.
-Status CheckTopicSettings(rd_kafka_t* rk, const Described& described, int timeout_ms) {
+Status CheckTopicSettings(rd_kafka_t* rk, const Described& described, int timeout_ms,
+                          int64_t changelog_min_lag_ms) {
   auto configs = DescribeTopicConfigs(rk, AllTopicNames(), timeout_ms);
   if (!configs.ok()) return configs.status();
   for (const TopicSpec& spec : kTopics) {
@@ -669,6 +671,21 @@ Status CheckTopicSettings(rd_kafka_t* rk, const Described& described, int timeou
                  "a key)") +
           "; change it with kafka-configs --alter --entity-type topics --entity-name " + name +
           " --add-config cleanup.policy=" + want);
+    }
+    if (spec.name == kChangelogTopic) {
+      const std::string lag = get("min.compaction.lag.ms");
+      int64_t lag_ms = -1;
+      std::from_chars(lag.data(), lag.data() + lag.size(), lag_ms);
+      if (lag_ms < changelog_min_lag_ms) {
+        return FailedPrecondition(
+            "topic " + name + ": min.compaction.lag.ms=" + lag + ", Switchboard needs at least " +
+            std::to_string(changelog_min_lag_ms) +
+            " (10 x the routers' --snapshot-interval-s: compaction must never reach the records "
+            "after a shard's newest complete snapshot, or a restore could miss them); change it "
+            "with kafka-configs --alter "
+            "--entity-type topics --entity-name " +
+            name + " --add-config min.compaction.lag.ms=" + std::string(kMinCompactionLagMs));
+      }
     }
     const auto replicas = described.replicas.find(name);
     const int rf = replicas == described.replicas.end() ? 0 : replicas->second;
@@ -786,7 +803,7 @@ Status EnsureTopic(const std::string& bootstrap, const std::string& topic, int32
 }
 
 Result<int32_t> EnsureTopics(const std::string& bootstrap, int32_t partitions, int timeout_ms,
-                             const Settings& extra) {
+                             const Settings& extra, int64_t changelog_min_compaction_lag_ms) {
   auto h = AdminHandle(bootstrap, extra);
   if (!h.ok()) return h.status();
   const std::vector<std::string> names = AllTopicNames();
@@ -828,7 +845,7 @@ Result<int32_t> EnsureTopics(const std::string& bootstrap, int32_t partitions, i
   }
   // librdkafka's mock cluster has no topic configs (nor a controller to ask).
   if (IsEmbeddedBroker(bootstrap, extra)) return want;
-  SB_RETURN_IF_ERROR(CheckTopicSettings(h->rk, *d, timeout_ms));
+  SB_RETURN_IF_ERROR(CheckTopicSettings(h->rk, *d, timeout_ms, changelog_min_compaction_lag_ms));
   return want;
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "router/kafka/topics.h"
 
 namespace sb::kafka {
 
@@ -174,9 +175,11 @@ Result<std::map<std::string, int32_t>> TopicPartitions(const std::string& bootst
 // and replication min(brokers, 3)), checks every topic has the same partition count and, where
 // the broker serves DescribeConfigs, the cleanup policy each needs (FailedPrecondition naming the
 // topic and the setting; under-replication is only warned about on stderr). `partitions` 0 =
-// take the count of the existing topics. Returns the partition count.
-Result<int32_t> EnsureTopics(const std::string& bootstrap, int32_t partitions, int timeout_ms,
-                             const Settings& extra = {});
+// take the count of the existing topics. Returns the partition count. sb.router-changelog must
+// keep records at least `changelog_min_compaction_lag_ms` from compaction.
+Result<int32_t> EnsureTopics(
+    const std::string& bootstrap, int32_t partitions, int timeout_ms, const Settings& extra = {},
+    int64_t changelog_min_compaction_lag_ms = kRequiredChangelogCompactionLagMs);
 
 // Creates one topic if it does not exist (a scratch topic for measurements).
 Status EnsureTopic(const std::string& bootstrap, const std::string& topic, int32_t partitions,

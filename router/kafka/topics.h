@@ -59,6 +59,10 @@ inline constexpr std::string_view kTimeRetentionMs = "604800000";  // 7 days of 
 // after the newest complete state sees every record of that tail (DESIGN.md: nothing after the
 // newest complete snapshot may be compacted).
 inline constexpr std::string_view kMinCompactionLagMs = "3600000";  // 1 hour
+// The least min.compaction.lag.ms the router accepts on sb.router-changelog by default: 10 x the
+// longest a shard goes without a snapshot while it writes (router/shard/snapshot_policy.h: 60 s),
+// so compaction never reaches the records after the newest complete snapshot.
+inline constexpr int64_t kRequiredChangelogCompactionLagMs = 600000;  // 10 minutes
 // Replication: min(brokers, 3); with 3 replicas a write needs 2 in sync (acks=all).
 inline constexpr int kMaxReplicationFactor = 3;
 inline constexpr std::string_view kMinInsyncReplicasAt3 = "2";

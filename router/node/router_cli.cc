@@ -121,6 +121,14 @@ int RouterMain(int argc, char** argv) {
   app.add_option("--agent-grace-s", agent_grace_s,
                  "log out an agent this long after its desktop stream dropped")
       ->check(CLI::Range(0.0, 3600.0));
+  double snapshot_interval_s = 60;
+  app.add_option("--snapshot-interval-s", snapshot_interval_s,
+                 "a shard that writes snapshots its state into the changelog at least this "
+                 "often; sb.router-changelog needs min.compaction.lag.ms >= 10x this (60)")
+      ->check(CLI::Range(0.1, 3600.0));
+  app.add_option("--snapshot-bytes", o.snapshots.min_bytes,
+                 "... and once the changelog grew by max(this, the last snapshot) (1048576)")
+      ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 32));
   // Wallboard (router/wallboard): same bind default as /metrics.
   wallboard::ServerOptions wallboard_options;
   wallboard_options.bind = metrics_bind;
@@ -161,6 +169,7 @@ int RouterMain(int argc, char** argv) {
     return rc;
   };
   o.static_membership = !dynamic_membership;
+  o.snapshots.interval_ms = static_cast<int64_t>(snapshot_interval_s * 1000);
   auto kafka_settings = kafka::ParseSettings(settings);
   if (!kafka_settings.ok()) {
     return fail(2, kafka_settings.status().message());

@@ -45,8 +45,9 @@ Result<std::unique_ptr<Node>> Node::Start(NodeOptions options, pb::RoutingConfig
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir, ec);
   if (ec) return InvalidArgument("--data-dir " + options.data_dir + ": " + ec.message());
-  auto partitions = kafka::EnsureTopics(options.bootstrap, options.partitions,
-                                        options.connect_timeout_ms, options.kafka_settings);
+  auto partitions =
+      kafka::EnsureTopics(options.bootstrap, options.partitions, options.connect_timeout_ms,
+                          options.kafka_settings, 10 * options.snapshots.interval_ms);
   if (!partitions.ok()) return partitions.status();
   auto control = control::ControlFollower::Open(options.bootstrap, options.kafka_settings,
                                                 "router " + options.node_id);
@@ -197,6 +198,7 @@ Status Node::ClaimShard(int32_t p) {
     so.kafka_settings = client_settings_;
     so.partitions = partitions_;
     so.followups = options_.followups ? &*options_.followups : nullptr;
+    so.snapshots = options_.snapshots;
     so.configs = control_.get();
     shards_.erase(p);  // a lost attempt's store is closed before the next opens it
     auto shard = std::make_unique<Shard>(

@@ -45,6 +45,9 @@ struct NodeOptions {
   int connect_timeout_ms = 15000;
   int checkpoint_interval_ms = 10000;
   int status_interval_ms = 5000;  // status line on stderr; 0 = none
+  // When shards snapshot their state into the changelog; the changelog topic must keep
+  // min.compaction.lag.ms >= 10 x snapshots.interval_ms (checked at start).
+  SnapshotPolicy::Options snapshots;
   // Follow-up scheduling in every shard; nullopt: off (follow-up commands are refused).
   // REQUIRES: CheckFollowUpQueues() passed for the routing config.
   std::optional<followup::Settings> followups;

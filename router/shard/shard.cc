@@ -117,7 +117,7 @@ Status Shard::Claim() {
   stats_.restore_ms = MonotonicMs() - started;
   SB_LOG_INFO("shard",
               "shard %d: claimed epoch %llu at changelog offset %lld (%llu records restored in "
-              "%lld ms, %llu from a snapshot; input from contacts@%lld agent-events@%lld; %zu "
+              "%lld ms, %llu complete snapshots read; input from contacts@%lld agent-events@%lld; %zu "
               "outputs re-sent)\n",
               p, static_cast<unsigned long long>(writer_.epoch()),
               static_cast<long long>(claim_offset),
