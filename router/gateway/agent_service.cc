@@ -37,6 +37,14 @@ class AgentServiceImpl final : public pb::AgentService::Service {
     AuthResult as = CheckActsAs(who, req.login().agent().id());
     if (!as.ok()) return {grpc::StatusCode::PERMISSION_DENIED, as.message};
     const pb::Agent agent = req.login().agent();
+    if (auto other = LoggedInElsewhere(parts_.agents.Agents(), agent)) {
+      return {grpc::StatusCode::FAILED_PRECONDITION,
+              "agent " + config::Quote(agent.id()) + " is logged in under routing domain " +
+                  config::Quote(other->agent.agent().domain()) + " (shard " +
+                  std::to_string(other->shard) +
+                  (other->session_node.empty() ? "" : ", desktop on node " + other->session_node) +
+                  "): an agent serves one domain at a time; log out there first"};
+    }
     const int32_t partition = parts_.publisher.PartitionOf(agent.domain());
     // Registered before the login is published, so no offer made right after it is missed.
     // A new session id per stream: a login of an agent logged in elsewhere moves it here, and

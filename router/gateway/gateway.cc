@@ -203,6 +203,7 @@ Status Gateway::Impl::StartServer() {
                                        .publisher = publisher,
                                        .desks = desks_,
                                        .book = book_,
+                                       .agents = estimates_,
                                        .clock = clock_,
                                        .node_id = options_.node_id}));
   services_.push_back(NewFollowUpService({.admission = admission,

@@ -29,4 +29,12 @@ std::vector<stats::ListedAgent> LiveStats::Agents() const {
   return view_.Agents(clock_->NowMs());
 }
 
+std::optional<stats::ListedAgent> LoggedInElsewhere(const std::vector<stats::ListedAgent>& listed,
+                                                    const ::switchboard::v1::Agent& agent) {
+  for (const stats::ListedAgent& l : listed) {
+    if (l.agent.agent().id() == agent.id() && l.agent.agent().domain() != agent.domain()) return l;
+  }
+  return std::nullopt;
+}
+
 }  // namespace sb::gateway

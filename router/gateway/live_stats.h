@@ -36,4 +36,13 @@ class LiveStats {
   stats::StatsView view_ ABSL_GUARDED_BY(mu_);
 };
 
+// One agent is one person and serves one routing domain at a time (DESIGN.md: an agent never
+// holds two capacities in two shards): the entry of `listed` (LiveStats::Agents()) that shows
+// `agent`'s id logged in under another domain, if any. Within its domain a second login moves
+// the session (the engine); across domains it is refused at login with where the agent is.
+// The agent lists are a few seconds old at most: two logins in two domains within that window
+// are not caught here (router/gateway/README.md).
+std::optional<stats::ListedAgent> LoggedInElsewhere(const std::vector<stats::ListedAgent>& listed,
+                                                    const ::switchboard::v1::Agent& agent);
+
 }  // namespace sb::gateway

@@ -42,7 +42,8 @@ struct AgentServiceParts {
   const Admission& admission;
   Publisher& publisher;
   Desks& desks;
-  ContactBook& book;  // contacts this node's desktops end
+  ContactBook& book;        // contacts this node's desktops end
+  const LiveStats& agents;  // who is logged in where (one agent, one domain)
   const Clock& clock;
   std::string node_id;
 };
