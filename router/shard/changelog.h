@@ -22,7 +22,7 @@ namespace pb = ::switchboard::v1;
 
 inline constexpr char kMetaKey[] = "meta";
 // A snapshot's chunks are at most this big (Kafka's default message.max.bytes is 1,000,000).
-inline constexpr size_t kSnapshotChunkBytes = 512 * 1024;
+inline constexpr size_t kSnapshotChunkBytes = size_t{512} * 1024;
 
 // The claim of `epoch`: one key per epoch, so compaction keeps every claim.
 std::string ClaimKey(uint64_t epoch);
@@ -46,6 +46,15 @@ std::vector<Entry> EntriesFor(const engine::Changes& changes);
 // `chunk_bytes` of data.
 std::vector<Entry> SnapshotEntries(const pb::ShardSnapshot& snapshot, uint64_t snapshot_id,
                                    size_t chunk_bytes = kSnapshotChunkBytes);
+
+// The chunks of one snapshot read so far (ChangelogState).
+struct PendingSnapshot {
+  uint64_t id = 0;
+  uint32_t count = 0;
+  uint32_t next_index = 0;
+  int64_t first_offset = 0;
+  std::string data;
+};
 
 // Materialized shard state, fed records in log order (restore, or a checkpoint plus the tail).
 // Entity records are staged until their group's meta record arrives. A record counts unless a
@@ -113,13 +122,6 @@ class ChangelogState {
   std::deque<std::pair<int64_t, std::vector<pb::ShardOutput>>> unacked_;
   // The snapshot whose chunks are being read: nullopt between snapshots, or after a chunk that
   // did not follow its predecessor (an unfinished snapshot, or one compaction half-replaced).
-  struct PendingSnapshot {
-    uint64_t id = 0;
-    uint32_t count = 0;
-    uint32_t next_index = 0;
-    int64_t first_offset = 0;
-    std::string data;
-  };
   std::optional<PendingSnapshot> pending_snapshot_;
   int64_t snapshot_offset_ = -1;
   uint64_t snapshots_applied_ = 0;

@@ -115,17 +115,17 @@ Status Shard::Claim() {
   PublishStats();         // the day's baselines are taken before any new input counts
   if (bridge_ != nullptr) bridge_->RepublishAll();
   stats_.restore_ms = MonotonicMs() - started;
-  SB_LOG_INFO("shard",
-              "shard %d: claimed epoch %llu at changelog offset %lld (%llu records restored in "
-              "%lld ms, %llu complete snapshots read; input from contacts@%lld agent-events@%lld; %zu "
-              "outputs re-sent)\n",
-              p, static_cast<unsigned long long>(writer_.epoch()),
-              static_cast<long long>(claim_offset),
-              static_cast<unsigned long long>(stats_.restored_records),
-              static_cast<long long>(stats_.restore_ms),
-              static_cast<unsigned long long>(stats_.snapshots_restored),
-              static_cast<long long>(contacts_next_), static_cast<long long>(agent_events_next_),
-              state.UnackedOutputs().size());
+  SB_LOG_INFO(
+      "shard",
+      "shard %d: claimed epoch %llu at changelog offset %lld (%llu records restored in "
+      "%lld ms, %llu complete snapshots read; input from contacts@%lld agent-events@%lld; %zu "
+      "outputs re-sent)\n",
+      p, static_cast<unsigned long long>(writer_.epoch()), static_cast<long long>(claim_offset),
+      static_cast<unsigned long long>(stats_.restored_records),
+      static_cast<long long>(stats_.restore_ms),
+      static_cast<unsigned long long>(stats_.snapshots_restored),
+      static_cast<long long>(contacts_next_), static_cast<long long>(agent_events_next_),
+      state.UnackedOutputs().size());
   return Status::Ok();
 }
 
