@@ -38,15 +38,6 @@ open(f"{work}/tokens.yaml", "w").write("\n".join(lines) + "\n")
 json.dump(tokens, open(f"{work}/tokens.json", "w"))
 PYEOF
 
-grpc_address() {  # node id
-  for _ in $(seq 1 300); do
-    addr=$(grep -o "router $1: grpc on [^ ]*" "$WORK/router-$1.log" | tail -1 | awk '{print $5}')
-    [ -n "$addr" ] && { echo "$addr"; return; }
-    sleep 0.1
-  done
-  fail "router $1: no \"grpc on\" line"
-}
-
 ROUTER_EXTRA=(--auth-tokens "$WORK/tokens.yaml" --agent-grace-s "$GRACE_S")
 start_broker 4
 start_router r1

@@ -62,6 +62,11 @@ class AgentLink {
   virtual void Take(std::vector<AgentHeard>* out) = 0;
   // Every agent logs out; best effort, bounded by `timeout_ms`. Nothing is sent after it.
   virtual void LogOut(int timeout_ms) = 0;
+  // Fault injection: every open desktop stream to gateway `gateway` (an index into the
+  // gateways) ends at once without a logout, as when a network drops them; the desktops log in
+  // again elsewhere as after any lost stream. Returns how many were cut; FailedPrecondition for
+  // a transport without streams.
+  virtual Result<size_t> CutStreams(size_t gateway) = 0;
   virtual AgentLinkCounts counts() const = 0;
   // For the headers: "Kafka (sb.agent-events)", "gRPC AgentService.Session, 2 gateways".
   virtual std::string Describe() const = 0;

@@ -291,6 +291,20 @@ Status GrpcAgentLink::Pump(std::vector<AgentHeard>* out, bool strict) {
   return refused;
 }
 
+Result<size_t> GrpcAgentLink::CutStreams(size_t gateway) {
+  if (gateway >= stubs_.size()) {
+    return InvalidArgument("gateway " + std::to_string(gateway) + ": there are " +
+                           std::to_string(stubs_.size()));
+  }
+  size_t cut = 0;
+  for (Desk& d : desks_) {
+    if (d.stream == nullptr || d.gateway != gateway || !d.logged_in || d.leaving) continue;
+    d.stream->Cancel();  // OnDone follows: OnEnded moves the desktop to the next gateway
+    ++cut;
+  }
+  return cut;
+}
+
 void GrpcAgentLink::OnEnded(uint32_t agent, Desk& d, const grpc::Status& status, bool strict,
                             Status* refused) {
   const std::string& was = options_.gateways[d.gateway].address;

@@ -59,6 +59,7 @@ class GrpcAgentLink final : public AgentLink {
   // still open at the deadline are cancelled (the gateway then logs them out after its grace).
   void LogOut(int timeout_ms) override;
   AgentLinkCounts counts() const override;
+  Result<size_t> CutStreams(size_t gateway) override;
   std::string Describe() const override;
 
   // The gateway (index into options.gateways) agent `agent` uses or will use next.

@@ -29,6 +29,9 @@ class KafkaAgentLink final : public AgentLink {
   void Take(std::vector<AgentHeard>* out) override;
   void LogOut(int timeout_ms) override;
   AgentLinkCounts counts() const override { return counts_; }
+  Result<size_t> CutStreams(size_t) override {
+    return FailedPrecondition("agents over Kafka have no desktop streams to cut");
+  }
   std::string Describe() const override { return "Kafka (sb.agent-events)"; }
 
  private:

@@ -36,18 +36,23 @@ struct Flags {
   std::string agents_via = "kafka";
   std::vector<std::string> gateways;     // host:port
   std::vector<std::string> token_files;  // one for every gateway, or one per gateway
+  double cut_desks_after_s = 0;          // 0: never
 };
 
 // The gateways of --agents-via grpc with their tokens (first line of a token file, as the
 // router writes <data dir>/admin.token). Fails with InvalidArgument naming the flag.
 Result<std::vector<GatewayTarget>> GatewaysOf(const Flags& f) {
   if (f.agents_via != "grpc") {
-    if (!f.gateways.empty() || !f.token_files.empty()) {
-      return InvalidArgument("--gateways, --gateway-token-file: only with --agents-via grpc");
+    if (!f.gateways.empty() || !f.token_files.empty() || f.cut_desks_after_s > 0) {
+      return InvalidArgument(
+          "--gateways, --gateway-token-file, --cut-desks-after-s: only with --agents-via grpc");
     }
     return std::vector<GatewayTarget>{};
   }
   if (f.gateways.empty()) return InvalidArgument("--agents-via grpc: --gateways required");
+  if (f.cut_desks_after_s > 0 && f.gateways.size() < 2) {
+    return InvalidArgument("--cut-desks-after-s: needs two --gateways (the desktops move on)");
+  }
   if (f.token_files.size() > 1 && f.token_files.size() != f.gateways.size()) {
     return InvalidArgument("--gateway-token-file: give one, or one per gateway (" +
                            std::to_string(f.gateways.size()) + ")");
@@ -143,6 +148,10 @@ Status Run::Drive(Traffic& traffic) {
   const int64_t quiet_ms = static_cast<int64_t>(f_.quiet_s * 1000);
   uint64_t booked = traffic.outputs_booked();
   int64_t last_output_at = MonotonicMs();
+  // --cut-desks-after-s: when the desktops on the first gateway lose their streams.
+  int64_t cut_at = f_.cut_desks_after_s > 0
+                       ? MonotonicMs() + static_cast<int64_t>(f_.cut_desks_after_s * 1000)
+                       : 0;
   while (MonotonicMs() < deadline) {
     const int64_t now = MonotonicMs();
     if (probing) {
@@ -159,6 +168,12 @@ Status Run::Drive(Traffic& traffic) {
       for (; sent < due; ++sent) SB_RETURN_IF_ERROR(traffic.Submit());
     }
     SB_RETURN_IF_ERROR(traffic.Step(1));
+    if (cut_at > 0 && now >= cut_at) {
+      cut_at = 0;
+      auto cut = traffic.CutAgentStreams(0);
+      if (!cut.ok()) return cut.status();
+      std::fprintf(stderr, "loadgen: cut %zu desktop streams to the first gateway\n", *cut);
+    }
     if (traffic.outputs_booked() != booked) {
       booked = traffic.outputs_booked();
       last_output_at = MonotonicMs();
@@ -262,6 +277,11 @@ int Main(int argc, char** argv) {
                  "with --agents-via grpc: the routers' gRPC addresses host:port, comma-separated; "
                  "agents spread round-robin")
       ->delimiter(',');
+  app.add_option("--cut-desks-after-s", f.cut_desks_after_s,
+                 "fault injection, with --agents-via grpc: this long after the start, the "
+                 "desktop streams to the first gateway drop without a logout (they log in again "
+                 "through the next gateway, within its grace period)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--gateway-token-file", f.token_files,
                  "bearer token for the gateways (first line of the file, e.g. a router's "
                  "<data dir>/admin.token): one for all, or one per gateway in order (repeatable)");

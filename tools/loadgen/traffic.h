@@ -83,6 +83,8 @@ class Traffic {
   // Fires the simulated people's due actions and books the outputs that arrived, waiting up to
   // `poll_timeout_ms` for the first. Fails on a Kafka error or a failed delivery.
   Status Step(int poll_timeout_ms);
+  // Fault injection (gRPC agents): the desktop streams to gateway `gateway` drop (AgentLink).
+  Result<size_t> CutAgentStreams(size_t gateway) { return link_->CutStreams(gateway); }
   // Customers of open contacts without a live offer hang up now: after this only contacts an
   // agent is about to take remain open. Contacts with a live offer are left alone, so an
   // acceptance already sent can never meet a customer who left.

@@ -7,6 +7,11 @@
 #               others took its shards; its late writes are fenced and ignored.
 #   mid_claim   a router killed (-9), and a second one killed while the survivors claim its
 #               shards; both restarted.
+#   desk_move   the agents' desktops over gRPC (loadgen --agents-via grpc): the streams to r1 drop
+#               mid-load, connected calls and open offers included; every desktop logs in again
+#               through r2 within the grace period (a session move): r1 drops its grace-period
+#               logouts on hearing of the move, and the engine would refuse them as stale; no
+#               call is taken from its agent (a stolen call shows as connected twice).
 #   fresh       two routers under load (2 partitions) until retention removed the head of a
 #               changelog partition (the embedded broker keeps ~5 MB of one), then both killed: a third with NO local
 #               state takes every shard over from the newest snapshot and the log after it.
@@ -67,6 +72,25 @@ case "$MODE" in
     start_router r3
     wait_loadgen
     check_verdict "$CONTACTS"
+    ;;
+  desk_move)
+    ROUTER_EXTRA=(--no-auth --agent-grace-s 10)
+    start_router r1
+    start_router r2
+    A1=$(grpc_address r1)
+    A2=$(grpc_address r2)
+    wait_routing r1
+    wait_routing r2
+    # Calls of 2 s, so many are connected when the streams drop; ~40% of the agents' capacity.
+    start_loadgen --contacts 4000 --rate 100 --agents 240 --domains 16 --seed 13 --think-ms 100 \
+      --handle-ms 2000 --wrap-ms 200 --patience-s 0 --timeout-s 150 --floor-messages 200 \
+      --agents-via grpc --gateways "$A1,$A2" --cut-desks-after-s 10
+    wait_loadgen
+    check_verdict 4000
+    grep -q "loadgen: cut [1-9]" "$WORK/loadgen.log" || fail "no desktop stream was cut"
+    # A stolen call would show in the verdict (connected twice); the routers log the first
+    # refusals they make, stale logouts among them when they come early enough.
+    echo "stale-session refusals logged: $(cat "$WORK"/router-r*.log | grep -c "ignored: session" || true)"
     ;;
   fresh)
     start_router r1

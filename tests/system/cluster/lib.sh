@@ -147,6 +147,16 @@ expect_refusal() {  # name, expected message part, router args...
   echo "$name: exit $rc after $took ms: $(grep -- "$want" "$WORK/$name.log" | head -1)"
 }
 
+# The gRPC address a router logged (bounded: 30 s).
+grpc_address() {  # node id
+  for _ in $(seq 1 300); do
+    addr=$(grep -o "router $1: grpc on [^ ]*" "$WORK/router-$1.log" | tail -1 | awk '{print $5}')
+    [ -n "$addr" ] && { echo "$addr"; return; }
+    sleep 0.1
+  done
+  fail "router $1: no \"grpc on\" line"
+}
+
 start_loadgen() {  # extra flags...
   "$SB" loadgen --kafka "$BOOTSTRAP" --config "$CONFIG" --verify --results "$WORK/verdict.json" \
     --epoch-log "$WORK/epochs.log" "$@" >"$WORK/loadgen.out" 2>"$WORK/loadgen.log" &
