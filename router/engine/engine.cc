@@ -522,6 +522,16 @@ void EngineImpl::MoveSession(AgentIdx a, DomainIdx domain, std::vector<uint8_t> 
     d.detail = SessionName(ar.session) + " (generation " + std::to_string(ar.generation) +
                ") replaced " + SessionName(previous);
   }
+  // The work the agent keeps, one decision per contact (connected, or in after-contact work:
+  // `detail`), so the new desktop shows it even when its CONNECTED went to the old one.
+  for (const WorkItem& w : A(a).items) {
+    if (w.state == pb::CONTACT_STATE_OFFERED) continue;
+    Emit(out, pb::DECISION_AGENT_STATE, pb::REASON_SESSION_MOVED, &C(w.contact), &A(a));
+    Decision& d = out->back();
+    d.session = A(a).session;
+    d.generation = A(a).generation;
+    d.detail = w.state == pb::CONTACT_STATE_CONNECTED ? kHeldConnected : kHeldAfterContactWork;
+  }
   // Contacts waiting for this agent by name that its new skills or domain no longer meet take
   // anyone now (FillAgent offers the others without checking skills again).
   const std::vector<ContactIdx> waiting = A(a).preferred_waiting;

@@ -29,6 +29,11 @@ inline constexpr char kForwardedFromAttribute[] = "sb.forwarded_from";
 
 // One routing decision. Plain strings (not protobuf) because decisions are made on the hot path;
 // ToProto() converts for the wire.
+// DECISION_AGENT_STATE with REASON_SESSION_MOVED naming a contact: the moved agent still holds
+// it, in this state (Decision::detail).
+inline constexpr char kHeldConnected[] = "connected";
+inline constexpr char kHeldAfterContactWork[] = "after-contact work";
+
 struct Decision {
   pb::DecisionType type = pb::DECISION_TYPE_UNSPECIFIED;
   pb::DecisionReason reason = pb::REASON_UNSPECIFIED;

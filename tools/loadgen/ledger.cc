@@ -172,6 +172,7 @@ Ledger::Seen Ledger::Output(const pb::ShardOutput& out, bool eligible, int64_t a
       if (d.agent_id().empty() || d.agent_id() == c.holder) Unhold(c);
       break;
     case pb::DECISION_AGENT_STATE:  // naming the contact: missed offer, ACW limit
+      if (d.reason() == pb::REASON_SESSION_MOVED) break;  // the moved agent keeps it
       if (d.agent_id().empty() || d.agent_id() == c.holder) Unhold(c);
       break;
     case pb::DECISION_EXPIRE:

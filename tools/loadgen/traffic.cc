@@ -11,6 +11,10 @@
 namespace sb::loadgen {
 namespace {
 
+// The detail of a session move's decision naming a call the agent keeps (decision.proto
+// REASON_SESSION_MOVED; engine::kHeldConnected).
+constexpr char kHeldConnected[] = "connected";
+
 // Bounds every metadata call of the setup: long enough for the mock broker's slow first second.
 constexpr int kMetadataTimeoutMs = 15000;
 // A missed offer sets the agent not-ready; the simulated agent is ready again after this.
@@ -350,6 +354,16 @@ void Traffic::OnHeard(AgentHeard& h) {
       // Set not-ready by the engine (missed offer): back to ready after a pause.
       if (d.reason() == pb::REASON_MISSED_OFFER) {
         Schedule({now + kMissedOfferPauseMs, Act::kReady, h.agent, "", 0});
+      }
+      // Moved to this desktop still holding a contact: its CONNECTED, or the completion or
+      // wrap-up sent for it, may have gone down with the old stream. End or wrap it up again
+      // (the engine refuses the second of two, harmlessly).
+      if (d.reason() == pb::REASON_SESSION_MOVED && !d.contact_id().empty()) {
+        desk_connected_.insert(d.contact_id());
+        const bool connected = d.detail() == kHeldConnected;
+        Schedule({now + (connected ? options_.handle_ms : options_.wrap_ms),
+                  connected ? Act::kEnd : Act::kWrapUp, h.agent, d.contact_id(), d.attempt(),
+                  acw_queues_.count(d.queue()) > 0});
       }
       break;
     default:

@@ -79,11 +79,16 @@ TEST_F(SessionTest, ASecondLoginMovesTheAgentKeepingItsCallAndOneCapacity) {
   // The desktop came back through another node before its old node's grace period ran out.
   out = LogIn("a1", "s2");
   auto moved = OfType(out, pb::DECISION_AGENT_STATE);
-  ASSERT_EQ(moved.size(), 1u) << Describe(out);
+  ASSERT_EQ(moved.size(), 2u) << Describe(out);
   EXPECT_EQ(moved[0].reason, pb::REASON_SESSION_MOVED);
   EXPECT_EQ(moved[0].agent_id, "a1");
   EXPECT_EQ(moved[0].session, "s2");
   EXPECT_EQ(moved[0].generation, 2u);
+  // The call it keeps, named for the new desktop (its CONNECTED went to the old one).
+  EXPECT_EQ(moved[1].reason, pb::REASON_SESSION_MOVED);
+  EXPECT_EQ(moved[1].contact_id, "c1");
+  EXPECT_EQ(moved[1].session, "s2");
+  EXPECT_EQ(moved[1].detail, kHeldConnected);
   EXPECT_TRUE(OfType(out, pb::DECISION_REQUEUE).empty()) << Describe(out);
 
   auto call = engine_->GetContact("c1");
