@@ -1,7 +1,7 @@
 // Restore benchmark: how long a node with no local state takes to rebuild a shard from its
 // changelog's newest snapshot, and what snapshots cost.
 //
-//   restore_bench [--smoke] [--results FILE]
+//   restore_bench [--smoke] [--results FILE] [--kafka BOOTSTRAP]
 //
 // Full shape: one shard with 10,000 logged-in agents (not ready) and 100,000 waiting contacts.
 // Measured (CPU only, no broker: the records are built in memory, so the time to fetch them from
@@ -14,8 +14,13 @@
 //                         acceptance, connection, end, wrap-up: entity records + a meta per group)
 //   snapshot_bytes_per_s_at_5000  what snapshots add at 5,000 contacts/s: the policy writes one
 //                         snapshot per max(1 MiB, snapshot size) of changelog (snapshot_policy.h)
+//   kafka_restore_ms      with --kafka: the same records written to a fresh one-partition topic
+//                         of that broker, then read back from its start by a new reader
+//                         (ReadChangelog, as a claim does) and rebuilt: the log-alone restore
 // Prints the figures and writes FILE (JSON, default bench-results/restore.json). Nothing is
 // enforced. Exit 1 when the engine refuses an input or the restored state differs in size.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -28,8 +33,10 @@
 #include "common/clock.h"
 #include "common/config/config.h"
 #include "router/engine/engine.h"
+#include "router/kafka/client.h"
 #include "router/kafka/epoch.h"
 #include "router/shard/changelog.h"
+#include "router/shard/checkpoint.h"
 #include "router/shard/snapshot_policy.h"
 
 namespace {
@@ -145,6 +152,43 @@ double ChangelogBytesPerContact(const pb::RoutingConfig& config, int contacts) {
   return static_cast<double>(bytes - before) / contacts;
 }
 
+// Writes `log` to a fresh topic of `bootstrap`, then restores from it as a claim does; the
+// milliseconds from the new reader's creation to the rebuilt engine.
+sb::Result<double> KafkaRestoreMs(const std::string& bootstrap,
+                                  const std::vector<sb::kafka::Record>& log,
+                                  const pb::RoutingConfig& config, sb::ManualClock* clock) {
+  const std::string topic =
+      "sb.restore-bench-" + std::to_string(getpid()) + "-" + std::to_string(sb::MonotonicMs());
+  SB_RETURN_IF_ERROR(sb::kafka::EnsureTopic(bootstrap, topic, 1, 30000));
+  sb::Status failed;
+  auto producer =
+      sb::kafka::Producer::Create(bootstrap, {{"message.max.bytes", "2000000"}},
+                                  [&failed](uint64_t, int32_t, int64_t, const sb::Status& st) {
+                                    if (!st.ok()) failed = st;
+                                  });
+  if (!producer.ok()) return producer.status();
+  for (const auto& r : log) {
+    SB_RETURN_IF_ERROR((*producer)->Produce(topic, 0, r.key, r.value, r.headers, 0));
+  }
+  SB_RETURN_IF_ERROR((*producer)->Flush(60000));
+  SB_RETURN_IF_ERROR(failed);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto reader = sb::kafka::PartitionReader::Create(bootstrap, {});
+  if (!reader.ok()) return reader.status();
+  auto marks = (*reader)->Watermarks(topic, 0, 10000);
+  if (!marks.ok()) return marks.status();
+  SB_RETURN_IF_ERROR((*reader)->Assign(topic, 0, marks->first));
+  ChangelogState state;
+  uint64_t records = 0;
+  SB_RETURN_IF_ERROR(
+      sb::shard::ReadChangelog(&state, reader->get(), marks->second, 0, 60000, &records));
+  auto engine_state = state.ToEngineState();
+  if (!engine_state.ok()) return engine_state.status();
+  auto engine = sb::engine::Engine::Restore(config, clock, *engine_state);
+  if (!engine.ok()) return engine.status();
+  return MsSince(t0);
+}
+
 int Fail(const char* what, const sb::Status& st) {
   std::fprintf(stderr, "restore_bench: %s: %s\n", what, st.ToString().c_str());
   return 1;
@@ -155,14 +199,17 @@ int Fail(const char* what, const sb::Status& st) {
 int main(int argc, char** argv) {
   bool smoke = false;
   std::string results = "bench-results/restore.json";
+  std::string kafka;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--smoke") {
       smoke = true;
     } else if (a == "--results" && i + 1 < argc) {
       results = argv[++i];
+    } else if (a == "--kafka" && i + 1 < argc) {
+      kafka = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: restore_bench [--smoke] [--results FILE]\n");
+      std::fprintf(stderr, "usage: restore_bench [--smoke] [--results FILE] [--kafka BOOTSTRAP]\n");
       return 2;
     }
   }
@@ -241,6 +288,11 @@ int main(int argc, char** argv) {
                       {"changelog_bytes_per_contact", per_contact},
                       {"changelog_bytes_per_s_at_5000", tail_per_s},
                       {"snapshot_bytes_per_s_at_5000", snapshot_per_s}};
+  if (!kafka.empty()) {
+    auto ms = KafkaRestoreMs(kafka, log, *config, &clock);
+    if (!ms.ok()) return Fail("kafka restore", ms.status());
+    j["kafka_restore_ms"] = *ms;
+  }
   std::printf("%s\n", j.dump(2).c_str());
   std::error_code ec;
   if (std::filesystem::path(results).has_parent_path()) {
