@@ -51,6 +51,14 @@ constexpr char kAgentToken[] = "agent-a1-token";
 constexpr char kIntegratorToken[] = "integrator-token";
 constexpr char kAdminToken[] = "admin-token";
 
+// A desktop's login of agent `id` of d00 with the general skill (proficiency 3).
+pb::AgentRequest DeskLogin(const std::string& id, bool ready) {
+  pb::AgentRequest r;
+  *r.mutable_login()->mutable_agent() = ::sb::testing::GeneralAgent(id);
+  r.mutable_login()->set_ready(ready);
+  return r;
+}
+
 class GatewayTest : public ::testing::Test {
  protected:
   GatewayTest() : kafka_(kPartitions) {}
@@ -395,14 +403,7 @@ TEST_F(GatewayTest, AgentDesktopSessionEndToEnd) {
   Authorize(&ctx, kAgentToken);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   auto desk = agents_->Session(&ctx);
-  pb::AgentRequest login;
-  auto* agent = login.mutable_login()->mutable_agent();
-  agent->set_id("a1");
-  agent->set_domain("d00");
-  auto* skill = agent->add_skills();
-  skill->set_skill("general");
-  skill->set_proficiency(3);
-  login.mutable_login()->set_ready(true);
+  pb::AgentRequest login = DeskLogin("a1", /*ready=*/true);
   ASSERT_TRUE(desk->Write(login));
   pb::AgentUpdate u;
   ASSERT_TRUE(desk->Read(&u));
@@ -483,15 +484,7 @@ TEST_F(GatewayTest, AgentDesktopSessionEndToEnd) {
 template <typename Stub>
 auto OpenDesk(Stub& agents, grpc::ClientContext* ctx, const std::string& agent, bool ready) {
   auto desk = agents->Session(ctx);
-  pb::AgentRequest login;
-  auto* a = login.mutable_login()->mutable_agent();
-  a->set_id(agent);
-  a->set_domain("d00");
-  auto* skill = a->add_skills();
-  skill->set_skill("general");
-  skill->set_proficiency(3);
-  login.mutable_login()->set_ready(ready);
-  EXPECT_TRUE(desk->Write(login));
+  EXPECT_TRUE(desk->Write(DeskLogin(agent, ready)));
   pb::AgentUpdate u;
   EXPECT_TRUE(desk->Read(&u));
   EXPECT_TRUE(u.has_logged_in());
@@ -710,14 +703,7 @@ TEST_F(GatewayTest, ListAgentsShowsLoggedInAgentsAndTheirNode) {
   Authorize(&ctx, kAgentToken);
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   auto desk = agents_->Session(&ctx);
-  pb::AgentRequest login;
-  auto* agent = login.mutable_login()->mutable_agent();
-  agent->set_id("a1");
-  agent->set_domain("d00");
-  auto* skill = agent->add_skills();
-  skill->set_skill("general");
-  skill->set_proficiency(3);
-  login.mutable_login()->set_ready(false);
+  pb::AgentRequest login = DeskLogin("a1", /*ready=*/false);
   ASSERT_TRUE(desk->Write(login));
   pb::AgentUpdate u;
   ASSERT_TRUE(desk->Read(&u));
@@ -1021,14 +1007,7 @@ TEST_F(GatewayTest, DesktopMovingToAnotherNodeStaysLoggedIn) {
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   auto second_agents = pb::AgentService::NewStub(
       grpc::CreateChannel((*second)->address(), grpc::InsecureChannelCredentials()));
-  pb::AgentRequest login;
-  auto* agent = login.mutable_login()->mutable_agent();
-  agent->set_id("a1");
-  agent->set_domain("d00");
-  auto* skill = agent->add_skills();
-  skill->set_skill("general");
-  skill->set_proficiency(3);
-  login.mutable_login()->set_ready(true);
+  pb::AgentRequest login = DeskLogin("a1", /*ready=*/true);
   pb::AgentUpdate u;
   std::string first_session;
   {
@@ -1081,14 +1060,7 @@ TEST_F(GatewayTest, ALoginElsewhereEndsTheOlderDesktopSession) {
   ASSERT_TRUE(second.ok()) << second.status().ToString();
   auto second_agents = pb::AgentService::NewStub(
       grpc::CreateChannel((*second)->address(), grpc::InsecureChannelCredentials()));
-  pb::AgentRequest login;
-  auto* agent = login.mutable_login()->mutable_agent();
-  agent->set_id("a1");
-  agent->set_domain("d00");
-  auto* skill = agent->add_skills();
-  skill->set_skill("general");
-  skill->set_proficiency(3);
-  login.mutable_login()->set_ready(true);
+  pb::AgentRequest login = DeskLogin("a1", /*ready=*/true);
   pb::AgentUpdate u;
   grpc::ClientContext old_ctx;
   Authorize(&old_ctx, kAgentToken);
