@@ -47,6 +47,7 @@ void ActorOf(const pb::RoutingEvent& e, std::string* contact, std::string* agent
       break;
     case pb::RoutingEvent::kContactEnded:
       *contact = e.contact_ended().contact_id();
+      *agent = e.contact_ended().agent_id();
       break;
     case pb::RoutingEvent::kContactTransferred:
       *contact = e.contact_transferred().contact_id();
@@ -98,6 +99,8 @@ std::string SessionOf(const pb::RoutingEvent& e) {
       return e.offer_rejected().session();
     case pb::RoutingEvent::kWrapUpDone:
       return e.wrap_up_done().session();
+    case pb::RoutingEvent::kContactEnded:
+      return e.contact_ended().session();
     default:
       return {};
   }
@@ -267,7 +270,8 @@ Status EngineImpl::EndWaiting(std::string_view contact_id, bool abandoned, Decis
   return Status::Ok();
 }
 
-Status EngineImpl::ContactEnded(std::string_view contact_id, Decisions* out) {
+Status EngineImpl::ContactEnded(std::string_view contact_id, std::string_view agent_id,
+                                std::string_view session, Decisions* out) {
   auto found = FindContact(contact_id);
   if (!found.ok()) return found.status();
   const ContactIdx c = *found;
@@ -276,6 +280,13 @@ Status EngineImpl::ContactEnded(std::string_view contact_id, Decisions* out) {
     return FailedPrecondition("contact_id: contact " + Quote(contact_id) + " is not connected");
   }
   const AgentIdx a = cr.agent;
+  if (!agent_id.empty()) {  // a desktop: only its own agent's call, from the current session
+    if (std::as_const(*this).A(a).id != agent_id) {
+      return FailedPrecondition("contact_id: contact " + Quote(contact_id) +
+                                " is not connected to agent " + Quote(agent_id));
+    }
+    SB_RETURN_IF_ERROR(CheckSession(std::as_const(*this).A(a), "completion", session));
+  }
   const int64_t acw = cfg_.queue(cr.queue).acw_ms;
   if (acw > 0) {
     AgentRec& ar = A(a);
@@ -784,8 +795,9 @@ Status Engine::ContactCancelled(std::string_view id, Decisions* out) {
 Status Engine::ContactAbandoned(std::string_view id, Decisions* out) {
   SB_ENGINE_CALL(out, EndWaiting(id, /*abandoned=*/true, out));
 }
-Status Engine::ContactEnded(std::string_view id, Decisions* out) {
-  SB_ENGINE_CALL(out, ContactEnded(id, out));
+Status Engine::ContactEnded(std::string_view id, Decisions* out, std::string_view agent_id,
+                            std::string_view session) {
+  SB_ENGINE_CALL(out, ContactEnded(id, agent_id, session, out));
 }
 Status Engine::ContactTransferred(const pb::ContactTransferred& transfer, Decisions* out) {
   SB_ENGINE_CALL(out, Transfer(transfer, out));
@@ -838,7 +850,8 @@ Status Engine::Dispatch(const pb::RoutingEvent& e, Decisions* out) {
     case pb::RoutingEvent::kContactAbandoned:
       return ContactAbandoned(e.contact_abandoned().contact_id(), out);
     case pb::RoutingEvent::kContactEnded:
-      return ContactEnded(e.contact_ended().contact_id(), out);
+      return ContactEnded(e.contact_ended().contact_id(), out, e.contact_ended().agent_id(),
+                          e.contact_ended().session());
     case pb::RoutingEvent::kContactTransferred:
       return ContactTransferred(e.contact_transferred(), out);
     case pb::RoutingEvent::kAgentLogin:

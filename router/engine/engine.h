@@ -142,7 +142,10 @@ class Engine {
   Status ContactArrived(const pb::Contact& contact, Decisions* out);
   Status ContactCancelled(std::string_view contact_id, Decisions* out);
   Status ContactAbandoned(std::string_view contact_id, Decisions* out);
-  Status ContactEnded(std::string_view contact_id, Decisions* out);
+  // `agent_id` non-empty (a desktop's completion): the contact must be connected to that agent
+  // and `session` must be its current one (FailedPrecondition otherwise).
+  Status ContactEnded(std::string_view contact_id, Decisions* out, std::string_view agent_id = {},
+                      std::string_view session = {});
   // Hands a connected contact on (see events.proto ContactTransferred): the connected agent
   // enters after-contact work for it (wrap-up required, as for an ended contact) and gets it no
   // more; the contact waits again in `to_queue`, or in its queue for `to_agent_id` as its

@@ -224,7 +224,8 @@ class EngineImpl {
   // --- events (engine.cc) ---
   Status ContactArrived(const pb::Contact& contact, Decisions* out);
   Status EndWaiting(std::string_view contact_id, bool abandoned, Decisions* out);
-  Status ContactEnded(std::string_view contact_id, Decisions* out);
+  Status ContactEnded(std::string_view contact_id, std::string_view agent_id,
+                      std::string_view session, Decisions* out);
   Status Transfer(const pb::ContactTransferred& t, Decisions* out);
   Status Login(const pb::Agent& agent, bool ready, std::string_view session, Decisions* out);
   Status Logout(std::string_view agent_id, std::string_view session, Decisions* out);

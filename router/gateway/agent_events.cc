@@ -38,6 +38,8 @@ std::optional<pb::RoutingEvent> AgentActionEvent(std::string_view agent_id,
       return ev;
     case pb::AgentRequest::kComplete:
       ev.mutable_contact_ended()->set_contact_id(r.complete().contact_id());
+      ev.mutable_contact_ended()->set_agent_id(id);
+      ev.mutable_contact_ended()->set_session(sid);
       return ev;
     case pb::AgentRequest::kWrapUp:
       ev.mutable_wrap_up_done()->set_agent_id(id);

@@ -22,7 +22,7 @@ CONFIG=$2
 MODE=$3
 source "$(dirname "$0")/lib.sh"
 
-CONTACTS=${SB_CLUSTER_CONTACTS:-10000}
+CONTACTS=${SB_CLUSTER_CONTACTS:-6000}
 LOAD=(--contacts "$CONTACTS" --rate 400 --agents 400 --domains 16 --seed 11 --think-ms 100
       --handle-ms 300 --wrap-ms 100 --patience-s 0 --timeout-s 150 --floor-messages 200)
 

@@ -13,7 +13,7 @@ SB=$1
 CONFIG=$2
 source "$(dirname "$0")/../cluster/lib.sh"
 
-CONTACTS=${SB_CLUSTER_CONTACTS:-9000}
+CONTACTS=${SB_CLUSTER_CONTACTS:-6000}
 LOAD=(--contacts "$CONTACTS" --rate 300 --agents 120 --domains 16 --seed 29 --think-ms 100
       --handle-ms 300 --wrap-ms 100 --patience-s 0 --timeout-s 240 --floor-messages 200)
 

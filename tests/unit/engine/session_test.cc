@@ -169,6 +169,20 @@ TEST_F(SessionTest, ActionsOfTheOlderSessionAreRefused) {
   ExpectStale(Apply(ready, &out), out, "s1", "agent_ready");
   EXPECT_EQ(engine_->GetAgent("a1")->reason, "lunch");
 
+  // A desktop's completion: only from the current session, only of its own agent's call (a
+  // channel's names no agent).
+  pb::RoutingEvent complete;
+  complete.mutable_contact_ended()->set_contact_id("c1");
+  complete.mutable_contact_ended()->set_agent_id("a1");
+  complete.mutable_contact_ended()->set_session("s1");
+  ExpectStale(Apply(complete, &out), out, "s1", "contact_ended");
+  complete.mutable_contact_ended()->set_agent_id("a2");
+  complete.mutable_contact_ended()->set_session("s9");
+  Status other = Apply(complete, &out);
+  EXPECT_EQ(other.code(), Code::kFailedPrecondition) << other.ToString();
+  EXPECT_NE(other.message().find("not connected to agent"), std::string::npos) << other.ToString();
+  EXPECT_EQ(StateOf("c1"), pb::CONTACT_STATE_CONNECTED);
+
   End("c1");
   pb::RoutingEvent wrap_up;
   wrap_up.mutable_wrap_up_done()->set_agent_id("a1");
