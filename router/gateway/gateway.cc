@@ -341,7 +341,10 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
   if (!rec.value) return;
   if (rec.topic == kafka::kAssignmentsTopic) {
     pb::ShardOutput out;
-    if (out.ParseFromString(*rec.value) && out.has_decision()) ApplyDecision(out.decision());
+    if (out.ParseFromString(*rec.value) && out.has_decision() &&
+        (out.output_id().empty() || seen_outputs_.FirstTime(out.output_id()))) {
+      ApplyDecision(out.decision());
+    }
     return;
   }
   // Contact ends arrive on sb.contacts (channels) and sb.agent-events (desktops).

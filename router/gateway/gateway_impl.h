@@ -28,6 +28,7 @@
 #include "router/gateway/live_stats.h"
 #include "router/gateway/live_validator.h"
 #include "router/gateway/publisher.h"
+#include "router/gateway/seen_outputs.h"
 #include "router/kafka/client.h"
 
 namespace sb::gateway {
@@ -78,6 +79,7 @@ class Gateway::Impl {
   FollowUpIndex followups_;  // fed from sb.followups by the I/O thread
   Answers answers_;
   Desks desks_;
+  SeenOutputs seen_outputs_;            // I/O thread: sb.assignments repeats are applied once
   std::optional<Admission> admission_;  // set by Init() once the token file is read
   std::optional<Publisher> publisher_;  // set by StartKafka() once the partitions are known
 
