@@ -24,6 +24,9 @@ bool AnswersRefusal(const pb::RoutingEvent& e) {
     case pb::RoutingEvent::kTimer:
     case pb::RoutingEvent::kFollowUp:
     case pb::RoutingEvent::kConfigChanged:
+    case pb::RoutingEvent::kIdentityReserve:  // between shards: no person waits for an answer
+    case pb::RoutingEvent::kIdentityRelease:
+    case pb::RoutingEvent::kIdentityAnswer:
     case pb::RoutingEvent::EVENT_NOT_SET:
       return false;
     case pb::RoutingEvent::kContactArrived:
@@ -495,6 +498,7 @@ Status EngineImpl::Login(const pb::Agent& agent, bool ready, std::string_view se
   ar.busy_ms = ar.ready_ms = 0;
   ar.difficult_streak = 0;
   ++logged_in_;
+  if (identities_on()) SendReserve(a);  // before JoinSigs: a pending agent is in no ready set
   JoinSigs(a);
   FillAgent(a, out);
   return Status::Ok();
@@ -573,6 +577,13 @@ Status EngineImpl::Logout(std::string_view agent_id, std::string_view session, D
   if (!ar.logged_in())
     return FailedPrecondition("agent_id: agent " + Quote(agent_id) + " is not logged in");
   SB_RETURN_IF_ERROR(CheckSession(ar, "logout", session));
+  SignOut(a, out);
+  return Status::Ok();
+}
+
+void EngineImpl::SignOut(AgentIdx a, Decisions* out) {
+  AgentRec& ar = A(a);
+  if (ar.reservation != 0) SendRelease(a);
   Account(ar);
   ar.presence = pb::AGENT_STATE_LOGGED_OUT;
   ar.reason.clear();
@@ -601,7 +612,6 @@ Status EngineImpl::Logout(std::string_view agent_id, std::string_view session, D
       Requeue(w.contact, pb::REASON_AGENT_LOGGED_OUT, out);
     }
   }
-  return Status::Ok();
 }
 
 Status EngineImpl::SetReady(std::string_view agent_id, std::string_view session, Decisions* out) {
@@ -884,6 +894,10 @@ Status Engine::Dispatch(const pb::RoutingEvent& e, Decisions* out) {
       return InvalidArgument(
           "event.config_changed: a config change is for the shard (it rebuilds the engine), not "
           "the routing engine");
+    case pb::RoutingEvent::kIdentityReserve:
+    case pb::RoutingEvent::kIdentityRelease:
+    case pb::RoutingEvent::kIdentityAnswer:
+      return DispatchIdentity(e, out);
     case pb::RoutingEvent::EVENT_NOT_SET:
       break;
   }

@@ -96,13 +96,16 @@ struct DomainSummary {
 // here yields the current ExportState() (up to the order of agents).
 struct Changes {
   std::vector<pb::AgentRecord> agents;
+  std::vector<pb::AgentIdentity> identities;  // of agents homed here (never removed)
   std::vector<pb::ContactRecord> contacts;
   std::vector<std::string> removed_contacts;  // never also in `contacts`
   int64_t taken_at_ms = 0;
   uint64_t next_seq = 0;
   std::vector<pb::QueueStats> queue_stats;  // all queues, always filled
 
-  bool empty() const { return agents.empty() && contacts.empty() && removed_contacts.empty(); }
+  bool empty() const {
+    return agents.empty() && contacts.empty() && removed_contacts.empty() && identities.empty();
+  }
 };
 
 // One logged-in agent as the engine holds it, for agent lists (AdminService.ListAgents):
@@ -120,6 +123,14 @@ struct Summary {
            agents_acw = 0, agents_logged_in = 0;
   std::vector<QueueSummary> queues;
   std::vector<DomainSummary> domains;  // every configured domain, in config order
+};
+
+// A message of the cluster-wide agent identity protocol for another shard (Engine::
+// ReserveIdentities): to the home shard of the agent the event names, or to `to_partition`.
+struct IdentityMessage {
+  bool to_home = false;
+  int32_t to_partition = 0;
+  pb::RoutingEvent event;
 };
 
 class Engine {
@@ -208,6 +219,19 @@ class Engine {
   // replacing its contents. Cost: O(changed records).
   void TakeChanges(Changes* out);
 
+  // One agent, one capacity across the cluster (events.proto AgentIdentityReserve); off by
+  // default (one engine alone: tests, benchmarks). On, a login of an agent logged out here
+  // leaves it pending (logged in, nothing routed to it) and sends a reserve to the agent's home
+  // shard; the home's answer (identity_answer) grants it (routing starts) or refuses it: the
+  // agent is logged out here with a DECISION_REFUSED of its login naming the domain and shard
+  // that hold it. Every logout of a reserved agent sends a release. The engine also keeps the
+  // reservations of the agents homed on its shard (identity_reserve, identity_release: granted
+  // to one shard at a time, in log order). `partition` names this engine's shard in messages.
+  // Call after Create()/Restore() (a restore reserves nothing again).
+  void ReserveIdentities(int32_t partition);
+  // Moves the messages for other shards made since the last call into `out`, replacing it.
+  void TakeIdentityMessages(std::vector<IdentityMessage>* out);
+
   // Approximate heap bytes held, for the benchmark's per-contact/per-agent figures.
   size_t live_contacts() const;
   size_t logged_in_agents() const;
@@ -215,6 +239,7 @@ class Engine {
  private:
   explicit Engine(std::unique_ptr<EngineImpl> impl);
   Status Dispatch(const pb::RoutingEvent& event, Decisions* out);
+  Status DispatchIdentity(const pb::RoutingEvent& event, Decisions* out);
   std::unique_ptr<EngineImpl> impl_;
 };
 

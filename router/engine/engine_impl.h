@@ -142,6 +142,10 @@ struct AgentRec {
   // moves; both kept across logouts (the record is never dropped), so generations only grow.
   std::string session;
   uint64_t generation = 0;
+  // Cluster-wide identity (Engine::ReserveIdentities): the generation of the login that
+  // reserved the agent at its home (0: none held), and whether the home has yet to grant it.
+  uint64_t reservation = 0;
+  bool identity_pending = false;
 
   bool logged_in() const { return presence != pb::AGENT_STATE_LOGGED_OUT; }
 };
@@ -239,6 +243,15 @@ class EngineImpl {
   Status WrapUp(std::string_view agent_id, std::string_view contact_id,
                 std::string_view disposition, std::string_view session, Decisions* out);
   void RunTimers(Decisions* out);
+
+  // --- agent identity across shards (identity.cc; Engine::ReserveIdentities) ---
+  void EnableIdentities(int32_t partition) { identity_partition_ = partition; }
+  bool identities_on() const { return identity_partition_ >= 0; }
+  Status IdentityReserve(const pb::AgentIdentityReserve& r);
+  Status IdentityRelease(const pb::AgentIdentityRelease& r);
+  Status IdentityAnswer(const pb::AgentIdentityAnswer& a, Decisions* out);
+  void TakeIdentityMessages(std::vector<IdentityMessage>* out);
+
   void BeginCall() { now_ = std::max(now_, clock_->NowMs()); }
   // Views report ages at the clock's time even if no call has advanced the engine since.
   int64_t ViewNow() const { return std::max(now_, clock_->NowMs()); }
@@ -313,6 +326,13 @@ class EngineImpl {
                    uint32_t configured_capacity, bool ready, std::string_view session,
                    Decisions* out);
   Result<ContactIdx> FindContact(std::string_view id) const;
+  // Logs a logged-in agent out: its held work goes back to the queue, after-contact work ends,
+  // its reservation (if any) is released at its home.
+  void SignOut(AgentIdx a, Decisions* out);
+  // With identities on: the freshly logged-in agent waits for its home's grant.
+  void SendReserve(AgentIdx a);
+  void SendRelease(AgentIdx a);                              // and forgets the reservation
+  pb::AgentIdentity& Identity(const std::string& agent_id);  // marks it changed
   ContactIdx NewContactSlot();
   // Validates a contact and files its record (not its queue place): identity, requirement extras,
   // queue order key, preferred agent. Shared by arrival and restore so both build the same record.
@@ -364,6 +384,13 @@ class EngineImpl {
   absl::flat_hash_map<std::string, SigIdx> sig_index_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
   std::vector<pb::QueueStats> stats_;
+
+  // Agent identity (identity.cc): -1 while off; the records of agents homed here, by id (ordered:
+  // export is deterministic); messages for other shards not yet taken.
+  int32_t identity_partition_ = -1;
+  std::map<std::string, pb::AgentIdentity> identities_;
+  std::vector<IdentityMessage> identity_out_;
+  std::set<std::string> dirty_identities_;
 
   // Change tracking (TrackChanges): records touched since the last TakeChanges, and the ids of
   // contacts finished since then (in finish order, possibly repeated).

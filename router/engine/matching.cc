@@ -74,7 +74,7 @@ bool EngineImpl::AvailableFor(const AgentRec& a, const Sig& s) const {
 }
 
 bool EngineImpl::AvailableFor(const AgentRec& a, const SigHead& h) const {
-  if (a.presence != pb::AGENT_STATE_READY || a.acw_items > 0) return false;
+  if (a.presence != pb::AGENT_STATE_READY || a.acw_items > 0 || a.identity_pending) return false;
   if (a.units_used + h.units > a.capacity) return false;
   for (int on = 1; on < kNumChannels; ++on) {
     if (a.on_channel[on] > 0 && cfg_.blocks(on, h.channel)) return false;
@@ -138,7 +138,7 @@ void EngineImpl::LeaveSigs(AgentIdx idx) {
 void EngineImpl::RefreshReady(AgentIdx idx) {
   AgentRec& a = A(idx);
   const bool may_work = a.presence == pb::AGENT_STATE_READY && a.acw_items == 0 &&
-                        a.units_used + cfg_.min_units() <= a.capacity;
+                        !a.identity_pending && a.units_used + cfg_.min_units() <= a.capacity;
   if (!may_work && a.ready_entries == 0) return;  // the common case for a busy agent
   for (size_t i = 0; i < a.sigs.size(); ++i) {
     Sig& s = sigs_[a.sigs[i]];
@@ -234,7 +234,7 @@ void EngineImpl::UpdateHead(SigIdx s) {
 void EngineImpl::FillAgent(AgentIdx a, Decisions* out) {
   for (;;) {
     AgentRec& ar = A(a);
-    if (ar.presence != pb::AGENT_STATE_READY || ar.acw_items > 0) break;
+    if (ar.presence != pb::AGENT_STATE_READY || ar.acw_items > 0 || ar.identity_pending) break;
     ContactIdx best{};
     bool found = false;
     pb::DecisionReason reason = pb::REASON_BEST_AVAILABLE;

@@ -180,6 +180,8 @@ void EngineImpl::ExportAgent(const AgentRec& a, pb::AgentRecord* r) const {
   r->set_presence_since_ms(a.presence_since_ms);
   r->set_session(a.session);
   r->set_generation(a.generation);
+  r->set_reservation(a.reservation);
+  r->set_identity_pending(a.identity_pending);
   // Only its identity (and generation) matters: the next login starts afresh.
   if (!a.logged_in()) return;
   for (size_t s = 0; s < a.prof.size(); ++s) {
@@ -245,6 +247,7 @@ pb::EngineState EngineImpl::Export() const {
   std::sort(live.begin(), live.end(), BySeq);
   for (const ContactRec* c : live) ExportContact(*c, st.add_contacts());
   for (const auto& s : stats_) *st.add_queue_stats() = s;
+  for (const auto& [agent, id] : identities_) *st.add_identities() = id;
   return st;
 }
 
@@ -258,12 +261,14 @@ void EngineImpl::TrackChanges(bool on) {
   dirty_agents_.Clear();
   dirty_contacts_.Clear();
   removed_contacts_.clear();
+  dirty_identities_.clear();
 }
 
 void EngineImpl::TakeChanges(Changes* out) {
   out->agents.clear();
   out->contacts.clear();
   out->removed_contacts.clear();
+  out->identities.clear();
   out->taken_at_ms = now_;
   out->next_seq = next_seq_;
   out->queue_stats.assign(stats_.begin(), stats_.end());
@@ -293,9 +298,12 @@ void EngineImpl::TakeChanges(Changes* out) {
     if (!contact_index_.contains(id)) out->removed_contacts.push_back(std::move(id));
   }
 
+  for (const std::string& id : dirty_identities_) out->identities.push_back(identities_.at(id));
+
   dirty_agents_.Clear();
   dirty_contacts_.Clear();
   removed_contacts_.clear();
+  dirty_identities_.clear();
 }
 
 Status EngineImpl::Import(const pb::EngineState& st) {
@@ -314,6 +322,7 @@ Status EngineImpl::Import(const pb::EngineState& st) {
       a.generation = r.generation();
       continue;
     }
+    // Login() below reserves nothing: identities are switched on after a restore.
     SB_RETURN_IF_ERROR(Login(r.agent(), /*ready=*/false, r.session(), &ignored));
     AgentRec& a = A(*FindAgent(r.agent().id()));
     a.generation = r.generation();
@@ -325,7 +334,10 @@ Status EngineImpl::Import(const pb::EngineState& st) {
     a.ready_ms = r.ready_ms();
     a.accounted_at_ms = r.accounted_at_ms();
     a.difficult_streak = r.difficult_streak();
+    a.reservation = r.reservation();
+    a.identity_pending = r.identity_pending();
   }
+  for (const pb::AgentIdentity& id : st.identities()) identities_[id.agent_id()] = id;
   // 2. Contacts, placed at their step (creating requirement rankings) but not yet filed.
   for (const pb::ContactRecord& r : st.contacts()) {
     const pb::Contact& contact = r.contact();

@@ -9,6 +9,9 @@
 namespace sb::gateway {
 namespace {
 
+// DECISION_REFUSED.refused_event of a refused login (the RoutingEvent field's name).
+constexpr char kLoginEvent[] = "agent_login";
+
 // The last update of a desk a newer session of its agent replaced.
 pb::AgentUpdate Replaced(const Desk& desk, const std::string& by) {
   pb::AgentUpdate u;
@@ -76,18 +79,19 @@ void Desks::Close(const std::shared_ptr<Desk>& desk, bool logged_out) {
   }
 }
 
-void Desks::Moved(const pb::Decision& d) {
+void Desks::Moved(const pb::Decision& d, int32_t shard) {
   std::shared_ptr<Desk> ended;
   std::shared_ptr<Desk> current;
   {
     absl::MutexLock lock(&mu_);
     auto pending = logouts_.find(d.agent_id());
-    if (pending != logouts_.end() && pending->second.session != d.session() &&
+    if (pending != logouts_.end() && pending->second.partition == shard &&
+        pending->second.session != d.session() &&
         Superseded(pending->second.login_offset, d.input_offset())) {
       logouts_.erase(pending);  // the engine would refuse it: the agent is in use elsewhere
     }
     auto it = desks_.find(d.agent_id());
-    if (it == desks_.end()) return;
+    if (it == desks_.end() || it->second->partition() != shard) return;
     if (it->second->session() == d.session()) {
       current = it->second;
     } else if (Superseded(it->second->login_offset(), d.input_offset())) {
@@ -108,14 +112,16 @@ void Desks::Moved(const pb::Decision& d) {
   }
 }
 
-void Desks::Deliver(const pb::Decision& d) {
+void Desks::Deliver(const pb::Decision& d, int32_t shard) {
   if (d.agent_id().empty()) return;
   if (d.type() == pb::DECISION_AGENT_STATE && d.reason() == pb::REASON_SESSION_MOVED) {
-    Moved(d);
+    Moved(d, shard);
     return;
   }
   std::shared_ptr<Desk> desk = Find(d.agent_id());
-  if (desk == nullptr) return;
+  // A desk hears only the shard its login went to: another shard's decisions about the same
+  // agent id (a refused login under another domain, through another node) are not its own.
+  if (desk == nullptr || desk->partition() != shard) return;
   pb::AgentUpdate u;
   if (d.type() == pb::DECISION_OFFER) {
     *u.mutable_offer() = d;
@@ -123,6 +129,10 @@ void Desks::Deliver(const pb::Decision& d) {
     // Another session's event (an older desktop's, its late grace logout): not this desktop's
     // business. Events without a session (a Transfer by an integrator for this agent) are.
     if (!d.session().empty() && d.session() != desk->session()) return;
+    if (d.refused_event() == kLoginEvent) {
+      LoginRefused(desk, d);
+      return;
+    }
     // An action the engine refused after the gateway had accepted it (an accept of an offer
     // that had timed out, a wrap-up of nothing): the desktop learns it like a validation error.
     u.mutable_refused()->set_code(d.refusal_code());
@@ -131,6 +141,19 @@ void Desks::Deliver(const pb::Decision& d) {
     *u.mutable_decision() = d;
   }
   desk->Push(std::move(u));
+}
+
+void Desks::LoginRefused(const std::shared_ptr<Desk>& desk, const pb::Decision& d) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = desks_.find(d.agent_id());
+    if (it != desks_.end() && it->second == desk) desks_.erase(it);  // no grace logout: not in
+  }
+  pb::AgentUpdate u;
+  u.mutable_refused()->set_code(d.refusal_code());
+  u.mutable_refused()->set_message("login refused: " + d.detail());
+  desk->Push(std::move(u));
+  desk->Close();
 }
 
 std::shared_ptr<Desk> Desks::Find(const std::string& agent_id) const {

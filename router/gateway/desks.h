@@ -95,7 +95,8 @@ class Desks {
   // an input after the desk's login (Desk::login_offset < the decision's input_offset), ends
   // the desk after a last `refused` update (ABORTED) and drops its pending grace logout the same
   // way: the agent works from the newer session now (on this node or another).
-  void Deliver(const pb::Decision& d) ABSL_LOCKS_EXCLUDED(mu_);
+  // Only decisions of the desk's own shard (`shard`: the output's, ShardOutput.shard) reach it.
+  void Deliver(const pb::Decision& d, int32_t shard) ABSL_LOCKS_EXCLUDED(mu_);
   // The desk of an agent connected here; nullptr when none.
   std::shared_ptr<Desk> Find(const std::string& agent_id) const ABSL_LOCKS_EXCLUDED(mu_);
   // The agents connected here, by id.
@@ -113,6 +114,12 @@ class Desks {
   size_t CloseAll(const pb::AgentUpdate& last) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // The engine's refusal of the desk's login (DECISION_REFUSED of "agent_login" with the desk's
+  // session: bad skills, or another shard holds the agent, engine.h ReserveIdentities) ends the
+  // desk after a last `refused` update, with no grace logout: the agent is not logged in.
+  void LoginRefused(const std::shared_ptr<Desk>& desk, const pb::Decision& d)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   struct PendingLogout {
     int64_t due_ms = 0;  // MonotonicMs
     int32_t partition = 0;
@@ -126,7 +133,7 @@ class Desks {
     return login_offset >= 0 && login_offset < move_offset;
   }
   // Deliver() of a session move.
-  void Moved(const pb::Decision& d) ABSL_LOCKS_EXCLUDED(mu_);
+  void Moved(const pb::Decision& d, int32_t shard) ABSL_LOCKS_EXCLUDED(mu_);
 
   const int grace_ms_;
   mutable absl::Mutex mu_;

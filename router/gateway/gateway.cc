@@ -343,7 +343,7 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
     pb::ShardOutput out;
     if (out.ParseFromString(*rec.value) && out.has_decision() &&
         (out.output_id().empty() || seen_outputs_.FirstTime(out.output_id()))) {
-      ApplyDecision(out.decision());
+      ApplyDecision(out.decision(), out.shard());
     }
     return;
   }
@@ -373,9 +373,9 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
 }
 
 // The book first: a handler woken by the answer finds the book at least as new as it.
-void Gateway::Impl::ApplyDecision(const pb::Decision& d) {
+void Gateway::Impl::ApplyDecision(const pb::Decision& d, int32_t shard) {
   book_.OnDecision(d);
-  desks_.Deliver(d);
+  desks_.Deliver(d, shard);
   answers_.Offer(d);
 }
 

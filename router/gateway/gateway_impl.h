@@ -55,7 +55,7 @@ class Gateway::Impl {
   Status StartServer();
   void IoLoop();
   void Apply(const kafka::Record& rec);
-  void ApplyDecision(const pb::Decision& d);
+  void ApplyDecision(const pb::Decision& d, int32_t shard);
   // sb.control's config/current changed or a drain for this node came.
   void FollowControl();
   // This node is to drain: health NOT_SERVING, new desktop sessions refused with UNAVAILABLE,

@@ -12,6 +12,7 @@ constexpr std::string_view kAgentPrefix = "a/";
 constexpr std::string_view kContactPrefix = "c/";
 constexpr std::string_view kFollowUpPrefix = "f/";
 constexpr std::string_view kForwardPrefix = "x/";
+constexpr std::string_view kIdentityPrefix = "i/";
 constexpr std::string_view kClaimPrefix = "claim/";
 constexpr std::string_view kSnapshotPrefix = "s/";
 
@@ -74,6 +75,9 @@ std::vector<Entry> EntriesFor(const engine::Changes& changes) {
   for (const auto& c : changes.contacts) {
     out.push_back({ContactKey(c.contact().id()), c.SerializeAsString()});
   }
+  for (const auto& i : changes.identities) {
+    out.push_back({std::string(kIdentityPrefix) + i.agent_id(), i.SerializeAsString()});
+  }
   return out;
 }
 
@@ -90,6 +94,7 @@ ChangelogState::ChangelogState(const pb::EngineState& state,
     }
   }
   for (const auto& c : state.contacts()) contacts_[c.contact().id()] = c.SerializeAsString();
+  for (const auto& i : state.identities()) identities_[i.agent_id()] = i.SerializeAsString();
   meta_.clear_outputs();
 }
 
@@ -171,6 +176,7 @@ void ChangelogState::Load(pb::ShardSnapshot snapshot, int64_t first_offset, int6
   contacts_.clear();
   followups_.clear();
   forwards_.clear();
+  identities_.clear();
   staged_.clear();
   abandoned_keys_.clear();
   unacked_.clear();
@@ -182,6 +188,8 @@ void ChangelogState::Load(pb::ShardSnapshot snapshot, int64_t first_offset, int6
   for (const auto& c : snapshot.engine().contacts()) {
     contacts_[c.contact().id()] = c.SerializeAsString();
   }
+  for (const auto& i : snapshot.engine().identities())
+    identities_[i.agent_id()] = i.SerializeAsString();
   for (const auto& t : snapshot.followups()) followups_[t.id()] = t.SerializeAsString();
   for (const auto& f : snapshot.forwards().seen())
     forwards_[f.contact_id()] = f.SerializeAsString();
@@ -237,6 +245,7 @@ const ChangelogState::Map* ChangelogState::MapFor(std::string_view key) const {
   if (key.starts_with(kContactPrefix)) return &contacts_;
   if (key.starts_with(kFollowUpPrefix)) return &followups_;
   if (key.starts_with(kForwardPrefix)) return &forwards_;
+  if (key.starts_with(kIdentityPrefix)) return &identities_;
   return nullptr;
 }
 
@@ -275,6 +284,11 @@ Result<pb::EngineState> ChangelogState::ToEngineState() const {
       st.mutable_contacts()->begin(), st.mutable_contacts()->end(),
       [](const pb::ContactRecord& x, const pb::ContactRecord& y) { return x.seq() < y.seq(); });
   *st.mutable_queue_stats() = meta_.queue_stats();
+  for (const auto& [id, bytes] : identities_) {
+    if (!st.add_identities()->ParseFromString(bytes)) {
+      return InvalidArgument("changelog: malformed identity record of agent " + config::Quote(id));
+    }
+  }
   return st;
 }
 

@@ -114,9 +114,10 @@ class ChangelogState {
   // Agents in the order they first appeared: the engine breaks ties between agents by the order
   // they were restored in, so a new owner decides as the old one would have.
   std::vector<std::string> agent_order_;
-  Map contacts_;                                              // contact id -> ContactRecord bytes
-  Map followups_;                                             // task id -> FollowUpTask bytes
-  Map forwards_;                                              // contact id -> ForwardSeen bytes
+  Map contacts_;    // contact id -> ContactRecord bytes
+  Map followups_;   // task id -> FollowUpTask bytes
+  Map forwards_;    // contact id -> ForwardSeen bytes
+  Map identities_;  // agent id -> AgentIdentity bytes (agents homed on this shard)
   std::map<std::string, std::optional<std::string>> staged_;  // key -> value of the open group
   std::vector<std::string> abandoned_keys_;
   std::deque<std::pair<int64_t, std::vector<pb::ShardOutput>>> unacked_;

@@ -11,6 +11,24 @@
 #include "switchboard/v1/events.pb.h"
 
 namespace sb::shard {
+namespace {
+
+// Nothing to restore: a new engine (Restore() of an empty state would start its sequence at 0).
+bool Fresh(const pb::EngineState& state) {
+  return state.agents().empty() && state.contacts().empty() && state.identities().empty();
+}
+
+bool IsIdentityMessage(const pb::RoutingEvent& e) {
+  return e.has_identity_reserve() || e.has_identity_release() || e.has_identity_answer();
+}
+
+const std::string& IdentityAgentOf(const pb::RoutingEvent& e) {
+  if (e.has_identity_reserve()) return e.identity_reserve().agent_id();
+  if (e.has_identity_release()) return e.identity_release().agent_id();
+  return e.identity_answer().agent_id();
+}
+
+}  // namespace
 
 Shard::Shard(ShardOptions options, const pb::RoutingConfig* config, const Clock* clock,
              Producers producers)
@@ -134,12 +152,10 @@ Status Shard::Rebuild(const ChangelogState& state) {
   UseRecordedConfig(state.meta().config_version());
   auto engine_state = state.ToEngineState();
   if (!engine_state.ok()) return engine_state.status();
-  auto engine = engine_state->agents().empty() && engine_state->contacts().empty()
-                    ? engine::Engine::Create(*config_, clock_)
-                    : engine::Engine::Restore(*config_, clock_, *engine_state);
+  auto engine = Fresh(*engine_state) ? engine::Engine::Create(*config_, clock_)
+                                     : engine::Engine::Restore(*config_, clock_, *engine_state);
   if (!engine.ok()) return engine.status();
-  engine_ = std::move(*engine);
-  engine_->TrackChanges(true);
+  Adopt(std::move(*engine));
   if (options_.followups != nullptr) {
     auto tasks = state.ToFollowUpState();
     if (!tasks.ok()) return tasks.status();
@@ -182,6 +198,10 @@ Status Shard::OnInput(const kafka::Record& record) {
     return Status::Ok();
   }
   if (event.has_config_changed()) return SwitchConfig(record, event.config_changed().version());
+  if (IsIdentityMessage(event) && record.topic != kafka::kContactsTopic) {
+    Refused(record, "agent identity messages travel between shards on sb.contacts only");
+    return Status::Ok();
+  }
   if (event.has_follow_up()) return OnFollowUpCommand(record, event.follow_up());
   if (bridge_ != nullptr && event.has_contact_arrived() &&
       !bridge_->Admit(event.contact_arrived().contact())) {
@@ -269,8 +289,37 @@ void Shard::PublishStats() {
                            bridge_ != nullptr ? &bridge_->followups().core() : nullptr);
 }
 
+void Shard::Adopt(std::unique_ptr<engine::Engine> engine) {
+  engine_ = std::move(engine);
+  engine_->TrackChanges(true);
+  if (options_.reserve_identities) engine_->ReserveIdentities(options_.partition);
+}
+
+void Shard::RouteIdentityMessages() {
+  // Applying one to this engine may answer it (a reserve of an agent homed here): again until
+  // none is left (a reserve, its answer, a refused login's release: a few rounds at most).
+  for (engine_->TakeIdentityMessages(&identity_messages_); !identity_messages_.empty();
+       engine_->TakeIdentityMessages(&identity_messages_)) {
+    for (engine::IdentityMessage& m : identity_messages_) {
+      const std::string& agent = IdentityAgentOf(m.event);
+      const int32_t to =
+          m.to_home ? kafka::PartitionFor(agent, options_.partitions) : m.to_partition;
+      if (to != options_.partition) {
+        forwards_.push_back({to, agent, std::move(m.event)});
+        continue;
+      }
+      Status st = ApplyToEngine(m.event);
+      if (!st.ok()) {
+        SB_LOG_WARN("shard", "shard %d: agent identity message for %s refused: %s\n",
+                    options_.partition, agent.c_str(), st.ToString().c_str());
+      }
+    }
+  }
+}
+
 Status Shard::Flush() {
   if (!failure_.ok()) return failure_;
+  RouteIdentityMessages();
   engine_->TakeChanges(&changes_);
   const std::vector<Entry> followup_entries =
       bridge_ != nullptr ? bridge_->TakeEntries() : std::vector<Entry>{};
@@ -416,18 +465,17 @@ Status Shard::SwitchConfig(const kafka::Record& record, const std::string& versi
   engine::Changes pending;
   engine_->TakeChanges(&pending);
   for (Entry& e : EntriesFor(pending)) carried_.push_back(std::move(e));
+  RouteIdentityMessages();  // before the engine that made them goes
   const pb::EngineState state = engine_->ExportState();
-  auto engine = state.agents().empty() && state.contacts().empty()
-                    ? engine::Engine::Create(*next, clock_)
-                    : engine::Engine::Restore(*next, clock_, state);
+  auto engine = Fresh(state) ? engine::Engine::Create(*next, clock_)
+                             : engine::Engine::Restore(*next, clock_, state);
   if (!engine.ok()) {
     Fail(Internal("shard " + std::to_string(options_.partition) + ": " + where +
                   ": switching to routing config version " + version + ": " +
                   engine.status().ToString()));
     return failure_;
   }
-  engine_ = std::move(*engine);
-  engine_->TrackChanges(true);
+  Adopt(std::move(*engine));
   stats_publisher_.SwitchConfig(next.get());
   SB_LOG_INFO("shard", "shard %d: routing config version %s -> %s at %s\n", options_.partition,
               config_version_.c_str(), version.c_str(), where.c_str());

@@ -72,6 +72,10 @@ struct ShardOptions {
   int config_wait_ms = 10000;
   // When the shard writes snapshots of its state into the changelog (snapshot_policy.h).
   SnapshotPolicy::Options snapshots;
+  // One agent, one capacity across the cluster (README "Agent identity"): logins are routed to
+  // only once the agent's home shard granted them. Off only in tests of one shard alone (no home
+  // shard runs to answer).
+  bool reserve_identities = true;
 };
 
 class Shard {
@@ -126,6 +130,11 @@ class Shard {
   Status ApplyToEngine(const pb::RoutingEvent& event);
   // A follow-up contact for this shard's queues enters the engine.
   Status RouteFollowUp(const pb::Contact& contact);
+  // A new engine (claim, config switch) reserves its agents' identities cluster-wide.
+  void Adopt(std::unique_ptr<engine::Engine> engine);
+  // The engine's agent identity messages (engine.h ReserveIdentities): those for this shard
+  // (an agent homed here) are applied at once, the others become forwards of this group.
+  void RouteIdentityMessages();
   Status OnFollowUpCommand(const kafka::Record& record, const pb::FollowUpCommand& command);
   void Fail(Status status);
   void Refused(const kafka::Record& record, const std::string& what);
@@ -153,8 +162,9 @@ class Shard {
   StatsPublisher stats_publisher_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<engine::Engine> engine_;
-  std::unique_ptr<FollowUpBridge> bridge_;  // after Claim(), when follow-ups are on
-  std::vector<Forward> forwards_;           // for the next group's outputs
+  std::unique_ptr<FollowUpBridge> bridge_;                  // after Claim(), when follow-ups are on
+  std::vector<Forward> forwards_;                           // for the next group's outputs
+  std::vector<engine::IdentityMessage> identity_messages_;  // RouteIdentityMessages' buffer
 
   uint64_t group_seq_ = 0;
   int64_t contacts_next_ = 0, agent_events_next_ = 0;

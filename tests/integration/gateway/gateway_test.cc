@@ -1093,6 +1093,81 @@ TEST_F(GatewayTest, ALoginElsewhereEndsTheOlderDesktopSession) {
   desk->Finish();  // CANCELLED by us
 }
 
+// Two domains on two shards (d00: partition 1, d01: partition 0; agent a1's home: partition 1).
+constexpr char kTwoDomainConfig[] = R"(
+skills: [{name: general}]
+domains: [{name: d00}, {name: d01}]
+queues:
+  - {name: d00.general, domain: d00, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+  - {name: d01.general, domain: d01, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+)";
+
+// One agent, one capacity across the cluster: the same agent logging in under d00 through one
+// node and under d01 through another at the same moment (no agent list can have told either
+// gateway yet) is held by one shard only; the other login is refused, naming where the agent is.
+TEST_F(GatewayTest, TheSameAgentLoggingInUnderTwoDomainsAtOnceGetsOneCapacity) {
+  ASSERT_NE(kafka::PartitionFor("d00", kPartitions), kafka::PartitionFor("d01", kPartitions));
+  auto config = config::ParseRoutingConfig(kTwoDomainConfig);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  config_ = *config;
+  StartNode();
+  StartGateway(Options());
+  auto second = Gateway::Start(Options(), config_);
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+  auto second_agents = pb::AgentService::NewStub(
+      grpc::CreateChannel((*second)->address(), grpc::InsecureChannelCredentials()));
+  const std::string domains[] = {"d00", "d01"};
+  grpc::ClientContext ctx[2];
+  std::unique_ptr<grpc::ClientReaderWriter<pb::AgentRequest, pb::AgentUpdate>> desks[2];
+  for (int i = 0; i < 2; ++i) {
+    Authorize(&ctx[i], kAgentToken);
+    ctx[i].set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    desks[i] = (i == 0 ? agents_ : second_agents)->Session(&ctx[i]);
+  }
+  for (int i = 0; i < 2; ++i) {  // both logins before either is read
+    pb::AgentRequest login = DeskLogin("a1", /*ready=*/true);
+    login.mutable_login()->mutable_agent()->set_domain(domains[i]);
+    ASSERT_TRUE(desks[i]->Write(login));
+  }
+  for (const std::string& domain : domains) {
+    pb::SubmitContactRequest r = Contact("call-for-" + domain);
+    r.mutable_contact()->set_queue(domain + ".general");
+    pb::SubmitContactResponse submitted;
+    ASSERT_TRUE(Submit(kIntegratorToken, r, &submitted).ok());
+  }
+  // Each desk either gets an offer (it holds the agent) or ends refused.
+  int offered = 0;
+  int refused = 0;
+  for (int i = 0; i < 2; ++i) {
+    pb::AgentUpdate u;
+    const bool got = ReadUntil(
+        desks[i], &u, [](const pb::AgentUpdate& x) { return x.has_offer() || x.has_refused(); });
+    std::string why;
+    if (got && u.has_offer()) {
+      ++offered;
+      ctx[i].TryCancel();
+      desks[i]->Finish();  // CANCELLED by us
+      continue;
+    }
+    if (got) {
+      why = u.refused().code() + ": " + u.refused().message();
+      EXPECT_FALSE(desks[i]->Read(&u)) << "a refused login's stream ends";
+      desks[i]->Finish();  // ended by the gateway
+    } else {  // refused before the login was published (the gateway saw the agent listed)
+      grpc::Status st = desks[i]->Finish();
+      why = std::to_string(st.error_code()) + ": " + st.error_message();
+    }
+    ++refused;
+    const std::string other = domains[1 - i];
+    EXPECT_NE(why.find("logged in under routing domain \"" + other + "\""), std::string::npos)
+        << why;
+  }
+  EXPECT_EQ(offered, 1);
+  EXPECT_EQ(refused, 1);
+}
+
 // TLS: a self-signed certificate made with the openssl CLI; a plaintext client cannot talk to
 // it, a client trusting the certificate can.
 TEST_F(GatewayTest, TlsServesOnlyTlsClients) {

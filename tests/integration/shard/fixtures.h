@@ -68,6 +68,7 @@ class ShardFixture : public ::testing::Test {
     so.partitions = partitions_;
     so.followups = followups;
     so.snapshots = snapshots;
+    so.reserve_identities = false;  // one shard alone: no home shard answers (engine tests do)
     o.shard = std::make_unique<Shard>(
         so, &config_, &clock_,
         Producers{.changelog = o.producer.get(), .outputs = o.producer.get()});

@@ -82,7 +82,7 @@ TEST(DesksTest, ASessionMovedElsewhereEndsHereWithoutAGraceLogout) {
   std::shared_ptr<Desk> old = desks.Open(AgentNamed("a1"), 0, "n1-1");
   old->set_login_offset(10);
   // The desktop also logged in through node 2 (record 15); the engine moved the agent there.
-  desks.Deliver(MovedTo("a1", "n2-1", 2, 15));
+  desks.Deliver(MovedTo("a1", "n2-1", 2, 15), /*shard=*/0);
   bool closed = false;
   auto last = Waiting(*old, &closed);
   EXPECT_TRUE(closed);
@@ -100,7 +100,7 @@ TEST(DesksTest, AMoveDropsTheGraceLogoutOfTheSessionItSuperseded) {
   std::shared_ptr<Desk> dropped = desks.Open(AgentNamed("a1"), 0, "n1-1");
   dropped->set_login_offset(10);
   desks.Close(dropped, /*logged_out=*/false);  // the stream dropped: a logout is pending
-  desks.Deliver(MovedTo("a1", "n2-1", 2, 15));
+  desks.Deliver(MovedTo("a1", "n2-1", 2, 15), /*shard=*/0);
   EXPECT_TRUE(desks.TakeDueLogouts().empty()) << "the superseded session's logout is dropped";
 
   // Without a move, the due logout names its session (the engine refuses it if not current).
@@ -119,9 +119,9 @@ TEST(DesksTest, ANewerSessionThanTheMoveStaysAndHearsItsOwnMove) {
   // Logged in after the move's record (or not acknowledged yet): newer than the move.
   std::shared_ptr<Desk> newer = desks.Open(AgentNamed("a1"), 0, "n1-3");
   newer->set_login_offset(20);
-  desks.Deliver(MovedTo("a1", "n2-1", 2, 15));
+  desks.Deliver(MovedTo("a1", "n2-1", 2, 15), /*shard=*/0);
   std::shared_ptr<Desk> unacked = desks.Open(AgentNamed("a2"), 0, "n1-4");
-  desks.Deliver(MovedTo("a2", "n2-2", 5, 15));
+  desks.Deliver(MovedTo("a2", "n2-2", 5, 15), /*shard=*/0);
   bool closed = false;
   EXPECT_TRUE(Waiting(*newer, &closed).empty());
   EXPECT_FALSE(closed);
@@ -129,7 +129,7 @@ TEST(DesksTest, ANewerSessionThanTheMoveStaysAndHearsItsOwnMove) {
   EXPECT_FALSE(closed);
 
   // The move to this desk's own session: the desktop learns it, the desk stays.
-  desks.Deliver(MovedTo("a1", "n1-3", 3, 20));
+  desks.Deliver(MovedTo("a1", "n1-3", 3, 20), /*shard=*/0);
   auto own = Waiting(*newer, &closed);
   EXPECT_FALSE(closed);
   ASSERT_EQ(own.size(), 1u);
@@ -140,12 +140,53 @@ TEST(DesksTest, ANewerSessionThanTheMoveStaysAndHearsItsOwnMove) {
 TEST(DesksTest, ARefusalReachesOnlyTheSessionThatSentTheEvent) {
   Desks desks(/*grace_ms=*/1000);
   std::shared_ptr<Desk> desk = desks.Open(AgentNamed("a1"), 0, "n1-2");
-  desks.Deliver(RefusedIn("a1", "n1-1"));  // an older session's late event
+  desks.Deliver(RefusedIn("a1", "n1-1"), /*shard=*/0);  // an older session's late event
   bool closed = false;
   EXPECT_TRUE(Waiting(*desk, &closed).empty());
-  desks.Deliver(RefusedIn("a1", "n1-2"));
-  desks.Deliver(RefusedIn("a1", ""));  // no session (an integrator's transfer for the agent)
+  desks.Deliver(RefusedIn("a1", "n1-2"), /*shard=*/0);
+  // No session: an integrator's transfer for the agent.
+  desks.Deliver(RefusedIn("a1", ""), /*shard=*/0);
   EXPECT_EQ(Waiting(*desk, &closed).size(), 2u);
+}
+
+TEST(DesksTest, ARefusedLoginEndsItsDeskWithoutAGraceLogout) {
+  Desks desks(/*grace_ms=*/0);
+  std::shared_ptr<Desk> desk = desks.Open(AgentNamed("a1"), 0, "n1-2");
+  pb::Decision refused = RefusedIn("a1", "n1-2");
+  refused.set_refused_event("agent_login");
+  refused.set_detail("agent \"a1\" is logged in under routing domain \"d01\" (shard 0)");
+  desks.Deliver(refused, /*shard=*/0);
+  bool closed = false;
+  auto last = Waiting(*desk, &closed);
+  EXPECT_TRUE(closed);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_EQ(last[0].refused().code(), "FAILED_PRECONDITION");
+  EXPECT_NE(last[0].refused().message().find("login refused: agent \"a1\" is logged in under "
+                                             "routing domain \"d01\""),
+            std::string::npos)
+      << last[0].refused().message();
+  EXPECT_EQ(desks.Find("a1"), nullptr);
+  desks.Close(desk, /*logged_out=*/false);
+  EXPECT_TRUE(desks.TakeDueLogouts().empty()) << "the agent was never logged in here";
+}
+
+TEST(DesksTest, ADeskHearsOnlyTheShardItsLoginWentTo) {
+  Desks desks(/*grace_ms=*/1000);
+  std::shared_ptr<Desk> desk = desks.Open(AgentNamed("a1"), 1, "n1-2");
+  pb::Decision offer;
+  offer.set_type(pb::DECISION_OFFER);
+  offer.set_agent_id("a1");
+  offer.set_contact_id("c1");
+  pb::Decision refused = RefusedIn("a1", "n1-2");
+  refused.set_refused_event("agent_login");
+  desks.Deliver(offer, /*shard=*/0);  // the same agent id's login under a domain of shard 0
+  desks.Deliver(refused, /*shard=*/0);
+  desks.Deliver(MovedTo("a1", "n2-1", 2, 15), /*shard=*/0);
+  bool closed = false;
+  EXPECT_TRUE(Waiting(*desk, &closed).empty());
+  EXPECT_FALSE(closed);
+  desks.Deliver(offer, /*shard=*/1);
+  EXPECT_EQ(Waiting(*desk, &closed).size(), 1u);
 }
 
 TEST(DesksTest, SessionIdsAreNamedByTheNodeAndDiffer) {

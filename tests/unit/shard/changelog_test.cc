@@ -165,6 +165,45 @@ TEST(ChangelogStateTest, FollowUpTasksAndForwardsAreKeptLikeEntities) {
   EXPECT_EQ(s.Committed(FollowUpKey("t1")).has_value(), true);
 }
 
+// The home shard's agent identities (engine.h ReserveIdentities) are engine records like agents:
+// written by EntriesFor, applied with their group's meta, carried by snapshots.
+TEST(ChangelogStateTest, AgentIdentitiesAreKeptThroughGroupsAndSnapshots) {
+  engine::Changes changes;
+  pb::AgentIdentity held;
+  held.set_agent_id("a1");
+  held.set_held(true);
+  held.set_partition(3);
+  held.set_domain("d07");
+  held.set_reservation(2);
+  (*held.mutable_seen())[3] = 2;
+  changes.identities.push_back(held);
+  const std::vector<Entry> entries = EntriesFor(changes);
+  ASSERT_EQ(entries.size(), 1u);
+  EXPECT_EQ(entries[0].key, "i/a1");
+  ChangelogState s;
+  ASSERT_TRUE(s.Apply(Claim(0, 1, "n1")).ok());
+  ASSERT_TRUE(s.Apply(Rec(1, 1, entries[0].key, entries[0].value)).ok());
+  EXPECT_EQ(s.ToEngineState()->identities_size(), 0);  // staged until the meta
+  ASSERT_TRUE(s.Apply(Meta(2, 1, 5)).ok());
+  auto st = s.ToEngineState();
+  ASSERT_TRUE(st.ok());
+  ASSERT_EQ(st->identities_size(), 1);
+  EXPECT_EQ(st->identities(0).partition(), 3);
+  EXPECT_EQ(st->identities(0).seen().at(3), 2u);
+
+  pb::ShardSnapshot snap;
+  held.set_agent_id("a2");
+  *snap.mutable_engine()->add_identities() = held;
+  int64_t offset = 3;
+  for (const Entry& e : SnapshotEntries(snap, uint64_t{1} << 32 | 1, 8)) {
+    ASSERT_TRUE(s.Apply(Rec(offset++, 1, e.key, e.value)).ok());
+  }
+  st = s.ToEngineState();
+  ASSERT_TRUE(st.ok());
+  ASSERT_EQ(st->identities_size(), 1);
+  EXPECT_EQ(st->identities(0).agent_id(), "a2");  // the snapshot's, a1 is not in it
+}
+
 // A snapshot holding agent `agent` and nothing else, as `epoch`'s owner writes it, in chunks of
 // 8 bytes from `offset` on; returns the offset after it.
 int64_t AppendSnapshot(ChangelogState* s, int64_t offset, uint64_t epoch, const std::string& agent,
