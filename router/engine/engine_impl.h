@@ -89,11 +89,11 @@ struct Leg {
 
 struct WorkItem {
   ContactIdx contact;
-  pb::ContactState state;  // OFFERED, CONNECTED, COMPLETED (= after-contact work)
-  int64_t since_ms;
-  uint32_t units;
-  pb::Channel channel;
-  bool difficult;
+  pb::ContactState state = pb::CONTACT_STATE_UNSPECIFIED;  // OFFERED, CONNECTED, COMPLETED (ACW)
+  int64_t since_ms = 0;
+  uint32_t units = 0;
+  pb::Channel channel = pb::CHANNEL_UNSPECIFIED;
+  bool difficult = false;
 };
 
 // Fixed-size chunks instead of one doubling vector: records never move, and growth never leaves
@@ -210,9 +210,9 @@ enum class TimerKind : uint8_t {
 // Timers are checked against state when they fire, so a stale timer is a no-op and the order of
 // firing is canonical (due, kind, contact seq): the same after Restore() as before it.
 struct Timer {
-  int64_t due_ms;
-  TimerKind kind;
-  uint64_t contact_seq;
+  int64_t due_ms = 0;
+  TimerKind kind = TimerKind::kOfferTimeout;
+  uint64_t contact_seq = 0;
   ContactIdx contact;
   AgentIdx agent{0};  // kLegAcwLimit only
   bool operator>(const Timer& o) const {

@@ -130,7 +130,9 @@ void Desks::Deliver(const pb::Decision& d, int32_t shard) {
     // business. Events without a session (a Transfer by an integrator for this agent) are.
     if (!d.session().empty() && d.session() != desk->session()) return;
     if (d.refused_event() == kLoginEvent) {
-      LoginRefused(desk, d);
+      // Only the desk's own login; a publisher's session-less login refused (the desk's session
+      // holds the agent) leaves the desk be.
+      if (d.session() == desk->session()) LoginRefused(desk, d);
       return;
     }
     // An action the engine refused after the gateway had accepted it (an accept of an offer

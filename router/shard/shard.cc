@@ -304,6 +304,13 @@ void Shard::RouteIdentityMessages() {
       const std::string& agent = IdentityAgentOf(m.event);
       const int32_t to =
           m.to_home ? kafka::PartitionFor(agent, options_.partitions) : m.to_partition;
+      if (to < 0 || to >= options_.partitions) {  // an answer to a reserve naming no shard
+        SB_LOG_WARN("shard",
+                    "shard %d: agent identity message for %s to shard %d dropped: the "
+                    "cluster has %d partitions\n",
+                    options_.partition, agent.c_str(), to, options_.partitions);
+        continue;
+      }
       if (to != options_.partition) {
         forwards_.push_back({to, agent, std::move(m.event)});
         continue;

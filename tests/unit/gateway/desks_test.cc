@@ -168,6 +168,14 @@ TEST(DesksTest, ARefusedLoginEndsItsDeskWithoutAGraceLogout) {
   EXPECT_EQ(desks.Find("a1"), nullptr);
   desks.Close(desk, /*logged_out=*/false);
   EXPECT_TRUE(desks.TakeDueLogouts().empty()) << "the agent was never logged in here";
+
+  // An integrator's login without a session, refused because the desk holds the agent.
+  std::shared_ptr<Desk> held = desks.Open(AgentNamed("a2"), 0, "n1-3");
+  pb::Decision other = RefusedIn("a2", "");
+  other.set_refused_event("agent_login");
+  desks.Deliver(other, /*shard=*/0);
+  EXPECT_TRUE(Waiting(*held, &closed).empty());
+  EXPECT_FALSE(closed);
 }
 
 TEST(DesksTest, ADeskHearsOnlyTheShardItsLoginWentTo) {
