@@ -7,6 +7,10 @@
 
 namespace sb {
 
+// Contact attribute keys starting with this are the router's own (the shards' forwards between
+// each other, router/engine/types.h): refused from outside by every entry point.
+inline constexpr char kReservedAttributePrefix[] = "sb.";
+
 // `s` as a JSON string literal (quotes, backslashes and control characters escaped) appended to
 // `out`.
 void AppendJsonString(std::string_view s, std::string* out);

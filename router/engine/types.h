@@ -25,6 +25,7 @@ inline constexpr int kNumChannels = 6;  // pb::Channel values 0..5
 
 // Attribute of a contact one shard forwarded to another: the partition that sent it. The engine
 // does not answer a refused forward (the shard's own doing, no person waits for the answer).
+// Its name starts with kReservedAttributePrefix (common/text.h).
 inline constexpr char kForwardedFromAttribute[] = "sb.forwarded_from";
 
 // One routing decision. Plain strings (not protobuf) because decisions are made on the hot path;

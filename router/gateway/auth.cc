@@ -89,7 +89,9 @@ constexpr MethodRoles kMethodRoles[] = {
 
 Status WritePrivateFile(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  // A new file, never one left (or planted: a symlink, a file others may read) at that name.
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return Unavailable("cannot create " + tmp);
   const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   const bool synced = ::fsync(fd) == 0;
@@ -146,6 +148,12 @@ Result<TokenTable> TokenTable::Parse(std::string_view yaml) {
       if (hi < 0 || lo < 0) return InvalidArgument(at + ".sha256: expected 64 hex digits");
       entry.sha256.push_back(static_cast<char>(hi * 16 + lo));
     }
+    for (size_t j = 0; j < table.entries_.size(); ++j) {
+      if (table.entries_[j].sha256 == entry.sha256) {
+        return InvalidArgument(at + ".sha256: the same token as tokens[" + std::to_string(j) +
+                               "] (one token, one caller)");
+      }
+    }
     auto role = ParseRole(e["role"] && e["role"].IsScalar() ? e["role"].Scalar() : "");
     if (!role.ok()) return InvalidArgument(at + ".role: " + role.status().message());
     entry.principal.role = *role;
@@ -170,6 +178,13 @@ Result<TokenTable> TokenTable::Parse(std::string_view yaml) {
 }
 
 Result<TokenTable> TokenTable::LoadFile(const std::string& path) {
+  struct stat file {};
+  if (::stat(path.c_str(), &file) == 0 && (file.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%04o", static_cast<unsigned>(file.st_mode & 07777));
+    return InvalidArgument(path + ": mode " + mode +
+                           " lets other users read or change the tokens; chmod 600 it");
+  }
   std::string text;
   Status st = config::ReadConfigFile(path, &text);
   if (!st.ok()) return st;
@@ -237,6 +252,32 @@ AuthResult CheckActsAs(const Principal& principal, std::string_view agent_id) {
   return r;
 }
 
+AuthResult CheckFollowUpAccess(const Principal& principal, std::string_view task_id,
+                               std::string_view owner) {
+  AuthResult r;
+  r.principal = principal;
+  if (principal.role == Role::kAgent && principal.agent_id != owner) {
+    r.code = AuthCode::kPermissionDenied;
+    r.message = "follow-up task " + config::Quote(task_id) + " is not owned by agent " +
+                config::Quote(principal.agent_id) + ": an agent reaches only its own follow-ups";
+  }
+  return r;
+}
+
+AuthResult ScopeFollowUpList(const Principal& principal, std::string* owner) {
+  AuthResult r;
+  r.principal = principal;
+  if (principal.role != Role::kAgent) return r;
+  if (!owner->empty() && *owner != principal.agent_id) {
+    r.code = AuthCode::kPermissionDenied;
+    r.message = "owner: agent " + config::Quote(principal.agent_id) +
+                " lists only its own follow-ups, not those of " + config::Quote(*owner);
+    return r;
+  }
+  *owner = principal.agent_id;
+  return r;
+}
+
 std::string Sha256Hex(std::string_view data) {
   const auto d = Sha256(data);
   return ToHex(d.data(), d.size());
@@ -253,8 +294,12 @@ Result<std::string> GenerateToken() {
 
 Result<GeneratedAdmin> EnsureAdminToken(const std::string& data_dir) {
   std::error_code ec;
-  std::filesystem::create_directories(data_dir, ec);
+  const bool created = std::filesystem::create_directories(data_dir, ec);
   if (ec) return Unavailable("cannot create " + data_dir + ": " + ec.message());
+  if (created) {  // the admin token lives here: the owner's only
+    std::filesystem::permissions(data_dir, std::filesystem::perms::owner_all, ec);
+    if (ec) return Unavailable("cannot restrict " + data_dir + ": " + ec.message());
+  }
   GeneratedAdmin g;
   g.token_path = (std::filesystem::path(data_dir) / "admin.token").string();
   g.tokens_file = (std::filesystem::path(data_dir) / "tokens.yaml").string();

@@ -45,8 +45,9 @@ class TokenTable {
   //     - {sha256: <64 hex>, role: agent|supervisor|integrator|admin, agent_id: <id>, name: <n>}
   // agent_id is required for role agent and refused for the others. `name` (optional, at most 128
   // characters) names the caller; two integrators sharing a name share idempotency keys. Errors
-  // name the field (tokens[1].role: ...).
+  // name the field (tokens[1].role: ...); the same hash twice is refused.
   [[nodiscard]] static Result<TokenTable> Parse(std::string_view yaml);
+  // Refused when group or others may read or write the file (chmod 600).
   [[nodiscard]] static Result<TokenTable> LoadFile(const std::string& path);
 
   // `authorization` is the request's "authorization" metadata value, "Bearer <token>".
@@ -73,6 +74,15 @@ AuthResult Authorize(const TokenTable& tokens, std::string_view authorization,
 // An agent token may act only as its own agent; the other roles may act for any agent.
 // kPermissionDenied otherwise.
 AuthResult CheckActsAs(const Principal& principal, std::string_view agent_id);
+
+// Follow-up tasks carry customers' personal data (phone, surname, notes): an agent token reaches
+// only the tasks its agent owns (request.owner): it lists, cancels and reports attempts of those;
+// the other roles reach every task. kPermissionDenied otherwise (the message names no customer).
+AuthResult CheckFollowUpAccess(const Principal& principal, std::string_view task_id,
+                               std::string_view owner);
+// The owner filter of a List: an agent's is its own id, whatever it asked (asking for another
+// owner's is kPermissionDenied); the other roles' stays as asked.
+AuthResult ScopeFollowUpList(const Principal& principal, std::string* owner);
 
 // SHA-256 of `data` as 64 lower-case hex digits (OpenSSL libcrypto).
 std::string Sha256Hex(std::string_view data);

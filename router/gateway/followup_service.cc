@@ -71,6 +71,9 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
     filter.customer_id = req->customer_id();
     filter.owner = req->owner();
     filter.state = req->state();
+    if (AuthResult scope = ScopeFollowUpList(who, &filter.owner); !scope.ok()) {
+      return {grpc::StatusCode::PERMISSION_DENIED, scope.message};
+    }
     FollowUpPage page = parts_.index.List(
         filter, req->page_size() == 0 ? kDefaultPageSize : req->page_size(), req->page_token());
     for (pb::FollowUpTask& t : page.tasks) *resp->add_tasks() = std::move(t);
@@ -88,6 +91,10 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
     if (!admitted.ok()) return admitted;
     auto task = Find(req->task_id());
     if (!task.ok()) return ToGrpc(task.status());
+    if (AuthResult access = CheckFollowUpAccess(who, task->task.id(), task->task.request().owner());
+        !access.ok()) {
+      return {grpc::StatusCode::PERMISSION_DENIED, access.message};
+    }
     if (IsEnded(task->task.state())) return ToGrpc(Ended(*task));
     pb::RoutingEvent ev;
     ev.set_at_ms(parts_.clock.NowMs());
@@ -123,6 +130,9 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
     auto task = Find(outcome.task_id());
     if (!task.ok()) return ToGrpc(task.status());
     const pb::FollowUpTask& t = task->task;
+    if (AuthResult access = CheckFollowUpAccess(who, t.id(), t.request().owner()); !access.ok()) {
+      return {grpc::StatusCode::PERMISSION_DENIED, access.message};
+    }
     const uint32_t n = outcome.attempt();
     if (n <= static_cast<uint32_t>(t.attempts_size()) &&
         t.attempts(static_cast<int>(n) - 1).outcome() == outcome.outcome()) {

@@ -38,6 +38,11 @@ Result<std::string> ReadPem(const std::string& flag, const std::string& path) {
   return text;
 }
 
+// 127.0.0.0/8, ::1 or localhost: reachable from this machine only.
+bool IsLoopback(std::string_view host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
+}
+
 }  // namespace
 
 std::string Gateway::Impl::address() const {
@@ -48,6 +53,18 @@ std::string Gateway::Impl::address() const {
 Status Gateway::Impl::Init() {
   if (options_.no_auth == !options_.tokens_file.empty()) {
     return InvalidArgument("gateway: give a token file or no_auth (exactly one)");
+  }
+  if (options_.no_auth && !IsLoopback(options_.bind_host)) {
+    return InvalidArgument(
+        "--no-auth makes every caller an admin: allowed only on a loopback "
+        "bind (--grpc-bind 127.0.0.1 or ::1), not " +
+        config::Quote(options_.bind_host));
+  }
+  if (!options_.no_auth && options_.tls_cert.empty() && !IsLoopback(options_.bind_host)) {
+    SB_LOG_WARN("gateway",
+                "gateway %s: WARNING: tokens travel in cleartext on %s (no --tls-cert): anyone on "
+                "the network path can read and reuse them\n",
+                options_.node_id.c_str(), options_.bind_host.c_str());
   }
   std::optional<TokenTable> tokens;  // none: no authentication
   if (!options_.no_auth) {
@@ -341,7 +358,11 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
   if (!rec.value) return;
   if (rec.topic == kafka::kAssignmentsTopic) {
     pb::ShardOutput out;
-    if (out.ParseFromString(*rec.value) && out.has_decision() &&
+    if (!out.ParseFromString(*rec.value)) {
+      Malformed(rec, "not a ShardOutput");
+      return;
+    }
+    if (out.has_decision() &&
         (out.output_id().empty() || seen_outputs_.FirstTime(out.output_id()))) {
       ApplyDecision(out.decision(), out.shard());
     }
@@ -350,7 +371,10 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
   // Contact ends arrive on sb.contacts (channels) and sb.agent-events (desktops).
   if (rec.topic == kafka::kContactsTopic || rec.topic == kafka::kAgentEventsTopic) {
     pb::RoutingEvent ev;
-    if (!ev.ParseFromString(*rec.value)) return;
+    if (!ev.ParseFromString(*rec.value)) {
+      Malformed(rec, "not a RoutingEvent");
+      return;
+    }
     const int64_t at = ev.at_ms() != 0 ? ev.at_ms() : rec.timestamp_ms;
     switch (ev.event_case()) {
       case pb::RoutingEvent::kContactArrived:
@@ -369,6 +393,16 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
         break;
     }
     return;
+  }
+}
+
+void Gateway::Impl::Malformed(const kafka::Record& rec, const char* what) {
+  ++malformed_records_;
+  if (malformed_records_ <= 20 || malformed_records_ % 1000 == 0) {
+    SB_LOG_WARN("gateway", "gateway %s: %s@%d:%lld skipped (%llu so far): %s\n",
+                options_.node_id.c_str(), rec.topic.c_str(), rec.partition,
+                static_cast<long long>(rec.offset),
+                static_cast<unsigned long long>(malformed_records_), what);
   }
 }
 

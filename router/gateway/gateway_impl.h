@@ -56,6 +56,8 @@ class Gateway::Impl {
   void IoLoop();
   void Apply(const kafka::Record& rec);
   void ApplyDecision(const pb::Decision& d, int32_t shard);
+  // A record of the topics this node reads that does not parse: counted and logged, skipped.
+  void Malformed(const kafka::Record& rec, const char* what);
   // sb.control's config/current changed or a drain for this node came.
   void FollowControl();
   // This node is to drain: health NOT_SERVING, new desktop sessions refused with UNAVAILABLE,
@@ -97,6 +99,7 @@ class Gateway::Impl {
   std::map<uint64_t, std::shared_ptr<PendingRecord>> in_flight_;
   uint64_t next_token_ = 1;
   uint64_t read_errors_ = 0;
+  uint64_t malformed_records_ = 0;  // see Malformed()
   std::unique_ptr<control::ControlFollower> control_;
   std::string config_version_;  // of validator_, as the I/O thread last set it
 };

@@ -2,6 +2,7 @@
 
 #include "common/config/config.h"
 #include "common/config/text.h"
+#include "common/text.h"
 #include "common/zone.h"
 #include "router/gateway/followup_index.h"
 
@@ -119,6 +120,11 @@ Status Validator::Check(const pb::SubmitContactRequest& r) const {
   }
   for (const auto& [k, v] : c.attributes()) {
     SB_RETURN_IF_ERROR(Id("contact.attributes", k, true));
+    if (k.starts_with(kReservedAttributePrefix)) {
+      return Bad("contact.attributes", "key " + config::Quote(k) + " is reserved (keys starting " +
+                                           config::Quote(kReservedAttributePrefix) +
+                                           " are the router's own)");
+    }
     SB_RETURN_IF_ERROR(Text("contact.attributes[" + config::Quote(k) + "]", v, false));
   }
   return Status::Ok();

@@ -99,9 +99,10 @@ int RouterMain(int argc, char** argv) {
   app.add_option("--connect-timeout-ms", o.connect_timeout_ms, "give up reaching Kafka after this")
       ->check(CLI::PositiveNumber);
   app.add_option("--status-interval-ms", o.status_interval_ms, "status line period (0: none)");
-  std::string metrics_bind = "0.0.0.0";
+  // Loopback unless told otherwise (Kubernetes: --metrics-bind 0.0.0.0 for the scraper).
+  std::string metrics_bind = "127.0.0.1";
   int metrics_port = 0;
-  app.add_option("--metrics-bind", metrics_bind, "address /metrics listens on");
+  app.add_option("--metrics-bind", metrics_bind, "address /metrics listens on (127.0.0.1)");
   app.add_option("--metrics-port", metrics_port, "port of /metrics (Prometheus); 0: a free port")
       ->check(CLI::Range(0, 65535));
   // The gRPC gateway (router/gateway): authentication is on unless --no-auth.
@@ -129,10 +130,11 @@ int RouterMain(int argc, char** argv) {
   app.add_option("--snapshot-bytes", o.snapshots.min_bytes,
                  "... and once the changelog grew by max(this, the last snapshot) (1048576)")
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 32));
-  // Wallboard (router/wallboard): same bind default as /metrics.
+  // Wallboard (router/wallboard): unless given, the bind of /metrics (as parsed, below).
   wallboard::ServerOptions wallboard_options;
-  wallboard_options.bind = metrics_bind;
-  app.add_option("--wallboard-bind", wallboard_options.bind, "address /wallboard listens on");
+  wallboard_options.bind.clear();
+  app.add_option("--wallboard-bind", wallboard_options.bind,
+                 "address /wallboard listens on (default: --metrics-bind)");
   app.add_option("--wallboard-port", wallboard_options.port, "port of /wallboard; 0: a free port")
       ->check(CLI::Range(0, 65535));
   // The log (common/log): defaults from SB_LOG_LEVEL / SB_LOG_FORMAT, else info and text.
@@ -153,6 +155,7 @@ int RouterMain(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  if (wallboard_options.bind.empty()) wallboard_options.bind = metrics_bind;
   auto level = log::ParseLevel(log_level);
   auto format = log::ParseFormat(log_format);
   if (!level.ok() || !format.ok()) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "absl/strings/numbers.h"
 #include "common/config/text.h"
 #include "router/kafka/topics.h"
 
@@ -186,6 +187,20 @@ Status FollowUps::OnCommand(const pb::FollowUpCommand& command) {
   }
   Absorb();  // also when refused: timers may have acted first
   return st;
+}
+
+Status FollowUps::CheckForwardedFrom(const pb::Contact& contact) const {
+  auto from = contact.attributes().find(kForwardedFromAttribute);
+  if (from == contact.attributes().end()) return Status::Ok();
+  int32_t partition = -1;
+  if (!absl::SimpleAtoi(from->second, &partition) || partition < 0 || partition >= partitions_ ||
+      partition == partition_) {
+    return InvalidArgument("contact " + config::Quote(contact.id()) + ": attribute " +
+                           config::Quote(kForwardedFromAttribute) + " is " +
+                           config::Quote(from->second) + ", not another partition of the " +
+                           std::to_string(partitions_) + " (reserved for forwards between shards)");
+  }
+  return Status::Ok();
 }
 
 bool FollowUps::Admit(const pb::Contact& contact) {

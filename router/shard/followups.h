@@ -82,8 +82,11 @@ class FollowUps {
   // the shard logs it). Effects are kept for TakeContacts()/TakeForwards()/TakeEntries().
   Status OnCommand(const pb::FollowUpCommand& command);
   // A contact arriving from the input. False when it is a forwarded copy already received: the
-  // shard must not route it again.
+  // shard must not route it again. REQUIRES: CheckForwardedFrom(contact) passed.
   bool Admit(const pb::Contact& contact);
+  // InvalidArgument when the contact carries kForwardedFromAttribute naming no other partition
+  // of the cluster (a record not written by a shard): its outcome would be forwarded nowhere.
+  Status CheckForwardedFrom(const pb::Contact& contact) const;
   // The engine accepted the agent's wrap-up of a contact: if it was a follow-up attempt, its
   // outcome.
   void OnWrapUp(const pb::WrapUpDone& wrap_up);

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "common/clock.h"
+#include "common/config/text.h"
 #include "common/log/log.h"
 #include "router/kafka/topics.h"
 #include "router/shard/checkpoint.h"
@@ -198,11 +199,29 @@ Status Shard::OnInput(const kafka::Record& record) {
     return Status::Ok();
   }
   if (event.has_config_changed()) return SwitchConfig(record, event.config_changed().version());
-  if (IsIdentityMessage(event) && record.topic != kafka::kContactsTopic) {
-    Refused(record, "agent identity messages travel between shards on sb.contacts only");
-    return Status::Ok();
+  if (IsIdentityMessage(event)) {
+    if (record.topic != kafka::kContactsTopic) {
+      Refused(record, "agent identity messages travel between shards on sb.contacts only");
+      return Status::Ok();
+    }
+    const std::string& agent = IdentityAgentOf(event);
+    if (!event.has_identity_answer() &&
+        kafka::PartitionFor(agent, options_.partitions) != options_.partition) {
+      Refused(record, "agent identity message for " + config::Quote(agent) +
+                          ": this shard is not the agent's home");
+      return Status::Ok();
+    }
   }
   if (event.has_follow_up()) return OnFollowUpCommand(record, event.follow_up());
+  if (bridge_ != nullptr && event.has_contact_arrived()) {
+    // A reserved attribute naming no shard would forward the contact's outcome nowhere (and fail
+    // every owner of this partition in turn): the record is not a shard's, dropped.
+    Status forwarded = bridge_->followups().CheckForwardedFrom(event.contact_arrived().contact());
+    if (!forwarded.ok()) {
+      Refused(record, "dropped: " + forwarded.ToString());
+      return Status::Ok();
+    }
+  }
   if (bridge_ != nullptr && event.has_contact_arrived() &&
       !bridge_->Admit(event.contact_arrived().contact())) {
     ++stats_.duplicate_forwards;
@@ -304,13 +323,6 @@ void Shard::RouteIdentityMessages() {
       const std::string& agent = IdentityAgentOf(m.event);
       const int32_t to =
           m.to_home ? kafka::PartitionFor(agent, options_.partitions) : m.to_partition;
-      if (to < 0 || to >= options_.partitions) {  // an answer to a reserve naming no shard
-        SB_LOG_WARN("shard",
-                    "shard %d: agent identity message for %s to shard %d dropped: the "
-                    "cluster has %d partitions\n",
-                    options_.partition, agent.c_str(), to, options_.partitions);
-        continue;
-      }
       if (to != options_.partition) {
         forwards_.push_back({to, agent, std::move(m.event)});
         continue;
@@ -356,7 +368,17 @@ Status Shard::Flush() {
   std::vector<pb::ShardOutput> outputs;
   outputs.reserve(decisions_.size() + forwards_.size());
   for (const engine::Decision& d : decisions_) outputs.push_back(writer_.OutputFor(d));
-  for (Forward& f : forwards_) outputs.push_back(writer_.OutputFor(std::move(f)));
+  for (Forward& f : forwards_) {
+    // Never a produce to a partition the topic lacks (it would fail this node, and every next
+    // owner replaying the same state): whatever asked for it came from a record no shard wrote.
+    if (f.partition < 0 || f.partition >= options_.partitions) {
+      ++stats_.dropped_forwards;
+      SB_LOG_WARN("shard", "shard %d: forward to partition %d dropped (the cluster has %d)\n",
+                  options_.partition, f.partition, options_.partitions);
+      continue;
+    }
+    outputs.push_back(writer_.OutputFor(std::move(f)));
+  }
   decisions_.clear();
   forwards_.clear();
   offsets_moved_ = false;

@@ -36,6 +36,7 @@ struct ShardStats {
   uint64_t zombie_records = 0;  // gaps of an older owner's records skipped
   uint64_t followup_commands = 0;
   uint64_t duplicate_forwards = 0;       // re-published copies of forwarded contacts dropped
+  uint64_t dropped_forwards = 0;         // forwards to a partition the cluster lacks (logged)
   uint64_t followup_records = 0;         // sb.followups records produced
   uint64_t followup_records_failed = 0;  // not produced or not delivered (published again)
   int64_t restore_ms = 0;

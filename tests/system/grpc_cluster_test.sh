@@ -27,7 +27,7 @@ protoc -I"$PROTO" --python_out="$WORK/py" --grpc_out="$WORK/py" \
 
 # Tokens: one integrator, 20 agents (one per agent id). The routers get only their SHA-256.
 "$PY" - "$WORK" <<'PYEOF'
-import hashlib, json, secrets, sys
+import hashlib, json, os, secrets, sys
 work = sys.argv[1]
 tokens = {"integrator": "sbt_" + secrets.token_hex(32),
           "agents": {f"gc{i:02d}": "sbt_" + secrets.token_hex(32) for i in range(20)}}
@@ -35,6 +35,7 @@ h = lambda t: hashlib.sha256(t.encode()).hexdigest()
 lines = ["tokens:", f"  - {{sha256: {h(tokens['integrator'])}, role: integrator, name: gc-integrator}}"]
 lines += [f"  - {{sha256: {h(t)}, role: agent, agent_id: {a}}}" for a, t in tokens["agents"].items()]
 open(f"{work}/tokens.yaml", "w").write("\n".join(lines) + "\n")
+os.chmod(f"{work}/tokens.yaml", 0o600)
 json.dump(tokens, open(f"{work}/tokens.json", "w"))
 PYEOF
 

@@ -73,6 +73,9 @@ class GatewayTest : public ::testing::Test {
            << "  - {sha256: " << Sha256Hex(kIntegratorToken) << ", role: integrator}\n"
            << "  - {sha256: " << Sha256Hex(kAdminToken) << ", role: admin}\n";
     WriteAll(dir_.path() / "tokens.yaml", tokens.str());
+    std::filesystem::permissions(
+        dir_.path() / "tokens.yaml",
+        std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   }
 
   void TearDown() override {
@@ -854,7 +857,7 @@ class FollowUpServiceTest : public GatewayTest {
     followups_ = pb::FollowUpService::NewStub(channel_);
   }
 
-  grpc::Status Create(const std::string& id, int64_t due_at_ms) {
+  grpc::Status Create(const std::string& id, int64_t due_at_ms, const std::string& owner = "a1") {
     pb::CreateFollowUpRequest req;
     auto* f = req.mutable_request();
     f->set_request_id(id);
@@ -862,7 +865,7 @@ class FollowUpServiceTest : public GatewayTest {
     f->set_customer_id("cust-9");
     f->set_customer_phone("+8613800000000");
     f->set_customer_surname("Wang");
-    f->set_owner("a1");
+    f->set_owner(owner);
     f->set_due_at_ms(due_at_ms);
     grpc::ClientContext ctx;
     Authorize(&ctx, kIntegratorToken);
@@ -870,9 +873,10 @@ class FollowUpServiceTest : public GatewayTest {
     return followups_->Create(&ctx, req, &resp);
   }
 
-  grpc::Status List(const pb::ListFollowUpsRequest& req, pb::ListFollowUpsResponse* resp) {
+  grpc::Status List(const pb::ListFollowUpsRequest& req, pb::ListFollowUpsResponse* resp,
+                    const std::string& token = kIntegratorToken) {
     grpc::ClientContext ctx;
-    Authorize(&ctx, kIntegratorToken);
+    Authorize(&ctx, token);
     return followups_->List(&ctx, req, resp);
   }
 
@@ -889,12 +893,12 @@ class FollowUpServiceTest : public GatewayTest {
     return {};
   }
 
-  grpc::Status Cancel(const std::string& id) {
+  grpc::Status Cancel(const std::string& id, const std::string& token = kIntegratorToken) {
     pb::CancelFollowUpRequest req;
     req.set_task_id(id);
     req.set_reason("customer called in meanwhile");
     grpc::ClientContext ctx;
-    Authorize(&ctx, kIntegratorToken);
+    Authorize(&ctx, token);
     pb::CancelFollowUpResponse resp;
     return followups_->Cancel(&ctx, req, &resp);
   }
@@ -954,6 +958,36 @@ TEST_F(FollowUpServiceTest, CreateListCancelList) {
   st = List(pb::ListFollowUpsRequest(), &resp);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(st.error_message().find("customer_id"), std::string::npos) << st.error_message();
+}
+
+// Follow-ups carry customers' phone numbers and surnames: an agent's token lists, cancels and
+// reports only the tasks its agent owns.
+TEST_F(FollowUpServiceTest, AnAgentReachesOnlyItsOwnFollowUps) {
+  const int64_t in_an_hour = SystemClock().NowMs() + 3600 * 1000;
+  ASSERT_TRUE(Create("cb-4001", in_an_hour, "a1").ok());
+  ASSERT_TRUE(Create("cb-4002", in_an_hour, "a2").ok());
+  ASSERT_EQ(Listed("cb-4002").state(), pb::FOLLOW_UP_STATE_PENDING);  // visible on this node
+  pb::ListFollowUpsRequest pending;
+  pending.set_state(pb::FOLLOW_UP_STATE_PENDING);
+  pb::ListFollowUpsResponse resp;
+  grpc::Status st = List(pending, &resp, kAgentToken);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(resp.tasks_size(), 1);
+  EXPECT_EQ(resp.tasks(0).id(), "cb-4001");
+  pb::ListFollowUpsRequest others = pending;
+  others.set_owner("a2");
+  st = List(others, &resp, kAgentToken);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+  st = Cancel("cb-4002", kAgentToken);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+  EXPECT_EQ(st.error_message().find("Wang"), std::string::npos) << st.error_message();
+  EXPECT_EQ(Listed("cb-4002").state(), pb::FOLLOW_UP_STATE_PENDING);
+  st = Cancel("cb-4001", kAgentToken);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  // The integrator still reaches both.
+  ASSERT_TRUE(List(pending, &resp).ok());
+  ASSERT_EQ(resp.tasks_size(), 1);
+  EXPECT_EQ(resp.tasks(0).id(), "cb-4002");
 }
 
 TEST_F(FollowUpServiceTest, RecordOutcomeOnTheAttemptOut) {
@@ -1091,6 +1125,22 @@ TEST_F(GatewayTest, ALoginElsewhereEndsTheOlderDesktopSession) {
   EXPECT_EQ(u.offer().contact_id(), submitted.contact_id());
   ctx.TryCancel();
   desk->Finish();  // CANCELLED by us
+}
+
+// --no-auth makes every caller an admin: refused on any address but loopback, before anything
+// listens or connects.
+TEST_F(GatewayTest, NoAuthOnlyOnALoopbackBind) {
+  GatewayOptions o = Options();
+  o.tokens_file.clear();
+  o.no_auth = true;
+  o.bind_host = "0.0.0.0";
+  auto gw = Gateway::Start(o, config_);
+  ASSERT_FALSE(gw.ok());
+  EXPECT_NE(gw.status().message().find("--no-auth"), std::string::npos) << gw.status().ToString();
+  EXPECT_NE(gw.status().message().find("0.0.0.0"), std::string::npos) << gw.status().ToString();
+  o.bind_host = "127.0.0.1";
+  gw = Gateway::Start(o, config_);
+  EXPECT_TRUE(gw.ok()) << gw.status().ToString();
 }
 
 // Two domains on two shards (d00: partition 1, d01: partition 0; agent a1's home: partition 1).

@@ -53,6 +53,9 @@ class GrpcAgentsTest : public ::testing::Test {
     for (auto& q : *config_.mutable_queues()) q.set_acw_limit_s(60);
     WriteAll(dir_.path() / "tokens.yaml",
              "tokens:\n  - {sha256: " + gateway::Sha256Hex(kAdminToken) + ", role: admin}\n");
+    std::filesystem::permissions(
+        dir_.path() / "tokens.yaml",
+        std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     auto node = RunningNode::Start(
         NodeOptionsFor(kafka_.bootstrap(), "n1", (dir_.path() / "node").string(), kPartitions),
         config_);

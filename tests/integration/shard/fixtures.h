@@ -68,7 +68,7 @@ class ShardFixture : public ::testing::Test {
     so.partitions = partitions_;
     so.followups = followups;
     so.snapshots = snapshots;
-    so.reserve_identities = false;  // one shard alone: no home shard answers (engine tests do)
+    so.reserve_identities = reserve_identities_;
     o.shard = std::make_unique<Shard>(
         so, &config_, &clock_,
         Producers{.changelog = o.producer.get(), .outputs = o.producer.get()});
@@ -94,6 +94,8 @@ class ShardFixture : public ::testing::Test {
 
   MockKafka kafka_;
   int32_t partitions_ = 1;
+  // Off by default: one shard alone, no home shard answers (router/engine identity tests do).
+  bool reserve_identities_ = false;
   pb::RoutingConfig config_;
   ManualClock clock_;
   const ::sb::testing::TempDir dir_{"sb-shard-test-"};

@@ -207,6 +207,53 @@ TEST_F(FollowUpShardTest, CallbackFiresSurvivesFailoverAndRestartAndEscalatesAcr
   EXPECT_EQ(lead2.shard->Summarize().waiting, 1u);
 }
 
+// A record no shard wrote (a crafted one, or one from a misconfigured producer) must not stop a
+// shard: a contact claiming to be forwarded from a partition the cluster lacks, whose outcome
+// would be forwarded there, is dropped; an answer the engine would send to such a partition (an
+// identity reserve naming it) is not produced. Before, the produce failed, the node exited and
+// every next owner replayed the same forward: a crash loop across the cluster.
+TEST_F(FollowUpShardTest, RecordsNamingAPartitionTheClusterLacksDoNotStopTheShard) {
+  reserve_identities_ = true;
+  Owner lead = MakeOwner("n3", away_, &settings_);
+  ASSERT_TRUE(lead.shard->Claim().ok());
+  int64_t offset = 0;
+  for (const std::string& from :
+       std::vector<std::string>{"999", "-1", "x", std::to_string(away_)}) {
+    pb::RoutingEvent crafted;
+    pb::Contact* c = crafted.mutable_contact_arrived()->mutable_contact();
+    c->set_id("cb-9#" + from);
+    c->set_queue("team-lead");
+    c->set_channel(pb::CHANNEL_CALLBACK);
+    (*c->mutable_attributes())[kForwardedFromAttribute] = from;
+    (*c->mutable_attributes())["followup_task"] = "cb-9";
+    (*c->mutable_attributes())["attempt"] = "1";
+    ASSERT_TRUE(lead.shard->OnInput(Input(kafka::kContactsTopic, away_, offset++, crafted)).ok());
+    pb::RoutingEvent cancel;
+    cancel.mutable_contact_cancelled()->set_contact_id(c->id());
+    ASSERT_TRUE(lead.shard->OnInput(Input(kafka::kContactsTopic, away_, offset++, cancel)).ok());
+    Settle(lead);
+    ASSERT_TRUE(lead.shard->failure().ok()) << from << ": " << lead.shard->failure().ToString();
+  }
+  EXPECT_EQ(lead.shard->Summarize().waiting, 0u);
+  std::string agent = "a0";  // homed on this shard
+  for (int i = 1; kafka::PartitionFor(agent, kPartitions) != away_; ++i) {
+    agent = "a" + std::to_string(i);
+  }
+  pb::RoutingEvent reserve;
+  reserve.mutable_identity_reserve()->set_agent_id(agent);
+  reserve.mutable_identity_reserve()->set_reservation(1);
+  reserve.mutable_identity_reserve()->set_from_partition(999);
+  ASSERT_TRUE(lead.shard->OnInput(Input(kafka::kContactsTopic, away_, offset++, reserve)).ok());
+  Settle(lead);
+  ASSERT_TRUE(lead.shard->failure().ok()) << lead.shard->failure().ToString();
+  EXPECT_EQ(lead.shard->stats().dropped_forwards, 1u);
+  // The next owner restores the same state and runs.
+  Owner next = MakeOwner("n4", away_, &settings_);
+  ASSERT_TRUE(next.shard->Claim().ok()) << next.shard->failure().ToString();
+  Settle(next);
+  EXPECT_TRUE(next.shard->failure().ok()) << next.shard->failure().ToString();
+}
+
 // sb.followups, the tasks' read model: every committed change of a task is published, keyed by
 // task id in the shard's partition and stamped with the owner's epoch; a new owner publishes every
 // task again after its claim (the old one may have died between a commit and its publish).

@@ -83,6 +83,13 @@ TEST(CallWindowsConfigTest, BadWindowsAndZonesAreNamed) {
   EXPECT_EQ(LoadZone("Mars/Olympus").status().message(),
             "time_zone: unknown time zone \"Mars/Olympus\" (an IANA name such as Asia/Shanghai)");
   EXPECT_FALSE(LoadZone("../../etc/passwd").ok());
+  // Absolute paths (abseil would open them: /dev/stdin blocks), empty or odd components.
+  for (const char* bad : {"/dev/stdin", "/usr/share/zoneinfo/UTC", "Asia//Shanghai", "Asia/",
+                          "-Asia/Shanghai", "Asia/.Shanghai", ""}) {
+    EXPECT_FALSE(LoadZone(bad).ok()) << bad;
+  }
+  EXPECT_TRUE(LoadZone("UTC").ok());
+  EXPECT_TRUE(LoadZone("Etc/GMT+8").ok());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "support/files.h"
@@ -71,6 +72,9 @@ TEST(AuthTest, TokenFileErrorsNameTheField) {
       {"tokens:\n  - {sha256: " + std::string(64, 'a') + ", role: admin, colour: red}\n",
        "tokens[0].colour"},
       {"tokens: [", "token file"},
+      {"tokens:\n  - {sha256: " + std::string(64, 'a') + ", role: admin}\n  - {sha256: " +
+           std::string(64, 'a') + ", role: agent, agent_id: a1}\n",
+       "tokens[1].sha256"},  // one token, two callers: refused
   };
   for (const auto& c : cases) {
     auto t = TokenTable::Parse(c.yaml);
@@ -81,6 +85,22 @@ TEST(AuthTest, TokenFileErrorsNameTheField) {
     ASSERT_FALSE(t.ok()) << c.yaml;
     EXPECT_NE(t.status().message().find(c.field), std::string::npos) << t.status().message();
   }
+}
+
+// The file names every caller's token hash and role: only its owner reads it.
+TEST(AuthTest, ATokenFileOthersMayReadIsRefused) {
+  const TempDir dir("sb-auth-test-");
+  const std::string path = (dir.path() / "tokens.yaml").string();
+  std::ofstream(path) << TokenFile();
+  ASSERT_EQ(::chmod(path.c_str(), 0644), 0);
+  auto t = TokenTable::LoadFile(path);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(t.status().message().find("mode 0644"), std::string::npos) << t.status().ToString();
+  EXPECT_NE(t.status().message().find("chmod 600"), std::string::npos) << t.status().ToString();
+  ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
+  t = TokenTable::LoadFile(path);
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->size(), 3u);
 }
 
 TEST(AuthTest, RoleTable) {
@@ -113,6 +133,26 @@ TEST(AuthTest, AnAgentActsOnlyAsItself) {
   EXPECT_TRUE(CheckActsAs(supervisor, "a8").ok());
 }
 
+TEST(AuthTest, AnAgentReachesOnlyTheFollowUpsItOwns) {
+  Principal agent{Role::kAgent, "a7", "agent/a7"};
+  EXPECT_TRUE(CheckFollowUpAccess(agent, "cb-1", "a7").ok());
+  AuthResult denied = CheckFollowUpAccess(agent, "cb-2", "a8");
+  EXPECT_EQ(denied.code, AuthCode::kPermissionDenied);
+  EXPECT_NE(denied.message.find("cb-2"), std::string::npos) << denied.message;
+  EXPECT_EQ(CheckFollowUpAccess(agent, "cb-3", "").code, AuthCode::kPermissionDenied);
+  Principal integrator{Role::kIntegrator, "", "crm"};
+  EXPECT_TRUE(CheckFollowUpAccess(integrator, "cb-2", "a8").ok());
+
+  std::string owner;
+  ASSERT_TRUE(ScopeFollowUpList(agent, &owner).ok());
+  EXPECT_EQ(owner, "a7");  // an agent's List is of its own tasks, asked or not
+  owner = "a8";
+  EXPECT_EQ(ScopeFollowUpList(agent, &owner).code, AuthCode::kPermissionDenied);
+  owner.clear();
+  ASSERT_TRUE(ScopeFollowUpList(integrator, &owner).ok());
+  EXPECT_TRUE(owner.empty());
+}
+
 TEST(AuthTest, GeneratedAdminTokenIsPrivateAndReused) {
   const TempDir dir("sb-auth-test-");
   auto first = EnsureAdminToken(dir.path().string());
@@ -137,6 +177,34 @@ TEST(AuthTest, GeneratedAdminTokenIsPrivateAndReused) {
   std::string again;
   std::getline(std::ifstream(second->token_path), again);
   EXPECT_EQ(again, token);
+}
+
+// A file left at the temporary name (a crash, or planted: readable by others, or a symlink to
+// somewhere else) is never written through: the token file is created afresh, 0600, and a data
+// directory the router creates is its owner's only.
+TEST(AuthTest, GeneratedTokenFilesAreCreatedAfreshAndPrivate) {
+  const TempDir dir("sb-auth-test-");
+  const std::filesystem::path data = dir.path() / "data";
+  const std::filesystem::path elsewhere = dir.path() / "elsewhere";
+  std::filesystem::create_directories(data);
+  std::ofstream(elsewhere) << "untouched\n";
+  std::filesystem::create_symlink(elsewhere, data / "tokens.yaml.tmp");
+  std::ofstream(data / "admin.token.tmp") << "old\n";
+  ASSERT_EQ(::chmod((data / "admin.token.tmp").c_str(), 0644), 0);
+  auto made = EnsureAdminToken(data.string());
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  EXPECT_EQ(ReadAll(elsewhere), "untouched\n");
+  for (const std::string& path : {made->token_path, made->tokens_file}) {
+    struct stat st {};
+    ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+    EXPECT_TRUE(S_ISREG(st.st_mode)) << path;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << path;
+  }
+  auto fresh = EnsureAdminToken((dir.path() / "new-data").string());
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  struct stat st {};
+  ASSERT_EQ(::stat((dir.path() / "new-data").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
 }
 
 }  // namespace

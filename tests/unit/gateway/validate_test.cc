@@ -84,6 +84,18 @@ TEST_F(ValidateTest, SubmitRefusesAnId) {
   ExpectBad(v_.Check(r), "contact.id");
 }
 
+// "sb.*" attribute keys are the shards' own (a forwarded contact's sending partition): a caller
+// setting one could make a shard forward an outcome to a partition that does not exist.
+TEST_F(ValidateTest, ReservedAttributeKeysAreRefused) {
+  auto r = GoodSubmit();
+  (*r.mutable_contact()->mutable_attributes())["crm.ticket"] = "T-17";
+  EXPECT_TRUE(v_.Check(r).ok());
+  (*r.mutable_contact()->mutable_attributes())["sb.forwarded_from"] = "999";
+  const Status st = v_.Check(r);
+  ExpectBad(st, "contact.attributes");
+  EXPECT_NE(st.message().find("reserved"), std::string::npos) << st.message();
+}
+
 TEST_F(ValidateTest, QueueAndSkillsMustBeKnown) {
   auto r = GoodSubmit();
   r.mutable_contact()->set_queue("nowhere");
