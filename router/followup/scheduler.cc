@@ -160,8 +160,8 @@ Status Scheduler::CheckRequest(const pb::FollowUpRequest& r) const {
                            " (a confirmed contact number)");
   }
   if (!r.customer_phone().empty() && !ValidPhone(r.customer_phone())) {
-    return InvalidArgument("customer_phone: " + config::Quote(r.customer_phone()) +
-                           " is not a phone number (optional +, then 5..20 digits)");
+    // The value is not repeated: error messages reach logs, and a phone number is personal data.
+    return InvalidArgument("customer_phone: not a phone number (+ and 6 to 20 digits)");
   }
   SB_RETURN_IF_ERROR(
       Text("customer_surname", r.customer_surname(), 64, kind == pb::FOLLOW_UP_KIND_CALLBACK));

@@ -2,6 +2,7 @@
 #include <deque>
 #include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "common/config/text.h"
 #include "router/gateway/agent_events.h"
@@ -28,7 +29,12 @@ class AgentServiceImpl final : public pb::AgentService::Service {
     if (!gate.ok()) return gate;
     if (parts_.desks.draining()) return Draining();
     pb::AgentRequest req;
-    if (!stream->Read(&req)) return grpc::Status::OK;
+    bool timed_out = false;
+    if (!ReadLogin(ctx, stream, &req, &timed_out)) {
+      if (!timed_out) return grpc::Status::OK;  // the desktop went away
+      return {grpc::StatusCode::DEADLINE_EXCEEDED,
+              "no login within " + std::to_string(parts_.login_wait_ms) + " ms"};
+    }
     Status valid = parts_.admission.Check(req);
     if (!valid.ok()) return ToGrpc(valid);
     if (!req.has_login()) {
@@ -102,6 +108,25 @@ class AgentServiceImpl final : public pb::AgentService::Service {
   }
 
  private:
+  // The stream's first message, waited for at most login_wait_ms (then the call is cancelled).
+  bool ReadLogin(grpc::ServerContext* ctx,
+                 grpc::ServerReaderWriter<pb::AgentUpdate, pb::AgentRequest>* stream,
+                 pb::AgentRequest* req, bool* timed_out) const {
+    absl::Notification read;
+    std::atomic<bool> cancelled{false};
+    std::thread guard([&] {
+      if (!read.WaitForNotificationWithTimeout(absl::Milliseconds(parts_.login_wait_ms))) {
+        cancelled = true;
+        ctx->TryCancel();
+      }
+    });
+    const bool got = stream->Read(req);
+    read.Notify();
+    guard.join();
+    *timed_out = cancelled.load();
+    return got && !*timed_out;
+  }
+
   static grpc::Status Draining() {
     return {grpc::StatusCode::UNAVAILABLE, "node draining, connect to another node"};
   }

@@ -169,9 +169,12 @@ Result<TokenTable> TokenTable::Parse(std::string_view yaml) {
     }
     const std::string name = e["name"] && e["name"].IsScalar() ? e["name"].Scalar() : "";
     if (name.size() > kMaxAgentIdChars) return InvalidArgument(at + ".name: longer than 128");
-    entry.principal.name = !name.empty()           ? name
-                           : *role == Role::kAgent ? "agent/" + agent
-                                                   : std::string(RoleName(*role));
+    // Unnamed: its own name all the same (agents by agent id, others by a prefix of the hash),
+    // so two tokens never share idempotency keys nor see each other's contacts.
+    entry.principal.name = !name.empty() ? name
+                           : *role == Role::kAgent
+                               ? "agent/" + agent
+                               : std::string(RoleName(*role)) + "/" + hex.substr(0, 12);
     table.entries_.push_back(std::move(entry));
   }
   return table;

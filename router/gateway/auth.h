@@ -44,7 +44,8 @@ class TokenTable {
   //   tokens:
   //     - {sha256: <64 hex>, role: agent|supervisor|integrator|admin, agent_id: <id>, name: <n>}
   // agent_id is required for role agent and refused for the others. `name` (optional, at most 128
-  // characters) names the caller; two integrators sharing a name share idempotency keys. Errors
+  // characters) names the caller (default: "agent/<agent_id>", else "<role>/<12 hex digits of the
+  // hash>"); two integrators sharing a name share idempotency keys and contacts. Errors
   // name the field (tokens[1].role: ...); the same hash twice is refused.
   [[nodiscard]] static Result<TokenTable> Parse(std::string_view yaml);
   // Refused when group or others may read or write the file (chmod 600).

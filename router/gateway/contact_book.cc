@@ -44,9 +44,18 @@ void ContactBook::OnArrived(const pb::Contact& contact, int64_t at_ms) {
   absl::MutexLock lock(&mu_);
   if (entries_.count(contact.id())) return;
   Entry& e = Touch(contact.id());
+  auto by = contact.attributes().find(kSubmittedByAttribute);
+  if (by != contact.attributes().end()) e.submitted_by = by->second;
   e.status.set_queue(contact.queue());
   e.status.set_state(pb::CONTACT_STATE_WAITING);
   Changed(contact.id(), e, at_ms);
+}
+
+bool ContactBook::SubmittedBy(const std::string& contact_id, const std::string& caller) const {
+  absl::MutexLock lock(&mu_);
+  auto it = entries_.find(contact_id);
+  return it != entries_.end() &&
+         (it->second.submitted_by.empty() || it->second.submitted_by == caller);
 }
 
 void ContactBook::OnCancelled(const std::string& contact_id, int64_t at_ms) {

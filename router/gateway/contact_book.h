@@ -34,6 +34,10 @@ struct ContactBookOptions {
 // Completed, abandoned, cancelled or expired: nothing changes it any more.
 bool IsFinal(pb::ContactState state);
 
+// The caller (Principal::name) a contact was submitted by, stamped by the gateway on the
+// ContactArrived it publishes ("sb." keys are refused from callers): every node's book learns it.
+inline constexpr char kSubmittedByAttribute[] = "sb.submitted_by";
+
 class ContactBook {
  public:
   explicit ContactBook(ContactBookOptions options = {});
@@ -41,6 +45,10 @@ class ContactBook {
   // A contact entered the cluster (a ContactArrived on sb.contacts, or this gateway's own Submit
   // once acknowledged). A contact already known is left as it is.
   void OnArrived(const pb::Contact& contact, int64_t at_ms) ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether the contact was submitted by `caller`, or by no named caller (a follow-up attempt
+  // the shards made). False for a contact not (or no more) known.
+  bool SubmittedBy(const std::string& contact_id, const std::string& caller) const
+      ABSL_LOCKS_EXCLUDED(mu_);
   // Customer- or integrator-side ends, as published on sb.contacts. Applied only where the engine
   // accepts them (cancel and abandon while waiting or offered; end while connected).
   void OnCancelled(const std::string& contact_id, int64_t at_ms) ABSL_LOCKS_EXCLUDED(mu_);
@@ -68,6 +76,7 @@ class ContactBook {
  private:
   struct Entry {
     pb::ContactStatus status;
+    std::string submitted_by;  // kSubmittedByAttribute of its arrival; empty: the shards' own
     uint64_t version = 0;
     uint64_t seq = 0;  // position in by_seq_
     std::optional<pb::Decision> decision;

@@ -78,7 +78,7 @@ class ContactServiceImpl final : public pb::ContactService::Service {
     // is in memory) would route the id again; closing that needs the shard to remember ended ids.
     const std::string id = ContactIdFor(who.name, req->contact().idempotency_key());
     submits_.Begin(id);
-    grpc::Status result = SubmitOnce(id, *req, resp);
+    grpc::Status result = SubmitOnce(id, who.name, *req, resp);
     submits_.End(id);
     return result;
   }
@@ -89,6 +89,7 @@ class ContactServiceImpl final : public pb::ContactService::Service {
     grpc::Status admitted =
         parts_.admission.Admit(ctx, "/switchboard.v1.ContactService/Get", *req, &who);
     if (!admitted.ok()) return admitted;
+    if (!Reaches(who, req->contact_id())) return ToGrpc(Unknown(req->contact_id()));
     auto status = parts_.book.Get(req->contact_id());
     if (!status) return ToGrpc(Unknown(req->contact_id()));
     FillEstimate(&*status);
@@ -102,6 +103,7 @@ class ContactServiceImpl final : public pb::ContactService::Service {
     grpc::Status admitted =
         parts_.admission.Admit(ctx, "/switchboard.v1.ContactService/Cancel", *req, &who);
     if (!admitted.ok()) return admitted;
+    if (!Reaches(who, req->contact_id())) return ToGrpc(Unknown(req->contact_id()));
     auto status = parts_.book.Get(req->contact_id());
     if (!status) return ToGrpc(Unknown(req->contact_id()));
     if (IsFinal(status->state()) || status->state() == pb::CONTACT_STATE_CONNECTED) {
@@ -133,6 +135,7 @@ class ContactServiceImpl final : public pb::ContactService::Service {
     grpc::Status admitted =
         parts_.admission.Admit(ctx, "/switchboard.v1.ContactService/Watch", *req, &who);
     if (!admitted.ok()) return admitted;
+    if (!Reaches(who, req->contact_id())) return ToGrpc(Unknown(req->contact_id()));
     auto first = parts_.book.WaitChange(req->contact_id(), 0, 0);
     if (!first) return ToGrpc(Unknown(req->contact_id()));
     uint64_t version = first->version;
@@ -173,6 +176,7 @@ class ContactServiceImpl final : public pb::ContactService::Service {
         parts_.admission.Admit(ctx, "/switchboard.v1.ContactService/Transfer", *req, &who);
     if (!admitted.ok()) return admitted;
     const std::string& id = req->contact_id();
+    if (!Reaches(who, id)) return ToGrpc(Unknown(id));
     auto status = parts_.book.Get(id);
     if (!status) return ToGrpc(Unknown(id));
     if (status->state() != pb::CONTACT_STATE_CONNECTED) {
@@ -245,6 +249,12 @@ class ContactServiceImpl final : public pb::ContactService::Service {
   }
 
  private:
+  // An integrator reaches the contacts it submitted (and the shards' own follow-up contacts),
+  // not another integrator's: to it, those are unknown. Supervisors and admins reach all; agents
+  // are checked against the contact's agent where they may act (Transfer).
+  bool Reaches(const Principal& who, const std::string& contact_id) const {
+    return who.role != Role::kIntegrator || parts_.book.SubmittedBy(contact_id, who.name);
+  }
   int32_t PartitionOfQueue(const std::string& queue) const {
     return parts_.publisher.PartitionOf(parts_.config.DomainOfQueue(queue));
   }
@@ -258,8 +268,8 @@ class ContactServiceImpl final : public pb::ContactService::Service {
                     " is not known to this node (never submitted, or ended long ago)");
   }
 
-  grpc::Status SubmitOnce(const std::string& id, const pb::SubmitContactRequest& req,
-                          pb::SubmitContactResponse* resp) {
+  grpc::Status SubmitOnce(const std::string& id, const std::string& who_name,
+                          const pb::SubmitContactRequest& req, pb::SubmitContactResponse* resp) {
     resp->set_contact_id(id);
     if (auto known = parts_.book.Get(id)) {
       resp->set_existing(true);
@@ -274,6 +284,7 @@ class ContactServiceImpl final : public pb::ContactService::Service {
     pb::Contact* c = ev.mutable_contact_arrived()->mutable_contact();
     *c = req.contact();
     c->set_id(id);
+    (*c->mutable_attributes())[kSubmittedByAttribute] = who_name;
     if (c->created_at_ms() == 0) c->set_created_at_ms(now);
     // Acknowledged only once the broker has the record: an accepted contact is never lost.
     Status st = parts_.publisher.Publish(kafka::kContactsTopic, PartitionOfQueue(c->queue()), id,

@@ -222,7 +222,8 @@ Status Gateway::Impl::StartServer() {
                                        .book = book_,
                                        .agents = estimates_,
                                        .clock = clock_,
-                                       .node_id = options_.node_id}));
+                                       .node_id = options_.node_id,
+                                       .login_wait_ms = options_.login_wait_ms}));
   services_.push_back(NewFollowUpService({.admission = admission,
                                           .publisher = publisher,
                                           .index = followups_,

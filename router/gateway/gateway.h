@@ -40,6 +40,9 @@ struct GatewayOptions {
   int ack_timeout_ms = 10000;
   // An agent whose desktop stream dropped is logged out after this (unless it comes back).
   int agent_grace_ms = 10000;
+  // A desktop stream that sends no login within this is ended (DEADLINE_EXCEEDED): an idle
+  // connection does not hold a server thread.
+  int login_wait_ms = 10000;
   ContactBookOptions book;
   // FollowUpService.Create: the routing domain a follow-up request goes to (the domain of its
   // queue), kInvalidArgument naming the field when it has none. Unset: follow-ups are off.

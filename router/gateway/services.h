@@ -46,6 +46,7 @@ struct AgentServiceParts {
   const LiveStats& agents;  // who is logged in where (one agent, one domain)
   const Clock& clock;
   std::string node_id;
+  int login_wait_ms;  // GatewayOptions::login_wait_ms
 };
 std::unique_ptr<grpc::Service> NewAgentService(const AgentServiceParts& parts);
 

@@ -49,6 +49,7 @@ using ::sb::testing::WriteAll;
 constexpr int32_t kPartitions = 2;
 constexpr char kAgentToken[] = "agent-a1-token";
 constexpr char kIntegratorToken[] = "integrator-token";
+constexpr char kOtherIntegratorToken[] = "other-integrator-token";  // unnamed
 constexpr char kAdminToken[] = "admin-token";
 
 // A desktop's login of agent `id` of d00 with the general skill (proficiency 3).
@@ -71,6 +72,7 @@ class GatewayTest : public ::testing::Test {
     tokens << "tokens:\n"
            << "  - {sha256: " << Sha256Hex(kAgentToken) << ", role: agent, agent_id: a1}\n"
            << "  - {sha256: " << Sha256Hex(kIntegratorToken) << ", role: integrator}\n"
+           << "  - {sha256: " << Sha256Hex(kOtherIntegratorToken) << ", role: integrator}\n"
            << "  - {sha256: " << Sha256Hex(kAdminToken) << ", role: admin}\n";
     WriteAll(dir_.path() / "tokens.yaml", tokens.str());
     std::filesystem::permissions(
@@ -298,6 +300,49 @@ TEST_F(GatewayTest, ConcurrentRetriesMakeOneArrival) {
   for (auto& t : callers) t.join();
   for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
   EXPECT_EQ(CountArrivals(ids[0]), 1);
+}
+
+// An integrator's contacts are its own: another integrator (even with the same idempotency key)
+// gets another contact, and Get/Cancel/Watch of the first one's answer NOT_FOUND to it.
+TEST_F(GatewayTest, AnIntegratorReachesOnlyTheContactsItSubmitted) {
+  StartNode();
+  StartGateway(Options());
+  pb::SubmitContactResponse mine;
+  ASSERT_TRUE(Submit(kIntegratorToken, Contact("sip-call-5"), &mine).ok());
+  pb::SubmitContactResponse theirs;
+  ASSERT_TRUE(Submit(kOtherIntegratorToken, Contact("sip-call-5"), &theirs).ok());
+  EXPECT_NE(theirs.contact_id(), mine.contact_id());
+  EXPECT_FALSE(theirs.existing());
+  auto get = [&](const std::string& token, const std::string& id) {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, token);
+    pb::GetContactRequest r;
+    r.set_contact_id(id);
+    pb::GetContactResponse got;
+    return contacts_->Get(&ctx, r, &got).error_code();
+  };
+  EXPECT_EQ(get(kIntegratorToken, mine.contact_id()), grpc::StatusCode::OK);
+  EXPECT_EQ(get(kOtherIntegratorToken, mine.contact_id()), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(get(kAdminToken, mine.contact_id()), grpc::StatusCode::OK);
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kOtherIntegratorToken);
+    pb::CancelContactRequest r;
+    r.set_contact_id(mine.contact_id());
+    pb::CancelContactResponse resp;
+    EXPECT_EQ(contacts_->Cancel(&ctx, r, &resp).error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  {
+    grpc::ClientContext ctx;
+    Authorize(&ctx, kOtherIntegratorToken);
+    pb::WatchContactRequest r;
+    r.set_contact_id(mine.contact_id());
+    auto watch = contacts_->Watch(&ctx, r);
+    pb::ContactUpdate u;
+    EXPECT_FALSE(watch->Read(&u));
+    EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+  }
+  EXPECT_EQ(get(kIntegratorToken, mine.contact_id()), grpc::StatusCode::OK);  // not cancelled
 }
 
 TEST_F(GatewayTest, GetWatchAndCancelFollowTheRouter) {
@@ -1125,6 +1170,24 @@ TEST_F(GatewayTest, ALoginElsewhereEndsTheOlderDesktopSession) {
   EXPECT_EQ(u.offer().contact_id(), submitted.contact_id());
   ctx.TryCancel();
   desk->Finish();  // CANCELLED by us
+}
+
+// A desktop stream that never sends its login is ended by the gateway (after login_wait_ms), not
+// left holding a server thread until the client gives up.
+TEST_F(GatewayTest, ADesktopStreamWithoutALoginIsEnded) {
+  GatewayOptions o = Options();
+  o.login_wait_ms = 300;
+  StartGateway(o);
+  grpc::ClientContext ctx;
+  Authorize(&ctx, kAgentToken);
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  const auto started = std::chrono::steady_clock::now();
+  auto desk = agents_->Session(&ctx);
+  pb::AgentUpdate u;
+  EXPECT_FALSE(desk->Read(&u));
+  EXPECT_FALSE(desk->Finish().ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30))
+      << "ended by the client's deadline, not by the gateway";
 }
 
 // --no-auth makes every caller an admin: refused on any address but loopback, before anything

@@ -132,7 +132,8 @@ TEST_F(SchedulerTest, RequestValidationNamesTheField) {
   EXPECT_NE(error(r).find("customer_surname: required"), std::string::npos);
   r = Callback("x");
   r.set_customer_phone("call me");
-  EXPECT_NE(error(r).find("customer_phone: \"call me\" is not a phone number"), std::string::npos);
+  EXPECT_NE(error(r).find("customer_phone: not a phone number"), std::string::npos) << error(r);
+  EXPECT_EQ(error(r).find("call me"), std::string::npos) << "personal data in: " << error(r);
   r = Callback("");
   EXPECT_NE(error(r).find("request_id"), std::string::npos);
   r = Callback("a#b");

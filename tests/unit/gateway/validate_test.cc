@@ -160,8 +160,10 @@ TEST_F(ValidateTest, PhoneFormat) {
   EXPECT_FALSE(ValidPhone("+86 138 0000"));
   EXPECT_FALSE(ValidPhone("+86-1380000000"));
   auto f = GoodCallback();
-  f.mutable_request()->set_customer_phone("call me");
-  ExpectBad(v_.Check(f), "request.customer_phone");
+  f.mutable_request()->set_customer_phone("+86 138 0013 8000");
+  const Status st = v_.Check(f);
+  ExpectBad(st, "request.customer_phone");
+  EXPECT_EQ(st.message().find("138"), std::string::npos) << "personal data in: " << st.message();
 }
 
 // Refused at the API, not later by the shard's scheduler after the caller was told OK.
