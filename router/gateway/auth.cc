@@ -87,6 +87,14 @@ constexpr MethodRoles kMethodRoles[] = {
     {"/switchboard.v1.AdminService/Report", kSupB | kAdmB},
 };
 
+// Ids and names go into logs and messages: no line breaks or terminal escapes.
+bool NoControlCharacters(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
 Status WritePrivateFile(const std::string& path, const std::string& text) {
   const std::string tmp = path + ".tmp";
   // A new file, never one left (or planted: a symlink, a file others may read) at that name.
@@ -119,12 +127,14 @@ std::string_view RoleName(Role role) {
 }
 
 Result<TokenTable> TokenTable::Parse(std::string_view yaml) {
-  YAML::Node root;
   try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument(std::string("token file: not YAML: ") + e.what());
+    return ParseYaml(YAML::Load(std::string(yaml)));
+  } catch (const YAML::Exception& e) {  // DeepRecursion included: nesting is bounded
+    return InvalidArgument("token file: not YAML: " + config::Printable(e.what()));
   }
+}
+
+Result<TokenTable> TokenTable::ParseYaml(const YAML::Node& root) {
   if (!root.IsMap() || !root["tokens"] || !root["tokens"].IsSequence()) {
     return InvalidArgument("tokens: required (a list of {sha256, role, agent_id})");
   }
@@ -160,15 +170,18 @@ Result<TokenTable> TokenTable::Parse(std::string_view yaml) {
     const std::string agent =
         e["agent_id"] && e["agent_id"].IsScalar() ? e["agent_id"].Scalar() : "";
     if (*role == Role::kAgent) {
-      if (agent.empty() || agent.size() > kMaxAgentIdChars) {
-        return InvalidArgument(at + ".agent_id: required for role agent (at most 128 chars)");
+      if (agent.empty() || agent.size() > kMaxAgentIdChars || !NoControlCharacters(agent)) {
+        return InvalidArgument(at +
+                               ".agent_id: required for role agent (at most 128 printable chars)");
       }
       entry.principal.agent_id = agent;
     } else if (!agent.empty()) {
       return InvalidArgument(at + ".agent_id: only for role agent");
     }
     const std::string name = e["name"] && e["name"].IsScalar() ? e["name"].Scalar() : "";
-    if (name.size() > kMaxAgentIdChars) return InvalidArgument(at + ".name: longer than 128");
+    if (name.size() > kMaxAgentIdChars || !NoControlCharacters(name)) {
+      return InvalidArgument(at + ".name: at most 128 printable characters");
+    }
     // Unnamed: its own name all the same (agents by agent id, others by a prefix of the hash),
     // so two tokens never share idempotency keys nor see each other's contacts.
     entry.principal.name = !name.empty() ? name

@@ -14,6 +14,10 @@
 
 #include "common/status.h"
 
+namespace YAML {
+class Node;
+}  // namespace YAML
+
 namespace sb::gateway {
 
 enum class Role { kAgent, kSupervisor, kIntegrator, kAdmin };
@@ -57,6 +61,7 @@ class TokenTable {
   size_t size() const { return entries_.size(); }
 
  private:
+  static Result<TokenTable> ParseYaml(const YAML::Node& root);
   struct Entry {
     std::string sha256;  // 32 raw bytes
     Principal principal;

@@ -77,6 +77,10 @@ TEST(AuthTest, TokenFileErrorsNameTheField) {
       {"tokens:\n  - {sha256: " + std::string(64, 'a') + ", role: admin}\n  - {sha256: " +
            std::string(64, 'a') + ", role: agent, agent_id: a1}\n",
        "tokens[1].sha256"},  // one token, two callers: refused
+      {"tokens:\n  - {sha256: " + std::string(64, 'a') + ", role: agent, agent_id: \"a\\nb\"}\n",
+       "tokens[0].agent_id"},  // a line break would forge log lines
+      {"tokens:\n  - {sha256: " + std::string(64, 'a') + ", role: admin, name: \"x\\e[2J\"}\n",
+       "tokens[0].name"},
   };
   for (const auto& c : cases) {
     auto t = TokenTable::Parse(c.yaml);
