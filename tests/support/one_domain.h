@@ -19,6 +19,18 @@ queues:
      required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
 )";
 
+// Domains d00 and d01, each with one queue (d00.general, d01.general) any general agent serves.
+// With 2 partitions: d00 -> partition 1, d01 -> partition 0.
+inline constexpr char kTwoDomainConfig[] = R"(
+skills: [{name: general}]
+domains: [{name: d00}, {name: d01}]
+queues:
+  - {name: d00.general, domain: d00, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+  - {name: d01.general, domain: d01, strategy: LONGEST_IDLE,
+     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
+)";
+
 // Agent `id` of `domain` with the general skill (proficiency 3).
 ::switchboard::v1::Agent GeneralAgent(const std::string& id, const std::string& domain = "d00");
 

@@ -38,15 +38,7 @@ using ::sb::testing::WaitUntil;
 
 constexpr int32_t kPartitions = 2;  // d00 -> partition 1, d01 -> partition 0
 
-constexpr char kConfig[] = R"(
-skills: [{name: general}]
-domains: [{name: d00}, {name: d01}]
-queues:
-  - {name: d00.general, domain: d00, strategy: LONGEST_IDLE,
-     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
-  - {name: d01.general, domain: d01, strategy: LONGEST_IDLE,
-     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
-)";
+constexpr const char* kConfig = ::sb::testing::kTwoDomainConfig;
 
 // kConfig plus one new queue per domain and a changed service-level threshold.
 constexpr char kNextConfig[] = R"(

@@ -38,6 +38,7 @@ grpc::ChannelArguments TlsArgs() {
 }
 
 using ::sb::testing::kOneDomainConfig;
+using ::sb::testing::kTwoDomainConfig;
 using ::sb::testing::Login;
 using ::sb::testing::MockKafka;
 using ::sb::testing::NodeOptionsFor;
@@ -1206,16 +1207,7 @@ TEST_F(GatewayTest, NoAuthOnlyOnALoopbackBind) {
   EXPECT_TRUE(gw.ok()) << gw.status().ToString();
 }
 
-// Two domains on two shards (d00: partition 1, d01: partition 0; agent a1's home: partition 1).
-constexpr char kTwoDomainConfig[] = R"(
-skills: [{name: general}]
-domains: [{name: d00}, {name: d01}]
-queues:
-  - {name: d00.general, domain: d00, strategy: LONGEST_IDLE,
-     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
-  - {name: d01.general, domain: d01, strategy: LONGEST_IDLE,
-     required_skills: [{skill: general, min_proficiency: 1}], offer_timeout_s: 600}
-)";
+// kTwoDomainConfig: d00 on partition 1, d01 on partition 0; agent a1's home: partition 1.
 
 // One agent, one capacity across the cluster: the same agent logging in under d00 through one
 // node and under d01 through another at the same moment (no agent list can have told either

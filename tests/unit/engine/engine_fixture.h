@@ -56,6 +56,17 @@ inline pb::RoutingConfig BaseConfig() {
   return cfg;
 }
 
+// Agent `id` of d1 with sales at proficiency 3; capacity: the default 100 units (one voice call).
+inline pb::Agent SalesAgent(const std::string& id) {
+  pb::Agent a;
+  a.set_id(id);
+  a.set_domain("d1");
+  auto* l = a.add_skills();
+  l->set_skill("sales");
+  l->set_proficiency(3);
+  return a;
+}
+
 inline pb::QueueDef* FindQueue(pb::RoutingConfig& cfg, const std::string& name) {
   for (auto& q : *cfg.mutable_queues()) {
     if (q.name() == name) return &q;

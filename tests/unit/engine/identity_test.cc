@@ -24,16 +24,6 @@ class IdentityTest : public ::testing::Test {
     return std::move(*e);
   }
 
-  static pb::Agent SalesAgent(const std::string& id) {
-    pb::Agent a;
-    a.set_id(id);
-    a.set_domain("d1");
-    auto* l = a.add_skills();
-    l->set_skill("sales");
-    l->set_proficiency(3);
-    return a;
-  }
-
   Decisions LogIn(int32_t shard, const std::string& agent, const std::string& session) {
     Decisions out;
     Status st = shards_[shard]->AgentLogin(SalesAgent(agent), /*ready=*/true, &out, session);

@@ -7,16 +7,6 @@ namespace {
 
 class SessionTest : public EngineTest {
  protected:
-  static pb::Agent SalesAgent(const std::string& id) {
-    pb::Agent a;
-    a.set_id(id);
-    a.set_domain("d1");
-    auto* l = a.add_skills();
-    l->set_skill("sales");
-    l->set_proficiency(3);
-    return a;  // capacity: the default 100 units, one voice contact
-  }
-
   // Applies `ev` as the shard does; returns its status, the decisions in `*out`.
   Status Apply(const pb::RoutingEvent& ev, Decisions* out) {
     out->clear();
