@@ -4,6 +4,8 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
 
 #include <cstdio>
 
@@ -12,6 +14,7 @@
 #include "common/log/log.h"
 #include "router/gateway/gateway_impl.h"
 #include "router/gateway/services.h"
+#include "router/kafka/dead_letter.h"
 #include "router/kafka/epoch.h"
 #include "router/kafka/topics.h"
 #include "switchboard/v1/cluster.pb.h"
@@ -78,6 +81,15 @@ Status Gateway::Impl::Init() {
   }
   if (!options_.tls_client_ca.empty() && options_.tls_cert.empty()) {
     return InvalidArgument("--tls-client-ca needs --tls-cert and --tls-key");
+  }
+  if (options_.metrics != nullptr) {
+    dead_letters_ = &prometheus::BuildCounter()
+                         .Name("sb_gateway_dead_letters_total")
+                         .Help(
+                             "Records of the shards' outputs (sb.assignments, sb.followups) "
+                             "this gateway could not read, published to sb.dead-letter")
+                         .Register(*options_.metrics)
+                         .Add({});
   }
   started_at_ms_ = clock_.NowMs();
   SB_RETURN_IF_ERROR(StartKafka());
@@ -347,12 +359,8 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
   }
   if (rec.topic == kafka::kFollowUpsTopic) {
     if (followups_.Apply(rec.key, rec.value, kafka::RecordEpoch(rec), rec.partition, rec.offset) ==
-            FollowUpIndex::Applied::kMalformed &&
-        followups_.malformed() % 100 == 1) {
-      SB_LOG_WARN("gateway", "gateway %s: %s@%d:%lld: malformed follow-up record (%llu so far)\n",
-                  options_.node_id.c_str(), rec.topic.c_str(), rec.partition,
-                  static_cast<long long>(rec.offset),
-                  static_cast<unsigned long long>(followups_.malformed()));
+        FollowUpIndex::Applied::kMalformed) {
+      Unreadable(rec, "not a follow-up task record");
     }
     return;
   }
@@ -360,7 +368,7 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
   if (rec.topic == kafka::kAssignmentsTopic) {
     pb::ShardOutput out;
     if (!out.ParseFromString(*rec.value)) {
-      Malformed(rec, "not a ShardOutput");
+      Unreadable(rec, "not a ShardOutput");
       return;
     }
     if (out.has_decision() &&
@@ -373,7 +381,7 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
   if (rec.topic == kafka::kContactsTopic || rec.topic == kafka::kAgentEventsTopic) {
     pb::RoutingEvent ev;
     if (!ev.ParseFromString(*rec.value)) {
-      Malformed(rec, "not a RoutingEvent");
+      Unreadable(rec, "not a RoutingEvent");
       return;
     }
     const int64_t at = ev.at_ms() != 0 ? ev.at_ms() : rec.timestamp_ms;
@@ -397,13 +405,24 @@ void Gateway::Impl::Apply(const kafka::Record& rec) {
   }
 }
 
-void Gateway::Impl::Malformed(const kafka::Record& rec, const char* what) {
+void Gateway::Impl::Unreadable(const kafka::Record& rec, const std::string& what) {
   ++malformed_records_;
   if (malformed_records_ <= 20 || malformed_records_ % 1000 == 0) {
     SB_LOG_WARN("gateway", "gateway %s: %s@%d:%lld skipped (%llu so far): %s\n",
                 options_.node_id.c_str(), rec.topic.c_str(), rec.partition,
                 static_cast<long long>(rec.offset),
-                static_cast<unsigned long long>(malformed_records_), what);
+                static_cast<unsigned long long>(malformed_records_), what.c_str());
+  }
+  if (rec.topic == kafka::kContactsTopic || rec.topic == kafka::kAgentEventsTopic) return;
+  if (dead_letters_ != nullptr) dead_letters_->Increment();
+  const pb::DeadLetter letter =
+      kafka::DeadLetterOf(rec, what, "gateway " + options_.node_id, clock_.NowMs());
+  Status st = ProduceUnwaited(kafka::kDeadLetterTopic, rec.partition, kafka::DeadLetterKey(letter),
+                              letter.SerializeAsString());
+  if (!st.ok()) {
+    SB_LOG_WARN("gateway", "gateway %s: dead letter of %s@%d:%lld not published: %s\n",
+                options_.node_id.c_str(), rec.topic.c_str(), rec.partition,
+                static_cast<long long>(rec.offset), st.ToString().c_str());
   }
 }
 

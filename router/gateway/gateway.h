@@ -17,6 +17,10 @@
 #include "router/kafka/client.h"
 #include "switchboard/v1/config.pb.h"
 
+namespace prometheus {
+class Registry;
+}
+
 namespace sb::gateway {
 
 struct GatewayOptions {
@@ -54,6 +58,8 @@ struct GatewayOptions {
   // Cancel/RecordOutcome of a task this node does not know: how long to wait for it to show
   // (created moments ago through another node) before NOT_FOUND.
   int followup_unknown_wait_ms = 500;
+  // Where the gateway's metrics (sb_gateway_*) are registered; unset: none.
+  prometheus::Registry* metrics = nullptr;
 };
 
 class Gateway {

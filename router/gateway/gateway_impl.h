@@ -31,6 +31,10 @@
 #include "router/gateway/seen_outputs.h"
 #include "router/kafka/client.h"
 
+namespace prometheus {
+class Counter;
+}
+
 namespace sb::gateway {
 
 // Threads: Init() and Stop() from the owner's thread; the I/O thread runs IoLoop() and owns
@@ -56,8 +60,10 @@ class Gateway::Impl {
   void IoLoop();
   void Apply(const kafka::Record& rec);
   void ApplyDecision(const pb::Decision& d, int32_t shard);
-  // A record of the topics this node reads that does not parse: counted and logged, skipped.
-  void Malformed(const kafka::Record& rec, const char* what);
+  // A record of the topics this node reads that it cannot process: counted, logged, skipped;
+  // from the shards' outputs also published to sb.dead-letter (an input record of sb.contacts
+  // or sb.agent-events is the dead letter of its partition's shard).
+  void Unreadable(const kafka::Record& rec, const std::string& what);
   // sb.control's config/current changed or a drain for this node came.
   void FollowControl();
   // This node is to drain: health NOT_SERVING, new desktop sessions refused with UNAVAILABLE,
@@ -99,7 +105,8 @@ class Gateway::Impl {
   std::map<uint64_t, std::shared_ptr<PendingRecord>> in_flight_;
   uint64_t next_token_ = 1;
   uint64_t read_errors_ = 0;
-  uint64_t malformed_records_ = 0;  // see Malformed()
+  uint64_t malformed_records_ = 0;               // see Unreadable()
+  prometheus::Counter* dead_letters_ = nullptr;  // sb_gateway_dead_letters_total, when metrics
   std::unique_ptr<control::ControlFollower> control_;
   std::string config_version_;  // of validator_, as the I/O thread last set it
 };

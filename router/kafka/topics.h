@@ -25,6 +25,9 @@ inline constexpr std::string_view kFollowUpsTopic = "sb.followups";
 // Compacted: cluster-wide commands and settings written by AdminService (routing config
 // versions, node drain requests), read by every router. Records are keyed by what they set.
 inline constexpr std::string_view kControlTopic = "sb.control";
+// Kept by time: input records a shard or a gateway could not process, with the reason
+// (router/kafka/dead_letter.h). Never read by the cluster itself.
+inline constexpr std::string_view kDeadLetterTopic = "sb.dead-letter";
 
 // One-partition scratch topic where the load generator measures the raw produce → consume floor.
 inline constexpr std::string_view kScratchTopic = "sb.loadgen-floor";
@@ -42,7 +45,7 @@ struct TopicSpec {
 };
 
 // Every topic a cluster needs, each with the same partition count.
-inline constexpr std::array<TopicSpec, 7> kTopics = {{
+inline constexpr std::array<TopicSpec, 8> kTopics = {{
     {kContactsTopic, Retention::kTime},
     {kAgentEventsTopic, Retention::kTime},
     {kAssignmentsTopic, Retention::kTime},
@@ -50,6 +53,7 @@ inline constexpr std::array<TopicSpec, 7> kTopics = {{
     {kStatsTopic, Retention::kCompacted},
     {kFollowUpsTopic, Retention::kCompacted},
     {kControlTopic, Retention::kCompacted},
+    {kDeadLetterTopic, Retention::kTime},
 }};
 
 // Topic-level settings the router creates its topics with (README "Topics"). An operator who

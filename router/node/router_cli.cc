@@ -226,6 +226,7 @@ int RouterMain(int argc, char** argv) {
   probe = std::make_unique<RouterProbe>((*metrics)->registry(), (*node)->config());
   (*node)->set_probe(probe.get());
   // After the node: it has created the topics the gateway reads.
+  g.metrics = &(*metrics)->registry();
   auto gw = StartGateway(std::move(g), data_dir, gateway_config, &status);
   if (!gw.ok()) {
     return fail(gw.status().code() == Code::kInvalidArgument ? 2 : 1, gw.status().ToString());

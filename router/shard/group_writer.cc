@@ -2,6 +2,7 @@
 
 #include "common/clock.h"
 #include "common/log/log.h"
+#include "router/kafka/dead_letter.h"
 #include "router/kafka/epoch.h"
 #include "router/kafka/topics.h"
 #include "router/shard/probe.h"
@@ -100,19 +101,34 @@ pb::ShardOutput GroupWriter::OutputFor(Forward f) const {
   return out;
 }
 
+pb::ShardOutput GroupWriter::OutputFor(pb::DeadLetter letter) const {
+  pb::ShardOutput out;
+  out.set_output_id("dead-letter#" + kafka::DeadLetterKey(letter));
+  out.set_shard(options_.partition);
+  out.set_epoch(epoch_);
+  *out.mutable_dead_letter() = std::move(letter);
+  return out;
+}
+
 Status GroupWriter::Publish(Group& group) {
   group.published = true;
   group.outputs_unacked = group.outputs.size();
   group.first_output_seq = output_seq_ + 1;
   for (const pb::ShardOutput& out : group.outputs) {
     const uint64_t token = MakeToken(options_.partition, TokenKind::kOutput, ++output_seq_);
-    Status st = out.has_forward()
-                    ? producers_.outputs->Produce(kafka::kContactsTopic, out.to_partition(),
-                                                  out.forward_key(),
-                                                  out.forward().SerializeAsString(), {}, token)
-                    : producers_.outputs->Produce(kafka::kAssignmentsTopic, options_.partition,
-                                                  out.decision().contact_id(),
-                                                  out.SerializeAsString(), {}, token);
+    Status st;
+    if (out.has_forward()) {
+      st = producers_.outputs->Produce(kafka::kContactsTopic, out.to_partition(), out.forward_key(),
+                                       out.forward().SerializeAsString(), {}, token);
+    } else if (out.has_dead_letter()) {
+      st = producers_.outputs->Produce(kafka::kDeadLetterTopic, options_.partition,
+                                       kafka::DeadLetterKey(out.dead_letter()),
+                                       out.dead_letter().SerializeAsString(), {}, token);
+    } else {
+      st = producers_.outputs->Produce(kafka::kAssignmentsTopic, options_.partition,
+                                       out.decision().contact_id(), out.SerializeAsString(), {},
+                                       token);
+    }
     if (!st.ok()) return st;
     ++stats_->outputs;
   }

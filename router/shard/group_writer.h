@@ -2,9 +2,10 @@
 //
 // A group is what one Shard::Flush wrote: entity records, then the meta record carrying the input
 // offsets and the group's outputs. The outputs (decisions to sb.assignments, forwards to
-// sb.contacts) are published only once their group's meta record is acknowledged, so none leaves
-// before the state that made it is in the log; the follow-up task records of the group go to
-// sb.followups at the same moment (the committed-tasks callback).
+// sb.contacts, input it could not process to sb.dead-letter) are published only once their group's
+// meta record is acknowledged, so none leaves before the state that made it is in the log; the
+// follow-up task records of the group go to sb.followups at the same moment (the committed-tasks
+// callback).
 //
 // Fencing: every acknowledged changelog record must sit at the next expected offset. A gap means
 // another writer appended: if the gap holds a newer epoch (or a newer claim of ours), a newer owner
@@ -79,6 +80,7 @@ class GroupWriter {
   // The output of a decision or of a forward, with its idempotence id (consumers drop repeats).
   pb::ShardOutput OutputFor(const engine::Decision& d) const;
   pb::ShardOutput OutputFor(Forward f) const;
+  pb::ShardOutput OutputFor(pb::DeadLetter letter) const;
 
   bool idle() const { return groups_.empty(); }
   int64_t acked_through() const { return acked_through_; }  // last acknowledged changelog offset

@@ -322,7 +322,11 @@ RouterProbe::RouterProbe(prometheus::Registry& registry, const pb::RoutingConfig
           Counters(registry, "sb_router_shard_events_total", "Input records a shard consumed")),
       shard_rejected_(
           Counters(registry, "sb_router_shard_rejected_events_total",
-                   "Input records a shard skipped: malformed or refused by the engine")),
+                   "Input records a shard skipped: refused by the engine, or dead letters")),
+      shard_dead_letters_(
+          Counters(registry, "sb_router_dead_letters_total",
+                   "Records a shard could not process (malformed or misrouted input, a forward "
+                   "to a partition the cluster lacks), published to sb.dead-letter")),
       shard_outputs_(Counters(registry, "sb_router_shard_outputs_total",
                               "Decisions a shard published to sb.assignments")),
       restore_(Histograms(registry, "sb_router_shard_restore_seconds",
@@ -434,6 +438,7 @@ RouterProbe::ShardSeries& RouterProbe::SeriesOfShard(int32_t partition) {
     const prometheus::Labels l = {{"shard", std::to_string(partition)}};
     s.events = &shard_events_.Add(l);
     s.rejected = &shard_rejected_.Add(l);
+    s.dead_letters = &shard_dead_letters_.Add(l);
     s.outputs = &shard_outputs_.Add(l);
   }
   return s;
@@ -466,6 +471,7 @@ void RouterProbe::MaybeRefresh(const std::map<int32_t, std::unique_ptr<shard::Sh
     if (const FollowUps* f = s->followups(); f != nullptr) sample.followups = &f->core();
     sample.events = s->stats().events;
     sample.rejected_events = s->stats().rejected_events;
+    sample.dead_letters = s->stats().dead_letters;
     sample.outputs = s->stats().outputs;
     sample.restore_ms = s->stats().restore_ms;
     for (const kafka::TopicPartition& tp : s->input_offsets()) {
@@ -538,7 +544,10 @@ void RouterProbe::Publish(const std::vector<ShardSample>& shards) {
         static_cast<double>(s.rejected_events - std::min(s.rejected_events, p.rejected_)));
     series.outputs->Increment(static_cast<double>(s.outputs - std::min(s.outputs, p.outputs_)));
     p.events_ = s.events;
+    series.dead_letters->Increment(
+        static_cast<double>(s.dead_letters - std::min(s.dead_letters, p.dead_letters_)));
     p.rejected_ = s.rejected_events;
+    p.dead_letters_ = s.dead_letters;
     p.outputs_ = s.outputs;
     p.ReadQueueStats(sum, /*count=*/p.queue_stats_read_);
   }

@@ -109,7 +109,7 @@ class ShardProbe {
   void ReadQueueStats(const engine::Summary& summary, bool count);
   bool seen_ = false;
   bool queue_stats_read_ = false;
-  uint64_t events_ = 0, rejected_ = 0, outputs_ = 0;
+  uint64_t events_ = 0, rejected_ = 0, outputs_ = 0, dead_letters_ = 0;
   std::vector<pb::QueueStats> queue_stats_;  // by queue index; empty until the first reading
 };
 
@@ -137,7 +137,7 @@ class RouterProbe {
     ShardProbe* probe = nullptr;  // may be null (then only gauges)
     const engine::Engine* engine = nullptr;
     const followup::Scheduler* followups = nullptr;  // null: follow-ups off
-    uint64_t events = 0, rejected_events = 0, outputs = 0;
+    uint64_t events = 0, rejected_events = 0, outputs = 0, dead_letters = 0;
     int64_t restore_ms = -1;             // -1: not restored
     std::map<std::string, int64_t> lag;  // records behind, by input topic (known ones only)
     std::vector<store::Store::Stats> column_families;
@@ -171,7 +171,8 @@ class RouterProbe {
                       *occupancy = nullptr;
   };
   struct ShardSeries {
-    prometheus::Counter *events = nullptr, *rejected = nullptr, *outputs = nullptr;
+    prometheus::Counter *events = nullptr, *rejected = nullptr, *outputs = nullptr,
+                        *dead_letters = nullptr;
   };
   // Gauges of a shard this node owns now: removed when it goes (no stale lag of a lost shard).
   struct OwnedShardGauges {
@@ -240,6 +241,7 @@ class RouterProbe {
   prometheus::Family<prometheus::Gauge>& shards_owned_;
   prometheus::Family<prometheus::Counter>& shard_events_;  // label shard
   prometheus::Family<prometheus::Counter>& shard_rejected_;
+  prometheus::Family<prometheus::Counter>& shard_dead_letters_;
   prometheus::Family<prometheus::Counter>& shard_outputs_;
   prometheus::Family<prometheus::Histogram>& restore_;
   prometheus::Family<prometheus::Histogram>& changelog_commit_;  // label shard

@@ -6,6 +6,7 @@
 #include "common/clock.h"
 #include "common/config/text.h"
 #include "common/log/log.h"
+#include "router/kafka/dead_letter.h"
 #include "router/kafka/topics.h"
 #include "router/shard/checkpoint.h"
 #include "router/shard/probe.h"
@@ -195,20 +196,20 @@ Status Shard::OnInput(const kafka::Record& record) {
   ++stats_.events;
   pb::RoutingEvent event;
   if (!record.value || !event.ParseFromString(*record.value)) {
-    Refused(record, "not a RoutingEvent; skipped");
+    DeadLetter(record, "not a RoutingEvent");
     return Status::Ok();
   }
   if (event.has_config_changed()) return SwitchConfig(record, event.config_changed().version());
   if (IsIdentityMessage(event)) {
     if (record.topic != kafka::kContactsTopic) {
-      Refused(record, "agent identity messages travel between shards on sb.contacts only");
+      DeadLetter(record, "agent identity messages travel between shards on sb.contacts only");
       return Status::Ok();
     }
     const std::string& agent = IdentityAgentOf(event);
     if (!event.has_identity_answer() &&
         kafka::PartitionFor(agent, options_.partitions) != options_.partition) {
-      Refused(record, "agent identity message for " + config::Quote(agent) +
-                          ": this shard is not the agent's home");
+      DeadLetter(record, "agent identity message for " + config::Quote(agent) +
+                             ": this shard is not the agent's home");
       return Status::Ok();
     }
   }
@@ -218,7 +219,7 @@ Status Shard::OnInput(const kafka::Record& record) {
     // every owner of this partition in turn): the record is not a shard's, dropped.
     Status forwarded = bridge_->followups().CheckForwardedFrom(event.contact_arrived().contact());
     if (!forwarded.ok()) {
-      Refused(record, "dropped: " + forwarded.ToString());
+      DeadLetter(record, forwarded.ToString());
       return Status::Ok();
     }
   }
@@ -251,11 +252,11 @@ Status Shard::OnInput(const kafka::Record& record) {
 Status Shard::OnFollowUpCommand(const kafka::Record& record, const pb::FollowUpCommand& command) {
   ++stats_.followup_commands;
   if (bridge_ == nullptr) {
-    Refused(record, "follow-up command refused: follow-ups are off on this router");
+    DeadLetter(record, "follow-up command: follow-ups are off on this router");
     return Status::Ok();
   }
   Status st = bridge_->OnCommand(command, &forwards_);
-  if (!st.ok()) Refused(record, "follow-up command refused: " + st.ToString());
+  if (!st.ok()) DeadLetter(record, "follow-up command refused: " + st.ToString());
   return Status::Ok();
 }
 
@@ -293,6 +294,13 @@ void Shard::Refused(const kafka::Record& record, const std::string& what) {
                 record.topic.c_str(), static_cast<long long>(record.offset),
                 static_cast<unsigned long long>(stats_.rejected_events), what.c_str());
   }
+}
+
+void Shard::DeadLetter(const kafka::Record& record, const std::string& reason) {
+  ++stats_.dead_letters;
+  Refused(record, "to " + std::string(kafka::kDeadLetterTopic) + ": " + reason);
+  dead_letters_.push_back(kafka::DeadLetterOf(
+      record, reason, "shard " + std::to_string(options_.partition), clock_->NowMs()));
 }
 
 void Shard::Tick() {
@@ -343,7 +351,7 @@ Status Shard::Flush() {
   const std::vector<Entry> followup_entries =
       bridge_ != nullptr ? bridge_->TakeEntries() : std::vector<Entry>{};
   if (changes_.empty() && decisions_.empty() && !offsets_moved_ && followup_entries.empty() &&
-      forwards_.empty()) {
+      forwards_.empty() && dead_letters_.empty()) {
     return MaybeSnapshot();
   }
   for (const Entry& e : repairs_) SB_RETURN_IF_ERROR(writer_.Append(e.key, e.value));
@@ -366,21 +374,35 @@ Status Shard::Flush() {
   stats_publisher_.SaveTo(&meta);
   if (bridge_ != nullptr) bridge_->SaveTo(&meta);
   std::vector<pb::ShardOutput> outputs;
-  outputs.reserve(decisions_.size() + forwards_.size());
+  outputs.reserve(decisions_.size() + forwards_.size() + dead_letters_.size());
   for (const engine::Decision& d : decisions_) outputs.push_back(writer_.OutputFor(d));
   for (Forward& f : forwards_) {
     // Never a produce to a partition the topic lacks (it would fail this node, and every next
     // owner replaying the same state): whatever asked for it came from a record no shard wrote.
     if (f.partition < 0 || f.partition >= options_.partitions) {
       ++stats_.dropped_forwards;
-      SB_LOG_WARN("shard", "shard %d: forward to partition %d dropped (the cluster has %d)\n",
-                  options_.partition, f.partition, options_.partitions);
+      ++stats_.dead_letters;
+      const std::string reason = "forward to partition " + std::to_string(f.partition) +
+                                 ": the cluster has " + std::to_string(options_.partitions);
+      SB_LOG_WARN("shard", "shard %d: %s; to %s\n", options_.partition, reason.c_str(),
+                  std::string(kafka::kDeadLetterTopic).c_str());
+      kafka::Record unsent;
+      unsent.topic = kafka::kContactsTopic;
+      unsent.partition = f.partition;
+      unsent.offset = -1;
+      unsent.key = f.key;
+      unsent.value = f.event.SerializeAsString();
+      outputs.push_back(writer_.OutputFor(kafka::DeadLetterOf(
+          unsent, reason, "shard " + std::to_string(options_.partition), clock_->NowMs())));
       continue;
     }
     outputs.push_back(writer_.OutputFor(std::move(f)));
   }
+  for (pb::DeadLetter& letter : dead_letters_)
+    outputs.push_back(writer_.OutputFor(std::move(letter)));
   decisions_.clear();
   forwards_.clear();
+  dead_letters_.clear();
   offsets_moved_ = false;
   SB_RETURN_IF_ERROR(
       writer_.AppendGroup(std::move(meta), std::move(outputs), std::move(task_records)));
@@ -472,21 +494,22 @@ Status Shard::SwitchConfig(const kafka::Record& record, const std::string& versi
   const std::string where = record.topic + "@" + std::to_string(record.offset);
   if (version == config_version_) return Status::Ok();  // a marker written again (a retry)
   if (options_.configs == nullptr) {
-    Refused(record, "config change to version " + version + " refused: no config source");
+    DeadLetter(record, "config change to version " + version + " refused: no config source");
     return Status::Ok();
   }
   auto next = options_.configs->Find(version, options_.config_wait_ms);
   if (next == nullptr) {
-    // Skipping the marker would make this owner decide differently from any replay: stop
-    // instead (crash-only: a restart reads sb.control again).
-    Fail(Unavailable("shard " + std::to_string(options_.partition) + ": " + where +
-                     ": routing config version " + version + " not found in sb.control within " +
-                     std::to_string(options_.config_wait_ms) + " ms"));
-    return failure_;
+    // AdminService appends a version (acknowledged) before any marker naming it, so a marker
+    // whose version sb.control still lacks after the wait is no AdminService's. The skip is as
+    // durable as any input: the next group records the offset past it.
+    DeadLetter(record, "config change to version " + config::Quote(version) +
+                           ": no such version in sb.control after " +
+                           std::to_string(options_.config_wait_ms) + " ms");
+    return Status::Ok();
   }
   Status compatible = control::CheckCompatible(*config_, *next);
   if (!compatible.ok()) {  // ApplyConfig refuses these; the same refusal in every replay
-    Refused(record, "config change to version " + version + " refused: " + compatible.message());
+    DeadLetter(record, "config change to version " + version + " refused: " + compatible.message());
     return Status::Ok();
   }
   // The engine is rebuilt from its complete state (its timers follow from the times in it) under

@@ -137,11 +137,17 @@ class Shard {
   void RouteIdentityMessages();
   Status OnFollowUpCommand(const kafka::Record& record, const pb::FollowUpCommand& command);
   void Fail(Status status);
+  // An input record the engine refused (answered to its sender): counted and logged.
   void Refused(const kafka::Record& record, const std::string& what);
+  // An input record this shard cannot process: counted, logged, and published to sb.dead-letter
+  // with the next group (never a stop: the same record would stop every next owner).
+  void DeadLetter(const kafka::Record& record, const std::string& reason);
   // Stamps the decisions from `first` on of `type` with the input record they answer.
   void StampInput(const kafka::Record& record, pb::DecisionType type, size_t first);
   // A ConfigChanged marker: rebuilds the engine from its state under the config of `version`
-  // (see router/control/control.h). Unknown version after options_.config_wait_ms: fails.
+  // (see router/control/control.h). Unknown version after options_.config_wait_ms: dead-lettered
+  // (AdminService writes a version before any marker naming it: only a record no AdminService
+  // wrote lacks it, and failing would fail every next owner of the shard on the same record).
   Status SwitchConfig(const kafka::Record& record, const std::string& version);
   // Claim(): the config version recorded in the changelog replaces the one the shard was made
   // with, when the config source has it.
@@ -164,6 +170,7 @@ class Shard {
   std::unique_ptr<engine::Engine> engine_;
   std::unique_ptr<FollowUpBridge> bridge_;                  // after Claim(), when follow-ups are on
   std::vector<Forward> forwards_;                           // for the next group's outputs
+  std::vector<pb::DeadLetter> dead_letters_;                // for the next group's outputs
   std::vector<engine::IdentityMessage> identity_messages_;  // RouteIdentityMessages' buffer
 
   uint64_t group_seq_ = 0;

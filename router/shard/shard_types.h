@@ -29,7 +29,7 @@ struct Producers {
 
 struct ShardStats {
   uint64_t events = 0;
-  uint64_t rejected_events = 0;  // malformed, or refused by the engine (logged; see OnInput)
+  uint64_t rejected_events = 0;  // refused by the engine, or dead letters (logged; see OnInput)
   uint64_t groups = 0;
   uint64_t outputs = 0;
   uint64_t restored_records = 0;
@@ -37,6 +37,7 @@ struct ShardStats {
   uint64_t followup_commands = 0;
   uint64_t duplicate_forwards = 0;       // re-published copies of forwarded contacts dropped
   uint64_t dropped_forwards = 0;         // forwards to a partition the cluster lacks (logged)
+  uint64_t dead_letters = 0;             // records for sb.dead-letter (input, dropped forwards)
   uint64_t followup_records = 0;         // sb.followups records produced
   uint64_t followup_records_failed = 0;  // not produced or not delivered (published again)
   int64_t restore_ms = 0;

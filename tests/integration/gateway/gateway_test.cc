@@ -6,8 +6,10 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/client_unary_call.h>
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 
 #include <cstdlib>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -23,6 +25,7 @@
 #include "support/one_domain.h"
 #include "support/running_node.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 #include "switchboard/v1/cluster.pb.h"
 #include "switchboard/v1/services.grpc.pb.h"
 
@@ -1360,6 +1363,50 @@ TEST_F(GatewayTest, BadOptionsFailNamingTheFlag) {
   gw = Gateway::Start(o, config_);
   ASSERT_FALSE(gw.ok());
   EXPECT_NE(gw.status().message().find("--tls-"), std::string::npos) << gw.status().message();
+}
+
+// The shards' outputs a gateway cannot read are kept in sb.dead-letter, counted, and skipped;
+// an unreadable input record is left to the shard of its partition (which dead-letters it).
+TEST_F(GatewayTest, OutputsTheGatewayCannotReadGoToTheDeadLetterTopic) {
+  prometheus::Registry registry;
+  GatewayOptions o = Options();
+  o.metrics = &registry;
+  StartGateway(std::move(o));
+  auto producer = kafka::Producer::Create(kafka_.bootstrap(), {}, nullptr);
+  ASSERT_TRUE(producer.ok());
+  const std::string garbage("\xff\xff\xff not protobuf", 17);
+  for (std::string_view topic :
+       {kafka::kAssignmentsTopic, kafka::kFollowUpsTopic, kafka::kContactsTopic}) {
+    ASSERT_TRUE((*producer)->Produce(topic, 1, "k", garbage, {}, 0).ok());
+  }
+  ASSERT_TRUE((*producer)->Flush(10000).ok());
+  std::vector<pb::DeadLetter> letters;
+  ASSERT_TRUE(testing::WaitUntil(std::chrono::seconds(20), [&] {
+    letters.clear();
+    for (const kafka::Record& r : kafka_.ReadPartition(kafka::kDeadLetterTopic, 1)) {
+      EXPECT_TRUE(r.value && letters.emplace_back().ParseFromString(*r.value));
+    }
+    return letters.size() >= 2;
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // no third one follows
+  EXPECT_EQ(kafka_.ReadPartition(kafka::kDeadLetterTopic, 1).size(), 2u);
+  std::map<std::string, std::string> reason_by_topic;
+  for (const pb::DeadLetter& l : letters) {
+    EXPECT_EQ(l.written_by(), "gateway n1");
+    EXPECT_EQ(l.source_partition(), 1);
+    EXPECT_EQ(l.key(), "k");
+    EXPECT_EQ(l.value(), garbage);
+    reason_by_topic[l.source_topic()] = l.reason();
+  }
+  EXPECT_EQ(reason_by_topic,
+            (std::map<std::string, std::string>{
+                {std::string(kafka::kAssignmentsTopic), "not a ShardOutput"},
+                {std::string(kafka::kFollowUpsTopic), "not a follow-up task record"}}));
+  double counted = -1;
+  for (const prometheus::MetricFamily& f : registry.Collect()) {
+    if (f.name == "sb_gateway_dead_letters_total") counted = f.metric.at(0).counter.value;
+  }
+  EXPECT_EQ(counted, 2);
 }
 
 }  // namespace

@@ -11,11 +11,13 @@
 
 #include "common/clock.h"
 #include "common/config/config.h"
+#include "router/kafka/dead_letter.h"
 #include "router/kafka/topics.h"
 #include "router/shard/shard.h"
 #include "support/mock_kafka.h"
 #include "support/one_domain.h"
 #include "support/temp_dir.h"
+#include "switchboard/v1/cluster.pb.h"
 #include "switchboard/v1/events.pb.h"
 
 namespace sb::shard {
@@ -69,6 +71,8 @@ class ShardFixture : public ::testing::Test {
     so.followups = followups;
     so.snapshots = snapshots;
     so.reserve_identities = reserve_identities_;
+    so.configs = configs_;
+    so.config_wait_ms = 50;
     o.shard = std::make_unique<Shard>(
         so, &config_, &clock_,
         Producers{.changelog = o.producer.get(), .outputs = o.producer.get()});
@@ -87,6 +91,16 @@ class ShardFixture : public ::testing::Test {
     return r;
   }
 
+  // The records of sb.dead-letter's `partition`.
+  std::vector<pb::DeadLetter> DeadLetters(int32_t partition) const {
+    std::vector<pb::DeadLetter> letters;
+    for (const kafka::Record& r : kafka_.ReadPartition(kafka::kDeadLetterTopic, partition)) {
+      EXPECT_TRUE(r.value && letters.emplace_back().ParseFromString(*r.value)) << r.key;
+      EXPECT_EQ(r.key, kafka::DeadLetterKey(letters.back()));
+    }
+    return letters;
+  }
+
   static void Settle(Owner& o) {
     ASSERT_TRUE(o.shard->Flush().ok() || !o.shard->failure().ok());
     ASSERT_TRUE(o.producer->Flush(10000).ok());
@@ -96,6 +110,7 @@ class ShardFixture : public ::testing::Test {
   int32_t partitions_ = 1;
   // Off by default: one shard alone, no home shard answers (router/engine identity tests do).
   bool reserve_identities_ = false;
+  control::ConfigSource* configs_ = nullptr;  // where ConfigChanged markers' versions are found
   pb::RoutingConfig config_;
   ManualClock clock_;
   const ::sb::testing::TempDir dir_{"sb-shard-test-"};

@@ -247,6 +247,18 @@ TEST_F(FollowUpShardTest, RecordsNamingAPartitionTheClusterLacksDoNotStopTheShar
   Settle(lead);
   ASSERT_TRUE(lead.shard->failure().ok()) << lead.shard->failure().ToString();
   EXPECT_EQ(lead.shard->stats().dropped_forwards, 1u);
+  // Kept for an operator: the crafted contacts, and the answer that could not be sent.
+  const std::vector<pb::DeadLetter> letters = DeadLetters(away_);
+  EXPECT_EQ(letters.size(), lead.shard->stats().dead_letters);
+  int crafted = 0, unsent = 0;
+  for (const pb::DeadLetter& l : letters) {
+    EXPECT_FALSE(l.reason().empty());
+    crafted +=
+        l.source_offset() >= 0 && l.reason().find(kForwardedFromAttribute) != std::string::npos;
+    unsent += l.source_offset() == -1 && l.source_partition() == 999 && !l.value().empty();
+  }
+  EXPECT_EQ(crafted, 4);  // "999", "-1", "x" and its own partition: none another shard
+  EXPECT_EQ(unsent, 1);
   // The next owner restores the same state and runs.
   Owner next = MakeOwner("n4", away_, &settings_);
   ASSERT_TRUE(next.shard->Claim().ok()) << next.shard->failure().ToString();

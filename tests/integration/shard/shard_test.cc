@@ -7,9 +7,11 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "common/config/config.h"
 #include "fixtures.h"
+#include "router/control/control.h"
 #include "router/kafka/topics.h"
 #include "switchboard/v1/events.pb.h"
 
@@ -198,6 +200,54 @@ TEST_F(ShardTest, RefusalsAndTransfersAreOutputs) {
   ASSERT_EQ(connected.size(), 1u);
   EXPECT_EQ(connected[0].owner_agent_id(), "ag1");
   EXPECT_EQ(connected[0].handoff_note(), "note for ag2");
+}
+
+// A record no shard can process never stops a shard (the next owner would stop on it too) and is
+// never dropped unseen: it goes to sb.dead-letter with where it came from and why.
+TEST_F(ShardTest, RecordsAShardCannotProcessGoToTheDeadLetterTopic) {
+  auto control = control::ControlFollower::Open(kafka_.bootstrap(), {}, "test");
+  ASSERT_TRUE(control.ok()) << control.status().ToString();
+  configs_ = control->get();  // an empty sb.control: no version is known
+  Owner a = MakeOwner("n1");
+  ASSERT_TRUE(a.shard->Claim().ok());
+  kafka::Record garbage = Input(kafka::kContactsTopic, 0, {});
+  garbage.key = "d00";
+  garbage.value = std::string("\xff\xff\xff not protobuf", 17);
+  ASSERT_TRUE(a.shard->OnInput(garbage).ok());
+  pb::RoutingEvent marker;
+  marker.mutable_config_changed()->set_version("0123456789abcdef");
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kContactsTopic, 1, marker)).ok());
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kAgentEventsTopic, 0, Login("ag1"))).ok());
+  ASSERT_TRUE(a.shard->OnInput(Input(kafka::kContactsTopic, 2, Arrive("c1"))).ok());
+  Settle(a);
+  ASSERT_TRUE(a.shard->failure().ok()) << a.shard->failure().ToString();
+  EXPECT_EQ(a.shard->stats().dead_letters, 2u);
+  EXPECT_EQ(a.shard->Summarize().waiting, 0u);  // c1 was offered: the shard went on
+
+  const std::vector<pb::DeadLetter> letters = DeadLetters(partition_);
+  ASSERT_EQ(letters.size(), 2u);
+  EXPECT_EQ(letters[0].source_topic(), kafka::kContactsTopic);
+  EXPECT_EQ(letters[0].source_partition(), partition_);
+  EXPECT_EQ(letters[0].source_offset(), 0);
+  EXPECT_EQ(letters[0].key(), "d00");
+  EXPECT_EQ(letters[0].value(), *garbage.value);
+  EXPECT_EQ(letters[0].reason(), "not a RoutingEvent");
+  EXPECT_EQ(letters[0].written_by(), "shard " + std::to_string(partition_));
+  EXPECT_EQ(letters[1].source_offset(), 1);
+  EXPECT_NE(letters[1].reason().find("0123456789abcdef"), std::string::npos) << letters[1].reason();
+  EXPECT_NE(letters[1].reason().find("no such version"), std::string::npos) << letters[1].reason();
+
+  // The next owner starts after them: at most a re-send of outputs it cannot know were
+  // delivered (the same keys), no new dead letter.
+  Owner b = MakeOwner("n2");
+  ASSERT_TRUE(b.shard->Claim().ok());
+  Settle(b);
+  EXPECT_TRUE(b.shard->failure().ok()) << b.shard->failure().ToString();
+  std::set<std::string> keys;
+  for (const pb::DeadLetter& l : DeadLetters(partition_)) keys.insert(kafka::DeadLetterKey(l));
+  EXPECT_EQ(keys, (std::set<std::string>{"sb.contacts/" + std::to_string(partition_) + "/0",
+                                         "sb.contacts/" + std::to_string(partition_) + "/1"}));
+  EXPECT_EQ(b.shard->stats().dead_letters, 0u);
 }
 
 TEST_F(ShardTest, RestartRestoresFromCheckpointAndTail) {

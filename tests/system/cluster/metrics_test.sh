@@ -62,7 +62,7 @@ for family in sb_router_contacts_offered_total sb_router_contacts_answered_total
   sb_router_oldest_wait_seconds sb_router_estimated_wait_seconds sb_router_agents \
   sb_router_capacity_used_units sb_router_occupancy_ratio sb_router_decision_latency_seconds \
   sb_router_shards_owned sb_router_shard_events_total sb_router_consumer_lag_records \
-  sb_router_store_sst_bytes sb_router_store_write_stopped; do
+  sb_router_store_sst_bytes sb_router_store_write_stopped sb_router_dead_letters_total; do
   grep -q "^# TYPE $family " <<<"$text" || fail "no family $family in the scrapes"
 done
 
@@ -88,6 +88,31 @@ for l in $labels; do
     *) fail "unexpected label $l (labels: $labels)" ;;
   esac
 done
+
+# A record no shard can read (written with kcat, a real client) goes to sb.dead-letter: counted
+# by sb_router_dead_letters_total and listed by `switchboard dead-letters`; routing goes on.
+probe_key="dead-letter-probe-$$"
+printf '\377\377 not a RoutingEvent' | kcat -P -b "$BOOTSTRAP" -t sb.contacts -p 0 -k "$probe_key" ||
+  fail "kcat could not write the probe record"
+for _ in $(seq 1 50); do
+  [ "$(sum_of '^sb_router_dead_letters_total\{')" -ge 1 ] && break
+  sleep 0.2
+done
+dead=$(sum_of '^sb_router_dead_letters_total\{')
+[ "$dead" = 1 ] || fail "sb_router_dead_letters_total is $dead after one unreadable record, want 1"
+"$SB" dead-letters --kafka "$BOOTSTRAP" --partition 0 >"$WORK/dead-letters.jsonl" 2>"$WORK/dead-letters.log" ||
+  fail "switchboard dead-letters failed: $(cat "$WORK/dead-letters.log")"
+python3 - "$WORK/dead-letters.jsonl" "$probe_key" <<'PY' || fail "the probe record is not listed as a dead letter"
+import json, sys
+letters = [json.loads(line) for line in open(sys.argv[1])]
+mine = [l for l in letters if l["key"] == sys.argv[2]]
+assert len(mine) == 1, letters
+l = mine[0]
+assert l["source_topic"] == "sb.contacts" and l["source_partition"] == 0, l
+assert l["reason"] == "not a RoutingEvent" and l["written_by"] == "shard 0", l
+assert l["value_bytes"] == 21 and "value_base64" not in l, l
+print("dead letter:", json.dumps(l))
+PY
 
 for n in r1 r2; do kill_router $n TERM; done
 echo "PASS"
