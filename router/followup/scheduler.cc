@@ -9,10 +9,9 @@ namespace sb::followup {
 namespace {
 
 constexpr int64_t kHourMs = 3'600'000;
-constexpr int64_t kMaxTimeMs = 32'503'680'000'000;  // year 3000
 constexpr int64_t kOverdueSlackMs = 60'000;
-constexpr size_t kMaxIdLen = 128;
-constexpr size_t kMaxNoteLen = 2000;
+constexpr size_t kMaxIdLen = validate::kMaxIdBytes;
+constexpr size_t kMaxNoteLen = validate::kMaxFollowUpNoteBytes;
 
 std::string KindName(pb::FollowUpKind kind) {
   std::string name = pb::FollowUpKind_Name(kind);
@@ -20,38 +19,6 @@ std::string KindName(pb::FollowUpKind kind) {
   if (name.starts_with(kPrefix)) name.erase(0, kPrefix.size());
   std::transform(name.begin(), name.end(), name.begin(), [](char c) { return std::tolower(c); });
   return name;
-}
-
-bool HasControlChars(std::string_view s) {
-  return std::any_of(s.begin(), s.end(),
-                     [](char c) { return static_cast<unsigned char>(c) < 0x20; });
-}
-
-Status Text(const char* field, const std::string& value, size_t max, bool required) {
-  if (required && value.empty()) return InvalidArgument(std::string(field) + ": required");
-  if (value.size() > max) {
-    return InvalidArgument(std::string(field) + ": at most " + std::to_string(max) +
-                           " bytes, got " + std::to_string(value.size()));
-  }
-  if (HasControlChars(value)) {
-    return InvalidArgument(std::string(field) + ": control characters are not allowed");
-  }
-  return Status::Ok();
-}
-
-Status Time(const char* field, int64_t ms) {
-  if (ms < 0 || ms > kMaxTimeMs) {
-    return InvalidArgument(std::string(field) + ": not a time (Unix ms up to year 3000), got " +
-                           std::to_string(ms));
-  }
-  return Status::Ok();
-}
-
-bool ValidRequestId(const std::string& id) {
-  return !id.empty() && id.size() <= kMaxIdLen &&
-         id.find_first_not_of(
-             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-             "0123456789._:/-") == std::string::npos;
 }
 
 void AddHistory(pb::FollowUpTask* task, int64_t now, std::string note) {
@@ -66,11 +33,6 @@ std::string IncidentKey(const pb::FollowUpRequest& r) {
 }
 
 }  // namespace
-
-bool CallsCustomer(pb::FollowUpKind kind) {
-  return kind == pb::FOLLOW_UP_KIND_CALLBACK || kind == pb::FOLLOW_UP_KIND_COMPLAINT_REPLY ||
-         kind == pb::FOLLOW_UP_KIND_RETURN_VISIT || kind == pb::FOLLOW_UP_KIND_KNOWLEDGE_GAP;
-}
 
 bool IsWatch(pb::FollowUpKind kind) {
   return kind == pb::FOLLOW_UP_KIND_REPAIR_STAGE || kind == pb::FOLLOW_UP_KIND_DEPARTMENT_FEEDBACK;
@@ -106,7 +68,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Restore(Settings settings, const C
   s->outage_ = state.outage();
   s->outage_since_ms_ = state.outage_since_ms();
   for (pb::FollowUpTask& task : *state.mutable_tasks()) {
-    if (!ValidRequestId(task.id()) || task.state() == pb::FOLLOW_UP_STATE_UNSPECIFIED ||
+    if (!validate::ValidRequestId(task.id()) || task.state() == pb::FOLLOW_UP_STATE_UNSPECIFIED ||
         (task.state() == pb::FOLLOW_UP_STATE_FIRING && task.attempts_size() == 0)) {
       return FailedPrecondition("follow-up state: task " + config::Quote(task.id()) +
                                 " is malformed");
@@ -142,69 +104,7 @@ Result<pb::FollowUpTask*> Scheduler::FindOpen(std::string_view task_id) {
 }
 
 Status Scheduler::CheckRequest(const pb::FollowUpRequest& r) const {
-  if (!ValidRequestId(r.request_id())) {
-    return InvalidArgument("request_id: required, 1.." + std::to_string(kMaxIdLen) +
-                           " of letters, digits and . _ : / - (got " +
-                           config::Quote(r.request_id()) + ")");
-  }
-  if (!pb::FollowUpKind_IsValid(r.kind()) || r.kind() == pb::FOLLOW_UP_KIND_UNSPECIFIED) {
-    return InvalidArgument(
-        "kind: required (callback, complaint_reply, return_visit, "
-        "knowledge_gap, repair_stage, department_feedback)");
-  }
-  const pb::FollowUpKind kind = r.kind();
-  SB_RETURN_IF_ERROR(Text("customer_id", r.customer_id(), kMaxIdLen, true));
-  const bool needs_phone = CallsCustomer(kind) || kind == pb::FOLLOW_UP_KIND_REPAIR_STAGE;
-  if (needs_phone && r.customer_phone().empty()) {
-    return InvalidArgument("customer_phone: required for a " + KindName(kind) +
-                           " (a confirmed contact number)");
-  }
-  if (!r.customer_phone().empty() && !ValidPhone(r.customer_phone())) {
-    // The value is not repeated: error messages reach logs, and a phone number is personal data.
-    return InvalidArgument("customer_phone: not a phone number (+ and 6 to 20 digits)");
-  }
-  SB_RETURN_IF_ERROR(
-      Text("customer_surname", r.customer_surname(), 64, kind == pb::FOLLOW_UP_KIND_CALLBACK));
-  if (!pb::ReturnVisitKind_IsValid(r.return_visit_kind()) ||
-      (kind == pb::FOLLOW_UP_KIND_RETURN_VISIT &&
-       r.return_visit_kind() == pb::RETURN_VISIT_KIND_UNSPECIFIED)) {
-    return InvalidArgument(
-        "return_visit_kind: required for a return visit (inquiry, complaint "
-        "or survey)");
-  }
-  if (!pb::RepairArea_IsValid(r.repair_area()) ||
-      (kind == pb::FOLLOW_UP_KIND_REPAIR_STAGE && r.repair_area() == pb::REPAIR_AREA_UNSPECIFIED)) {
-    return InvalidArgument("repair_area: required for a repair order (urban or rural)");
-  }
-  SB_RETURN_IF_ERROR(Text("department", r.department(), kMaxIdLen,
-                          kind == pb::FOLLOW_UP_KIND_DEPARTMENT_FEEDBACK));
-  if (kind == pb::FOLLOW_UP_KIND_DEPARTMENT_FEEDBACK && r.deadline_at_ms() == 0) {
-    return InvalidArgument("deadline_at_ms: required when forwarding a case to a department");
-  }
-  if (!r.time_zone().empty()) {
-    if (Result<absl::TimeZone> z = LoadZone(r.time_zone()); !z.ok()) return z.status();
-  }
-  if (!r.queue().empty() && (r.queue().size() > 64 || !config::ValidNameChars(r.queue()))) {
-    return InvalidArgument("queue: " + config::Quote(r.queue()) + " is not a queue name");
-  }
-  SB_RETURN_IF_ERROR(Text("owner", r.owner(), kMaxIdLen, false));
-  SB_RETURN_IF_ERROR(Text("preferred_agent", r.preferred_agent(), kMaxIdLen, false));
-  SB_RETURN_IF_ERROR(Text("case_id", r.case_id(), kMaxIdLen, false));
-  SB_RETURN_IF_ERROR(Text("event_key", r.event_key(), kMaxIdLen, false));
-  SB_RETURN_IF_ERROR(Text("complaint_category", r.complaint_category(), kMaxIdLen, false));
-  SB_RETURN_IF_ERROR(Text("customer_category", r.customer_category(), kMaxIdLen, false));
-  SB_RETURN_IF_ERROR(Text("note", r.note(), kMaxNoteLen, false));
-  SB_RETURN_IF_ERROR(Time("due_at_ms", r.due_at_ms()));
-  SB_RETURN_IF_ERROR(Time("deadline_at_ms", r.deadline_at_ms()));
-  SB_RETURN_IF_ERROR(Time("window_end_ms", r.window_end_ms()));
-  const int64_t now = clock_->NowMs();
-  if (r.deadline_at_ms() != 0 && r.deadline_at_ms() <= now) {
-    return InvalidArgument("deadline_at_ms: already passed");
-  }
-  if (r.window_end_ms() != 0 && r.window_end_ms() <= std::max(now, r.due_at_ms())) {
-    return InvalidArgument("window_end_ms: must be after the due time and now");
-  }
-  return Status::Ok();
+  return validate::CheckFollowUpRequest(r, clock_->NowMs());
 }
 
 Result<std::string> Scheduler::Submit(const pb::FollowUpRequest& r, Effects* out) {

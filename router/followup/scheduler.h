@@ -33,6 +33,7 @@
 #include "absl/container/btree_set.h"
 #include "common/clock.h"
 #include "common/status.h"
+#include "common/validate/followup_request.h"
 #include "router/followup/settings.h"
 #include "switchboard/v1/contact.pb.h"
 #include "switchboard/v1/followup.pb.h"
@@ -139,7 +140,7 @@ class Scheduler {
 };
 
 // True for kinds that call the customer (quiet hours apply, phone required).
-bool CallsCustomer(pb::FollowUpKind kind);
+using ::sb::validate::CallsCustomer;
 // True for deadline watches (repair stage, department feedback).
 bool IsWatch(pb::FollowUpKind kind);
 bool IsEnded(pb::FollowUpState state);

@@ -1,8 +1,10 @@
 #include "router/gateway/validate.h"
 
+#include "common/clock.h"
 #include "common/config/config.h"
 #include "common/config/text.h"
 #include "common/text.h"
+#include "common/validate/followup_request.h"
 #include "common/zone.h"
 #include "router/gateway/followup_index.h"
 
@@ -221,46 +223,18 @@ Status Validator::Check(const pb::AgentRequest& r) const {
 }
 
 Status Validator::Check(const pb::CreateFollowUpRequest& r) const {
+  return Check(r, SystemClock().NowMs());
+}
+
+Status Validator::Check(const pb::CreateFollowUpRequest& r, int64_t now_ms) const {
   if (!r.has_request()) return Bad("request", "required");
   const pb::FollowUpRequest& f = r.request();
-  SB_RETURN_IF_ERROR(Id("request.request_id", f.request_id(), true));
-  SB_RETURN_IF_ERROR(Enum("request.kind", f.kind(), pb::FollowUpKind_IsValid, true));
-  SB_RETURN_IF_ERROR(
-      Enum("request.return_visit_kind", f.return_visit_kind(), pb::ReturnVisitKind_IsValid, false));
-  SB_RETURN_IF_ERROR(Id("request.customer_id", f.customer_id(), false));
-  if (f.kind() == pb::FOLLOW_UP_KIND_CALLBACK) {
-    if (f.customer_phone().empty()) return Bad("request.customer_phone", "required for a callback");
-    SB_RETURN_IF_ERROR(Id("request.customer_surname", f.customer_surname(), true));
-  }
-  if (!f.customer_phone().empty() && !ValidPhone(f.customer_phone())) {
-    // The value is not repeated: messages reach logs, and a phone number is personal data.
-    return Bad("request.customer_phone", "not a phone number (+ and 6 to 20 digits)");
-  }
-  SB_RETURN_IF_ERROR(Id("request.customer_surname", f.customer_surname(), false));
-  SB_RETURN_IF_ERROR(Id("request.time_zone", f.time_zone(), false));
-  if (!f.time_zone().empty()) {
-    if (Result<absl::TimeZone> zone = LoadZone(f.time_zone()); !zone.ok()) {
-      return Bad("request.time_zone", "unknown time zone " + config::Quote(f.time_zone()) +
-                                          " (an IANA name such as Asia/Shanghai)");
-    }
-  }
-  SB_RETURN_IF_ERROR(Id("request.owner", f.owner(), false));
-  SB_RETURN_IF_ERROR(Id("request.preferred_agent", f.preferred_agent(), false));
+  // The rule the shard's scheduler applies too (common/validate), then what only the API knows.
+  SB_RETURN_IF_ERROR(validate::CheckFollowUpRequest(f, now_ms, "request."));
   if (!f.queue().empty() && !KnownQueue(f.queue())) {
     return Bad("request.queue", "unknown queue " + config::Quote(f.queue()));
   }
-  SB_RETURN_IF_ERROR(Id("request.case_id", f.case_id(), false));
-  SB_RETURN_IF_ERROR(Id("request.event_key", f.event_key(), false));
-  SB_RETURN_IF_ERROR(Id("request.complaint_category", f.complaint_category(), false));
-  SB_RETURN_IF_ERROR(Id("request.customer_category", f.customer_category(), false));
-  SB_RETURN_IF_ERROR(Id("request.department", f.department(), false));
-  SB_RETURN_IF_ERROR(Time("request.due_at_ms", f.due_at_ms()));
-  SB_RETURN_IF_ERROR(Time("request.deadline_at_ms", f.deadline_at_ms()));
-  SB_RETURN_IF_ERROR(Time("request.window_end_ms", f.window_end_ms()));
-  if (f.window_end_ms() != 0 && f.due_at_ms() != 0 && f.window_end_ms() <= f.due_at_ms()) {
-    return Bad("request.window_end_ms", "must be after due_at_ms");
-  }
-  return Text("request.note", f.note(), false);
+  return Status::Ok();
 }
 
 Status Validator::Check(const pb::ListFollowUpsRequest& r) const {

@@ -32,7 +32,9 @@ class Validator {
   [[nodiscard]] Status Check(const pb::WatchContactRequest& r) const;
   [[nodiscard]] Status Check(const pb::TransferContactRequest& r) const;
   [[nodiscard]] Status Check(const pb::AgentRequest& r) const;
+  // As the shard's scheduler checks it (common/validate/followup_request.h), and its queue known.
   [[nodiscard]] Status Check(const pb::CreateFollowUpRequest& r) const;
+  [[nodiscard]] Status Check(const pb::CreateFollowUpRequest& r, int64_t now_ms) const;
   [[nodiscard]] Status Check(const pb::ListFollowUpsRequest& r) const;
   [[nodiscard]] Status Check(const pb::CancelFollowUpRequest& r) const;
   [[nodiscard]] Status Check(const pb::RecordOutcomeRequest& r) const;

@@ -36,6 +36,7 @@ class ValidateTest : public ::testing::Test {
     pb::CreateFollowUpRequest r;
     auto* f = r.mutable_request();
     f->set_request_id("cb-1");
+    f->set_customer_id("cust-1");
     f->set_kind(pb::FOLLOW_UP_KIND_CALLBACK);
     f->set_customer_phone("+8613800000000");
     f->set_customer_surname("Wang");
