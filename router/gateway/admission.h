@@ -3,10 +3,15 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <atomic>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <utility>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "router/gateway/auth.h"
 #include "router/gateway/live_validator.h"
 #include "router/gateway/rpc.h"
@@ -14,17 +19,19 @@
 namespace sb::gateway {
 
 // Authentication (bearer tokens, the role table of auth.h) and request validation against the
-// routing config in force. Thread-safe: immutable but for the config it reads.
+// routing config in force. Thread-safe. The token table can be replaced while serving (SIGHUP:
+// revocation without a restart); streams opened before check StillAdmitted() when
+// tokens_generation() moved and end when their token no longer admits the same caller.
 class Admission {
  public:
   // `tokens` unset: no authentication (--no-auth), every caller is an anonymous admin.
   // REQUIRES: `config` outlives this.
-  Admission(std::optional<TokenTable> tokens, const LiveValidator& config)
-      : tokens_(std::move(tokens)), config_(config) {}
+  Admission(std::optional<TokenTable> tokens, const LiveValidator& config);
 
   // Authenticates the call and checks the role table; `*who` is the caller when OK,
   // UNAUTHENTICATED or PERMISSION_DENIED otherwise.
-  grpc::Status Gate(grpc::ServerContext* ctx, std::string_view method, Principal* who) const;
+  grpc::Status Gate(grpc::ServerContext* ctx, std::string_view method, Principal* who) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Gate() and then the request's validation (INVALID_ARGUMENT naming the field): what every
   // unary handler does first.
@@ -42,8 +49,20 @@ class Admission {
     return config_.Check(req);
   }
 
+  // Calls gated from now on use `tokens`. FAILED_PRECONDITION without authentication.
+  Status ReplaceTokens(TokenTable tokens) ABSL_LOCKS_EXCLUDED(mu_);
+  // Moves at every ReplaceTokens.
+  uint64_t tokens_generation() const { return generation_.load(); }
+  // Whether the call on `ctx`, admitted as `who`, still passes Gate() as the same caller: OK, or
+  // UNAUTHENTICATED "token revoked ...".
+  grpc::Status StillAdmitted(grpc::ServerContext* ctx, std::string_view method,
+                             const Principal& who) const ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
-  const std::optional<TokenTable> tokens_;
+  const bool authenticate_;
+  mutable absl::Mutex mu_;
+  std::shared_ptr<const TokenTable> tokens_ ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> generation_{0};
   const LiveValidator& config_;
 };
 

@@ -15,6 +15,8 @@
 namespace sb::gateway {
 namespace {
 
+constexpr char kSessionMethod[] = "/switchboard.v1.AgentService/Session";
+
 class AgentServiceImpl final : public pb::AgentService::Service {
  public:
   explicit AgentServiceImpl(const AgentServiceParts& parts) : parts_(parts) {}
@@ -25,7 +27,7 @@ class AgentServiceImpl final : public pb::AgentService::Service {
       grpc::ServerContext* ctx,
       grpc::ServerReaderWriter<pb::AgentUpdate, pb::AgentRequest>* stream) override {
     Principal who;
-    grpc::Status gate = parts_.admission.Gate(ctx, "/switchboard.v1.AgentService/Session", &who);
+    grpc::Status gate = parts_.admission.Gate(ctx, kSessionMethod, &who);
     if (!gate.ok()) return gate;
     if (parts_.desks.draining()) return Draining();
     pb::AgentRequest req;
@@ -89,6 +91,8 @@ class AgentServiceImpl final : public pb::AgentService::Service {
       }
       desk->Close();
     });
+    uint64_t tokens_seen = parts_.admission.tokens_generation();
+    grpc::Status revoked;
     while (true) {
       std::deque<pb::AgentUpdate> batch;
       const bool closed = desk->Take(absl::Milliseconds(kWatchPollMs), &batch);
@@ -100,10 +104,24 @@ class AgentServiceImpl final : public pb::AgentService::Service {
         }
       }
       if (closed || write_failed || ctx->IsCancelled() || parts_.publisher.stopping()) break;
+      if (parts_.admission.tokens_generation() != tokens_seen) {  // the token file was reloaded
+        tokens_seen = parts_.admission.tokens_generation();
+        revoked = parts_.admission.StillAdmitted(ctx, kSessionMethod, who);
+        if (!revoked.ok()) {
+          pb::AgentUpdate last;
+          last.mutable_refused()->set_code("UNAUTHENTICATED");
+          last.mutable_refused()->set_message(revoked.error_message());
+          stream->Write(last);
+          break;
+        }
+      }
     }
     ctx->TryCancel();  // unblocks the reader if it still waits for the desktop
     reader.join();
     parts_.desks.Close(desk, logged_out);
+    // The desktop read why in the last update (the cancel above ends the call as CANCELLED);
+    // the agent is logged out after the grace period.
+    if (!revoked.ok()) return revoked;
     return !logged_out && parts_.desks.draining() ? Draining() : grpc::Status::OK;
   }
 

@@ -144,8 +144,15 @@ class ContactServiceImpl final : public pb::ContactService::Service {
     FillEstimate(update.mutable_status());
     if (!writer->Write(update)) return grpc::Status::OK;
     pb::ContactState state = first->status.state();
+    uint64_t tokens_seen = parts_.admission.tokens_generation();
     while (!IsFinal(state)) {
       if (ctx->IsCancelled() || parts_.publisher.stopping()) return grpc::Status::CANCELLED;
+      if (parts_.admission.tokens_generation() != tokens_seen) {  // the token file was reloaded
+        tokens_seen = parts_.admission.tokens_generation();
+        grpc::Status still =
+            parts_.admission.StillAdmitted(ctx, "/switchboard.v1.ContactService/Watch", who);
+        if (!still.ok()) return still;
+      }
       auto change = parts_.book.WaitChange(req->contact_id(), version, kWatchPollMs);
       if (!change) {
         if (!parts_.book.Get(req->contact_id())) {

@@ -98,6 +98,18 @@ Status Gateway::Impl::Init() {
   return Status::Ok();
 }
 
+Result<size_t> Gateway::Impl::ReloadTokens() {
+  if (options_.no_auth) return FailedPrecondition("--no-auth: there is no token file to reload");
+  auto loaded = TokenTable::LoadFile(options_.tokens_file);
+  if (!loaded.ok()) {
+    return InvalidArgument("--auth-tokens: " + loaded.status().message() +
+                           " (the tokens loaded before stay in force)");
+  }
+  const size_t n = loaded->size();
+  SB_RETURN_IF_ERROR(admission_->ReplaceTokens(std::move(*loaded)));
+  return n;
+}
+
 Status Gateway::Impl::StartKafka() {
   const std::vector<std::string> topics = {
       std::string(kafka::kContactsTopic), std::string(kafka::kAgentEventsTopic),
@@ -458,5 +470,6 @@ Gateway::~Gateway() { Stop(); }
 int Gateway::port() const { return impl_->port(); }
 std::string Gateway::address() const { return impl_->address(); }
 void Gateway::Stop() { impl_->Stop(); }
+Result<size_t> Gateway::ReloadTokens() { return impl_->ReloadTokens(); }
 
 }  // namespace sb::gateway

@@ -80,6 +80,11 @@ class Gateway {
   std::string address() const;
   // Stops serving (open streams are cancelled after a short grace) and the I/O thread. Idempotent.
   void Stop();
+  // Reads the token file again (SIGHUP) with the checks of the start: calls from now on use it;
+  // open desktop sessions and Watch streams whose token it no longer admits as the same caller
+  // end (UNAUTHENTICATED). On an error the tables in force stay and the error names the problem;
+  // FAILED_PRECONDITION under --no-auth. Returns the number of tokens now in force.
+  [[nodiscard]] Result<size_t> ReloadTokens();
 
   class Impl;
 

@@ -51,6 +51,7 @@ class Gateway::Impl {
 
   Status Init();
   void Stop();
+  Result<size_t> ReloadTokens();
   int port() const { return port_; }
   std::string address() const;
 

@@ -1,9 +1,12 @@
 // switchboard router: one router node of the cluster.
 #include "router/node/router_cli.h"
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include "CLI/CLI.hpp"
 #include "common/config/config.h"
@@ -31,6 +34,24 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop.store(true); }
+std::atomic<bool> g_reload_tokens{false};
+void OnHangUp(int) { g_reload_tokens.store(true); }
+
+// SIGHUP: the gateway reads its token file again (a revoked token stops working, its open
+// streams end); a file with an error leaves the tokens in force. Until `g_stop`.
+void ReloadTokensOnHangUp(gateway::Gateway* gw) {
+  while (!g_stop.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!g_reload_tokens.exchange(false)) continue;
+    Result<size_t> n = gw->ReloadTokens();
+    if (n.ok()) {
+      SB_LOG_INFO("router", "router: SIGHUP: token file reloaded, %zu tokens in force\n", *n);
+    } else {
+      SB_LOG_ERROR("router", "router: SIGHUP: token file not reloaded: %s\n",
+                   n.status().ToString().c_str());
+    }
+  }
+}
 
 // Follow-ups run when their queues are in the routing config. A follow-up config given
 // explicitly must fit the routing config; with the defaults, a routing config without the
@@ -231,7 +252,11 @@ int RouterMain(int argc, char** argv) {
   if (!gw.ok()) {
     return fail(gw.status().code() == Code::kInvalidArgument ? 2 : 1, gw.status().ToString());
   }
+  std::signal(SIGHUP, OnHangUp);
+  std::thread reloader(ReloadTokensOnHangUp, gw->get());
   Status st = (*node)->Run(g_stop);
+  g_stop.store(true);
+  reloader.join();
   (*gw)->Stop();
   node->reset();
   if (!st.ok()) {

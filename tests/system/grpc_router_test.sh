@@ -2,7 +2,7 @@
 # `switchboard router` serves the gRPC API: authentication on by default (a generated admin token
 # in the data dir, mode 0600, reused after a restart), health and reflection without a token,
 # UNAUTHENTICATED without one, Submit idempotent through Python grpcio, --no-auth with
-# --auth-tokens refused.
+# --auth-tokens refused, an operator's token file reloaded on SIGHUP (revocation, a broken file).
 # Usage: grpc_router_test.sh <switchboard binary> <routing config> <proto dir>
 set -euo pipefail
 SB=$1
@@ -92,4 +92,51 @@ timeout 20 "$SB" router --kafka "$BOOTSTRAP" --node-id r2 --data-dir "$WORK/data
   --config "$CONFIG" --no-auth --auth-tokens "$WORK/data-r1/tokens.yaml" >"$WORK/r2.log" 2>&1 || rc=$?
 [ "$rc" -eq 108 ] || fail "--no-auth with --auth-tokens: exit $rc"
 grep -q "excludes" "$WORK/r2.log" || fail "--no-auth with --auth-tokens: $(cat "$WORK/r2.log")"
+# An operator's token file: SIGHUP reloads it; a token left out is refused from then on, a new one
+# works, and a broken file leaves the tokens in force.
+token_status() {  # address token: the status code name of GetConfig with that token
+  PYTHONPATH="$WORK/py" "$PY" - "$@" <<'PYEOF'
+import sys, grpc
+from switchboard.v1 import services_pb2 as s, services_pb2_grpc as g
+addr, token = sys.argv[1:3]
+ch = grpc.insecure_channel(addr)
+grpc.channel_ready_future(ch).result(timeout=20)
+try:
+    g.AdminServiceStub(ch).GetConfig(s.GetConfigRequest(), metadata=[('authorization', 'Bearer ' + token)], timeout=10)
+    print('OK')
+except grpc.RpcError as e:
+    print(e.code().name)
+PYEOF
+}
+token_line() { echo "  - {sha256: $(printf '%s' "$1" | sha256sum | cut -d' ' -f1), role: admin, name: $1}"; }
+(umask 077 && printf 'tokens:\n%s\n' "$(token_line ops-token-a)" >"$WORK/tokens.yaml")
+kill_router r1 TERM
+rm "$WORK/status-r1.json"
+ROUTER_EXTRA=(--auth-tokens "$WORK/tokens.yaml")
+start_router r1
+ADDR=$(wait_field r1 grpc_address)
+[ "$(token_status "$ADDR" ops-token-a)" = OK ] || fail "token a refused before any reload"
+reloads() { grep -c 'SIGHUP: token file' "$WORK/router-r1.log" || true; }
+hup_and_wait() {  # until the router logged one more reload line (bounded)
+  local before
+  before=$(reloads)
+  kill -HUP "${ROUTER_PID[r1]}"
+  for _ in $(seq 1 100); do
+    [ "$(reloads)" -gt "$before" ] && return 0
+    sleep 0.1
+  done
+  fail "no reload logged within 10 s of SIGHUP"
+}
+echo "tokens: [{sha256: nothex, role: admin}]" >"$WORK/tokens.yaml"
+hup_and_wait
+grep -q 'SIGHUP: token file not reloaded: .*tokens\[0\].sha256' "$WORK/router-r1.log" ||
+  fail "a broken token file was not reported: $(grep SIGHUP "$WORK/router-r1.log")"
+[ "$(token_status "$ADDR" ops-token-a)" = OK ] || fail "a broken file revoked token a"
+printf 'tokens:\n%s\n' "$(token_line ops-token-b)" >"$WORK/tokens.yaml"
+hup_and_wait
+grep -q 'SIGHUP: token file reloaded, 1 tokens in force' "$WORK/router-r1.log" || fail "reload not logged"
+[ "$(token_status "$ADDR" ops-token-a)" = UNAUTHENTICATED ] || fail "token a still admitted after its removal"
+[ "$(token_status "$ADDR" ops-token-b)" = OK ] || fail "token b refused after the reload"
+kill_router r1 TERM
+
 echo "PASS grpc router"

@@ -1409,5 +1409,58 @@ TEST_F(GatewayTest, OutputsTheGatewayCannotReadGoToTheDeadLetterTopic) {
   EXPECT_EQ(counted, 2);
 }
 
+// SIGHUP's reload: a token left out of the file stops working at once, for new calls and for the
+// streams it opened (a desktop session, a Watch); a file with an error changes nothing.
+TEST_F(GatewayTest, ReloadingTheTokenFileRevokesATokenAndEndsItsStreams) {
+  StartNode();
+  StartGateway(Options());
+  grpc::ClientContext desk_ctx;
+  Authorize(&desk_ctx, kAgentToken);
+  desk_ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+  auto desk = OpenDesk(agents_, &desk_ctx, "a1", /*ready=*/false);
+  pb::SubmitContactResponse submitted;
+  ASSERT_TRUE(Submit(kIntegratorToken, Contact("sip-revoke-1"), &submitted).ok());
+  grpc::ClientContext watch_ctx;
+  Authorize(&watch_ctx, kIntegratorToken);
+  pb::WatchContactRequest w;
+  w.set_contact_id(submitted.contact_id());
+  auto watch = contacts_->Watch(&watch_ctx, w);
+  pb::ContactUpdate update;
+  ASSERT_TRUE(watch->Read(&update));
+  EXPECT_EQ(update.status().state(), pb::CONTACT_STATE_WAITING);
+
+  const std::filesystem::path file = dir_.path() / "tokens.yaml";
+  const std::string before = ReadAll(file);
+  WriteAll(file, "tokens: [{sha256: nothex, role: admin}]\n");
+  auto broken = gateway_->ReloadTokens();
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("tokens[0].sha256"), std::string::npos)
+      << broken.status().message();
+  pb::SubmitContactResponse still;
+  EXPECT_TRUE(Submit(kIntegratorToken, Contact("sip-revoke-2"), &still).ok())
+      << "a failed reload changed the tokens in force";
+
+  std::ostringstream kept;
+  kept << "tokens:\n"
+       << "  - {sha256: " << Sha256Hex(kOtherIntegratorToken) << ", role: integrator}\n"
+       << "  - {sha256: " << Sha256Hex(kAdminToken) << ", role: admin}\n";
+  WriteAll(file, kept.str());
+  auto reloaded = gateway_->ReloadTokens();
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status().ToString();
+  EXPECT_EQ(*reloaded, 2u);
+
+  pb::AgentUpdate u;
+  ASSERT_TRUE(ReadUntil(desk, &u, [](const pb::AgentUpdate& x) { return x.has_refused(); }));
+  EXPECT_EQ(u.refused().code(), "UNAUTHENTICATED") << u.refused().message();
+  EXPECT_FALSE(desk->Finish().ok());  // cancelled: the refusal above says why
+  while (watch->Read(&update)) {
+  }
+  EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  grpc::Status refused = Submit(kIntegratorToken, Contact("sip-revoke-3"), &still);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAUTHENTICATED) << refused.error_message();
+  EXPECT_TRUE(Submit(kOtherIntegratorToken, Contact("sip-revoke-4"), &still).ok());
+  WriteAll(file, before);
+}
+
 }  // namespace
 }  // namespace sb::gateway
