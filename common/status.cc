@@ -18,6 +18,8 @@ std::string_view CodeName(Code code) {
       return "UNAVAILABLE";
     case Code::kInternal:
       return "INTERNAL";
+    case Code::kResourceExhausted:
+      return "RESOURCE_EXHAUSTED";
   }
   return "UNKNOWN";
 }

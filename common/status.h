@@ -18,6 +18,7 @@ enum class Code {
   kAlreadyExists,
   kUnavailable,
   kInternal,
+  kResourceExhausted,  // a per-caller limit reached: says which and when to retry
 };
 
 std::string_view CodeName(Code code);
@@ -48,6 +49,7 @@ inline Status FailedPrecondition(std::string m) {
 inline Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
 inline Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
 inline Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
+inline Status ResourceExhausted(std::string m) { return {Code::kResourceExhausted, std::move(m)}; }
 
 // A value or the Status explaining why there is none.
 template <typename T>

@@ -200,6 +200,8 @@ class AdminServiceImpl final : public pb::AdminService::Service {
     grpc::Status admitted =
         parts_.admission.Admit(ctx, "/switchboard.v1.AdminService/Report", *req, &who);
     if (!admitted.ok()) return admitted;
+    Status allowed = parts_.limits.AllowReport(who.name, parts_.clock.NowMs());
+    if (!allowed.ok()) return ToGrpc(allowed);
     const int timeout_ms = parts_.connect_timeout_ms;
     auto feed = stats::StatsFeed::Open(parts_.bootstrap, parts_.kafka_settings, timeout_ms);
     if (!feed.ok()) return ToGrpc(feed.status());

@@ -29,6 +29,8 @@ class AgentServiceImpl final : public pb::AgentService::Service {
     Principal who;
     grpc::Status gate = parts_.admission.Gate(ctx, kSessionMethod, &who);
     if (!gate.ok()) return gate;
+    auto slot = parts_.limits.Open(who.name, CallerLimits::Stream::kDesk);
+    if (!slot.ok()) return ToGrpc(slot.status());
     if (parts_.desks.draining()) return Draining();
     pb::AgentRequest req;
     bool timed_out = false;

@@ -135,6 +135,8 @@ class ContactServiceImpl final : public pb::ContactService::Service {
     grpc::Status admitted =
         parts_.admission.Admit(ctx, "/switchboard.v1.ContactService/Watch", *req, &who);
     if (!admitted.ok()) return admitted;
+    auto slot = parts_.limits.Open(who.name, CallerLimits::Stream::kWatch);
+    if (!slot.ok()) return ToGrpc(slot.status());
     if (!Reaches(who, req->contact_id())) return ToGrpc(Unknown(req->contact_id()));
     auto first = parts_.book.WaitChange(req->contact_id(), 0, 0);
     if (!first) return ToGrpc(Unknown(req->contact_id()));

@@ -238,6 +238,7 @@ Status Gateway::Impl::StartServer() {
                                          .book = book_,
                                          .estimates = estimates_,
                                          .answers = answers_,
+                                         .limits = limits_,
                                          .clock = clock_,
                                          .ack_timeout_ms = options_.ack_timeout_ms}));
   services_.push_back(NewAgentService({.admission = admission,
@@ -245,6 +246,7 @@ Status Gateway::Impl::StartServer() {
                                        .desks = desks_,
                                        .book = book_,
                                        .agents = estimates_,
+                                       .limits = limits_,
                                        .clock = clock_,
                                        .node_id = options_.node_id,
                                        .login_wait_ms = options_.login_wait_ms}));
@@ -259,6 +261,7 @@ Status Gateway::Impl::StartServer() {
                                        .publisher = publisher,
                                        .config = validator_,
                                        .estimates = estimates_,
+                                       .limits = limits_,
                                        .clock = clock_,
                                        .node_id = options_.node_id,
                                        .bootstrap = options_.bootstrap,

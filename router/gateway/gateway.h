@@ -14,6 +14,7 @@
 
 #include "common/status.h"
 #include "router/gateway/contact_book.h"
+#include "router/gateway/limits.h"
 #include "router/kafka/client.h"
 #include "switchboard/v1/config.pb.h"
 
@@ -58,6 +59,8 @@ struct GatewayOptions {
   // Cancel/RecordOutcome of a task this node does not know: how long to wait for it to show
   // (created moments ago through another node) before NOT_FOUND.
   int followup_unknown_wait_ms = 500;
+  // Per caller (token): open desktop sessions and Watch streams, Report calls per second.
+  CallerLimitsOptions limits;
   // Where the gateway's metrics (sb_gateway_*) are registered; unset: none.
   prometheus::Registry* metrics = nullptr;
 };

@@ -88,6 +88,7 @@ class Gateway::Impl {
   FollowUpIndex followups_;  // fed from sb.followups by the I/O thread
   Answers answers_;
   Desks desks_;
+  CallerLimits limits_{options_.limits};
   SeenOutputs seen_outputs_;            // I/O thread: sb.assignments repeats are applied once
   std::optional<Admission> admission_;  // set by Init() once the token file is read
   std::optional<Publisher> publisher_;  // set by StartKafka() once the partitions are known

@@ -16,6 +16,8 @@ grpc::Status ToGrpc(const Status& st) {
       return {grpc::StatusCode::ALREADY_EXISTS, st.message()};
     case Code::kUnavailable:
       return {grpc::StatusCode::UNAVAILABLE, st.message()};
+    case Code::kResourceExhausted:
+      return {grpc::StatusCode::RESOURCE_EXHAUSTED, st.message()};
     case Code::kInternal:
       break;
   }

@@ -17,6 +17,7 @@
 #include "router/gateway/contact_book.h"
 #include "router/gateway/desks.h"
 #include "router/gateway/followup_index.h"
+#include "router/gateway/limits.h"
 #include "router/gateway/live_stats.h"
 #include "router/gateway/live_validator.h"
 #include "router/gateway/publisher.h"
@@ -32,6 +33,7 @@ struct ContactServiceParts {
   ContactBook& book;            // answers Get/Watch; this gateway's own arrivals and cancels
   const LiveStats& estimates;   // estimated waits
   Answers& answers;             // the router's answer to a Transfer
+  CallerLimits& limits;         // Watch streams per caller
   const Clock& clock;
   int ack_timeout_ms;  // also how long Transfer waits for the router's answer
 };
@@ -44,6 +46,7 @@ struct AgentServiceParts {
   Desks& desks;
   ContactBook& book;        // contacts this node's desktops end
   const LiveStats& agents;  // who is logged in where (one agent, one domain)
+  CallerLimits& limits;     // desktop sessions per caller
   const Clock& clock;
   std::string node_id;
   int login_wait_ms;  // GatewayOptions::login_wait_ms
@@ -70,6 +73,7 @@ struct AdminServiceParts {
   Publisher& publisher;
   LiveValidator& config;       // the config in force; switched by ApplyConfig
   const LiveStats& estimates;  // live queue stats and agent lists
+  CallerLimits& limits;        // Report calls per caller
   const Clock& clock;
   std::string node_id;
   // For the readers ApplyConfig (sb.control) and Report (sb.stats) open per call.

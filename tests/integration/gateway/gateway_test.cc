@@ -1462,5 +1462,43 @@ TEST_F(GatewayTest, ReloadingTheTokenFileRevokesATokenAndEndsItsStreams) {
   WriteAll(file, before);
 }
 
+// One token cannot hold a node's threads: desktop sessions per caller are capped (the first goes
+// on working), and so is Report.
+TEST_F(GatewayTest, ACallerGetsAtMostItsShareOfStreamsAndReports) {
+  StartNode();
+  GatewayOptions o = Options();
+  o.limits.max_desk_sessions = 1;
+  o.limits.report_burst = 1;
+  o.limits.report_per_s = 0.01;
+  StartGateway(o);
+  grpc::ClientContext first_ctx;
+  Authorize(&first_ctx, kAgentToken);
+  auto first = OpenDesk(agents_, &first_ctx, "a1", /*ready=*/false);
+  grpc::ClientContext second_ctx;
+  Authorize(&second_ctx, kAgentToken);
+  auto second = agents_->Session(&second_ctx);
+  second->Write(DeskLogin("a1", false));
+  pb::AgentUpdate u;
+  EXPECT_FALSE(second->Read(&u));
+  grpc::Status refused = second->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("desktop sessions"), std::string::npos);
+
+  auto report = [&] {
+    grpc::ClientContext c;
+    Authorize(&c, kAdminToken);
+    pb::ReportRequest r;
+    r.set_from_day("2026-03-01");
+    r.set_to_day("2026-03-01");
+    pb::ReportResponse resp;
+    return admin_->Report(&c, r, &resp);
+  };
+  grpc::Status once = report();
+  EXPECT_TRUE(once.ok()) << once.error_message();
+  grpc::Status twice = report();
+  EXPECT_EQ(twice.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << twice.error_message();
+  first_ctx.TryCancel();
+}
+
 }  // namespace
 }  // namespace sb::gateway
