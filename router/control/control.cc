@@ -16,6 +16,9 @@ namespace sb::control {
 namespace {
 
 constexpr size_t kVersionHexDigits = 16;
+// Names listed in a refusal, the rest counted: the message stays one bounded line (it reaches the
+// caller of ApplyConfig and the logs) however much a config removes.
+constexpr size_t kMaxNamesListed = 5;
 
 template <typename List>
 std::set<std::string> NamesOf(const List& items) {
@@ -26,9 +29,13 @@ std::set<std::string> NamesOf(const List& items) {
 
 std::string Missing(const std::set<std::string>& before, const std::set<std::string>& after) {
   std::string out;
+  size_t missing = 0;
   for (const std::string& name : before) {
     if (after.count(name)) continue;
-    out += (out.empty() ? "" : ", ") + config::Quote(name);
+    if (++missing <= kMaxNamesListed) out += (out.empty() ? "" : ", ") + config::Quote(name);
+  }
+  if (missing > kMaxNamesListed) {
+    out += " and " + std::to_string(missing - kMaxNamesListed) + " more";
   }
   return out;
 }

@@ -10,6 +10,27 @@ bool IsFinal(pb::ContactState state) {
          state == pb::CONTACT_STATE_CANCELLED || state == pb::CONTACT_STATE_EXPIRED;
 }
 
+namespace {
+
+// The decisions that change a contact's state. The others (refusals, agent states, a type of a
+// newer build) leave the book as it is and make no entry: one would be in no state.
+bool ChangesContact(pb::DecisionType type) {
+  switch (type) {
+    case pb::DECISION_OFFER:
+    case pb::DECISION_CONNECTED:
+    case pb::DECISION_TRANSFERRED:
+    case pb::DECISION_REQUEUE:
+    case pb::DECISION_OVERFLOW:
+    case pb::DECISION_EXPIRE:
+    case pb::DECISION_WITHDRAW:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 ContactBook::ContactBook(ContactBookOptions options) : options_(options) {}
 
 ContactBook::Entry& ContactBook::Touch(const std::string& contact_id) {
@@ -91,10 +112,7 @@ void ContactBook::OnEnded(const std::string& contact_id, int64_t at_ms) {
 
 void ContactBook::OnDecision(const pb::Decision& d) {
   // Refusals change nothing (the engine refused the event); agent states are the agent's.
-  if (d.contact_id().empty() || d.type() == pb::DECISION_AGENT_STATE ||
-      d.type() == pb::DECISION_REFUSED) {
-    return;
-  }
+  if (d.contact_id().empty() || !ChangesContact(d.type())) return;
   absl::MutexLock lock(&mu_);
   Entry& e = Touch(d.contact_id());
   pb::ContactStatus& s = e.status;
@@ -138,7 +156,7 @@ void ContactBook::OnDecision(const pb::Decision& d) {
                       : pb::CONTACT_STATE_CANCELLED);
       s.clear_agent_id();
       break;
-    default:
+    default:  // ChangesContact() let it through: none
       return;
   }
   s.set_last_decision(d.type());
@@ -148,11 +166,14 @@ void ContactBook::OnDecision(const pb::Decision& d) {
 }
 
 void ContactBook::Prune(int64_t now_ms) {
+  // Compared as times before `now_ms`: the end times come from records (any int64), so adding
+  // the ttl to them could overflow.
+  const int64_t ended_before = now_ms - options_.ended_ttl_ms;
   absl::MutexLock lock(&mu_);
-  while (!ended_.empty() && ended_.front().first + options_.ended_ttl_ms <= now_ms) {
+  while (!ended_.empty() && ended_.front().first <= ended_before) {
     auto it = entries_.find(ended_.front().second);
     if (it != entries_.end() && IsFinal(it->second.status.state()) &&
-        it->second.status.updated_at_ms() + options_.ended_ttl_ms <= now_ms) {
+        it->second.status.updated_at_ms() <= ended_before) {
       by_seq_.erase(it->second.seq);
       entries_.erase(it);
     }

@@ -1,5 +1,8 @@
 #include "router/shard/checkpoint.h"
 
+#include <charconv>
+#include <system_error>
+
 #include "common/clock.h"
 #include "common/log/log.h"
 
@@ -40,6 +43,15 @@ Result<ChangelogState> LoadCheckpoint(const store::Store& store, const std::stri
   if (!meta.ParseFromString(**meta_bytes)) {
     return FailedPrecondition(store_dir + ": malformed shard meta in checkpoint");
   }
+  // Decimal digits, as SaveCheckpoint writes them: nothing else is taken for a number (std::stoull
+  // threw on no digits, and read "3x" as 3 and "-1" as the largest epoch).
+  const std::string& epoch_text = **epoch_bytes;
+  uint64_t epoch = 0;
+  const auto [end, ec] =
+      std::from_chars(epoch_text.data(), epoch_text.data() + epoch_text.size(), epoch);
+  if (epoch_text.empty() || ec != std::errc() || end != epoch_text.data() + epoch_text.size()) {
+    return FailedPrecondition(store_dir + ": malformed epoch in checkpoint");
+  }
   if (pos > log.end || pos < log.first) {
     // The log does not hold what the checkpoint was taken from (topic recreated, retention):
     // the log is the source of truth, so start over from it.
@@ -50,7 +62,7 @@ Result<ChangelogState> LoadCheckpoint(const store::Store& store, const std::stri
                 static_cast<long long>(log.end));
     return ChangelogState();
   }
-  return ChangelogState(*engine_state, tasks, forwards, meta, std::stoull(**epoch_bytes), pos);
+  return ChangelogState(*engine_state, tasks, forwards, meta, epoch, pos);
 }
 
 Status SaveCheckpoint(store::Store* store, const pb::EngineState& engine, pb::ShardMeta meta,

@@ -15,6 +15,10 @@ constexpr std::string_view kAgentsPrefix = "agents/";
 constexpr std::string_view kSessionsPrefix = "sessions/";
 constexpr size_t kMaxShownKey = 80;
 
+// Whether a record stamped `at_ms` is at most `stale_ms` older than `now_ms`. The stamp comes
+// from the record (any producer, any int64), so now_ms - at_ms could overflow: not computed.
+bool FreshAt(int64_t at_ms, int64_t now_ms, int64_t stale_ms) { return at_ms >= now_ms - stale_ms; }
+
 // Keys come from outside: shown escaped and bounded, so a hostile key cannot forge log lines.
 std::string Printable(std::string_view s) {
   std::string out;
@@ -167,7 +171,7 @@ std::vector<ListedAgent> StatsView::Agents(int64_t now_ms) const {
   // Where each agent's desktop is, from the nodes' fresh session lists.
   std::map<std::string, const std::string*> node_of;
   for (const auto& [node, e] : sessions_) {
-    if (now_ms - e.record.at_ms() > stale_ms_) continue;
+    if (!FreshAt(e.record.at_ms(), now_ms, stale_ms_)) continue;
     for (const std::string& id : e.record.agent_ids()) node_of[id] = &e.record.node_id();
   }
   std::map<std::string, std::pair<ListedAgent, int64_t>> by_id;  // agent -> (entry, list at_ms)
@@ -194,7 +198,7 @@ std::vector<ListedAgent> StatsView::Agents(int64_t now_ms) const {
 std::vector<const pb::ShardLive*> StatsView::FreshShards(int64_t now_ms) const {
   std::vector<const pb::ShardLive*> out;
   for (const auto& [shard, e] : live_) {
-    if (now_ms - e.record.at_ms() <= stale_ms_) out.push_back(&e.record);
+    if (FreshAt(e.record.at_ms(), now_ms, stale_ms_)) out.push_back(&e.record);
   }
   return out;
 }
@@ -202,7 +206,7 @@ std::vector<const pb::ShardLive*> StatsView::FreshShards(int64_t now_ms) const {
 int StatsView::StaleShards(int64_t now_ms) const {
   int n = 0;
   for (const auto& [shard, e] : live_) {
-    if (now_ms - e.record.at_ms() > stale_ms_) ++n;
+    if (!FreshAt(e.record.at_ms(), now_ms, stale_ms_)) ++n;
   }
   return n;
 }

@@ -77,13 +77,14 @@ setTimeout(()=>{if(window.EventSource){const es=new EventSource('/wallboard/even
 std::string Page(const std::string& snapshot_json) {
   std::string out = kHead;
   out.reserve(out.size() + snapshot_json.size() + sizeof kTail);
-  // "</" would end the script element early (a queue named "</script>"); "<\/" is the same
-  // string to JavaScript.
-  for (size_t i = 0; i < snapshot_json.size(); ++i) {
-    if (snapshot_json[i] == '<' && i + 1 < snapshot_json.size() && snapshot_json[i + 1] == '/') {
-      out += "<\\";
+  // No '<' reaches the script element: "</script>" would end it early (a queue named so), and
+  // "<!--<script>" switches the HTML parser to a state where the page's own "</script>" does not
+  // end it. In JSON, '<' occurs only inside strings, where "\u003c" is the same character.
+  for (char c : snapshot_json) {
+    if (c == '<') {
+      out += "\\u003c";
     } else {
-      out += snapshot_json[i];
+      out += c;
     }
   }
   out += kTail;

@@ -66,6 +66,21 @@ TEST(CheckCompatibleTest, RenamingADomainAndItsQueueNamesBoth) {
   EXPECT_NE(st.message().find("queues \"d01.billing\""), std::string::npos) << st.message();
 }
 
+// Found with control_fuzz's message check (a crafted input): every removed name was listed, so
+// a config removing many made a refusal of any length (it reaches ApplyConfig's caller and logs).
+TEST(CheckCompatibleTest, RemovingManyNamesKeepsTheMessageOneShortLine) {
+  pb::RoutingConfig running = RoutingConfigOf(kRunning);
+  for (int i = 0; i < 40; ++i) {
+    running.add_domains()->set_name("domain-with-a-long-name-to-make-the-message-long-" +
+                                    std::to_string(i));
+  }
+  ASSERT_TRUE(config::Validate(running).ok());
+  Status st = CheckCompatible(running, RoutingConfigOf(kRunning));
+  ASSERT_EQ(st.code(), Code::kFailedPrecondition);
+  EXPECT_LE(st.message().size(), 1024u) << st.message();
+  EXPECT_NE(st.message().find("and 35 more"), std::string::npos) << st.message();
+}
+
 TEST(ConfigVersionTest, ContentDecidesTheVersion) {
   const pb::RoutingConfig a = RoutingConfigOf(kRunning);
   pb::RoutingConfig b = a;

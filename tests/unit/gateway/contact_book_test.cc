@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <thread>
 
 #include "router/gateway/live_stats.h"
@@ -143,6 +144,36 @@ TEST(ContactBookTest, SizeIsCapped) {
   EXPECT_EQ(book.size(), 10u);
   EXPECT_TRUE(book.Get("c99"));
   EXPECT_FALSE(book.Get("c0"));
+}
+
+// Found by gateway_records_fuzz: a decision of a type the book does not follow (unset, or a
+// newer build's) made an entry in no state, which ContactService.Get answered and the size
+// bound did not count (it was never in the eviction order).
+TEST(ContactBookTest, DecisionsOfOtherTypesMakeNoEntry) {
+  ContactBook book({.max_contacts = 2, .ended_ttl_ms = 1000});
+  for (int i = 0; i < 5; ++i) {
+    book.OnDecision(Decide(pb::DECISION_TYPE_UNSPECIFIED, "c" + std::to_string(i), "a1", 1, 10));
+    book.OnDecision(
+        Decide(static_cast<pb::DecisionType>(99), "d" + std::to_string(i), "a1", 1, 10));
+  }
+  EXPECT_EQ(book.size(), 0u);
+  EXPECT_FALSE(book.Get("c0"));
+  book.OnArrived(NewContact("c1"), 1000);
+  book.OnDecision(Decide(pb::DECISION_TYPE_UNSPECIFIED, "c1", "a1", 1, 1100));
+  auto s = book.Get("c1");
+  EXPECT_EQ(s->state(), pb::CONTACT_STATE_WAITING);
+  EXPECT_EQ(s->updated_at_ms(), 1000);
+}
+
+// Found by gateway_records_fuzz: an end time near the int64 limit (any producer can write one)
+// overflowed when the ttl was added to it.
+TEST(ContactBookTest, PruneTakesAnyEndTime) {
+  ContactBook book({.max_contacts = 10, .ended_ttl_ms = 1000});
+  book.OnDecision(Decide(pb::DECISION_EXPIRE, "early", "", 1, std::numeric_limits<int64_t>::min()));
+  book.OnDecision(Decide(pb::DECISION_EXPIRE, "late", "", 1, std::numeric_limits<int64_t>::max()));
+  book.Prune(2000);
+  EXPECT_FALSE(book.Get("early"));
+  EXPECT_TRUE(book.Get("late"));
 }
 
 TEST(ContactBookTest, WatcherWakesOnChange) {

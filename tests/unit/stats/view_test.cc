@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace sb::stats {
 namespace {
 
@@ -63,6 +65,22 @@ TEST(StatsViewTest, StaleShardsLeaveTheLiveView) {
   EXPECT_EQ(live.begin()->first, "a");
   EXPECT_EQ(v.StaleShards(105'001), 1);
   EXPECT_EQ(v.FreshShards(105'001).size(), 1u);
+}
+
+// Found by stats_view_fuzz: a record stamped far in the past (any producer may write one)
+// overflowed the age computed from it (UBSan).
+TEST(StatsViewTest, AnyStampIsFreshOrStaleWithoutOverflow) {
+  StatsView v(10'000);
+  ASSERT_EQ(v.Apply("live/0", Live(0, 1, std::numeric_limits<int64_t>::min(), "old", 1), {0, 0}),
+            Applied::kKept);
+  ASSERT_EQ(v.Apply("live/1", Live(1, 1, std::numeric_limits<int64_t>::max(), "new", 1), {1, 0}),
+            Applied::kKept);
+  const int64_t now = std::numeric_limits<int64_t>::max() / 2;
+  auto live = v.LiveQueues(now);
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live.begin()->first, "new");
+  EXPECT_EQ(v.StaleShards(now), 1);
+  EXPECT_EQ(v.FreshShards(now).size(), 1u);
 }
 
 TEST(StatsViewTest, OneQueueOnTwoFreshShardsShowsTheNewer) {
