@@ -22,6 +22,16 @@ Status Admission::ReplaceTokens(TokenTable tokens) {
   return Status::Ok();
 }
 
+bool Admission::KnowsToken(std::string_view token) const {
+  if (!authenticate_) return false;
+  std::shared_ptr<const TokenTable> tokens;
+  {
+    absl::MutexLock lock(&mu_);
+    tokens = tokens_;
+  }
+  return tokens->Authenticate("Bearer " + std::string(token)).ok();
+}
+
 grpc::Status Admission::StillAdmitted(grpc::ServerContext* ctx, std::string_view method,
                                       const Principal& who) const {
   Principal now;

@@ -49,6 +49,10 @@ class Admission {
     return config_.Check(req);
   }
 
+  // Whether `token` is one of the token file's (any role): the wallboard's check off loopback.
+  // False without authentication.
+  bool KnowsToken(std::string_view token) const ABSL_LOCKS_EXCLUDED(mu_);
+
   // Calls gated from now on use `tokens`. FAILED_PRECONDITION without authentication.
   Status ReplaceTokens(TokenTable tokens) ABSL_LOCKS_EXCLUDED(mu_);
   // Moves at every ReplaceTokens.

@@ -41,12 +41,11 @@ Result<std::string> ReadPem(const std::string& flag, const std::string& path) {
   return text;
 }
 
-// 127.0.0.0/8, ::1 or localhost: reachable from this machine only.
-bool IsLoopback(std::string_view host) {
+}  // namespace
+
+bool IsLoopbackHost(std::string_view host) {
   return host == "localhost" || host == "::1" || host == "[::1]" || host.starts_with("127.");
 }
-
-}  // namespace
 
 std::string Gateway::Impl::address() const {
   const std::string& h = options_.bind_host;
@@ -57,13 +56,13 @@ Status Gateway::Impl::Init() {
   if (options_.no_auth == !options_.tokens_file.empty()) {
     return InvalidArgument("gateway: give a token file or no_auth (exactly one)");
   }
-  if (options_.no_auth && !IsLoopback(options_.bind_host)) {
+  if (options_.no_auth && !IsLoopbackHost(options_.bind_host)) {
     return InvalidArgument(
         "--no-auth makes every caller an admin: allowed only on a loopback "
         "bind (--grpc-bind 127.0.0.1 or ::1), not " +
         config::Quote(options_.bind_host));
   }
-  if (!options_.no_auth && options_.tls_cert.empty() && !IsLoopback(options_.bind_host)) {
+  if (!options_.no_auth && options_.tls_cert.empty() && !IsLoopbackHost(options_.bind_host)) {
     SB_LOG_WARN("gateway",
                 "gateway %s: WARNING: tokens travel in cleartext on %s (no --tls-cert): anyone on "
                 "the network path can read and reuse them\n",
@@ -474,5 +473,6 @@ int Gateway::port() const { return impl_->port(); }
 std::string Gateway::address() const { return impl_->address(); }
 void Gateway::Stop() { impl_->Stop(); }
 Result<size_t> Gateway::ReloadTokens() { return impl_->ReloadTokens(); }
+bool Gateway::KnowsToken(std::string_view token) const { return impl_->KnowsToken(token); }
 
 }  // namespace sb::gateway

@@ -65,6 +65,9 @@ struct GatewayOptions {
   prometheus::Registry* metrics = nullptr;
 };
 
+// 127.0.0.0/8, ::1 or localhost: reachable from this machine only.
+bool IsLoopbackHost(std::string_view host);
+
 class Gateway {
  public:
   // Checks the options (token file, TLS files), connects to Kafka (the topics must exist), starts
@@ -88,6 +91,8 @@ class Gateway {
   // end (UNAUTHENTICATED). On an error the tables in force stay and the error names the problem;
   // FAILED_PRECONDITION under --no-auth. Returns the number of tokens now in force.
   [[nodiscard]] Result<size_t> ReloadTokens();
+  // Whether `token` is one of the token file's in force (any role); false under --no-auth.
+  bool KnowsToken(std::string_view token) const;
 
   class Impl;
 

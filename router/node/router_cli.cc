@@ -192,6 +192,20 @@ int RouterMain(int argc, char** argv) {
     status.Failed(why);
     return rc;
   };
+  // Off loopback the wallboard takes the API's tokens (router/wallboard/server.h); the gateway
+  // answers once it runs (started after the wallboard, stopped before it).
+  auto wallboard_gateway = std::make_shared<std::atomic<gateway::Gateway*>>(nullptr);
+  if (!gateway::IsLoopbackHost(wallboard_options.bind)) {
+    if (g.no_auth) {
+      return fail(2, "--wallboard-bind " + wallboard_options.bind +
+                         " is not loopback: the wallboard then needs the API's tokens, and "
+                         "--no-auth has none (give --auth-tokens, or bind it to 127.0.0.1)");
+    }
+    wallboard_options.authorize = [wallboard_gateway](std::string_view token) {
+      gateway::Gateway* gw = wallboard_gateway->load();
+      return gw != nullptr && gw->KnowsToken(token);
+    };
+  }
   o.static_membership = !dynamic_membership;
   o.snapshots.interval_ms = static_cast<int64_t>(snapshot_interval_s * 1000);
   auto kafka_settings = kafka::ParseSettings(settings);
@@ -252,11 +266,13 @@ int RouterMain(int argc, char** argv) {
   if (!gw.ok()) {
     return fail(gw.status().code() == Code::kInvalidArgument ? 2 : 1, gw.status().ToString());
   }
+  wallboard_gateway->store(gw->get());
   std::signal(SIGHUP, OnHangUp);
   std::thread reloader(ReloadTokensOnHangUp, gw->get());
   Status st = (*node)->Run(g_stop);
   g_stop.store(true);
   reloader.join();
+  wallboard->reset();  // its io thread asks the gateway about tokens
   (*gw)->Stop();
   node->reset();
   if (!st.ok()) {

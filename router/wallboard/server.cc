@@ -27,6 +27,58 @@ constexpr uint32_t kMaxHeaderBytes = 8 * 1024;
 constexpr uint64_t kMaxBodyBytes = 8 * 1024;
 constexpr auto kReadTimeout = std::chrono::seconds(15);
 
+constexpr std::string_view kCookie = "sb_wallboard";
+
+// A token presented with a request, and whether it came in the query string.
+struct Credential {
+  std::string value;
+  bool from_query = false;
+};
+
+// Characters a token may have to travel in a cookie and a query string unescaped.
+bool TokenChars(std::string_view t) {
+  return t.size() <= 256 && t.find_first_not_of(
+                                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                                "-._~+/=") == std::string_view::npos;
+}
+
+// The value of `name` in a "k=v; k2=v2" cookie header or a "k=v&k2=v2" query.
+std::string_view Field(std::string_view list, std::string_view name, char separator) {
+  while (!list.empty()) {
+    const size_t end = list.find(separator);
+    std::string_view item = list.substr(0, end);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    if (item.size() > name.size() && item.starts_with(name) && item[name.size()] == '=') {
+      return item.substr(name.size() + 1);
+    }
+    if (end == std::string_view::npos) break;
+    list.remove_prefix(end + 1);
+  }
+  return {};
+}
+
+Credential TokenOf(const http::request<http::string_body>& req, std::string_view target) {
+  Credential c;
+  std::string_view v;
+  if (auto it = req.find(http::field::authorization); it != req.end()) {
+    const std::string_view h(it->value().data(), it->value().size());
+    if (h.starts_with("Bearer ")) v = h.substr(7);
+  }
+  if (v.empty()) {
+    if (auto it = req.find(http::field::cookie); it != req.end()) {
+      v = Field(std::string_view(it->value().data(), it->value().size()), kCookie, ';');
+    }
+  }
+  if (v.empty()) {
+    if (const size_t q = target.find('?'); q != std::string_view::npos) {
+      v = Field(target.substr(q + 1), "token", '&');
+      c.from_query = !v.empty();
+    }
+  }
+  if (TokenChars(v)) c.value = std::string(v);
+  return c;
+}
+
 class Session;
 
 }  // namespace
@@ -132,8 +184,20 @@ class Session : public std::enable_shared_from_this<Session> {
       return Send(http::status::bad_request, "text/plain", "bad request target\n", false);
     }
     const std::string_view path = target.substr(0, target.find('?'));
+    std::string cookie;  // set on the page's answer when the token came in the query
+    if (st_->options.authorize) {
+      const Credential token = TokenOf(req, target);
+      if (token.value.empty() || !st_->options.authorize(token.value)) {
+        return Send(http::status::unauthorized, "text/plain",
+                    "a token is required: open /wallboard?token=<your API token>\n", false);
+      }
+      if (token.from_query) {
+        cookie = std::string(kCookie) + "=" + token.value +
+                 "; Path=/wallboard; HttpOnly; SameSite=Strict";
+      }
+    }
     if (path == "/wallboard" || path == "/wallboard/") {
-      return Send(http::status::ok, "text/html; charset=utf-8", Page(st_->Current()), keep);
+      return Send(http::status::ok, "text/html; charset=utf-8", Page(st_->Current()), keep, cookie);
     }
     if (path == "/wallboard/data") {
       return Send(http::status::ok, "application/json", st_->Current(), keep);
@@ -142,9 +206,11 @@ class Session : public std::enable_shared_from_this<Session> {
     return Send(http::status::not_found, "text/plain", "not found\n", keep);
   }
 
-  void Send(http::status status, const char* type, std::string body, bool keep) {
+  void Send(http::status status, const char* type, std::string body, bool keep,
+            const std::string& set_cookie = "") {
     auto res = std::make_shared<http::response<http::string_body>>(status, 11);
     res->set(http::field::server, "switchboard");
+    if (!set_cookie.empty()) res->set(http::field::set_cookie, set_cookie);
     res->set(http::field::content_type, type);
     res->set(http::field::cache_control, "no-store");
     res->body() = std::move(body);

@@ -3,7 +3,8 @@
 //   GET /wallboard/data    the current snapshot as JSON
 //   GET /wallboard/events  Server-Sent Events: the snapshot as one `data:` event per push interval
 // 404 for other paths, 405 for other methods, 400 for requests that do not parse, 503 past the
-// connection limit. Never serves anything but these; a broken client only loses its connection.
+// connection limit, 401 without a token when ServerOptions::authorize is set. Never serves anything
+// but these; a broken client only loses its connection.
 //
 // Threads: one io thread runs every socket; one data thread calls the SnapshotFn once per push
 // interval and hands the result to the io thread. Both start in Start() and stop in the destructor.
@@ -12,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -27,6 +29,11 @@ struct ServerOptions {
   // the page misses nothing). Bounds how long one connection holds a slot, and lets headless
   // browsers whose virtual clock stops while a request is open (--virtual-time-budget) finish.
   int sse_events_per_connection = 5;
+  // When set (a bind other than loopback), every request needs a token it accepts: from
+  // `Authorization: Bearer <token>`, the `sb_wallboard` cookie, or `?token=<token>` (a browser's
+  // first visit: the page's answer sets the cookie, HttpOnly and SameSite=Strict, so the event
+  // stream and reloads carry it). 401 otherwise. Called on the io thread; must not block long.
+  std::function<bool(std::string_view token)> authorize;
 };
 
 class Server {

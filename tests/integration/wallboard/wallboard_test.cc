@@ -244,5 +244,43 @@ TEST_F(WallboardServerTest, ConnectionsAreBounded) {
   EXPECT_TRUE(Get(server_->port(), "/wallboard/data").starts_with("HTTP/1.1 200"));
 }
 
+// Off loopback the wallboard takes a token: from the query (which sets an HttpOnly cookie for
+// the page's event stream), the cookie, or a Bearer header; without one, or with an unknown one,
+// 401 and nothing of the data.
+TEST(WallboardTokenTest, EveryRequestNeedsATokenTheAuthorizerAccepts) {
+  HandFed fed;
+  fed.Set(1, 0);
+  ServerOptions o;
+  o.bind = "127.0.0.1";
+  o.authorize = [](std::string_view token) { return token == "good-token"; };
+  auto s = Server::Start(o, [&fed] { return fed.Json(); });
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  const int port = (*s)->port();
+  for (const char* path : {"/wallboard", "/wallboard/data", "/wallboard/events",
+                           "/wallboard/data?token=bad-token", "/wallboard?token="}) {
+    const std::string r = Get(port, path);
+    EXPECT_TRUE(r.starts_with("HTTP/1.1 401")) << path << ": " << r.substr(0, 80);
+    EXPECT_EQ(r.find("\"queues\""), std::string::npos) << path;
+  }
+  const std::string page = Get(port, "/wallboard?token=good-token");
+  EXPECT_TRUE(page.starts_with("HTTP/1.1 200")) << page.substr(0, 80);
+  EXPECT_NE(page.find("Set-Cookie: sb_wallboard=good-token; Path=/wallboard; HttpOnly; "
+                      "SameSite=Strict"),
+            std::string::npos)
+      << page.substr(0, 400);
+  EXPECT_TRUE(Exchange(port,
+                       "GET /wallboard/data HTTP/1.1\r\nHost: x\r\nCookie: theme=dark; "
+                       "sb_wallboard=good-token\r\nConnection: close\r\n\r\n")
+                  .starts_with("HTTP/1.1 200"));
+  EXPECT_TRUE(Exchange(port,
+                       "GET /wallboard/data HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                       "good-token\r\nConnection: close\r\n\r\n")
+                  .starts_with("HTTP/1.1 200"));
+  EXPECT_TRUE(Exchange(port,
+                       "GET /wallboard/data HTTP/1.1\r\nHost: x\r\nCookie: "
+                       "sb_wallboard=good-token x\r\nConnection: close\r\n\r\n")
+                  .starts_with("HTTP/1.1 401"));
+}
+
 }  // namespace
 }  // namespace sb::wallboard

@@ -23,4 +23,7 @@ expect_refusal partitions_flag "same partition count (--partitions 8)" --kafka "
   --config "$CONFIG" --partitions 8
 echo "queues: [{name: x, domain: nowhere}]" >"$WORK/bad.yaml"
 expect_refusal bad_config "bad.yaml" --kafka "$BOOTSTRAP" --config "$WORK/bad.yaml"
+# A wallboard off loopback needs the API's tokens: none under --no-auth.
+expect_refusal open_wallboard "--wallboard-bind 0.0.0.0 is not loopback" --kafka "$BOOTSTRAP" \
+  --config "$CONFIG" --no-auth --wallboard-bind 0.0.0.0
 echo "PASS router errors"
