@@ -106,6 +106,13 @@ Status EngineImpl::IdentityAnswer(const pb::AgentIdentityAnswer& answer, Decisio
   }
   if (answer.granted()) {
     A(a).identity_pending = false;
+    Decision& confirmed = out->emplace_back();
+    confirmed.type = pb::DECISION_AGENT_STATE;
+    confirmed.reason = pb::REASON_IDENTITY_CONFIRMED;
+    confirmed.agent_id = cur.id;
+    confirmed.at_ms = now_;
+    confirmed.session = cur.session;
+    confirmed.generation = cur.generation;
     RefreshReady(a);
     FillAgent(a, out);
     return Status::Ok();

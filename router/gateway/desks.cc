@@ -140,6 +140,8 @@ void Desks::Deliver(const pb::Decision& d, int32_t shard) {
     u.mutable_refused()->set_code(d.refusal_code());
     u.mutable_refused()->set_message(d.detail());
   } else {
+    // A login confirmed is its own session's news.
+    if (d.reason() == pb::REASON_IDENTITY_CONFIRMED && d.session() != desk->session()) return;
     *u.mutable_decision() = d;
   }
   desk->Push(std::move(u));

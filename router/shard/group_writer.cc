@@ -73,7 +73,10 @@ pb::ShardOutput GroupWriter::OutputFor(const engine::Decision& d) const {
   std::string id = d.contact_id.empty() ? d.agent_id : d.contact_id;
   id += "#" + std::to_string(d.attempt) + "#" + pb::DecisionType_Name(d.type);
   if (d.type == pb::DECISION_OVERFLOW) id += "#" + std::to_string(d.bullseye_step);
-  if (d.type == pb::DECISION_AGENT_STATE) id += "#" + d.agent_id + "#" + std::to_string(d.at_ms);
+  if (d.type == pb::DECISION_AGENT_STATE) {
+    id +=
+        "#" + d.agent_id + "#" + std::to_string(d.at_ms) + "#" + pb::DecisionReason_Name(d.reason);
+  }
   if (d.generation != 0) id += "#g" + std::to_string(d.generation);  // two moves in one ms
   // One refusal per input record.
   if (d.type == pb::DECISION_REFUSED)
