@@ -120,6 +120,7 @@ Status CheckFollowUpRequest(const pb::FollowUpRequest& r, int64_t now_ms, std::s
   SB_RETURN_IF_ERROR(f.Line("event_key", r.event_key(), kMaxIdBytes, false));
   SB_RETURN_IF_ERROR(f.Line("complaint_category", r.complaint_category(), kMaxIdBytes, false));
   SB_RETURN_IF_ERROR(f.Line("customer_category", r.customer_category(), kMaxIdBytes, false));
+  SB_RETURN_IF_ERROR(f.Line("submitted_by", r.submitted_by(), kMaxIdBytes, false));
   SB_RETURN_IF_ERROR(f.Text("note", r.note(), kMaxFollowUpNoteBytes));
   SB_RETURN_IF_ERROR(f.Time("due_at_ms", r.due_at_ms()));
   SB_RETURN_IF_ERROR(f.Time("deadline_at_ms", r.deadline_at_ms()));

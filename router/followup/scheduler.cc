@@ -109,7 +109,14 @@ Status Scheduler::CheckRequest(const pb::FollowUpRequest& r) const {
 
 Result<std::string> Scheduler::Submit(const pb::FollowUpRequest& r, Effects* out) {
   SB_RETURN_IF_ERROR(CheckRequest(r));
-  if (const pb::FollowUpTask* existing = Get(r.request_id())) return existing->id();
+  if (const pb::FollowUpTask* existing = Get(r.request_id())) {
+    // Idempotent per caller; another caller's id is not theirs to reuse (nor to learn about).
+    if (existing->request().submitted_by() != r.submitted_by()) {
+      return AlreadyExists("field request_id: " + config::Quote(r.request_id()) +
+                           " is taken by another caller (request ids are per caller)");
+    }
+    return existing->id();
+  }
   const pb::FollowUpConfig& c = settings_.config;
   const int64_t now = clock_->NowMs();
   pb::FollowUpTask task;
@@ -173,6 +180,7 @@ Result<std::string> Scheduler::Submit(const pb::FollowUpRequest& r, Effects* out
   if (incident) {
     pb::FollowUpRequest n;
     n.set_request_id(id + "/incident");
+    n.set_submitted_by(r.submitted_by());
     n.set_kind(pb::FOLLOW_UP_KIND_MANAGEMENT_NOTIFICATION);
     n.set_customer_id(r.customer_id());
     n.set_customer_phone(r.customer_phone());
@@ -404,6 +412,7 @@ void Scheduler::End(pb::FollowUpTask* task, pb::FollowUpState state, std::string
   if (!complaint && r.kind() != pb::FOLLOW_UP_KIND_REPAIR_STAGE) return;
   pb::FollowUpRequest visit;
   visit.set_request_id(task->id() + "/return-visit");
+  visit.set_submitted_by(r.submitted_by());
   visit.set_kind(pb::FOLLOW_UP_KIND_RETURN_VISIT);
   visit.set_return_visit_kind(complaint ? pb::RETURN_VISIT_KIND_COMPLAINT
                                         : pb::RETURN_VISIT_KIND_SURVEY);

@@ -269,7 +269,7 @@ AuthResult CheckActsAs(const Principal& principal, std::string_view agent_id) {
 }
 
 AuthResult CheckFollowUpAccess(const Principal& principal, std::string_view task_id,
-                               std::string_view owner) {
+                               std::string_view owner, std::string_view submitted_by) {
   AuthResult r;
   r.principal = principal;
   if (principal.role == Role::kAgent && principal.agent_id != owner) {
@@ -277,12 +277,21 @@ AuthResult CheckFollowUpAccess(const Principal& principal, std::string_view task
     r.message = "follow-up task " + config::Quote(task_id) + " is not owned by agent " +
                 config::Quote(principal.agent_id) + ": an agent reaches only its own follow-ups";
   }
+  // Tasks created before submitters were recorded (empty) stay reachable by every integrator.
+  if (principal.role == Role::kIntegrator && !submitted_by.empty() &&
+      submitted_by != principal.name) {
+    r.code = AuthCode::kPermissionDenied;
+    r.message = "follow-up task " + config::Quote(task_id) +
+                " was submitted by another caller: an integrator reaches only its own";
+  }
   return r;
 }
 
-AuthResult ScopeFollowUpList(const Principal& principal, std::string* owner) {
+AuthResult ScopeFollowUpList(const Principal& principal, std::string* owner,
+                             std::string* submitted_by) {
   AuthResult r;
   r.principal = principal;
+  if (principal.role == Role::kIntegrator) *submitted_by = principal.name;
   if (principal.role != Role::kAgent) return r;
   if (!owner->empty() && *owner != principal.agent_id) {
     r.code = AuthCode::kPermissionDenied;

@@ -85,10 +85,12 @@ AuthResult CheckActsAs(const Principal& principal, std::string_view agent_id);
 // only the tasks its agent owns (request.owner): it lists, cancels and reports attempts of those;
 // the other roles reach every task. kPermissionDenied otherwise (the message names no customer).
 AuthResult CheckFollowUpAccess(const Principal& principal, std::string_view task_id,
-                               std::string_view owner);
-// The owner filter of a List: an agent's is its own id, whatever it asked (asking for another
-// owner's is kPermissionDenied); the other roles' stays as asked.
-AuthResult ScopeFollowUpList(const Principal& principal, std::string* owner);
+                               std::string_view owner, std::string_view submitted_by);
+// The filters of a List: an agent's owner is its own id, whatever it asked (asking for another
+// owner's is kPermissionDenied); an integrator lists only what it submitted (`*submitted_by` =
+// its name); supervisors and admins list as asked.
+AuthResult ScopeFollowUpList(const Principal& principal, std::string* owner,
+                             std::string* submitted_by);
 
 // SHA-256 of `data` as 64 lower-case hex digits (OpenSSL libcrypto).
 std::string Sha256Hex(std::string_view data);

@@ -43,6 +43,7 @@ struct FollowUpFilter {
   std::string customer_id;                                    // empty = any
   std::string owner;                                          // empty = any
   pb::FollowUpState state = pb::FOLLOW_UP_STATE_UNSPECIFIED;  // UNSPECIFIED = any
+  std::string submitted_by;                                   // empty = any (not indexed)
 };
 
 struct FollowUpPage {

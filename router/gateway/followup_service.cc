@@ -41,9 +41,21 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
     if (!domain.ok()) {
       return ToGrpc(InvalidArgument("field request." + domain.status().message()));
     }
+    // request_id is the caller's idempotency key, not a name any caller may take over: the
+    // shard's scheduler refuses the same id from another caller too (dead letter), this answers
+    // it at once when this node already knows the task.
+    const std::string& id = req->request().request_id();
+    if (parts_.index.loaded()) {
+      auto known = parts_.index.Get(id);
+      if (known && known->task.request().submitted_by() != who.name) {
+        return ToGrpc(AlreadyExists("field request.request_id: " + config::Quote(id) +
+                                    " is taken by another caller (request ids are per caller)"));
+      }
+    }
     pb::RoutingEvent ev;
     ev.set_at_ms(parts_.clock.NowMs());
     *ev.mutable_follow_up()->mutable_submit() = req->request();
+    ev.mutable_follow_up()->mutable_submit()->set_submitted_by(who.name);
     Status st =
         parts_.publisher.Publish(kafka::kContactsTopic, parts_.publisher.PartitionOf(*domain),
                                  req->request().request_id(), ev.SerializeAsString());
@@ -71,7 +83,8 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
     filter.customer_id = req->customer_id();
     filter.owner = req->owner();
     filter.state = req->state();
-    if (AuthResult scope = ScopeFollowUpList(who, &filter.owner); !scope.ok()) {
+    if (AuthResult scope = ScopeFollowUpList(who, &filter.owner, &filter.submitted_by);
+        !scope.ok()) {
       return {grpc::StatusCode::PERMISSION_DENIED, scope.message};
     }
     FollowUpPage page = parts_.index.List(
@@ -91,7 +104,8 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
     if (!admitted.ok()) return admitted;
     auto task = Find(req->task_id());
     if (!task.ok()) return ToGrpc(task.status());
-    if (AuthResult access = CheckFollowUpAccess(who, task->task.id(), task->task.request().owner());
+    if (AuthResult access = CheckFollowUpAccess(who, task->task.id(), task->task.request().owner(),
+                                                task->task.request().submitted_by());
         !access.ok()) {
       return {grpc::StatusCode::PERMISSION_DENIED, access.message};
     }
@@ -130,7 +144,9 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
     auto task = Find(outcome.task_id());
     if (!task.ok()) return ToGrpc(task.status());
     const pb::FollowUpTask& t = task->task;
-    if (AuthResult access = CheckFollowUpAccess(who, t.id(), t.request().owner()); !access.ok()) {
+    if (AuthResult access =
+            CheckFollowUpAccess(who, t.id(), t.request().owner(), t.request().submitted_by());
+        !access.ok()) {
       return {grpc::StatusCode::PERMISSION_DENIED, access.message};
     }
     const uint32_t n = outcome.attempt();

@@ -569,6 +569,10 @@ TEST_F(GatewayTest, TransferHandsTheContactOnWithItsNote) {
     return x.has_decision() && x.decision().type() == pb::DECISION_CONNECTED;
   }));
   auto desk2 = OpenDesk(agents_, &ctx2, "a2", /*ready=*/true);
+  // Routable once its home shard confirmed the login (before, a transfer to it finds it busy).
+  ASSERT_TRUE(ReadUntil(desk2, &u, [](const pb::AgentUpdate& x) {
+    return x.has_decision() && x.decision().reason() == pb::REASON_IDENTITY_CONFIRMED;
+  }));
 
   auto transfer = [&](const std::string& token, const pb::TransferContactRequest& r,
                       pb::TransferContactResponse* resp) {
@@ -906,7 +910,8 @@ class FollowUpServiceTest : public GatewayTest {
     followups_ = pb::FollowUpService::NewStub(channel_);
   }
 
-  grpc::Status Create(const std::string& id, int64_t due_at_ms, const std::string& owner = "a1") {
+  grpc::Status Create(const std::string& id, int64_t due_at_ms, const std::string& owner = "a1",
+                      const std::string& token = kIntegratorToken) {
     pb::CreateFollowUpRequest req;
     auto* f = req.mutable_request();
     f->set_request_id(id);
@@ -917,7 +922,7 @@ class FollowUpServiceTest : public GatewayTest {
     f->set_owner(owner);
     f->set_due_at_ms(due_at_ms);
     grpc::ClientContext ctx;
-    Authorize(&ctx, kIntegratorToken);
+    Authorize(&ctx, token);
     pb::CreateFollowUpResponse resp;
     return followups_->Create(&ctx, req, &resp);
   }
@@ -1037,6 +1042,29 @@ TEST_F(FollowUpServiceTest, AnAgentReachesOnlyItsOwnFollowUps) {
   ASSERT_TRUE(List(pending, &resp).ok());
   ASSERT_EQ(resp.tasks_size(), 1);
   EXPECT_EQ(resp.tasks(0).id(), "cb-4002");
+}
+
+// A request id is the caller's idempotency key: another integrator cannot take it over (its
+// Create is refused, not merged into the first caller's task), list the first caller's tasks
+// (phone numbers) or cancel them.
+TEST_F(FollowUpServiceTest, AnIntegratorReachesOnlyTheFollowUpsItSubmitted) {
+  const int64_t in_an_hour = SystemClock().NowMs() + 3600 * 1000;
+  ASSERT_TRUE(Create("crm-5001", in_an_hour).ok());
+  ASSERT_EQ(Listed("crm-5001").state(), pb::FOLLOW_UP_STATE_PENDING);
+  EXPECT_TRUE(Create("crm-5001", in_an_hour).ok());  // the same caller again: idempotent
+  grpc::Status st = Create("crm-5001", in_an_hour, "a1", kOtherIntegratorToken);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS) << st.error_message();
+  EXPECT_NE(st.error_message().find("request.request_id"), std::string::npos);
+  pb::ListFollowUpsRequest by_customer;
+  by_customer.set_customer_id("cust-9");
+  pb::ListFollowUpsResponse resp;
+  ASSERT_TRUE(List(by_customer, &resp, kOtherIntegratorToken).ok());
+  EXPECT_EQ(resp.tasks_size(), 0);
+  st = Cancel("crm-5001", kOtherIntegratorToken);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+  EXPECT_EQ(Listed("crm-5001").request().submitted_by(),
+            "integrator/" + Sha256Hex(kIntegratorToken).substr(0, 12));
+  EXPECT_TRUE(Cancel("crm-5001").ok());
 }
 
 TEST_F(FollowUpServiceTest, RecordOutcomeOnTheAttemptOut) {

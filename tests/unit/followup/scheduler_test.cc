@@ -119,6 +119,23 @@ TEST_F(SchedulerTest, SameRequestIdNeverCreatesASecondTask) {
   EXPECT_EQ(sched_->size(), 1u);
 }
 
+// Ids are per caller: another caller's request with a taken id is refused, not merged into a
+// task whose customer it does not know.
+TEST_F(SchedulerTest, ARequestIdTakenByAnotherCallerIsRefused) {
+  pb::FollowUpRequest mine = Callback("crm-1");
+  mine.set_submitted_by("integrator/crm");
+  Submit(mine);
+  pb::FollowUpRequest theirs = mine;
+  theirs.set_submitted_by("integrator/other");
+  theirs.set_customer_phone("+8613911111111");
+  Result<std::string> refused = sched_->Submit(theirs, &fx_);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kAlreadyExists);
+  EXPECT_EQ(refused.status().message().find("integrator/crm"), std::string::npos);
+  EXPECT_EQ(sched_->Get("crm-1")->request().customer_phone(), "+8613800000000");
+  EXPECT_EQ(Submit(mine), "crm-1");  // the same caller again: the same task
+}
+
 TEST_F(SchedulerTest, RequestValidationNamesTheField) {
   auto error = [&](pb::FollowUpRequest r) {
     Result<std::string> id = sched_->Submit(r, &fx_);

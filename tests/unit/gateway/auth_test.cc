@@ -141,22 +141,29 @@ TEST(AuthTest, AnAgentActsOnlyAsItself) {
 
 TEST(AuthTest, AnAgentReachesOnlyTheFollowUpsItOwns) {
   Principal agent{Role::kAgent, "a7", "agent/a7"};
-  EXPECT_TRUE(CheckFollowUpAccess(agent, "cb-1", "a7").ok());
-  AuthResult denied = CheckFollowUpAccess(agent, "cb-2", "a8");
+  EXPECT_TRUE(CheckFollowUpAccess(agent, "cb-1", "a7", "crm").ok());
+  AuthResult denied = CheckFollowUpAccess(agent, "cb-2", "a8", "crm");
   EXPECT_EQ(denied.code, AuthCode::kPermissionDenied);
   EXPECT_NE(denied.message.find("cb-2"), std::string::npos) << denied.message;
-  EXPECT_EQ(CheckFollowUpAccess(agent, "cb-3", "").code, AuthCode::kPermissionDenied);
+  EXPECT_EQ(CheckFollowUpAccess(agent, "cb-3", "", "").code, AuthCode::kPermissionDenied);
   Principal integrator{Role::kIntegrator, "", "crm"};
-  EXPECT_TRUE(CheckFollowUpAccess(integrator, "cb-2", "a8").ok());
+  EXPECT_TRUE(CheckFollowUpAccess(integrator, "cb-2", "a8", "crm").ok());
+  // An integrator reaches the tasks it submitted (and those from before submitters were kept).
+  EXPECT_EQ(CheckFollowUpAccess(integrator, "cb-4", "a8", "billing").code,
+            AuthCode::kPermissionDenied);
+  EXPECT_TRUE(CheckFollowUpAccess(integrator, "cb-5", "a8", "").ok());
+  Principal admin{Role::kAdmin, "", "admin"};
+  EXPECT_TRUE(CheckFollowUpAccess(admin, "cb-4", "a8", "billing").ok());
 
-  std::string owner;
-  ASSERT_TRUE(ScopeFollowUpList(agent, &owner).ok());
+  std::string owner, submitted_by;
+  ASSERT_TRUE(ScopeFollowUpList(agent, &owner, &submitted_by).ok());
   EXPECT_EQ(owner, "a7");  // an agent's List is of its own tasks, asked or not
   owner = "a8";
-  EXPECT_EQ(ScopeFollowUpList(agent, &owner).code, AuthCode::kPermissionDenied);
+  EXPECT_EQ(ScopeFollowUpList(agent, &owner, &submitted_by).code, AuthCode::kPermissionDenied);
   owner.clear();
-  ASSERT_TRUE(ScopeFollowUpList(integrator, &owner).ok());
+  ASSERT_TRUE(ScopeFollowUpList(integrator, &owner, &submitted_by).ok());
   EXPECT_TRUE(owner.empty());
+  EXPECT_EQ(submitted_by, "crm");  // an integrator's List is of what it submitted
 }
 
 TEST(AuthTest, GeneratedAdminTokenIsPrivateAndReused) {
