@@ -29,7 +29,9 @@ class AgentServiceImpl final : public pb::AgentService::Service {
     Principal who;
     grpc::Status gate = parts_.admission.Gate(ctx, kSessionMethod, &who);
     if (!gate.ok()) return gate;
-    auto slot = parts_.limits.Open(who.name, CallerLimits::Stream::kDesk);
+    auto slot =
+        parts_.limits.Open(who.name, who.role == Role::kAgent ? CallerLimits::Stream::kDesk
+                                                              : CallerLimits::Stream::kProxyDesk);
     if (!slot.ok()) return ToGrpc(slot.status());
     if (parts_.desks.draining()) return Draining();
     pb::AgentRequest req;

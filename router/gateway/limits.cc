@@ -6,18 +6,42 @@
 
 namespace sb::gateway {
 
+std::map<std::string, int>& CallerLimits::OpenOf(Stream kind) {
+  switch (kind) {
+    case Stream::kDesk:
+      return desks_;
+    case Stream::kProxyDesk:
+      return proxy_desks_;
+    case Stream::kWatch:
+      break;
+  }
+  return watches_;
+}
+
+int CallerLimits::MaxOf(Stream kind) const {
+  switch (kind) {
+    case Stream::kDesk:
+      return options_.max_desk_sessions;
+    case Stream::kProxyDesk:
+      return options_.max_proxy_desk_sessions;
+    case Stream::kWatch:
+      break;
+  }
+  return options_.max_watch_streams;
+}
+
 Result<std::unique_ptr<CallerLimits::Slot>> CallerLimits::Open(const std::string& caller,
                                                                Stream kind) {
   absl::MutexLock lock(&mu_);
-  const bool desk = kind == Stream::kDesk;
-  std::map<std::string, int>& open = desk ? desks_ : watches_;
-  const int max = desk ? options_.max_desk_sessions : options_.max_watch_streams;
+  std::map<std::string, int>& open = OpenOf(kind);
+  const int max = MaxOf(kind);
   int& n = open[caller];
   if (n >= max) {
     if (n == 0) open.erase(caller);
-    return ResourceExhausted(std::string(desk ? "desktop sessions" : "Watch streams") +
-                             ": this caller has " + std::to_string(max) +
-                             " open, the most allowed per token; close one first");
+    return ResourceExhausted(
+        std::string(kind == Stream::kWatch ? "Watch streams" : "desktop sessions") +
+        ": this caller has " + std::to_string(max) +
+        " open, the most allowed per token; close one first");
   }
   ++n;
   return std::make_unique<Slot>(this, caller, kind);
@@ -25,7 +49,7 @@ Result<std::unique_ptr<CallerLimits::Slot>> CallerLimits::Open(const std::string
 
 void CallerLimits::Release(const std::string& caller, Stream kind) {
   absl::MutexLock lock(&mu_);
-  std::map<std::string, int>& open = kind == Stream::kDesk ? desks_ : watches_;
+  std::map<std::string, int>& open = OpenOf(kind);
   auto it = open.find(caller);
   if (it != open.end() && --it->second <= 0) open.erase(it);
 }
@@ -60,14 +84,16 @@ Status CallerLimits::AllowReport(const std::string& caller, int64_t now_ms) {
 
 int CallerLimits::open(const std::string& caller, Stream kind) const {
   absl::MutexLock lock(&mu_);
-  const std::map<std::string, int>& open = kind == Stream::kDesk ? desks_ : watches_;
+  const std::map<std::string, int>& open = kind == Stream::kDesk        ? desks_
+                                           : kind == Stream::kProxyDesk ? proxy_desks_
+                                                                        : watches_;
   auto it = open.find(caller);
   return it == open.end() ? 0 : it->second;
 }
 
 size_t CallerLimits::callers() const {
   absl::MutexLock lock(&mu_);
-  return desks_.size() + watches_.size() + reports_.size();
+  return desks_.size() + proxy_desks_.size() + watches_.size() + reports_.size();
 }
 
 }  // namespace sb::gateway

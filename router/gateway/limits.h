@@ -16,7 +16,9 @@
 namespace sb::gateway {
 
 struct CallerLimitsOptions {
-  int max_desk_sessions = 4;    // an agent's desktop reconnecting, a second screen
+  int max_desk_sessions = 4;  // an agent token's: its desktop reconnecting, a second screen
+  // Other roles' (a CTI server or softphone proxy holding every agent's desktop).
+  int max_proxy_desk_sessions = 10000;
   int max_watch_streams = 256;  // an integrator following its open contacts
   double report_per_s = 0.2;    // one Report every 5 s on average...
   double report_burst = 3;      // ...and this many at once
@@ -24,7 +26,8 @@ struct CallerLimitsOptions {
 
 class CallerLimits {
  public:
-  enum class Stream { kDesk, kWatch };
+  // kDesk: an agent token's desktop sessions; kProxyDesk: another role's.
+  enum class Stream { kDesk, kProxyDesk, kWatch };
 
   explicit CallerLimits(CallerLimitsOptions options) : options_(options) {}
 
@@ -65,7 +68,11 @@ class CallerLimits {
 
   const CallerLimitsOptions options_;
   mutable absl::Mutex mu_;
+  std::map<std::string, int>& OpenOf(Stream kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int MaxOf(Stream kind) const;
+
   std::map<std::string, int> desks_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, int> proxy_desks_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, int> watches_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Bucket> reports_ ABSL_GUARDED_BY(mu_);
 };

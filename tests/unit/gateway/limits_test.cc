@@ -26,6 +26,10 @@ TEST(CallerLimitsTest, StreamsPerCallerAreCappedAndFreedWhenClosed) {
   EXPECT_TRUE(limits.Open("integrator/b", Stream::kWatch).ok());
   auto desk = limits.Open("integrator/a", Stream::kDesk);
   EXPECT_TRUE(desk.ok());
+  // A proxy (another role's desktops for many agents) has its own, larger allowance.
+  std::vector<std::unique_ptr<CallerLimits::Slot>> proxied;
+  for (int i = 0; i < 5; ++i) proxied.push_back(std::move(*limits.Open("cti", Stream::kProxyDesk)));
+  EXPECT_EQ(limits.open("cti", Stream::kProxyDesk), 5);
   held.pop_back();  // one closed: one more may open
   EXPECT_EQ(limits.open("integrator/a", Stream::kWatch), 2);
   EXPECT_TRUE(limits.Open("integrator/a", Stream::kWatch).ok());
