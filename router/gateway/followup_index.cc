@@ -68,7 +68,7 @@ FollowUpIndex::Applied FollowUpIndex::Apply(std::string_view key,
           Unindex(it->second);
           tasks_.erase(it);
         }
-        removed_epoch_[std::string(key)] = epoch;
+        Remember(key, epoch);
         result = Applied::kDeleted;
       }
     } else {
@@ -104,6 +104,33 @@ FollowUpIndex::Applied FollowUpIndex::Apply(std::string_view key,
   }
   changed_.SignalAll();
   return result;
+}
+
+void FollowUpIndex::Remember(std::string_view key, uint64_t epoch) {
+  auto [it, fresh] = removed_epoch_.insert_or_assign(std::string(key), epoch);
+  if (fresh) removed_order_.push_back(it->first);
+  while (removed_order_.size() > kMaxRemembered) {
+    removed_epoch_.erase(removed_order_.front());
+    removed_order_.pop_front();
+  }
+}
+
+size_t FollowUpIndex::Prune(int64_t now_ms) {
+  absl::MutexLock lock(&mu_);
+  size_t forgotten = 0;
+  for (auto it = tasks_.begin(); it != tasks_.end();) {
+    const pb::FollowUpTask& t = it->second.task;
+    if (t.ended_at_ms() == 0 || t.ended_at_ms() > now_ms - ended_ttl_ms_) {
+      ++it;
+      continue;
+    }
+    // A stale owner's record of the task read later stays out (as after a tombstone).
+    Remember(it->first, it->second.epoch + 1);
+    Unindex(it->second);
+    it = tasks_.erase(it);
+    ++forgotten;
+  }
+  return forgotten;
 }
 
 void FollowUpIndex::ExpectEnd(int32_t partition, int64_t low, int64_t high) {

@@ -8,11 +8,17 @@
 // record read last. A stale owner's record never replaces a newer owner's. A tombstone (no value)
 // removes the task unless it carries an older epoch than the record kept.
 //
-// Threads: thread-safe. Apply()/ExpectEnd() from the I/O thread; the rest from any thread.
+// Bounded: an ended task (DONE, CANCELLED, EXPIRED, ESCALATED...) leaves the index
+// `ended_ttl_ms` after it ended (Prune), and the memory of removed tasks (for stale records read
+// after a tombstone) keeps the newest kMaxRemembered ids. What the index forgot, List no longer
+// shows and Cancel/RecordOutcome answer NOT_FOUND for; the shard still holds the task.
+//
+// Threads: thread-safe. Apply()/ExpectEnd()/Prune() from the I/O thread; the rest from any.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -57,6 +63,13 @@ bool ValidFollowUpPageToken(std::string_view token);
 class FollowUpIndex {
  public:
   enum class Applied { kKept, kOlder, kDeleted, kMalformed };
+  static constexpr int64_t kDefaultEndedTtlMs = 7 * 24 * 3600 * 1000LL;
+  static constexpr size_t kMaxRemembered = 100000;
+
+  explicit FollowUpIndex(int64_t ended_ttl_ms = kDefaultEndedTtlMs) : ended_ttl_ms_(ended_ttl_ms) {}
+
+  // Forgets the tasks that ended `ended_ttl_ms` or longer before `now_ms`; returns how many.
+  size_t Prune(int64_t now_ms) ABSL_LOCKS_EXCLUDED(mu_);
 
   // One record of sb.followups. `header_epoch`: the record's sb-epoch header (tombstones carry
   // their epoch only there). kMalformed (counted, nothing changes) when the value does not parse
@@ -93,6 +106,10 @@ class FollowUpIndex {
   const IndexedTask* Find(std::string_view task_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Unindex(const IndexedTask& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Index(const IndexedTask& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Remembers that `key` was removed at `epoch` (bounded: the oldest memories go first).
+  void Remember(std::string_view key, uint64_t epoch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const int64_t ended_ttl_ms_;
 
   mutable absl::Mutex mu_;
   // Signalled after every Apply(): WaitFor() looks at its task again, on its own thread (`done`
@@ -104,8 +121,9 @@ class FollowUpIndex {
   std::map<int, std::set<std::string>> by_state_ ABSL_GUARDED_BY(mu_);
   // Last tombstone epoch per removed task, so an older record read after it stays out.
   std::map<std::string, uint64_t, std::less<>> removed_epoch_ ABSL_GUARDED_BY(mu_);
-  std::map<int32_t, int64_t> end_ ABSL_GUARDED_BY(mu_);   // partition -> offset to reach
-  std::map<int32_t, int64_t> next_ ABSL_GUARDED_BY(mu_);  // partition -> next offset read
+  std::deque<std::string> removed_order_ ABSL_GUARDED_BY(mu_);  // oldest memory first
+  std::map<int32_t, int64_t> end_ ABSL_GUARDED_BY(mu_);         // partition -> offset to reach
+  std::map<int32_t, int64_t> next_ ABSL_GUARDED_BY(mu_);        // partition -> next offset read
   uint64_t malformed_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t older_ignored_ ABSL_GUARDED_BY(mu_) = 0;
 };

@@ -307,6 +307,7 @@ void Gateway::Impl::IoLoop() {
     if (MonotonicMs() - last_prune >= 1000) {
       last_prune = MonotonicMs();
       book_.Prune(clock_.NowMs());
+      followups_.Prune(clock_.NowMs());
     }
   }
   // Stopping: what was handed over gets its chance to be acknowledged; the rest fails.

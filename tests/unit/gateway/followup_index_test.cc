@@ -141,6 +141,35 @@ TEST_F(FollowUpIndexTest, TombstonesRemoveUnlessOlder) {
   EXPECT_EQ(index_.size(), 1u);
 }
 
+// Bounded memory: ended tasks leave the index a TTL after they ended (a stale owner's record of
+// one read later stays out); open tasks stay however old.
+TEST(FollowUpIndexBoundTest, EndedTasksAreForgottenAfterTheirTtl) {
+  constexpr int64_t kTtl = 1000;
+  FollowUpIndex index(kTtl);
+  auto record = [](const std::string& id, pb::FollowUpState state, int64_t ended_at_ms) {
+    pb::FollowUpTaskRecord r;
+    r.set_shard(1);
+    r.set_epoch(2);
+    r.mutable_task()->set_id(id);
+    r.mutable_task()->mutable_request()->set_customer_id("c1");
+    r.mutable_task()->set_state(state);
+    r.mutable_task()->set_ended_at_ms(ended_at_ms);
+    return r.SerializeAsString();
+  };
+  int64_t offset = 0;
+  index.Apply("done", record("done", pb::FOLLOW_UP_STATE_DONE, 5000), 2, 1, offset++);
+  index.Apply("open", record("open", pb::FOLLOW_UP_STATE_PENDING, 0), 2, 1, offset++);
+  EXPECT_EQ(index.Prune(5999), 0u);
+  EXPECT_EQ(index.Prune(6000), 1u);
+  EXPECT_FALSE(index.Get("done"));
+  EXPECT_TRUE(index.Get("open"));
+  EXPECT_EQ(index.List(Filter("c1", "", pb::FOLLOW_UP_STATE_UNSPECIFIED), 10, "").tasks.size(), 1u);
+  EXPECT_EQ(index.Apply("done", record("done", pb::FOLLOW_UP_STATE_FIRING, 0), 2, 1, 0),
+            Applied::kOlder);
+  EXPECT_EQ(index.Prune(1'000'000'000), 0u);
+  EXPECT_EQ(index.size(), 1u);
+}
+
 TEST_F(FollowUpIndexTest, MalformedRecordsChangeNothing) {
   EXPECT_EQ(index_.Apply("t1", std::string("\xff\xff garbage"), 1, 1, 0), Applied::kMalformed);
   EXPECT_EQ(index_.Apply("t1", Record("t2", "c1", "", pb::FOLLOW_UP_STATE_PENDING, 1), 1, 1, 1),
