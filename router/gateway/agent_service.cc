@@ -27,6 +27,8 @@ class AgentServiceImpl final : public pb::AgentService::Service {
       grpc::ServerContext* ctx,
       grpc::ServerReaderWriter<pb::AgentUpdate, pb::AgentRequest>* stream) override {
     Principal who;
+    // Before the gate: a reload between the two is seen by the loop below.
+    uint64_t tokens_seen = parts_.admission.tokens_generation();
     grpc::Status gate = parts_.admission.Gate(ctx, kSessionMethod, &who);
     if (!gate.ok()) return gate;
     auto slot =
@@ -95,7 +97,6 @@ class AgentServiceImpl final : public pb::AgentService::Service {
       }
       desk->Close();
     });
-    uint64_t tokens_seen = parts_.admission.tokens_generation();
     grpc::Status revoked;
     while (true) {
       std::deque<pb::AgentUpdate> batch;

@@ -63,9 +63,17 @@ void ContactBook::Evict() {
 
 void ContactBook::OnArrived(const pb::Contact& contact, int64_t at_ms) {
   absl::MutexLock lock(&mu_);
-  if (entries_.count(contact.id())) return;
-  Entry& e = Touch(contact.id());
   auto by = contact.attributes().find(kSubmittedByAttribute);
+  if (auto known = entries_.find(contact.id()); known != entries_.end()) {
+    // Known from a decision read first (another topic): only who submitted it is news.
+    if (!known->second.arrival_seen && by != contact.attributes().end()) {
+      known->second.submitted_by = by->second;
+    }
+    known->second.arrival_seen = true;
+    return;
+  }
+  Entry& e = Touch(contact.id());
+  e.arrival_seen = true;
   if (by != contact.attributes().end()) e.submitted_by = by->second;
   e.status.set_queue(contact.queue());
   e.status.set_state(pb::CONTACT_STATE_WAITING);
@@ -75,7 +83,7 @@ void ContactBook::OnArrived(const pb::Contact& contact, int64_t at_ms) {
 bool ContactBook::SubmittedBy(const std::string& contact_id, const std::string& caller) const {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find(contact_id);
-  return it != entries_.end() &&
+  return it != entries_.end() && it->second.arrival_seen &&
          (it->second.submitted_by.empty() || it->second.submitted_by == caller);
 }
 

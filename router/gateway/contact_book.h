@@ -45,8 +45,9 @@ class ContactBook {
   // A contact entered the cluster (a ContactArrived on sb.contacts, or this gateway's own Submit
   // once acknowledged). A contact already known is left as it is.
   void OnArrived(const pb::Contact& contact, int64_t at_ms) ABSL_LOCKS_EXCLUDED(mu_);
-  // Whether the contact was submitted by `caller`, or by no named caller (a follow-up attempt
-  // the shards made). False for a contact not (or no more) known.
+  // Whether the contact was submitted by `caller`, or by no named caller. False for a contact
+  // not (or no more) known, and for one known only from decisions (its arrival not read: who
+  // submitted it is unknown, so no integrator may reach it).
   bool SubmittedBy(const std::string& contact_id, const std::string& caller) const
       ABSL_LOCKS_EXCLUDED(mu_);
   // Customer- or integrator-side ends, as published on sb.contacts. Applied only where the engine
@@ -76,7 +77,8 @@ class ContactBook {
  private:
   struct Entry {
     pb::ContactStatus status;
-    std::string submitted_by;  // kSubmittedByAttribute of its arrival; empty: the shards' own
+    std::string submitted_by;   // kSubmittedByAttribute of its arrival; empty: no named caller
+    bool arrival_seen = false;  // its ContactArrived was read (submitted_by is known)
     uint64_t version = 0;
     uint64_t seq = 0;  // position in by_seq_
     std::optional<pb::Decision> decision;

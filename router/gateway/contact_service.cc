@@ -132,6 +132,7 @@ class ContactServiceImpl final : public pb::ContactService::Service {
   grpc::Status Watch(grpc::ServerContext* ctx, const pb::WatchContactRequest* req,
                      grpc::ServerWriter<pb::ContactUpdate>* writer) override {
     Principal who;
+    uint64_t tokens_seen = parts_.admission.tokens_generation();  // before the gate, as Session
     grpc::Status admitted =
         parts_.admission.Admit(ctx, "/switchboard.v1.ContactService/Watch", *req, &who);
     if (!admitted.ok()) return admitted;
@@ -146,7 +147,6 @@ class ContactServiceImpl final : public pb::ContactService::Service {
     FillEstimate(update.mutable_status());
     if (!writer->Write(update)) return grpc::Status::OK;
     pb::ContactState state = first->status.state();
-    uint64_t tokens_seen = parts_.admission.tokens_generation();
     while (!IsFinal(state)) {
       if (ctx->IsCancelled() || parts_.publisher.stopping()) return grpc::Status::CANCELLED;
       if (parts_.admission.tokens_generation() != tokens_seen) {  // the token file was reloaded

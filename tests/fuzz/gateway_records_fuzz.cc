@@ -101,7 +101,9 @@ class GatewayReader {
       case pb::RoutingEvent::kContactArrived: {
         const pb::Contact& c = ev.contact_arrived().contact();
         id = c.id();
-        if (!book_.Get(id)) {  // the first arrival of a contact says who submitted it
+        // The first arrival of a contact says who submitted it (also when a decision about it
+        // was read first).
+        if (!submitted_by_.count(id)) {
           auto by = c.attributes().find(gw::kSubmittedByAttribute);
           submitted_by_[id] = by == c.attributes().end() ? "" : by->second;
         }

@@ -104,6 +104,27 @@ TEST(ContactBookTest, RepeatedDecisionIsNotAChange) {
   EXPECT_EQ(book.Get("c1")->state(), pb::CONTACT_STATE_OFFERED);
 }
 
+// Who submitted a contact is known from its arrival only: a contact known from a decision read
+// first (sb.assignments before sb.contacts) is no integrator's until its arrival is read, and then
+// only its submitter's.
+TEST(ContactBookTest, AContactIsReachableByItsSubmitterOnlyOnceItsArrivalIsRead) {
+  ContactBook book;
+  book.OnDecision(Decide(pb::DECISION_OFFER, "c1", "a1", 1, 1100));
+  ASSERT_TRUE(book.Get("c1"));
+  EXPECT_FALSE(book.SubmittedBy("c1", "integrator/other"));
+  EXPECT_FALSE(book.SubmittedBy("c1", "integrator/crm"));
+  pb::Contact arrived = NewContact("c1");
+  (*arrived.mutable_attributes())[kSubmittedByAttribute] = "integrator/crm";
+  book.OnArrived(arrived, 1000);
+  EXPECT_TRUE(book.SubmittedBy("c1", "integrator/crm"));
+  EXPECT_FALSE(book.SubmittedBy("c1", "integrator/other"));
+  EXPECT_EQ(book.Get("c1")->state(), pb::CONTACT_STATE_OFFERED);  // the arrival changes no state
+  // A later arrival record with another submitter (a crafted one) changes nothing.
+  (*arrived.mutable_attributes())[kSubmittedByAttribute] = "integrator/other";
+  book.OnArrived(arrived, 1200);
+  EXPECT_FALSE(book.SubmittedBy("c1", "integrator/other"));
+}
+
 TEST(ContactBookTest, WithdrawAndExpireEndTheContact) {
   ContactBook book;
   book.OnArrived(NewContact("c1"), 1000);
