@@ -50,6 +50,8 @@ class AgentServiceImpl final : public pb::AgentService::Service {
     }
     AuthResult as = CheckActsAs(who, req.login().agent().id());
     if (!as.ok()) return {grpc::StatusCode::PERMISSION_DENIED, as.message};
+    AuthResult granted = CheckAgentProfile(who, req.login().agent());
+    if (!granted.ok()) return {grpc::StatusCode::PERMISSION_DENIED, granted.message};
     const pb::Agent agent = req.login().agent();
     if (auto other = LoggedInElsewhere(parts_.agents.Agents(), agent)) {
       return {grpc::StatusCode::FAILED_PRECONDITION,

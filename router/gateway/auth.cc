@@ -17,6 +17,8 @@
 #include "common/config/text.h"
 
 namespace sb::gateway {
+namespace pb = ::switchboard::v1;
+
 namespace {
 
 constexpr std::string_view kBearer = "Bearer ";
@@ -110,6 +112,52 @@ Status WritePrivateFile(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
+// `profile: {domains: [d00], skills: {general: 3}, capacity_units: 100}` of an agent token.
+Result<AgentProfile> ParseProfile(const YAML::Node& node, const std::string& at) {
+  if (!node.IsMap()) return InvalidArgument(at + ": expected {domains, skills, capacity_units}");
+  AgentProfile p;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.Scalar();
+    if (key != "domains" && key != "skills" && key != "capacity_units") {
+      return InvalidArgument(at + "." + config::Printable(key) + ": unknown field");
+    }
+  }
+  if (const YAML::Node d = node["domains"]; d) {
+    if (!d.IsSequence()) return InvalidArgument(at + ".domains: expected a list of domain names");
+    for (size_t i = 0; i < d.size(); ++i) {
+      if (!d[i].IsScalar() || !config::ValidNameChars(d[i].Scalar())) {
+        return InvalidArgument(config::Field(at + ".domains", static_cast<int>(i)) +
+                               ": not a domain name");
+      }
+      p.domains.insert(d[i].Scalar());
+    }
+  }
+  const YAML::Node skills = node["skills"];
+  if (!skills || !skills.IsMap()) {
+    return InvalidArgument(at + ".skills: required, {skill: highest proficiency 1..5, ...}");
+  }
+  for (const auto& kv : skills) {
+    const std::string skill = kv.first.Scalar();
+    const std::string level = kv.second.IsScalar() ? kv.second.Scalar() : "";
+    if (!config::ValidNameChars(skill)) {
+      return InvalidArgument(at + ".skills: " + config::Quote(skill) + " is not a skill name");
+    }
+    if (level.size() != 1 || level[0] < '1' || level[0] > '5') {
+      return InvalidArgument(at + ".skills." + skill + ": a proficiency 1..5");
+    }
+    p.skills[skill] = static_cast<uint32_t>(level[0] - '0');
+  }
+  if (const YAML::Node c = node["capacity_units"]; c) {
+    const std::string v = c.IsScalar() ? c.Scalar() : "";
+    if (v.empty() || v.size() > 5 || v.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(v) > 10000) {
+      return InvalidArgument(at + ".capacity_units: 0..10000");
+    }
+    p.max_capacity_units = static_cast<uint32_t>(std::stoul(v));
+  }
+  return p;
+}
+
 }  // namespace
 
 std::string_view RoleName(Role role) {
@@ -146,7 +194,8 @@ Result<TokenTable> TokenTable::ParseYaml(const YAML::Node& root) {
     if (!e.IsMap()) return InvalidArgument(at + ": expected {sha256, role, agent_id}");
     for (const auto& kv : e) {
       const std::string key = kv.first.Scalar();
-      if (key != "sha256" && key != "role" && key != "agent_id" && key != "name") {
+      if (key != "sha256" && key != "role" && key != "agent_id" && key != "name" &&
+          key != "profile") {
         return InvalidArgument(at + "." + config::Printable(key) + ": unknown field");
       }
     }
@@ -177,6 +226,12 @@ Result<TokenTable> TokenTable::ParseYaml(const YAML::Node& root) {
       entry.principal.agent_id = agent;
     } else if (!agent.empty()) {
       return InvalidArgument(at + ".agent_id: only for role agent");
+    }
+    if (e["profile"]) {
+      if (*role != Role::kAgent) return InvalidArgument(at + ".profile: only for role agent");
+      auto profile = ParseProfile(e["profile"], at + ".profile");
+      if (!profile.ok()) return profile.status();
+      entry.principal.profile = std::move(*profile);
     }
     const std::string name = e["name"] && e["name"].IsScalar() ? e["name"].Scalar() : "";
     if (name.size() > kMaxAgentIdChars || !NoControlCharacters(name)) {
@@ -264,6 +319,44 @@ AuthResult CheckActsAs(const Principal& principal, std::string_view agent_id) {
     r.code = AuthCode::kPermissionDenied;
     r.message = "agent " + config::Quote(principal.agent_id) + " may not act as agent " +
                 config::Quote(agent_id);
+  }
+  return r;
+}
+
+size_t TokenTable::agents_without_profile() const {
+  size_t n = 0;
+  for (const Entry& e : entries_) n += e.principal.role == Role::kAgent && !e.principal.profile;
+  return n;
+}
+
+AuthResult CheckAgentProfile(const Principal& principal, const pb::Agent& agent) {
+  AuthResult r;
+  r.principal = principal;
+  if (principal.role != Role::kAgent || !principal.profile) return r;
+  const AgentProfile& p = *principal.profile;
+  auto deny = [&](const std::string& message) {
+    r.code = AuthCode::kPermissionDenied;
+    r.message = message + " (agent " + config::Quote(principal.agent_id) +
+                "'s profile in the token file; an administrator changes it)";
+    return r;
+  };
+  if (!p.domains.empty() && !p.domains.count(agent.domain())) {
+    return deny("login.agent.domain: " + config::Quote(agent.domain()) + " is not allowed");
+  }
+  for (int i = 0; i < agent.skills_size(); ++i) {
+    const auto& s = agent.skills(i);
+    auto it = p.skills.find(s.skill());
+    const std::string at = "login.agent.skills[" + std::to_string(i) + "]: ";
+    if (it == p.skills.end())
+      return deny(at + "skill " + config::Quote(s.skill()) + " not granted");
+    if (s.proficiency() > it->second) {
+      return deny(at + "proficiency " + std::to_string(s.proficiency()) + " in " +
+                  config::Quote(s.skill()) + " above the granted " + std::to_string(it->second));
+    }
+  }
+  if (agent.capacity_units() > p.max_capacity_units) {
+    return deny("login.agent.capacity_units: " + std::to_string(agent.capacity_units()) +
+                " above the granted " + std::to_string(p.max_capacity_units));
   }
   return r;
 }

@@ -8,11 +8,15 @@
 // Threads: a TokenTable is immutable after Parse/Load; any thread may call it concurrently.
 #pragma once
 
+#include <map>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "switchboard/v1/agent.pb.h"
 
 namespace YAML {
 class Node;
@@ -24,12 +28,23 @@ enum class Role { kAgent, kSupervisor, kIntegrator, kAdmin };
 
 std::string_view RoleName(Role role);
 
+// What an agent token may log in with (the token file's `profile`, set by whoever administers
+// tokens): an agent does not grant itself skills, domains or capacity.
+struct AgentProfile {
+  std::set<std::string> domains;           // routing domains it may serve; empty: any
+  std::map<std::string, uint32_t> skills;  // skill -> the highest proficiency it may claim
+  uint32_t max_capacity_units = 0;         // 0: the configured default only (0 at login)
+};
+
 struct Principal {
   Role role = Role::kAgent;
   std::string agent_id;  // set for role agent only: the one agent it may act as
   // The caller's stable name: the namespace of its idempotency keys (contact ids derive from it).
   // From the token entry's `name`; default: the role name (agents: "agent/<agent_id>").
   std::string name;
+  // Role agent: what its logins are checked against; unset: the agent declares its own skills
+  // (warned about when the token file is loaded).
+  std::optional<AgentProfile> profile;
 };
 
 // Why a call is refused; kOk means allowed.
@@ -46,7 +61,9 @@ class TokenTable {
  public:
   // Parses a token file:
   //   tokens:
-  //     - {sha256: <64 hex>, role: agent|supervisor|integrator|admin, agent_id: <id>, name: <n>}
+  //     - {sha256: <64 hex>, role: agent|supervisor|integrator|admin, agent_id: <id>, name: <n>,
+  //        profile: {domains: [<domain>...], skills: {<skill>: <1..5>...}, capacity_units: <n>}}
+  // `profile` (role agent only): what its desktop logins may claim (AgentProfile).
   // agent_id is required for role agent and refused for the others. `name` (optional, at most 128
   // characters) names the caller (default: "agent/<agent_id>", else "<role>/<12 hex digits of the
   // hash>"); two integrators sharing a name share idempotency keys and contacts. Errors
@@ -59,6 +76,8 @@ class TokenTable {
   // kUnauthenticated when missing, malformed or unknown.
   AuthResult Authenticate(std::string_view authorization) const;
   size_t size() const { return entries_.size(); }
+  // Agent tokens without a profile (their agents declare their own skills at login).
+  size_t agents_without_profile() const;
 
  private:
   static Result<TokenTable> ParseYaml(const YAML::Node& root);
@@ -84,6 +103,11 @@ AuthResult CheckActsAs(const Principal& principal, std::string_view agent_id);
 // Follow-up tasks carry customers' personal data (phone, surname, notes): an agent token reaches
 // only the tasks its agent owns (request.owner): it lists, cancels and reports attempts of those;
 // the other roles reach every task. kPermissionDenied otherwise (the message names no customer).
+// Whether `principal` may log `agent` in with the skills, domain and capacity it asks for: an
+// agent token with a profile only within it (kPermissionDenied naming the field); other roles
+// (a supervisor, a CTI proxy) and agent tokens without a profile as asked.
+AuthResult CheckAgentProfile(const Principal& principal, const ::switchboard::v1::Agent& agent);
+
 AuthResult CheckFollowUpAccess(const Principal& principal, std::string_view task_id,
                                std::string_view owner, std::string_view submitted_by);
 // The filters of a List: an agent's owner is its own id, whatever it asked (asking for another

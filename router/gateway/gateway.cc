@@ -72,6 +72,7 @@ Status Gateway::Impl::Init() {
   if (!options_.no_auth) {
     auto loaded = TokenTable::LoadFile(options_.tokens_file);
     if (!loaded.ok()) return InvalidArgument("--auth-tokens: " + loaded.status().message());
+    WarnOfSelfDeclaredSkills(*loaded);
     tokens = std::move(*loaded);
   }
   admission_.emplace(std::move(tokens), validator_);
@@ -97,6 +98,16 @@ Status Gateway::Impl::Init() {
   return Status::Ok();
 }
 
+void Gateway::Impl::WarnOfSelfDeclaredSkills(const TokenTable& tokens) const {
+  if (const size_t n = tokens.agents_without_profile(); n > 0) {
+    SB_LOG_WARN("gateway",
+                "gateway %s: %zu agent tokens have no profile: those agents log in with the "
+                "skills, domain and capacity they declare themselves (give each a `profile` in "
+                "the token file)\n",
+                options_.node_id.c_str(), n);
+  }
+}
+
 Result<size_t> Gateway::Impl::ReloadTokens() {
   if (options_.no_auth) return FailedPrecondition("--no-auth: there is no token file to reload");
   auto loaded = TokenTable::LoadFile(options_.tokens_file);
@@ -105,6 +116,7 @@ Result<size_t> Gateway::Impl::ReloadTokens() {
                            " (the tokens loaded before stay in force)");
   }
   const size_t n = loaded->size();
+  WarnOfSelfDeclaredSkills(*loaded);
   SB_RETURN_IF_ERROR(admission_->ReplaceTokens(std::move(*loaded)));
   return n;
 }

@@ -52,6 +52,7 @@ class Gateway::Impl {
   Status Init();
   void Stop();
   Result<size_t> ReloadTokens();
+  void WarnOfSelfDeclaredSkills(const TokenTable& tokens) const;
   bool KnowsToken(std::string_view token) const { return admission_->KnowsToken(token); }
   int port() const { return port_; }
   std::string address() const;

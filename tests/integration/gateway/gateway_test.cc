@@ -1528,5 +1528,30 @@ TEST_F(GatewayTest, ACallerGetsAtMostItsShareOfStreamsAndReports) {
   first_ctx.TryCancel();
 }
 
+// An agent does not grant itself skills: with a profile in the token file, a desktop login
+// claiming more is refused before anything is published.
+TEST_F(GatewayTest, ADesktopLoginClaimingSkillsBeyondItsProfileIsRefused) {
+  std::ostringstream tokens;
+  tokens << "tokens:\n"
+         << "  - {sha256: " << Sha256Hex(kAgentToken) << ", role: agent, agent_id: a1,\n"
+         << "     profile: {domains: [d00], skills: {general: 2}}}\n";
+  WriteAll(dir_.path() / "tokens.yaml", tokens.str());
+  StartGateway(Options());
+  grpc::ClientContext ctx;
+  Authorize(&ctx, kAgentToken);
+  auto desk = agents_->Session(&ctx);
+  desk->Write(DeskLogin("a1", true));  // general at proficiency 3
+  pb::AgentUpdate u;
+  EXPECT_FALSE(desk->Read(&u));
+  grpc::Status refused = desk->Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("login.agent.skills[0]"), std::string::npos)
+      << refused.error_message();
+  for (const auto& rec :
+       kafka_.ReadPartition(kafka::kAgentEventsTopic, kafka::PartitionFor("d00", kPartitions))) {
+    ADD_FAILURE() << "a refused login was published: " << rec.key;
+  }
+}
+
 }  // namespace
 }  // namespace sb::gateway

@@ -13,6 +13,8 @@
 namespace sb::gateway {
 namespace {
 
+namespace pb = ::switchboard::v1;
+
 using ::sb::testing::ReadAll;
 using ::sb::testing::TempDir;
 
@@ -131,28 +133,84 @@ TEST(AuthTest, RoleTable) {
   EXPECT_TRUE(Authorize(*t, "Bearer admin-secret", apply).ok());
 }
 
+// Skills are granted, not claimed: an agent token with a profile logs in only within it.
+TEST(AuthTest, AnAgentLogsInOnlyWithTheSkillsItsProfileGrants) {
+  auto t = TokenTable::Parse(
+      "tokens:\n"
+      "  - {sha256: " +
+      Sha256Hex("agent-secret") +
+      ", role: agent, agent_id: a7,\n"
+      "     profile: {domains: [d00], skills: {general: 3, billing: 2}, capacity_units: 100}}\n"
+      "  - {sha256: " +
+      Sha256Hex("free-secret") + ", role: agent, agent_id: a8}\n");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->agents_without_profile(), 1u);
+  const AuthResult a7 = t->Authenticate("Bearer agent-secret");
+  ASSERT_TRUE(a7.ok());
+  pb::Agent agent;
+  agent.set_id("a7");
+  agent.set_domain("d00");
+  auto* general = agent.add_skills();
+  general->set_skill("general");
+  general->set_proficiency(3);
+  agent.set_capacity_units(100);
+  EXPECT_TRUE(CheckAgentProfile(a7.principal, agent).ok());
+  general->set_proficiency(5);
+  AuthResult denied = CheckAgentProfile(a7.principal, agent);
+  EXPECT_EQ(denied.code, AuthCode::kPermissionDenied);
+  EXPECT_NE(denied.message.find("login.agent.skills[0]"), std::string::npos) << denied.message;
+  general->set_proficiency(3);
+  auto* vip = agent.add_skills();
+  vip->set_skill("vip");
+  vip->set_proficiency(1);
+  EXPECT_NE(CheckAgentProfile(a7.principal, agent).message.find("\"vip\" not granted"),
+            std::string::npos);
+  agent.mutable_skills()->RemoveLast();
+  agent.set_domain("d01");
+  EXPECT_NE(CheckAgentProfile(a7.principal, agent).message.find("login.agent.domain"),
+            std::string::npos);
+  agent.set_domain("d00");
+  agent.set_capacity_units(200);
+  EXPECT_NE(CheckAgentProfile(a7.principal, agent).message.find("capacity_units"),
+            std::string::npos);
+  // No profile: as declared (warned about at load); other roles log agents in as asked.
+  EXPECT_TRUE(CheckAgentProfile(t->Authenticate("Bearer free-secret").principal, agent).ok());
+  for (const char* bad :
+       {"{skills: {general: 9}}", "{skills: [general]}", "{domains: [x]}",
+        "{skills: {general: 1}, capacity_units: -1}", "{skills: {general: 1}, x: 1}"}) {
+    auto refused = TokenTable::Parse("tokens:\n  - {sha256: " + Sha256Hex("s") +
+                                     ", role: agent, agent_id: a9, profile: " + bad + "}\n");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("tokens[0].profile"), std::string::npos)
+        << refused.status().message();
+  }
+  auto not_agent = TokenTable::Parse("tokens:\n  - {sha256: " + Sha256Hex("s") +
+                                     ", role: admin, profile: {skills: {general: 1}}}\n");
+  EXPECT_FALSE(not_agent.ok());
+}
+
 TEST(AuthTest, AnAgentActsOnlyAsItself) {
-  Principal agent{Role::kAgent, "a7", "agent/a7"};
+  Principal agent{Role::kAgent, "a7", "agent/a7", {}};
   EXPECT_TRUE(CheckActsAs(agent, "a7").ok());
   EXPECT_EQ(CheckActsAs(agent, "a8").code, AuthCode::kPermissionDenied);
-  Principal supervisor{Role::kSupervisor, "", "supervisor"};
+  Principal supervisor{Role::kSupervisor, "", "supervisor", {}};
   EXPECT_TRUE(CheckActsAs(supervisor, "a8").ok());
 }
 
 TEST(AuthTest, AnAgentReachesOnlyTheFollowUpsItOwns) {
-  Principal agent{Role::kAgent, "a7", "agent/a7"};
+  Principal agent{Role::kAgent, "a7", "agent/a7", {}};
   EXPECT_TRUE(CheckFollowUpAccess(agent, "cb-1", "a7", "crm").ok());
   AuthResult denied = CheckFollowUpAccess(agent, "cb-2", "a8", "crm");
   EXPECT_EQ(denied.code, AuthCode::kPermissionDenied);
   EXPECT_NE(denied.message.find("cb-2"), std::string::npos) << denied.message;
   EXPECT_EQ(CheckFollowUpAccess(agent, "cb-3", "", "").code, AuthCode::kPermissionDenied);
-  Principal integrator{Role::kIntegrator, "", "crm"};
+  Principal integrator{Role::kIntegrator, "", "crm", {}};
   EXPECT_TRUE(CheckFollowUpAccess(integrator, "cb-2", "a8", "crm").ok());
   // An integrator reaches the tasks it submitted (and those from before submitters were kept).
   EXPECT_EQ(CheckFollowUpAccess(integrator, "cb-4", "a8", "billing").code,
             AuthCode::kPermissionDenied);
   EXPECT_TRUE(CheckFollowUpAccess(integrator, "cb-5", "a8", "").ok());
-  Principal admin{Role::kAdmin, "", "admin"};
+  Principal admin{Role::kAdmin, "", "admin", {}};
   EXPECT_TRUE(CheckFollowUpAccess(admin, "cb-4", "a8", "billing").ok());
 
   std::string owner, submitted_by;
