@@ -151,12 +151,7 @@ pb::ShardSnapshot SnapshotOf(const shard::ChangelogState& state, const Rebuilt& 
 
 void FuzzChangelog(std::string_view input) {
   Changelog log;
-  for (size_t start = 0; start < input.size();) {
-    size_t end = input.find('\x1e', start);
-    if (end == std::string_view::npos) end = input.size();
-    std::string_view rec = input.substr(start, end - start);
-    start = end + 1;
-    if (rec.empty()) continue;
+  for (std::string_view rec : sb::fuzz::Records(input)) {
     const auto header = static_cast<uint8_t>(rec[0]);
     rec.remove_prefix(1);
     const uint8_t epoch = header & 7;

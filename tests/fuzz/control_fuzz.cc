@@ -157,12 +157,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Model model;
   uint64_t records = 0;
   int64_t offset = 0;
-  for (size_t start = 0; start < input.size();) {
-    size_t end = input.find('\x1e', start);
-    if (end == std::string_view::npos) end = input.size();
-    const std::string_view rec = input.substr(start, end - start);
-    start = end + 1;
-    if (rec.empty()) continue;
+  for (const std::string_view rec : sb::fuzz::Records(input)) {
     bool applied = false;
     const sb::kafka::Record r = ToRecord(rec, offset++, &model, &state, &applied);
     if (applied) {

@@ -35,12 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using Applied = sb::gateway::FollowUpIndex::Applied;
   uint64_t records = 0, older = 0, malformed = 0;
   int64_t offset = 0;
-  for (size_t start = 0; start < input.size();) {
-    size_t end = input.find('\x1e', start);
-    if (end == std::string_view::npos) end = input.size();
-    std::string_view rec = input.substr(start, end - start);
-    start = end + 1;
-    if (rec.empty()) continue;
+  for (std::string_view rec : sb::fuzz::Records(input)) {
     const uint8_t epoch = static_cast<uint8_t>(rec[0]);
     rec.remove_prefix(1);
     const size_t nul = rec.find('\0');

@@ -246,12 +246,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   GatewayReader gateway;
   int64_t timestamp_ms = 1772416800000;
-  for (size_t start = 0; start < input.size();) {
-    size_t end = input.find('\x1e', start);
-    if (end == std::string_view::npos) end = input.size();
-    std::string_view rec = input.substr(start, end - start);
-    start = end + 1;
-    if (rec.empty()) continue;
+  for (std::string_view rec : sb::fuzz::Records(input)) {
     const auto header = static_cast<uint8_t>(rec[0]);
     rec.remove_prefix(1);
     timestamp_ms += kRecordIntervalMs;
