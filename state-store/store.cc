@@ -258,6 +258,11 @@ void Batch::PutFollowUp(const pb::FollowUpTask& task, std::optional<int64_t> old
   if (due_ms) SB_BATCH(Put, kDueIndex, DueKey(*due_ms, task.id()), rocksdb::Slice());
 }
 
+void Batch::DeleteFollowUp(std::string_view task_id, std::optional<int64_t> old_due_ms) {
+  SB_BATCH(Delete, kFollowups, rocksdb::Slice(task_id));
+  if (old_due_ms) SB_BATCH(Delete, kDueIndex, DueKey(*old_due_ms, task_id));
+}
+
 void Batch::PutIdempotency(std::string_view key, std::string_view value, int64_t expires_ms) {
   std::string v = EncodeBe64(static_cast<uint64_t>(std::max<int64_t>(0, expires_ms)));
   v.append(value);

@@ -81,6 +81,8 @@ class Batch {
   // indexed, e.g. an ended task).
   void PutFollowUp(const pb::FollowUpTask& task, std::optional<int64_t> old_due_ms,
                    std::optional<int64_t> due_ms);
+  // Deletes the task and its due_index entry at `old_due_ms` (nullopt: not indexed).
+  void DeleteFollowUp(std::string_view task_id, std::optional<int64_t> old_due_ms);
   void PutIdempotency(std::string_view key, std::string_view value, int64_t expires_ms);
   void PutOutbox(const pb::Contact& contact);
   void DeleteOutbox(std::string_view contact_id);

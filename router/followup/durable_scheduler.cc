@@ -53,6 +53,10 @@ Status DurableScheduler::Persist(Effects* fx, const std::optional<InputPosition>
   }
   for (const Effects::Change& change : fx->changed) {
     const pb::FollowUpTask* task = core_->Get(change.task_id);
+    if (task == nullptr) {  // removed: retention passed, or the customer's data erased
+      batch.DeleteFollowUp(change.task_id, change.old_next_at_ms);
+      continue;
+    }
     std::optional<int64_t> due;
     if (!IsEnded(task->state()) && task->next_at_ms() != 0) due = task->next_at_ms();
     batch.PutFollowUp(*task, change.old_next_at_ms, due);
@@ -108,6 +112,19 @@ Status DurableScheduler::RecordOutcome(std::string_view task_id, uint32_t attemp
 
 Status DurableScheduler::Cancel(std::string_view task_id, std::string_view reason) {
   return Apply([&](Effects* fx) { return core_->Cancel(task_id, reason, fx); }, std::nullopt);
+}
+
+Result<std::vector<std::string>> DurableScheduler::Erase(std::string_view customer_id) {
+  std::vector<std::string> ids;
+  SB_RETURN_IF_ERROR(Apply(
+      [&](Effects* fx) {
+        Result<std::vector<std::string>> erased = core_->Erase(customer_id, fx);
+        if (!erased.ok()) return erased.status();
+        ids = std::move(*erased);
+        return Status::Ok();
+      },
+      std::nullopt));
+  return ids;
 }
 
 Status DurableScheduler::AdvanceRepair(std::string_view task_id, pb::RepairStage stage) {

@@ -58,6 +58,8 @@ class DurableScheduler {
   Status AdvanceRepair(std::string_view task_id, pb::RepairStage stage);
   Status Complete(std::string_view task_id, std::string_view note);
   Status SetOutage(bool on);
+  // Removes every task of the customer (Scheduler::Erase) from memory and the store.
+  Result<std::vector<std::string>> Erase(std::string_view customer_id);
   // Fires what is due, at most `max_actions` tasks in one committed batch; returns how many
   // contacts were published. Call again while it returns max_actions' worth of work.
   Result<size_t> Tick(size_t max_actions = 1024);

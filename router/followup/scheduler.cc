@@ -74,7 +74,11 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Restore(Settings settings, const C
                                 " is malformed");
     }
     const std::string id = task.id();
-    if (!IsEnded(task.state())) s->due_.insert({task.next_at_ms(), id});
+    if (IsEnded(task.state())) {
+      s->ended_.insert({task.ended_at_ms(), id});
+    } else {
+      s->due_.insert({task.next_at_ms(), id});
+    }
     s->NoteIncidentKey(task);
     if (!s->tasks_.emplace(id, std::move(task)).second) {
       return FailedPrecondition("follow-up state: task " + config::Quote(id) + " appears twice");
@@ -206,11 +210,38 @@ void Scheduler::SubmitInternal(const pb::FollowUpRequest& request, Effects* out)
   }
 }
 
-void Scheduler::NoteIncidentKey(const pb::FollowUpTask& task) {
+void Scheduler::NoteIncidentKey(const pb::FollowUpTask& task, int delta) {
   const pb::FollowUpRequest& r = task.request();
-  if (r.kind() == pb::FOLLOW_UP_KIND_COMPLAINT_REPLY && !r.event_key().empty()) {
+  if (r.kind() != pb::FOLLOW_UP_KIND_COMPLAINT_REPLY || r.event_key().empty()) return;
+  if (delta > 0) {
     ++complaints_by_event_[IncidentKey(r)];
+    return;
   }
+  auto it = complaints_by_event_.find(IncidentKey(r));
+  if (it != complaints_by_event_.end() && --it->second == 0) complaints_by_event_.erase(it);
+}
+
+void Scheduler::Remove(pb::FollowUpTask* task, Effects* out) {
+  Touch(*task, out);
+  if (IsEnded(task->state())) {
+    ended_.erase({task->ended_at_ms(), task->id()});
+  } else if (task->next_at_ms() != 0) {
+    due_.erase({task->next_at_ms(), task->id()});
+  }
+  NoteIncidentKey(*task, -1);
+  const std::string id = task->id();
+  tasks_.erase(id);  // `task` dangles from here
+}
+
+Result<std::vector<std::string>> Scheduler::Erase(std::string_view customer_id, Effects* out) {
+  if (customer_id.empty()) return InvalidArgument("erase.customer_id: required");
+  std::vector<std::string> ids;
+  for (const auto& [id, task] : tasks_) {
+    if (task.request().customer_id() == customer_id) ids.push_back(id);
+  }
+  std::sort(ids.begin(), ids.end());
+  for (const std::string& id : ids) Remove(Find(id), out);
+  return ids;
 }
 
 std::string Scheduler::Insert(pb::FollowUpTask task, Effects* out) {
@@ -271,8 +302,14 @@ bool Scheduler::TakeFireToken(int64_t now) {
 }
 
 void Scheduler::Tick(Effects* out, size_t max_actions) {
-  if (outage_) return;
   const int64_t now = clock_->NowMs();
+  const int64_t keep_ms = int64_t{settings_.config.ended_retention_days()} * 24 * kHourMs;
+  for (size_t removed = 0;
+       removed < max_actions && !ended_.empty() && ended_.begin()->first + keep_ms <= now;
+       ++removed) {
+    Remove(Find(ended_.begin()->second), out);
+  }
+  if (outage_) return;
   for (size_t acted = 0; acted < max_actions && !due_.empty() && due_.begin()->first <= now;) {
     pb::FollowUpTask* task = Find(due_.begin()->second);
     const bool watch = IsWatch(task->request().kind());
@@ -404,6 +441,7 @@ void Scheduler::End(pb::FollowUpTask* task, pb::FollowUpState state, std::string
   task->set_ended_at_ms(now);
   AddHistory(task, now, std::move(note));
   Reindex(task);
+  ended_.insert({now, task->id()});
   out->ended.push_back(task->id());
   if (state != pb::FOLLOW_UP_STATE_DONE) return;
   // A return visit after every complaint and every completed repair order.

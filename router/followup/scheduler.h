@@ -12,7 +12,9 @@
 // passing while PENDING escalates; a callback whose window passes EXPIRES; Cancel() ends any open
 // task. Watch kinds (repair stage, department feedback) do not call anyone: they escalate when
 // their deadline passes before Complete()/AdvanceRepair(COMPLETED). Every end is kept in the
-// task's history and reported through Effects.
+// task's history and reported through Effects. An ended task is kept `ended_retention_days`
+// (the config's personal-data retention), then removed by Tick(); Erase() removes a customer's
+// tasks at once (the right to erasure). A removed task is a Change whose Get() is null.
 //
 // Thread: owned by one thread (the shard's owner thread); not thread-safe.
 // Determinism: the same calls at the same clock readings give the same effects, also after
@@ -95,8 +97,14 @@ class Scheduler {
   int64_t outage_since_ms() const { return outage_since_ms_; }
 
   // Acts on the tasks whose time has come (fire, timeout, escalation, expiry), oldest first, at
-  // most `max_actions` of them (the shell bounds its batches; the rest wait for the next call).
+  // most `max_actions` of them (the shell bounds its batches; the rest wait for the next call),
+  // and removes as many ended tasks past their retention (also during an outage).
   void Tick(Effects* out, size_t max_actions = SIZE_MAX);
+
+  // Removes every task of `customer_id`, open or ended, and the complaints remembered about the
+  // customer; returns the removed ids, sorted. Open tasks end without a trace: the customer
+  // withdrew the promise with their data. kInvalidArgument for an empty id.
+  Result<std::vector<std::string>> Erase(std::string_view customer_id, Effects* out);
 
   // nullptr when unknown.
   const pb::FollowUpTask* Get(std::string_view task_id) const;
@@ -124,12 +132,16 @@ class Scheduler {
   void Escalate(pb::FollowUpTask* task, std::string reason, Effects* out);
   void SubmitInternal(const pb::FollowUpRequest& request, Effects* out);
   int64_t NextCallTime(const pb::FollowUpTask& task, int64_t at_ms) const;
-  void NoteIncidentKey(const pb::FollowUpTask& task);
+  // Counts the task's complaint about its event (+1), or forgets it (-1; the key goes at 0).
+  void NoteIncidentKey(const pb::FollowUpTask& task, int delta = 1);
+  // Removes a task: its Change is reported, its index entries and incident count go.
+  void Remove(pb::FollowUpTask* task, Effects* out);
 
   Settings settings_;
   const Clock* clock_;
   std::unordered_map<std::string, pb::FollowUpTask> tasks_;
-  absl::btree_set<std::pair<int64_t, std::string>> due_;  // (next_at_ms, id) of open tasks
+  absl::btree_set<std::pair<int64_t, std::string>> due_;    // (next_at_ms, id) of open tasks
+  absl::btree_set<std::pair<int64_t, std::string>> ended_;  // (ended_at_ms, id) of ended tasks
   // customer_id + '\x1f' + event_key → complaint tasks seen about that event.
   std::unordered_map<std::string, uint32_t> complaints_by_event_;
   mutable std::unordered_map<std::string, absl::TimeZone> zones_;  // cache of loaded zones

@@ -10,6 +10,7 @@ namespace sb::followup {
 namespace {
 
 constexpr uint32_t kMaxHours = 24 * 365;
+constexpr uint32_t kMaxRetentionDays = 3650;
 constexpr uint32_t kMaxAttempts = 20;
 
 template <typename T>
@@ -68,6 +69,7 @@ void ApplyDefaults(pb::FollowUpConfig* c) {
   Default<uint32_t>(c->return_visit_delay_hours(), 24, &C::set_return_visit_delay_hours, c);
   Default<uint32_t>(c->expire_after_hours(), 72, &C::set_expire_after_hours, c);
   Default<uint32_t>(c->outcome_timeout_s(), 3600, &C::set_outcome_timeout_s, c);
+  Default<uint32_t>(c->ended_retention_days(), 60, &C::set_ended_retention_days, c);
   if (!c->has_max_fires_per_s()) c->set_max_fires_per_s(50);
   pb::RetryPolicy* r = c->mutable_retry();
   if (r->max_attempts() == 0) r->set_max_attempts(3);
@@ -113,6 +115,10 @@ Status Validate(const pb::FollowUpConfig& c) {
   SB_RETURN_IF_ERROR(Hours("expire_after_hours", c.expire_after_hours(), kMaxHours));
   if (c.outcome_timeout_s() > kMaxHours * 3600u) {
     return InvalidArgument("outcome_timeout_s: at most " + std::to_string(kMaxHours * 3600u));
+  }
+  if (c.ended_retention_days() > kMaxRetentionDays) {
+    return InvalidArgument("ended_retention_days: at most " + std::to_string(kMaxRetentionDays) +
+                           " (ten years), got " + std::to_string(c.ended_retention_days()));
   }
   const pb::RetryPolicy& r = c.retry();
   if (r.max_attempts() > kMaxAttempts) {

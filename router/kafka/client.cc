@@ -443,6 +443,26 @@ Result<std::pair<int64_t, int64_t>> PartitionReader::Watermarks(std::string_view
   return std::make_pair(low, high);
 }
 
+Status ReadRange(PartitionReader& reader, std::string_view topic, int32_t partition, int64_t from,
+                 int64_t to, int timeout_ms, const std::function<Status(const Record&)>& fn) {
+  if (from >= to) return Status::Ok();
+  SB_RETURN_IF_ERROR(reader.Assign(topic, partition, from));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (int64_t next = from; next < to;) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Unavailable(std::string(topic) + "[" + std::to_string(partition) +
+                         "]: read up to offset " + std::to_string(next) + " of " +
+                         std::to_string(to) + " within " + std::to_string(timeout_ms) + " ms");
+    }
+    Result<std::optional<Record>> rec = reader.Poll(200);
+    if (!rec.ok()) return rec.status();
+    if (!rec->has_value()) continue;
+    next = (*rec)->offset + 1;
+    SB_RETURN_IF_ERROR(fn(**rec));
+  }
+  return Status::Ok();
+}
+
 // --- Topics ---
 
 namespace {

@@ -164,6 +164,12 @@ class PartitionReader {
   rd_kafka_t* rk_ = nullptr;
 };
 
+// Reads `partition` of `topic` from offset `from` up to `to` (exclusive; a high watermark),
+// calling `fn` for each record in order. Unavailable naming the offset reached when `to` is not
+// reached within `timeout_ms`; `fn`'s first error stops the read and is returned.
+Status ReadRange(PartitionReader& reader, std::string_view topic, int32_t partition, int64_t from,
+                 int64_t to, int timeout_ms, const std::function<Status(const Record&)>& fn);
+
 // Partition count of each named topic (0 = the topic does not exist), from cluster metadata.
 // Unavailable when no broker answers within `timeout_ms`. `extra`: the operator's settings
 // (security); consumer-group settings in it are ignored.

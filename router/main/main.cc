@@ -6,6 +6,7 @@
 #include "router/node/router_cli.h"
 #include "tools/broker/broker.h"
 #include "tools/dead_letters/dead_letters.h"
+#include "tools/privacy/privacy.h"
 #include "tools/dev/dev.h"
 #include "tools/drill/drill.h"
 #include "tools/loadgen/loadgen.h"
@@ -30,6 +31,7 @@ void Usage(FILE* f) {
       "  report    KPIs per queue and day from sb.stats (--kafka, --from, --to, --format)\n"
       "  topics    check the Kafka topics; --partitions creates missing ones as routers need\n"
       "  dead-letters  print sb.dead-letter: records a shard or gateway could not process\n"
+      "  privacy   archive ended follow-ups; erase a customer's personal data (and report where)\n"
       "  followup-drill  follow-up crash drill (kill -9 at will, then --verify)\n"
       "run 'switchboard <command> --help' for its flags\n",
       f);
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
   if (command == "report") return sb::report::Main(argc - 1, argv + 1);
   if (command == "topics") return sb::topics::Main(argc - 1, argv + 1);
   if (command == "dead-letters") return sb::dead_letters::Main(argc - 1, argv + 1);
+  if (command == "privacy") return sb::privacy::Main(argc - 1, argv + 1);
   if (command == "followup-drill") return sb::drill::Main(argc - 1, argv + 1);
   std::fputs(("switchboard: unknown command \"" + command + "\"\n").c_str(), stderr);
   Usage(stderr);

@@ -181,12 +181,45 @@ Status FollowUps::OnCommand(const pb::FollowUpCommand& command) {
     case pb::FollowUpCommand::kOutage:
       core_->SetOutage(command.outage().on(), &fx_);
       break;
+    case pb::FollowUpCommand::kErase:
+      st = Erase(command.erase());
+      break;
     case pb::FollowUpCommand::COMMAND_NOT_SET:
       st = InvalidArgument("follow_up: no command set");
       break;
   }
   Absorb();  // also when refused: timers may have acted first
   return st;
+}
+
+Status FollowUps::Erase(const pb::FollowUpErase& erase) {
+  std::vector<std::pair<std::string, std::string>> out_now;  // (attempt contact id, queue)
+  core_->ForEach([&](const pb::FollowUpTask& t) {
+    if (t.request().customer_id() == erase.customer_id() &&
+        t.state() == pb::FOLLOW_UP_STATE_FIRING && !t.attempts().empty()) {
+      out_now.emplace_back(t.attempts().rbegin()->contact_id(), t.queue());
+    }
+  });
+  Result<std::vector<std::string>> erased = core_->Erase(erase.customer_id(), &fx_);
+  if (!erased.ok()) return erased.status();
+  std::sort(out_now.begin(), out_now.end());
+  for (const auto& [contact_id, queue] : out_now) {
+    pb::ContactCancelled cancel;
+    cancel.set_contact_id(contact_id);
+    cancel.set_reason("the customer's personal data was erased");
+    const int32_t to = PartitionOfQueue(queue);
+    if (to == partition_) {
+      withdrawals_.push_back(std::move(cancel));
+      continue;
+    }
+    Forward f;
+    f.partition = to;
+    f.key = queue_domain_.at(queue);
+    f.event.set_at_ms(clock_->NowMs());
+    *f.event.mutable_contact_cancelled() = std::move(cancel);
+    forward_out_.push_back(std::move(f));
+  }
+  return Status::Ok();
 }
 
 Status FollowUps::CheckForwardedFrom(const pb::Contact& contact) const {
@@ -291,6 +324,10 @@ std::vector<std::string> FollowUps::TaskIds() const {
 
 std::vector<pb::Contact> FollowUps::TakeContacts() { return std::exchange(contacts_, {}); }
 
+std::vector<pb::ContactCancelled> FollowUps::TakeWithdrawals() {
+  return std::exchange(withdrawals_, {});
+}
+
 std::vector<Forward> FollowUps::TakeForwards() { return std::exchange(forward_out_, {}); }
 
 std::vector<Entry> FollowUps::TakeEntries() {
@@ -315,6 +352,8 @@ void FollowUps::StageCheckpoint(store::Batch* batch, std::string_view forwards_m
   for (const std::string& id : unsaved_tasks_) {
     if (const pb::FollowUpTask* task = core_->Get(id)) {
       batch->PutFollowUp(*task, std::nullopt, std::nullopt);
+    } else {
+      batch->DeleteFollowUp(id, std::nullopt);  // removed: retention passed, or erased
     }
   }
   pb::ForwardsSeen all;

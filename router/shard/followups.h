@@ -98,6 +98,9 @@ class FollowUps {
 
   // Contacts for this shard's own queues, in order.
   std::vector<pb::Contact> TakeContacts();
+  // Attempts of erased tasks out in this shard's queues: the shard cancels them in its engine
+  // (those in other shards' queues left as forwards of the cancellation).
+  std::vector<pb::ContactCancelled> TakeWithdrawals();
   std::vector<Forward> TakeForwards();
   // Changelog entries of what changed since the last call.
   std::vector<Entry> TakeEntries();
@@ -127,6 +130,8 @@ class FollowUps {
   void Outcome(const std::string& contact_id, pb::AttemptOutcome outcome,
                const std::string& agent_id, const std::string& note);
   int32_t PartitionOfQueue(const std::string& queue) const;
+  // FollowUpErase: removes the customer's tasks and withdraws their attempts out now.
+  Status Erase(const pb::FollowUpErase& erase);
 
   const followup::Settings* settings_;
   const Clock* clock_;
@@ -138,6 +143,7 @@ class FollowUps {
   std::map<std::string, pb::ForwardSeen> forwards_;   // by contact id
   std::set<std::pair<int64_t, std::string>> expiry_;  // (expires_at_ms, contact id)
   std::vector<pb::Contact> contacts_;
+  std::vector<pb::ContactCancelled> withdrawals_;
   std::vector<Forward> forward_out_;
   std::set<std::string> dirty_tasks_, dirty_forwards_;  // since the last TakeEntries()
   std::set<std::string> unsaved_tasks_;                 // since the last StageCheckpoint()

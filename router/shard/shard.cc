@@ -257,6 +257,20 @@ Status Shard::OnFollowUpCommand(const kafka::Record& record, const pb::FollowUpC
   }
   Status st = bridge_->OnCommand(command, &forwards_);
   if (!st.ok()) DeadLetter(record, "follow-up command refused: " + st.ToString());
+  // Attempts of erased tasks waiting in this shard's queues leave with the customer's data.
+  for (pb::ContactCancelled& cancel : bridge_->followups().TakeWithdrawals()) {
+    pb::RoutingEvent event;
+    event.set_at_ms(clock_->NowMs());
+    *event.mutable_contact_cancelled() = std::move(cancel);
+    const size_t first = decisions_.size();
+    // Refused when the attempt was handled meanwhile (offered, connected): it ends as it goes.
+    if (ApplyToEngine(event).ok()) bridge_->AfterEngine(event, decisions_, first, &forwards_);
+  }
+  if (command.has_erase() && st.ok()) {
+    SB_LOG_INFO("shard", "shard %d: %s@%lld: a customer's follow-ups erased (asked by %s)\n",
+                options_.partition, record.topic.c_str(), static_cast<long long>(record.offset),
+                config::Quote(command.erase().requested_by()).c_str());
+  }
   return Status::Ok();
 }
 

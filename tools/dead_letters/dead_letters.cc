@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
-#include "common/clock.h"
 #include "common/text.h"
 #include "router/kafka/client.h"
 #include "router/kafka/dead_letter.h"
@@ -38,32 +37,21 @@ Status PrintPartition(kafka::PartitionReader& reader, int32_t partition, bool wi
   const std::string topic(kafka::kDeadLetterTopic);
   auto marks = reader.Watermarks(topic, partition, timeout_ms);
   if (!marks.ok()) return marks.status();
-  const auto [low, high] = *marks;
-  if (low >= high) return Status::Ok();
-  SB_RETURN_IF_ERROR(reader.Assign(topic, partition, low));
-  const int64_t deadline = MonotonicMs() + timeout_ms;
-  int64_t next = low;
-  while (next < high) {
-    if (MonotonicMs() > deadline) {
-      return Unavailable(topic + "[" + std::to_string(partition) + "]: read up to offset " +
-                         std::to_string(next) + " of " + std::to_string(high) + " within " +
-                         std::to_string(timeout_ms) + " ms");
-    }
-    auto rec = reader.Poll(200);
-    if (!rec.ok()) return rec.status();
-    if (!rec->has_value()) continue;
-    const kafka::Record& r = **rec;
-    next = r.offset + 1;
-    pb::DeadLetter letter;
-    if (!r.value || !letter.ParseFromString(*r.value)) {
-      std::fprintf(stderr, "dead-letters: %s[%d]@%lld is not a DeadLetter; skipped\n",
-                   topic.c_str(), partition, static_cast<long long>(r.offset));
-      continue;
-    }
-    std::printf("%s\n", ToJsonLine(letter, with_value).c_str());
-    ++*printed;
-  }
-  return Status::Ok();
+  return kafka::ReadRange(reader, topic, partition, marks->first, marks->second, timeout_ms,
+                          [&](const kafka::Record& r) {
+                            pb::DeadLetter letter;
+                            if (!r.value || !letter.ParseFromString(*r.value)) {
+                              std::fprintf(stderr,
+                                           "dead-letters: %s[%d]@%lld is not a DeadLetter; "
+                                           "skipped\n",
+                                           topic.c_str(), partition,
+                                           static_cast<long long>(r.offset));
+                              return Status::Ok();
+                            }
+                            std::printf("%s\n", ToJsonLine(letter, with_value).c_str());
+                            ++*printed;
+                            return Status::Ok();
+                          });
 }
 
 }  // namespace

@@ -325,6 +325,46 @@ TEST_F(FollowUpShardTest, TaskChangesReachTheReadModelWithTheOwnersEpoch) {
   EXPECT_EQ(b.shard->stats().followup_records, 2u);  // once each
 }
 
+// `switchboard privacy erase` reaches every shard as FollowUpErase: the customer's tasks leave
+// the shard's state, its changelog (a tombstone, so no later owner restores them, from the log or
+// from a checkpoint taken after the erasure) and sb.followups (a tombstone), and the attempt out
+// now leaves the queue with them. Other customers' tasks stay.
+TEST_F(FollowUpShardTest, ErasureRemovesTheCustomersTasksFromStateLogAndQueue) {
+  {
+    Owner a = MakeOwner("n1", home_, &settings_);
+    ASSERT_TRUE(a.shard->Claim().ok());
+    Feed(a, kafka::kAgentEventsTopic, Login("ag1"));
+    pb::RoutingEvent other = Callback("cb-2");
+    other.mutable_follow_up()->mutable_submit()->set_customer_id("cust-2");
+    Feed(a, kafka::kContactsTopic, Callback("cb-1"));
+    Feed(a, kafka::kContactsTopic, other);
+    Tick(a);  // cb-1#1 is offered to ag1, cb-2#1 waits
+    ASSERT_EQ(Offers("cb-1#1"), 1);
+    ASSERT_TRUE(a.shard->Checkpoint().ok());  // the checkpoint holds cb-1
+    pb::RoutingEvent erase;
+    erase.mutable_follow_up()->mutable_erase()->set_customer_id("cust-1");
+    erase.mutable_follow_up()->mutable_erase()->set_requested_by("dpo");
+    Feed(a, kafka::kContactsTopic, erase);
+    EXPECT_EQ(a.shard->followups()->core().Get("cb-1"), nullptr);
+    EXPECT_NE(a.shard->followups()->core().Get("cb-2"), nullptr);
+    EXPECT_FALSE(a.shard->engine()->GetContact("cb-1#1").ok());
+    EXPECT_EQ(Offers("cb-2#1"), 1);  // ag1 is free for the next customer
+    std::optional<std::string> last;
+    for (const kafka::Record& r : kafka_.ReadPartition(kafka::kFollowUpsTopic, home_)) {
+      if (r.key == "cb-1") last = r.value.value_or("<tombstone>");
+    }
+    EXPECT_EQ(last, "<tombstone>");
+    EXPECT_TRUE(DeadLetters(home_).empty());
+    ASSERT_TRUE(a.shard->Checkpoint().ok());  // taken after the erasure: the tail lacks it
+  }
+  for (const char* node : {"n1", "n2"}) {  // from the checkpoint and tail; from the log alone
+    Owner b = MakeOwner(node, home_, &settings_);
+    ASSERT_TRUE(b.shard->Claim().ok()) << node;
+    EXPECT_EQ(b.shard->followups()->core().Get("cb-1"), nullptr) << node;
+    EXPECT_NE(b.shard->followups()->core().Get("cb-2"), nullptr) << node;
+  }
+}
+
 TEST_F(FollowUpShardTest, OutageHoldsFiringUntilLifted) {
   Owner a = MakeOwner("n1", home_, &settings_);
   ASSERT_TRUE(a.shard->Claim().ok());

@@ -116,6 +116,35 @@ TEST_F(DurableSchedulerTest, OutboxPublishesADecidedContactOnceAfterACrash) {
   EXPECT_TRUE(outbox.empty());
 }
 
+// Personal data leaves the store too: an erased customer's tasks (open ones with their due
+// entries) and ended tasks past the retention are gone after a restart.
+TEST_F(DurableSchedulerTest, ErasedAndExpiredTasksLeaveTheStore) {
+  Restart();
+  ASSERT_TRUE(sched_->Submit(Callback("open", kStart + 3'600'000)).ok());
+  ASSERT_TRUE(sched_->Submit(Callback("ended", kStart)).ok());
+  ASSERT_TRUE(sched_->Submit(Callback("kept", kStart + 3'600'000)).ok());
+  ASSERT_TRUE(sched_->Cancel("ended", "customer called back").ok());
+  Result<std::vector<std::string>> erased = sched_->Erase("c-open");
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(*erased, std::vector<std::string>{"open"});
+  Restart();
+  std::vector<std::string> due;
+  ASSERT_TRUE(store_
+                  ->ForEachDue(INT64_MAX,
+                               [&](int64_t, std::string_view id) {
+                                 due.emplace_back(id);
+                                 return true;
+                               })
+                  .ok());
+  EXPECT_EQ(due, std::vector<std::string>{"kept"});  // the erased task's entry went with it
+  clock_.SetMs(kStart + int64_t{60} * 24 * 3'600'000);  // the default retention: 60 days
+  ASSERT_TRUE(sched_->Tick().ok());
+  Restart();
+  std::vector<std::string> stored;
+  ASSERT_TRUE(store_->ForEachFollowUp([&](pb::FollowUpTask&& t) { stored.push_back(t.id()); }).ok());
+  EXPECT_EQ(stored, std::vector<std::string>{"kept"});  // "kept" ended just now: kept 60 days
+}
+
 TEST_F(DurableSchedulerTest, OutageSwitchSurvivesARestart) {
   Restart();
   ASSERT_TRUE(sched_->SetOutage(true).ok());

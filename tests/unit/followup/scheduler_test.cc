@@ -438,6 +438,86 @@ TEST_F(SchedulerTest, SecondComplaintAboutTheSameEventIsAnIncident) {
   }
 }
 
+// Personal data is kept online for the retention only: an ended task is removed (a Change with
+// no task left, for the shell to delete) once `ended_retention_days` passed since it ended;
+// open tasks stay whatever their age. The complaints remembered per event go with their tasks,
+// so that memory is bounded by the tasks kept.
+TEST_F(SchedulerTest, EndedTasksAreRemovedOnceTheirRetentionPassed) {
+  Make([](pb::FollowUpConfig* c) { c->set_ended_retention_days(2); });
+  const int64_t t0 = At(2026, 3, 2, 10, 0);
+  Submit(Callback("ended"));
+  Submit(Complaint("c1", "outage"));
+  pb::FollowUpRequest open = Callback("open");
+  open.set_due_at_ms(t0 + 10 * 24 * kHour);
+  open.set_window_end_ms(t0 + 20 * 24 * kHour);
+  Submit(open);
+  ASSERT_TRUE(sched_->Cancel("ended", "done by mail", &fx_).ok());
+  ASSERT_TRUE(sched_->Cancel("c1", "withdrawn", &fx_).ok());
+  RunTo(t0 + 2 * 24 * kHour - 1);
+  EXPECT_NE(sched_->Get("ended"), nullptr);
+  RunTo(t0 + 2 * 24 * kHour);
+  EXPECT_EQ(sched_->Get("ended"), nullptr);
+  EXPECT_EQ(sched_->Get("c1"), nullptr);
+  EXPECT_NE(sched_->Get("open"), nullptr);
+  std::vector<std::string> changed;
+  for (const auto& c : fx_.changed) {
+    changed.push_back(c.task_id);
+    EXPECT_FALSE(c.old_next_at_ms.has_value()) << c.task_id;  // ended tasks are not indexed
+  }
+  std::sort(changed.begin(), changed.end());
+  EXPECT_EQ(changed, (std::vector<std::string>{"c1", "ended"}));
+  EXPECT_EQ(sched_->size(), 1u);
+  // The complaint about "outage" was forgotten with its task: a new one is a first complaint.
+  fx_.Clear();
+  Submit(Complaint("c2", "outage"));
+  EXPECT_FALSE(Task("c2").incident());
+  EXPECT_EQ(sched_->Get("c2/incident"), nullptr);
+  // A restored scheduler removes on the same schedule.
+  ASSERT_TRUE(sched_->Cancel("c2", "withdrawn", &fx_).ok());
+  auto restored = Scheduler::Restore(MakeSettings([](pb::FollowUpConfig* c) {
+    c->set_ended_retention_days(2);
+  }), &clock_, sched_->ExportState());
+  ASSERT_TRUE(restored.ok()) << restored.status().ToString();
+  sched_ = std::move(*restored);
+  RunTo(t0 + 4 * 24 * kHour + 1);
+  EXPECT_EQ(sched_->Get("c2"), nullptr);
+}
+
+// The right to erasure: every task of the customer goes at once, open or ended, with its index
+// entry (it never fires again) and the complaints remembered about the customer.
+TEST_F(SchedulerTest, EraseRemovesEveryTaskOfTheCustomer) {
+  pb::FollowUpRequest second = Callback("second");
+  second.set_customer_id("cust-first");
+  Submit(Callback("first"));
+  Submit(second);
+  Submit(Callback("other"));
+  pb::FollowUpRequest complaint = Complaint("k1", "ev");
+  complaint.set_customer_id("cust-first");
+  Submit(complaint);
+  ASSERT_TRUE(sched_->Cancel("second", "done", &fx_).ok());
+  EXPECT_EQ(RunTo(At(2026, 3, 2, 10, 0)).size(), 3u);  // first, other and k1 fire
+  fx_.Clear();
+  Result<std::vector<std::string>> erased = sched_->Erase("cust-first", &fx_);
+  ASSERT_TRUE(erased.ok()) << erased.status().ToString();
+  EXPECT_EQ(*erased, (std::vector<std::string>{"first", "k1", "second"}));
+  EXPECT_EQ(fx_.changed.size(), 3u);
+  for (const auto& c : fx_.changed) {
+    EXPECT_EQ(sched_->Get(c.task_id), nullptr);
+    EXPECT_EQ(c.old_next_at_ms.has_value(), c.task_id != "second") << c.task_id;
+  }
+  EXPECT_NE(sched_->Get("other"), nullptr);
+  // Nothing of theirs times out or fires later; a new complaint about "ev" is a first one.
+  EXPECT_TRUE(RunTo(At(2026, 3, 2, 12, 0)).size() <= 1u);
+  for (const auto& c : fx_.changed) EXPECT_EQ(c.task_id, "other");
+  pb::FollowUpRequest again = Complaint("k2", "ev");
+  again.set_customer_id("cust-first");
+  Submit(again);
+  EXPECT_FALSE(Task("k2").incident());
+  fx_.Clear();
+  EXPECT_EQ(sched_->Erase("", &fx_).status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(sched_->Erase("nobody", &fx_)->empty());
+}
+
 TEST_F(SchedulerTest, OutageParksFiringAndResumesAtTheConfiguredRate) {
   Make([](pb::FollowUpConfig* c) { c->set_max_fires_per_s(10); });
   const int64_t t0 = clock_.NowMs();
@@ -530,6 +610,7 @@ TEST(FollowUpConfigTest, ErrorsNameTheField) {
             std::string::npos);
   EXPECT_NE(error("default_time_zone: Nowhere/Land").find("default_time_zone"), std::string::npos);
   EXPECT_NE(error("retry: {multiplier: 0.5}").find("retry.multiplier"), std::string::npos);
+  EXPECT_NE(error("ended_retention_days: 4000").find("ended_retention_days"), std::string::npos);
   EXPECT_NE(error("escalation_queue: 'team lead'").find("escalation_queue"), std::string::npos);
   EXPECT_NE(error("bogus: 1").find("bogus"), std::string::npos);
   Result<pb::FollowUpConfig> c = ParseConfig("{}");
