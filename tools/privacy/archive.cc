@@ -25,9 +25,7 @@ constexpr std::string_view kFileSuffix = ".jsonl";
 constexpr const char* kPositionsFile = "positions";
 constexpr const char* kLockFile = ".lock";
 
-Status Errno(const std::string& what) {
-  return Internal(what + ": " + std::strerror(errno));
-}
+Status Errno(const std::string& what) { return Internal(what + ": " + std::strerror(errno)); }
 
 // The whole file; an absent file is empty.
 Result<std::string> ReadAll(const std::string& path) {
@@ -62,8 +60,7 @@ Status SyncDir(const std::string& dir) {
 // Writes `data` beside `path`, syncs it and renames it over `path`.
 Status ReplaceFile(const std::string& dir, const std::string& path, std::string_view data) {
   const std::string tmp = path + ".tmp";
-  const int fd =
-      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Errno("cannot create " + tmp);
   Status st = WriteAll(fd, data, tmp);
   if (st.ok() && ::fsync(fd) != 0) st = Errno("cannot sync " + tmp);

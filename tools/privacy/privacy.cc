@@ -63,10 +63,10 @@ Result<std::map<std::string, int32_t>> Partitions(const KafkaFlags& f, const kaf
 
 // Reads sb.followups partition `p` from `from` to its end as of now; `fn` sees each record
 // (value nullopt: a tombstone). Returns the end offset.
-Result<int64_t> ReadFollowUps(kafka::PartitionReader& reader, int32_t p, int64_t from,
-                              int timeout_ms,
-                              const std::function<Status(const std::string& task_id,
-                                                         const pb::FollowUpTaskRecord* record)>& fn) {
+Result<int64_t> ReadFollowUps(
+    kafka::PartitionReader& reader, int32_t p, int64_t from, int timeout_ms,
+    const std::function<Status(const std::string& task_id, const pb::FollowUpTaskRecord* record)>&
+        fn) {
   const std::string topic(kafka::kFollowUpsTopic);
   auto marks = reader.Watermarks(topic, p, timeout_ms);
   if (!marks.ok()) return marks.status();
@@ -95,15 +95,16 @@ Status ArchivePass(ArchiveDir& archive, kafka::PartitionReader& reader, int32_t 
   Result<std::map<int32_t, int64_t>> positions = archive.Positions();
   if (!positions.ok()) return positions.status();
   for (int32_t p = 0; p < partitions; ++p) {
-    Result<int64_t> end = ReadFollowUps(
-        reader, p, (*positions)[p], timeout_ms,
-        [&](const std::string&, const pb::FollowUpTaskRecord* record) {
-          if (record == nullptr || !followup::IsEnded(record->task().state())) return Status::Ok();
-          Result<bool> is_new = archive.Add(*record);
-          if (!is_new.ok()) return is_new.status();
-          ++*(*is_new ? added : present);
-          return Status::Ok();
-        });
+    Result<int64_t> end =
+        ReadFollowUps(reader, p, (*positions)[p], timeout_ms,
+                      [&](const std::string&, const pb::FollowUpTaskRecord* record) {
+                        if (record == nullptr || !followup::IsEnded(record->task().state()))
+                          return Status::Ok();
+                        Result<bool> is_new = archive.Add(*record);
+                        if (!is_new.ok()) return is_new.status();
+                        ++*(*is_new ? added : present);
+                        return Status::Ok();
+                      });
     if (!end.ok()) return end.status();
     (*positions)[p] = *end;
   }
@@ -166,12 +167,11 @@ Result<ReadModel> ReadAllFollowUps(kafka::PartitionReader& reader, int32_t parti
                                    int timeout_ms) {
   ReadModel model;
   for (int32_t p = 0; p < partitions; ++p) {
-    Result<int64_t> end =
-        ReadFollowUps(reader, p, 0, timeout_ms,
-                      [&](const std::string& id, const pb::FollowUpTaskRecord* record) {
-                        model.tasks[id] = record != nullptr ? std::optional(*record) : std::nullopt;
-                        return Status::Ok();
-                      });
+    Result<int64_t> end = ReadFollowUps(
+        reader, p, 0, timeout_ms, [&](const std::string& id, const pb::FollowUpTaskRecord* record) {
+          model.tasks[id] = record != nullptr ? std::optional(*record) : std::nullopt;
+          return Status::Ok();
+        });
     if (!end.ok()) return end.status();
     model.ends[p] = *end;
   }
@@ -183,10 +183,10 @@ Status SendErase(const KafkaFlags& f, const kafka::Settings& extra, int32_t part
                  const pb::FollowUpErase& erase) {
   int failed = 0;
   Status first_error;
-  auto producer = kafka::Producer::Create(
-      f.bootstrap, extra, [&](uint64_t, int32_t, int64_t, const Status& st) {
-        if (!st.ok() && failed++ == 0) first_error = st;
-      });
+  auto producer = kafka::Producer::Create(f.bootstrap, extra,
+                                          [&](uint64_t, int32_t, int64_t, const Status& st) {
+                                            if (!st.ok() && failed++ == 0) first_error = st;
+                                          });
   if (!producer.ok()) return producer.status();
   pb::RoutingEvent event;
   event.set_at_ms(SystemClock().NowMs());
@@ -300,7 +300,8 @@ int Erase(int argc, char** argv) {
       std::printf("  archive %s: %d lines removed\n", e.file.c_str(), e.lines);
       archived_lines += e.lines;
     }
-    if (erased->empty()) std::printf("  archive %s: no lines of the customer\n", archive_dir.c_str());
+    if (erased->empty())
+      std::printf("  archive %s: no lines of the customer\n", archive_dir.c_str());
   } else {
     std::printf("  archive: not given (--archive-dir): not searched\n");
   }

@@ -136,12 +136,13 @@ TEST_F(DurableSchedulerTest, ErasedAndExpiredTasksLeaveTheStore) {
                                  return true;
                                })
                   .ok());
-  EXPECT_EQ(due, std::vector<std::string>{"kept"});  // the erased task's entry went with it
+  EXPECT_EQ(due, std::vector<std::string>{"kept"});     // the erased task's entry went with it
   clock_.SetMs(kStart + int64_t{60} * 24 * 3'600'000);  // the default retention: 60 days
   ASSERT_TRUE(sched_->Tick().ok());
   Restart();
   std::vector<std::string> stored;
-  ASSERT_TRUE(store_->ForEachFollowUp([&](pb::FollowUpTask&& t) { stored.push_back(t.id()); }).ok());
+  ASSERT_TRUE(
+      store_->ForEachFollowUp([&](pb::FollowUpTask&& t) { stored.push_back(t.id()); }).ok());
   EXPECT_EQ(stored, std::vector<std::string>{"kept"});  // "kept" ended just now: kept 60 days
 }
 

@@ -474,9 +474,9 @@ TEST_F(SchedulerTest, EndedTasksAreRemovedOnceTheirRetentionPassed) {
   EXPECT_EQ(sched_->Get("c2/incident"), nullptr);
   // A restored scheduler removes on the same schedule.
   ASSERT_TRUE(sched_->Cancel("c2", "withdrawn", &fx_).ok());
-  auto restored = Scheduler::Restore(MakeSettings([](pb::FollowUpConfig* c) {
-    c->set_ended_retention_days(2);
-  }), &clock_, sched_->ExportState());
+  auto restored = Scheduler::Restore(
+      MakeSettings([](pb::FollowUpConfig* c) { c->set_ended_retention_days(2); }), &clock_,
+      sched_->ExportState());
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   sched_ = std::move(*restored);
   RunTo(t0 + 4 * 24 * kHour + 1);

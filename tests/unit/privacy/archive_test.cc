@@ -110,7 +110,8 @@ TEST_F(ArchiveTest, EraseRewritesOnlyTheFilesHoldingTheCustomer) {
   ASSERT_EQ(erased->size(), 2u);
   EXPECT_EQ((*erased)[0].lines, 1);
   EXPECT_TRUE((*erased)[0].file.ends_with("followups-2026-03-02.jsonl"));
-  EXPECT_EQ(Read(dir_ / ArchiveDir::FileOf(kMarch2)), ToArchiveLine(Ended("b", "cust-2", kMarch2)) + "\n");
+  EXPECT_EQ(Read(dir_ / ArchiveDir::FileOf(kMarch2)),
+            ToArchiveLine(Ended("b", "cust-2", kMarch2)) + "\n");
   EXPECT_EQ(Read(dir_ / ArchiveDir::FileOf(kMarch2 + kDay)), "");
   EXPECT_EQ(std::filesystem::last_write_time(day3), untouched);
   for (const auto& e : std::filesystem::directory_iterator(dir_)) {
