@@ -135,6 +135,53 @@ for _ in $(seq 300); do  # up to 60 s
 done
 has_followups || fail "no follow-up was created by the demo within 60 s: the personal data check would prove nothing"
 
+# The personal-data life cycle on the running cluster (README "Personal data"): the archive job
+# makes a pass; a customer with follow-ups (found with the admin's FollowUpService.List) is erased:
+# every shard confirms (tombstones on sb.followups), the report names the tasks, and the gateways'
+# read model no longer lists any task of the customer.
+cat >"$dir/followups.py" <<'PY'
+import sys, grpc
+from switchboard.v1 import followup_pb2 as f, services_pb2 as api, services_pb2_grpc as rpc
+address, token_file, customer = sys.argv[1], sys.argv[2], sys.argv[3]
+auth = [("authorization", "Bearer " + open(token_file).read().strip())]
+stub = rpc.FollowUpServiceStub(grpc.insecure_channel(address))
+if customer == "-":  # any customer with an open follow-up
+    for state in (f.FOLLOW_UP_STATE_PENDING, f.FOLLOW_UP_STATE_FIRING):
+        tasks = stub.List(api.ListFollowUpsRequest(state=state, page_size=1), metadata=auth,
+                          timeout=10).tasks
+        if tasks:
+            print(tasks[0].request.customer_id)
+            break
+else:
+    print(len(stub.List(api.ListFollowUpsRequest(customer_id=customer), metadata=auth,
+                        timeout=10).tasks))
+PY
+followups_py() { PYTHONPATH="$dir/py" timeout 30 /usr/bin/python3 "$dir/followups.py" "$addr" "$token" "$1"; }
+bootstrap=$(grep -oE '^  broker +pid [0-9]+  bootstrap [^ ]+' "$dir/stdout" | awk '{ print $5 }')
+archive_out=$("$bin" privacy archive --kafka "$bootstrap" --dir "$dir/archive" --once 2>&1) ||
+  fail "privacy archive --once: $archive_out"
+grep -qE '^privacy archive: [0-9]+ ended tasks archived in ' <<<"$archive_out" ||
+  fail "privacy archive: $archive_out"
+[[ -f $dir/archive/positions ]] || fail "privacy archive saved no positions"
+customer=$(followups_py -) || fail "FollowUpService.List failed"
+[[ -n $customer ]] || fail "no open follow-up to erase"
+(( $(followups_py "$customer") > 0 )) || fail "the read model does not list $customer's tasks"
+erase_out=$("$bin" privacy erase --kafka "$bootstrap" --customer "$customer" \
+  --archive-dir "$dir/archive" --requested-by dev-demo-test 2>&1) ||
+  fail "privacy erase: $erase_out"
+grep -qE '^  follow-up tasks: ([1-9][0-9]*) found in sb.followups, \1 removed$' <<<"$erase_out" ||
+  fail "privacy erase report: $erase_out"
+grep -q "a customer's follow-ups erased (asked by \"dev-demo-test\")" "$dir"/data/r*/router.log ||
+  fail "no router logged the erasure"
+listed=1
+for _ in $(seq 50); do  # the gateways read the tombstones within a few seconds
+  listed=$(followups_py "$customer") || fail "FollowUpService.List failed"
+  (( listed == 0 )) && break
+  sleep 0.2
+done
+(( listed == 0 )) || fail "the read model still lists $listed tasks of $customer after the erasure"
+echo "privacy erase: $(tr '\n' ' ' <<<"$erase_out" | cut -c1-300)"
+
 kill -INT "$pid"
 for _ in $(seq 150); do  # the drain, the routers' and the broker's stop: well within 15 s
   kill -0 "$pid" 2>/dev/null || break
