@@ -102,8 +102,10 @@ std::string ToArchiveLine(const pb::FollowUpTaskRecord& record) {
 
 Result<pb::FollowUpTaskRecord> FromArchiveLine(const std::string& line) {
   pb::FollowUpTaskRecord record;
-  auto st = google::protobuf::util::JsonStringToMessage(line, &record);
-  if (!st.ok()) return InvalidArgument(std::string(st.message()));
+  // The parser's own message quotes the line, which may hold personal data: not repeated.
+  if (!google::protobuf::util::JsonStringToMessage(line, &record).ok()) {
+    return InvalidArgument("not the JSON of a FollowUpTaskRecord");
+  }
   if (record.task().id().empty()) return InvalidArgument("task.id missing");
   return record;
 }
