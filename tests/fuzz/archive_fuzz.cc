@@ -75,7 +75,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   (void)quiet;
   if (size > sb::fuzz::kMaxInputBytes) return 0;
-  const auto records = sb::fuzz::Records(std::string_view(reinterpret_cast<const char*>(data), size));
+  const auto records =
+      sb::fuzz::Records(std::string_view(reinterpret_cast<const char*>(data), size));
   const Dir dir;
   const fs::path day = fs::path(dir.path) / ArchiveDir::FileOf(kDayMs);
   if (!records.empty()) std::ofstream(day, std::ios::binary) << records[0];
