@@ -138,11 +138,17 @@ class AdminServiceImpl final : public pb::AdminService::Service {
         parts_.admission.Admit(ctx, "/switchboard.v1.AdminService/QueueStats", *req, &who);
     if (!admitted.ok()) return admitted;
     const std::set<std::string> wanted(req->queues().begin(), req->queues().end());
+    const auto config = parts_.config.Get();  // a supervisor sees the queues of its domains
     for (const pb::ShardLive& live : parts_.estimates.FreshShards()) {
       for (const pb::QueueLive& q : live.queues()) {
-        if (wanted.empty() || wanted.count(q.queue())) *resp->add_queues() = q;
+        if ((wanted.empty() || wanted.count(q.queue())) &&
+            ReachesDomain(who, config->DomainOfQueue(q.queue()))) {
+          *resp->add_queues() = q;
+        }
       }
-      for (const pb::DomainLive& d : live.domains()) *resp->add_domains() = d;
+      for (const pb::DomainLive& d : live.domains()) {
+        if (ReachesDomain(who, d.domain())) *resp->add_domains() = d;
+      }
       resp->set_as_of_ms(std::max(resp->as_of_ms(), live.at_ms()));
     }
     return grpc::Status::OK;
@@ -157,6 +163,7 @@ class AdminServiceImpl final : public pb::AdminService::Service {
     if (!admitted.ok()) return admitted;
     for (stats::ListedAgent& l : parts_.estimates.Agents()) {
       if (!req->domain().empty() && l.agent.agent().domain() != req->domain()) continue;
+      if (!ReachesDomain(who, l.agent.agent().domain())) continue;  // a supervisor's domains
       if (req->state() != pb::AGENT_STATE_UNSPECIFIED && l.agent.state() != req->state()) continue;
       pb::AgentInfo* info = resp->add_agents();
       *info->mutable_agent() = std::move(*l.agent.mutable_agent());
@@ -208,8 +215,12 @@ class AdminServiceImpl final : public pb::AdminService::Service {
     Status read = (*feed)->CatchUp(std::chrono::milliseconds(timeout_ms));
     if (!read.ok()) return ToGrpc(read);
     const std::set<std::string> wanted(req->queues().begin(), req->queues().end());
+    const auto config = parts_.config.Get();  // a supervisor reports on its domains' queues
     for (pb::QueueDay& d : (*feed)->view().Days(req->from_day(), req->to_day())) {
-      if (wanted.empty() || wanted.count(d.queue())) *resp->add_days() = std::move(d);
+      if ((wanted.empty() || wanted.count(d.queue())) &&
+          ReachesDomain(who, config->DomainOfQueue(d.queue()))) {
+        *resp->add_days() = std::move(d);
+      }
     }
     return grpc::Status::OK;
   }

@@ -112,6 +112,19 @@ Status WritePrivateFile(const std::string& path, const std::string& text) {
   return Status::Ok();
 }
 
+// `[d00, d01]`: a list of routing domain names.
+Result<std::set<std::string>> ParseDomains(const YAML::Node& d, const std::string& at) {
+  if (!d.IsSequence()) return InvalidArgument(at + ": expected a list of domain names");
+  std::set<std::string> domains;
+  for (size_t i = 0; i < d.size(); ++i) {
+    if (!d[i].IsScalar() || !config::ValidNameChars(d[i].Scalar())) {
+      return InvalidArgument(config::Field(at, static_cast<int>(i)) + ": not a domain name");
+    }
+    domains.insert(d[i].Scalar());
+  }
+  return domains;
+}
+
 // `profile: {domains: [d00], skills: {general: 3}, capacity_units: 100}` of an agent token.
 Result<AgentProfile> ParseProfile(const YAML::Node& node, const std::string& at) {
   if (!node.IsMap()) return InvalidArgument(at + ": expected {domains, skills, capacity_units}");
@@ -123,14 +136,9 @@ Result<AgentProfile> ParseProfile(const YAML::Node& node, const std::string& at)
     }
   }
   if (const YAML::Node d = node["domains"]; d) {
-    if (!d.IsSequence()) return InvalidArgument(at + ".domains: expected a list of domain names");
-    for (size_t i = 0; i < d.size(); ++i) {
-      if (!d[i].IsScalar() || !config::ValidNameChars(d[i].Scalar())) {
-        return InvalidArgument(config::Field(at + ".domains", static_cast<int>(i)) +
-                               ": not a domain name");
-      }
-      p.domains.insert(d[i].Scalar());
-    }
+    auto domains = ParseDomains(d, at + ".domains");
+    if (!domains.ok()) return domains.status();
+    p.domains = std::move(*domains);
   }
   const YAML::Node skills = node["skills"];
   if (!skills || !skills.IsMap()) {
@@ -195,7 +203,7 @@ Result<TokenTable> TokenTable::ParseYaml(const YAML::Node& root) {
     for (const auto& kv : e) {
       const std::string key = kv.first.Scalar();
       if (key != "sha256" && key != "role" && key != "agent_id" && key != "name" &&
-          key != "profile") {
+          key != "profile" && key != "domains") {
         return InvalidArgument(at + "." + config::Printable(key) + ": unknown field");
       }
     }
@@ -232,6 +240,19 @@ Result<TokenTable> TokenTable::ParseYaml(const YAML::Node& root) {
       auto profile = ParseProfile(e["profile"], at + ".profile");
       if (!profile.ok()) return profile.status();
       entry.principal.profile = std::move(*profile);
+    }
+    if (e["domains"]) {
+      if (*role != Role::kSupervisor) {
+        return InvalidArgument(at +
+                               ".domains: only for role supervisor (an agent's: profile.domains)");
+      }
+      auto domains = ParseDomains(e["domains"], at + ".domains");
+      if (!domains.ok()) return domains.status();
+      if (domains->empty()) {
+        return InvalidArgument(at +
+                               ".domains: at least one domain (or leave it out: every domain)");
+      }
+      entry.principal.domains = std::move(*domains);
     }
     const std::string name = e["name"] && e["name"].IsScalar() ? e["name"].Scalar() : "";
     if (name.size() > kMaxAgentIdChars || !NoControlCharacters(name)) {
@@ -332,6 +353,12 @@ size_t TokenTable::agents_without_profile() const {
 AuthResult CheckAgentProfile(const Principal& principal, const pb::Agent& agent) {
   AuthResult r;
   r.principal = principal;
+  if (!ReachesDomain(principal, agent.domain())) {
+    r.code = AuthCode::kPermissionDenied;
+    r.message = "login.agent.domain: " + config::Quote(agent.domain()) +
+                " is not a domain supervisor " + config::Quote(principal.name) + " supervises";
+    return r;
+  }
   if (principal.role != Role::kAgent || !principal.profile) return r;
   const AgentProfile& p = *principal.profile;
   auto deny = [&](const std::string& message) {
@@ -361,10 +388,22 @@ AuthResult CheckAgentProfile(const Principal& principal, const pb::Agent& agent)
   return r;
 }
 
+bool ReachesDomain(const Principal& principal, std::string_view domain) {
+  return principal.role != Role::kSupervisor || principal.domains.empty() ||
+         principal.domains.contains(std::string(domain));
+}
+
 AuthResult CheckFollowUpAccess(const Principal& principal, std::string_view task_id,
-                               std::string_view owner, std::string_view submitted_by) {
+                               std::string_view owner, std::string_view submitted_by,
+                               std::string_view domain) {
   AuthResult r;
   r.principal = principal;
+  if (!ReachesDomain(principal, domain)) {
+    r.code = AuthCode::kPermissionDenied;
+    r.message = "follow-up task " + config::Quote(task_id) + " is in domain " +
+                config::Quote(domain) + ", not one supervisor " + config::Quote(principal.name) +
+                " supervises";
+  }
   if (principal.role == Role::kAgent && principal.agent_id != owner) {
     r.code = AuthCode::kPermissionDenied;
     r.message = "follow-up task " + config::Quote(task_id) + " is not owned by agent " +

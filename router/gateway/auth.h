@@ -45,7 +45,14 @@ struct Principal {
   // Role agent: what its logins are checked against; unset: the agent declares its own skills
   // (warned about when the token file is loaded).
   std::optional<AgentProfile> profile;
+  // Role supervisor: the routing domains it supervises (the token file's `domains`); its
+  // follow-ups, live views, reports and proxied logins stay within them. Empty: every domain.
+  std::set<std::string> domains;
 };
+
+// Whether `principal` reaches routing domain `domain`: a supervisor with domains only those;
+// every other role every domain (agents are held to their own tasks and profile instead).
+bool ReachesDomain(const Principal& principal, std::string_view domain);
 
 // Why a call is refused; kOk means allowed.
 enum class AuthCode { kOk, kUnauthenticated, kPermissionDenied };
@@ -62,8 +69,10 @@ class TokenTable {
   // Parses a token file:
   //   tokens:
   //     - {sha256: <64 hex>, role: agent|supervisor|integrator|admin, agent_id: <id>, name: <n>,
-  //        profile: {domains: [<domain>...], skills: {<skill>: <1..5>...}, capacity_units: <n>}}
-  // `profile` (role agent only): what its desktop logins may claim (AgentProfile).
+  //        profile: {domains: [<domain>...], skills: {<skill>: <1..5>...}, capacity_units: <n>},
+  //        domains: [<domain>...]}
+  // `profile` (role agent only): what its desktop logins may claim (AgentProfile). `domains`
+  // (role supervisor only): the domains it supervises (Principal::domains).
   // agent_id is required for role agent and refused for the others. `name` (optional, at most 128
   // characters) names the caller (default: "agent/<agent_id>", else "<role>/<12 hex digits of the
   // hash>"); two integrators sharing a name share idempotency keys and contacts. Errors
@@ -100,19 +109,23 @@ AuthResult Authorize(const TokenTable& tokens, std::string_view authorization,
 // kPermissionDenied otherwise.
 AuthResult CheckActsAs(const Principal& principal, std::string_view agent_id);
 
-// Follow-up tasks carry customers' personal data (phone, surname, notes): an agent token reaches
-// only the tasks its agent owns (request.owner): it lists, cancels and reports attempts of those;
-// the other roles reach every task. kPermissionDenied otherwise (the message names no customer).
 // Whether `principal` may log `agent` in with the skills, domain and capacity it asks for: an
-// agent token with a profile only within it (kPermissionDenied naming the field); other roles
-// (a supervisor, a CTI proxy) and agent tokens without a profile as asked.
+// agent token with a profile only within it (kPermissionDenied naming the field); a supervisor
+// into its domains only; other roles (a CTI proxy) and agent tokens without a profile as asked.
 AuthResult CheckAgentProfile(const Principal& principal, const ::switchboard::v1::Agent& agent);
 
+// Follow-up tasks carry customers' personal data (phone, surname, notes): an agent token reaches
+// only the tasks its agent owns (request.owner): it lists, cancels and reports attempts of those;
+// an integrator those it submitted; a supervisor those of its domains (`domain`: the routing
+// domain of the task's queue); admins every task. kPermissionDenied otherwise (the message names
+// no customer).
 AuthResult CheckFollowUpAccess(const Principal& principal, std::string_view task_id,
-                               std::string_view owner, std::string_view submitted_by);
+                               std::string_view owner, std::string_view submitted_by,
+                               std::string_view domain);
 // The filters of a List: an agent's owner is its own id, whatever it asked (asking for another
 // owner's is kPermissionDenied); an integrator lists only what it submitted (`*submitted_by` =
-// its name); supervisors and admins list as asked.
+// its name); supervisors and admins list as asked (a supervisor with domains: the service keeps
+// the list to their queues, FollowUpFilter::queues).
 AuthResult ScopeFollowUpList(const Principal& principal, std::string* owner,
                              std::string* submitted_by);
 

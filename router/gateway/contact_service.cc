@@ -76,6 +76,13 @@ class ContactServiceImpl final : public pb::ContactService::Service {
     //    still one contact.
     // Not covered yet: a retry after the contact ended AND this gateway restarted since (its book
     // is in memory) would route the id again; closing that needs the shard to remember ended ids.
+    // A supervisor submits into its domains' queues (an unknown queue is refused below).
+    if (const std::string domain = parts_.config.DomainOfQueue(req->contact().queue());
+        !domain.empty() && !ReachesDomain(who, domain)) {
+      return {grpc::StatusCode::PERMISSION_DENIED,
+              "field contact.queue: its domain " + config::Quote(domain) +
+                  " is not one supervisor " + config::Quote(who.name) + " supervises"};
+    }
     const std::string id = ContactIdFor(who.name, req->contact().idempotency_key());
     submits_.Begin(id);
     grpc::Status result = SubmitOnce(id, who.name, *req, resp);
@@ -259,10 +266,14 @@ class ContactServiceImpl final : public pb::ContactService::Service {
 
  private:
   // An integrator reaches the contacts it submitted (and the shards' own follow-up contacts),
-  // not another integrator's: to it, those are unknown. Supervisors and admins reach all; agents
-  // are checked against the contact's agent where they may act (Transfer).
+  // not another integrator's: to it, those are unknown. A supervisor with domains reaches the
+  // contacts of their queues; admins all; agents are checked against the contact's agent where
+  // they may act (Transfer).
   bool Reaches(const Principal& who, const std::string& contact_id) const {
-    return who.role != Role::kIntegrator || parts_.book.SubmittedBy(contact_id, who.name);
+    if (who.role == Role::kIntegrator) return parts_.book.SubmittedBy(contact_id, who.name);
+    if (who.role != Role::kSupervisor || who.domains.empty()) return true;
+    auto status = parts_.book.Get(contact_id);
+    return status && ReachesDomain(who, parts_.config.DomainOfQueue(status->queue()));
   }
   int32_t PartitionOfQueue(const std::string& queue) const {
     return parts_.publisher.PartitionOf(parts_.config.DomainOfQueue(queue));

@@ -193,7 +193,8 @@ FollowUpPage FollowUpIndex::List(const FollowUpFilter& filter, size_t page_size,
     return (filter.customer_id.empty() || t.request().customer_id() == filter.customer_id) &&
            (filter.owner.empty() || t.request().owner() == filter.owner) &&
            (filter.state == pb::FOLLOW_UP_STATE_UNSPECIFIED || t.state() == filter.state) &&
-           (filter.submitted_by.empty() || t.request().submitted_by() == filter.submitted_by);
+           (filter.submitted_by.empty() || t.request().submitted_by() == filter.submitted_by) &&
+           (!filter.queues || filter.queues->contains(t.queue()));
   };
   auto visit = [&](const pb::FollowUpTask& t) {
     if (!matches(t)) return true;

@@ -50,6 +50,8 @@ struct FollowUpFilter {
   std::string owner;                                          // empty = any
   pb::FollowUpState state = pb::FOLLOW_UP_STATE_UNSPECIFIED;  // UNSPECIFIED = any
   std::string submitted_by;                                   // empty = any (not indexed)
+  // Only tasks of these queues (a supervisor's domains); nullopt = any (not indexed).
+  std::optional<std::set<std::string>> queues;
 };
 
 struct FollowUpPage {

@@ -41,6 +41,11 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
     if (!domain.ok()) {
       return ToGrpc(InvalidArgument("field request." + domain.status().message()));
     }
+    if (!ReachesDomain(who, *domain)) {
+      return {grpc::StatusCode::PERMISSION_DENIED,
+              "field request.queue: its domain " + config::Quote(*domain) +
+                  " is not one supervisor " + config::Quote(who.name) + " supervises"};
+    }
     // request_id is the caller's idempotency key, not a name any caller may take over: the
     // shard's scheduler refuses the same id from another caller too (dead letter), this answers
     // it at once when this node already knows the task.
@@ -87,6 +92,13 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
         !scope.ok()) {
       return {grpc::StatusCode::PERMISSION_DENIED, scope.message};
     }
+    if (who.role == Role::kSupervisor && !who.domains.empty()) {
+      filter.queues.emplace();
+      const auto config = parts_.config.Get();
+      for (const pb::QueueDef& q : config->config().queues()) {
+        if (ReachesDomain(who, q.domain())) filter.queues->insert(q.name());
+      }
+    }
     FollowUpPage page = parts_.index.List(
         filter, req->page_size() == 0 ? kDefaultPageSize : req->page_size(), req->page_token());
     for (pb::FollowUpTask& t : page.tasks) *resp->add_tasks() = std::move(t);
@@ -105,7 +117,8 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
     auto task = Find(req->task_id());
     if (!task.ok()) return ToGrpc(task.status());
     if (AuthResult access = CheckFollowUpAccess(who, task->task.id(), task->task.request().owner(),
-                                                task->task.request().submitted_by());
+                                                task->task.request().submitted_by(),
+                                                parts_.config.DomainOfQueue(task->task.queue()));
         !access.ok()) {
       return {grpc::StatusCode::PERMISSION_DENIED, access.message};
     }
@@ -145,7 +158,8 @@ class FollowUpServiceImpl final : public pb::FollowUpService::Service {
     if (!task.ok()) return ToGrpc(task.status());
     const pb::FollowUpTask& t = task->task;
     if (AuthResult access =
-            CheckFollowUpAccess(who, t.id(), t.request().owner(), t.request().submitted_by());
+            CheckFollowUpAccess(who, t.id(), t.request().owner(), t.request().submitted_by(),
+                                parts_.config.DomainOfQueue(t.queue()));
         !access.ok()) {
       return {grpc::StatusCode::PERMISSION_DENIED, access.message};
     }

@@ -264,6 +264,7 @@ Status Gateway::Impl::StartServer() {
   services_.push_back(NewFollowUpService({.admission = admission,
                                           .publisher = publisher,
                                           .index = followups_,
+                                          .config = validator_,
                                           .clock = clock_,
                                           .domain_of = options_.followup_domain,
                                           .visible_ms = options_.followup_visible_ms,

@@ -58,6 +58,7 @@ struct FollowUpServiceParts {
   const Admission& admission;
   Publisher& publisher;
   const FollowUpIndex& index;
+  const LiveValidator& config;  // the queues' routing domains (a supervisor's reach)
   const Clock& clock;
   // GatewayOptions::followup_domain (unset: follow-ups are off), followup_visible_ms and
   // followup_unknown_wait_ms.

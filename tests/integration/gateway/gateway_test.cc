@@ -55,6 +55,8 @@ constexpr char kAgentToken[] = "agent-a1-token";
 constexpr char kIntegratorToken[] = "integrator-token";
 constexpr char kOtherIntegratorToken[] = "other-integrator-token";  // unnamed
 constexpr char kAdminToken[] = "admin-token";
+constexpr char kSupervisorToken[] = "supervisor-d00-token";     // supervises d00
+constexpr char kFarSupervisorToken[] = "supervisor-d99-token";  // supervises d99 only
 
 // A desktop's login of agent `id` of d00 with the general skill (proficiency 3).
 pb::AgentRequest DeskLogin(const std::string& id, bool ready) {
@@ -77,7 +79,11 @@ class GatewayTest : public ::testing::Test {
            << "  - {sha256: " << Sha256Hex(kAgentToken) << ", role: agent, agent_id: a1}\n"
            << "  - {sha256: " << Sha256Hex(kIntegratorToken) << ", role: integrator}\n"
            << "  - {sha256: " << Sha256Hex(kOtherIntegratorToken) << ", role: integrator}\n"
-           << "  - {sha256: " << Sha256Hex(kAdminToken) << ", role: admin}\n";
+           << "  - {sha256: " << Sha256Hex(kAdminToken) << ", role: admin}\n"
+           << "  - {sha256: " << Sha256Hex(kSupervisorToken)
+           << ", role: supervisor, name: team-d00, domains: [d00]}\n"
+           << "  - {sha256: " << Sha256Hex(kFarSupervisorToken)
+           << ", role: supervisor, name: team-d99, domains: [d99]}\n";
     WriteAll(dir_.path() / "tokens.yaml", tokens.str());
     std::filesystem::permissions(
         dir_.path() / "tokens.yaml",
@@ -1065,6 +1071,34 @@ TEST_F(FollowUpServiceTest, AnIntegratorReachesOnlyTheFollowUpsItSubmitted) {
   EXPECT_EQ(Listed("crm-5001").request().submitted_by(),
             "integrator/" + Sha256Hex(kIntegratorToken).substr(0, 12));
   EXPECT_TRUE(Cancel("crm-5001").ok());
+}
+
+// A supervisor token with domains reaches the follow-ups (phones, surnames) of its domains' queues
+// only: another domain's tasks are not listed, not cancellable, and it cannot create any there;
+// nor submit contacts to those queues.
+TEST_F(FollowUpServiceTest, ASupervisorReachesOnlyItsDomainsFollowUps) {
+  const int64_t in_an_hour = SystemClock().NowMs() + 3600 * 1000;
+  ASSERT_TRUE(Create("cb-6001", in_an_hour).ok());
+  ASSERT_EQ(Listed("cb-6001").state(), pb::FOLLOW_UP_STATE_PENDING);
+  pb::ListFollowUpsRequest pending;
+  pending.set_state(pb::FOLLOW_UP_STATE_PENDING);
+  pb::ListFollowUpsResponse resp;
+  ASSERT_TRUE(List(pending, &resp, kSupervisorToken).ok());
+  ASSERT_EQ(resp.tasks_size(), 1);
+  EXPECT_EQ(resp.tasks(0).id(), "cb-6001");
+  grpc::Status st = List(pending, &resp, kFarSupervisorToken);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(resp.tasks_size(), 0);
+  st = Cancel("cb-6001", kFarSupervisorToken);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+  EXPECT_NE(st.error_message().find("\"d00\""), std::string::npos) << st.error_message();
+  st = Create("cb-6002", in_an_hour, "a1", kFarSupervisorToken);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+  EXPECT_NE(st.error_message().find("request.queue"), std::string::npos) << st.error_message();
+  pb::SubmitContactResponse submitted;
+  st = Submit(kFarSupervisorToken, Contact("sup-1"), &submitted);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED) << st.error_message();
+  EXPECT_TRUE(Cancel("cb-6001", kSupervisorToken).ok());
 }
 
 TEST_F(FollowUpServiceTest, RecordOutcomeOnTheAttemptOut) {

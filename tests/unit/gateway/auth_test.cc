@@ -190,28 +190,28 @@ TEST(AuthTest, AnAgentLogsInOnlyWithTheSkillsItsProfileGrants) {
 }
 
 TEST(AuthTest, AnAgentActsOnlyAsItself) {
-  Principal agent{Role::kAgent, "a7", "agent/a7", {}};
+  Principal agent{Role::kAgent, "a7", "agent/a7", {}, {}};
   EXPECT_TRUE(CheckActsAs(agent, "a7").ok());
   EXPECT_EQ(CheckActsAs(agent, "a8").code, AuthCode::kPermissionDenied);
-  Principal supervisor{Role::kSupervisor, "", "supervisor", {}};
+  Principal supervisor{Role::kSupervisor, "", "supervisor", {}, {}};
   EXPECT_TRUE(CheckActsAs(supervisor, "a8").ok());
 }
 
 TEST(AuthTest, AnAgentReachesOnlyTheFollowUpsItOwns) {
-  Principal agent{Role::kAgent, "a7", "agent/a7", {}};
-  EXPECT_TRUE(CheckFollowUpAccess(agent, "cb-1", "a7", "crm").ok());
-  AuthResult denied = CheckFollowUpAccess(agent, "cb-2", "a8", "crm");
+  Principal agent{Role::kAgent, "a7", "agent/a7", {}, {}};
+  EXPECT_TRUE(CheckFollowUpAccess(agent, "cb-1", "a7", "crm", "d00").ok());
+  AuthResult denied = CheckFollowUpAccess(agent, "cb-2", "a8", "crm", "d00");
   EXPECT_EQ(denied.code, AuthCode::kPermissionDenied);
   EXPECT_NE(denied.message.find("cb-2"), std::string::npos) << denied.message;
-  EXPECT_EQ(CheckFollowUpAccess(agent, "cb-3", "", "").code, AuthCode::kPermissionDenied);
-  Principal integrator{Role::kIntegrator, "", "crm", {}};
-  EXPECT_TRUE(CheckFollowUpAccess(integrator, "cb-2", "a8", "crm").ok());
+  EXPECT_EQ(CheckFollowUpAccess(agent, "cb-3", "", "", "d00").code, AuthCode::kPermissionDenied);
+  Principal integrator{Role::kIntegrator, "", "crm", {}, {}};
+  EXPECT_TRUE(CheckFollowUpAccess(integrator, "cb-2", "a8", "crm", "d00").ok());
   // An integrator reaches the tasks it submitted (and those from before submitters were kept).
-  EXPECT_EQ(CheckFollowUpAccess(integrator, "cb-4", "a8", "billing").code,
+  EXPECT_EQ(CheckFollowUpAccess(integrator, "cb-4", "a8", "billing", "d00").code,
             AuthCode::kPermissionDenied);
-  EXPECT_TRUE(CheckFollowUpAccess(integrator, "cb-5", "a8", "").ok());
-  Principal admin{Role::kAdmin, "", "admin", {}};
-  EXPECT_TRUE(CheckFollowUpAccess(admin, "cb-4", "a8", "billing").ok());
+  EXPECT_TRUE(CheckFollowUpAccess(integrator, "cb-5", "a8", "", "d00").ok());
+  Principal admin{Role::kAdmin, "", "admin", {}, {}};
+  EXPECT_TRUE(CheckFollowUpAccess(admin, "cb-4", "a8", "billing", "d00").ok());
 
   std::string owner, submitted_by;
   ASSERT_TRUE(ScopeFollowUpList(agent, &owner, &submitted_by).ok());
@@ -222,6 +222,42 @@ TEST(AuthTest, AnAgentReachesOnlyTheFollowUpsItOwns) {
   ASSERT_TRUE(ScopeFollowUpList(integrator, &owner, &submitted_by).ok());
   EXPECT_TRUE(owner.empty());
   EXPECT_EQ(submitted_by, "crm");  // an integrator's List is of what it submitted
+}
+
+// A supervisor token may name the domains it supervises: its follow-ups, proxied logins (and, in
+// the services, its live views, reports and contacts) stay within them. Only supervisors have
+// domains; without, a supervisor reaches every domain.
+TEST(AuthTest, ASupervisorReachesOnlyTheDomainsItSupervises) {
+  auto table = TokenTable::Parse("tokens:\n  - {sha256: " + Sha256Hex("sup") +
+                                 ", role: supervisor, name: team-a, domains: [d00, d01]}\n");
+  ASSERT_TRUE(table.ok()) << table.status().ToString();
+  AuthResult sup = table->Authenticate("Bearer sup");
+  ASSERT_TRUE(sup.ok());
+  EXPECT_EQ(sup.principal.domains, (std::set<std::string>{"d00", "d01"}));
+  EXPECT_TRUE(ReachesDomain(sup.principal, "d01"));
+  EXPECT_FALSE(ReachesDomain(sup.principal, "d02"));
+  EXPECT_TRUE(CheckFollowUpAccess(sup.principal, "cb-1", "a8", "crm", "d00").ok());
+  AuthResult denied = CheckFollowUpAccess(sup.principal, "cb-2", "a8", "crm", "d02");
+  EXPECT_EQ(denied.code, AuthCode::kPermissionDenied);
+  EXPECT_NE(denied.message.find("\"d02\""), std::string::npos) << denied.message;
+  pb::Agent agent;
+  agent.set_id("a9");
+  agent.set_domain("d02");
+  EXPECT_EQ(CheckAgentProfile(sup.principal, agent).code, AuthCode::kPermissionDenied);
+  agent.set_domain("d00");
+  EXPECT_TRUE(CheckAgentProfile(sup.principal, agent).ok());
+  Principal everywhere{Role::kSupervisor, "", "supervisor", {}, {}};
+  EXPECT_TRUE(ReachesDomain(everywhere, "d02"));
+  Principal admin{Role::kAdmin, "", "admin", {}, {}};
+  EXPECT_TRUE(CheckFollowUpAccess(admin, "cb-2", "a8", "crm", "d02").ok());
+  for (const char* bad : {"role: admin, domains: [d00]", "role: supervisor, domains: []",
+                          "role: supervisor, domains: d00", "role: supervisor, domains: ['a b']"}) {
+    auto refused =
+        TokenTable::Parse("tokens:\n  - {sha256: " + Sha256Hex("s") + ", " + bad + "}\n");
+    ASSERT_FALSE(refused.ok()) << bad;
+    EXPECT_NE(refused.status().message().find("tokens[0].domains"), std::string::npos)
+        << refused.status().message();
+  }
 }
 
 TEST(AuthTest, GeneratedAdminTokenIsPrivateAndReused) {
