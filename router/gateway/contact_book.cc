@@ -48,7 +48,12 @@ void ContactBook::Changed(const std::string& contact_id, Entry& e, int64_t at_ms
   if (e.seq != 0) by_seq_.erase(e.seq);
   e.seq = next_seq_++;
   by_seq_[e.seq] = contact_id;
-  if (IsFinal(e.status.state())) ended_.emplace_back(at_ms, contact_id);
+  if (e.ended_at_ms) ended_.erase({*e.ended_at_ms, contact_id});
+  e.ended_at_ms.reset();
+  if (IsFinal(e.status.state())) {
+    e.ended_at_ms = at_ms;
+    ended_.emplace(at_ms, contact_id);
+  }
   Evict();
   changed_.SignalAll();
 }
@@ -56,7 +61,11 @@ void ContactBook::Changed(const std::string& contact_id, Entry& e, int64_t at_ms
 void ContactBook::Evict() {
   while (entries_.size() > options_.max_contacts && !by_seq_.empty()) {
     auto oldest = by_seq_.begin();
-    entries_.erase(oldest->second);
+    auto it = entries_.find(oldest->second);
+    if (it != entries_.end() && it->second.ended_at_ms) {
+      ended_.erase({*it->second.ended_at_ms, it->first});
+    }
+    entries_.erase(it);
     by_seq_.erase(oldest);
   }
 }
@@ -178,14 +187,14 @@ void ContactBook::Prune(int64_t now_ms) {
   // the ttl to them could overflow.
   const int64_t ended_before = now_ms - options_.ended_ttl_ms;
   absl::MutexLock lock(&mu_);
-  while (!ended_.empty() && ended_.front().first <= ended_before) {
-    auto it = entries_.find(ended_.front().second);
-    if (it != entries_.end() && IsFinal(it->second.status.state()) &&
-        it->second.status.updated_at_ms() <= ended_before) {
-      by_seq_.erase(it->second.seq);
-      entries_.erase(it);
-    }
-    ended_.pop_front();
+  // In end-time order: an end time far in the future (any producer can write one) waits at the
+  // back for its time or the size cap, and holds back nothing that ended before it.
+  while (!ended_.empty() && ended_.begin()->first <= ended_before) {
+    auto it = entries_.find(ended_.begin()->second);
+    ended_.erase(ended_.begin());
+    if (it == entries_.end()) continue;
+    by_seq_.erase(it->second.seq);
+    entries_.erase(it);
   }
 }
 

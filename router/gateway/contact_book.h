@@ -10,9 +10,9 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -82,6 +82,7 @@ class ContactBook {
     uint64_t version = 0;
     uint64_t seq = 0;  // position in by_seq_
     std::optional<pb::Decision> decision;
+    std::optional<int64_t> ended_at_ms;  // final: its key in ended_
   };
   // Creates the entry if needed.
   Entry& Touch(const std::string& contact_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -100,8 +101,9 @@ class ContactBook {
   // at each release of mu_.
   mutable absl::CondVar changed_;
   std::map<std::string, Entry, std::less<>> entries_ ABSL_GUARDED_BY(mu_);
-  std::map<uint64_t, std::string> by_seq_ ABSL_GUARDED_BY(mu_);             // oldest change first
-  std::deque<std::pair<int64_t, std::string>> ended_ ABSL_GUARDED_BY(mu_);  // (ended at, id)
+  std::map<uint64_t, std::string> by_seq_ ABSL_GUARDED_BY(mu_);  // oldest change first
+  // (ended at, id) of every final entry: one each, removed with the entry.
+  std::set<std::pair<int64_t, std::string>> ended_ ABSL_GUARDED_BY(mu_);
   uint64_t next_seq_ ABSL_GUARDED_BY(mu_) = 1;
 };
 

@@ -197,6 +197,22 @@ TEST(ContactBookTest, PruneTakesAnyEndTime) {
   EXPECT_TRUE(book.Get("late"));
 }
 
+// A crafted end time far in the future (sb.assignments is writable by any producer) used to hold
+// the ttl back for every contact that ended after it: the book then kept ended contacts until
+// the size cap, and their queue of end times grew without bound.
+TEST(ContactBookTest, AFutureEndTimeHoldsNoOtherContactBack) {
+  ContactBook book({.max_contacts = 1000, .ended_ttl_ms = 1000});
+  book.OnDecision(Decide(pb::DECISION_EXPIRE, "crafted", "", 1, int64_t{1} << 60));
+  for (int i = 0; i < 50; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    book.OnArrived(NewContact(id), 1000);
+    book.OnAbandoned(id, 1000 + i);
+  }
+  book.Prune(2049);
+  EXPECT_EQ(book.size(), 1u);
+  EXPECT_TRUE(book.Get("crafted"));  // it waits for its time, or for the size cap
+}
+
 TEST(ContactBookTest, WatcherWakesOnChange) {
   ContactBook book;
   book.OnArrived(NewContact("c1"), 1000);
