@@ -3,6 +3,9 @@
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <set>
+#include <string_view>
 
 #include "common/text.h"
 
@@ -28,22 +31,34 @@ bool PlainZoneName(const std::string& name) {
   return !component_start;  // no trailing slash
 }
 
-// A regular file of the system's zone database (abseil's TZDIR, else /usr/share/zoneinfo): a
-// FIFO or device is never opened, and an unknown name never reaches abseil, which caches every
-// name it was asked for (failures too).
-bool InZoneDatabase(const std::string& name) {
-  if (name == "UTC") return true;  // abseil's own, with or without tzdata
-  const char* dir = std::getenv("TZDIR");
-  std::error_code ec;
-  return std::filesystem::is_regular_file(
-      std::filesystem::path(dir != nullptr && *dir != '\0' ? dir : "/usr/share/zoneinfo") / name,
-      ec);
+// The names of the system's zone database (abseil's TZDIR, else /usr/share/zoneinfo): every
+// regular file under it that starts with the TZif magic, read once. A FIFO or device is never
+// opened, and an unknown name never reaches abseil, which caches every name it was asked for
+// (failures too).
+const std::set<std::string>& ZoneNames() {
+  static const std::set<std::string>* names = [] {
+    auto* out = new std::set<std::string>{"UTC"};  // abseil's own, with or without tzdata
+    const char* env = std::getenv("TZDIR");
+    const std::filesystem::path root(env != nullptr && *env != '\0' ? env : "/usr/share/zoneinfo");
+    std::error_code ec;
+    for (std::filesystem::recursive_directory_iterator it(root, ec), end; !ec && it != end;
+         it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;  // a symlink to a file counts; to a FIFO, not
+      const std::string name = it->path().lexically_relative(root).generic_string();
+      if (!PlainZoneName(name)) continue;
+      char magic[4] = {};
+      std::ifstream in(it->path(), std::ios::binary);
+      if (in.read(magic, sizeof(magic)) && std::string_view(magic, 4) == "TZif") out->insert(name);
+    }
+    return out;
+  }();
+  return *names;
 }
 
 }  // namespace
 
 Result<absl::TimeZone> LoadZone(const std::string& name) {
-  const bool plain = PlainZoneName(name) && InZoneDatabase(name);
+  const bool plain = PlainZoneName(name) && ZoneNames().contains(name);
   absl::TimeZone zone;
   if (!plain || !absl::LoadTimeZone(name, &zone)) {
     return InvalidArgument("time_zone: unknown time zone " + Quote(name) +

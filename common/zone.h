@@ -9,8 +9,9 @@
 
 namespace sb {
 
-// Loads an IANA zone ("Asia/Shanghai"). kInvalidArgument naming the zone for an unknown name or
-// one with other than zone-name characters (the name becomes a path under /usr/share/zoneinfo).
+// Loads an IANA zone ("Asia/Shanghai"). kInvalidArgument naming the zone for a name not in the
+// system's zone list (the TZif files under TZDIR or /usr/share/zoneinfo, listed once per process)
+// or with other than zone-name characters.
 Result<absl::TimeZone> LoadZone(const std::string& name);
 
 }  // namespace sb

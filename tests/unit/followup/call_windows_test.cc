@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+
 #include "absl/time/civil_time.h"
 
 namespace sb::followup {
@@ -90,6 +93,12 @@ TEST(CallWindowsConfigTest, BadWindowsAndZonesAreNamed) {
   }
   EXPECT_TRUE(LoadZone("UTC").ok());
   EXPECT_TRUE(LoadZone("Etc/GMT+8").ok());
+  // Files of the zone directory that are not zones (tzdata's leap-second table) are not names
+  // of the zone list, and never reach abseil.
+  if (std::filesystem::is_regular_file("/usr/share/zoneinfo/leapseconds") &&
+      std::getenv("TZDIR") == nullptr) {
+    EXPECT_FALSE(LoadZone("leapseconds").ok());
+  }
 }
 
 }  // namespace
