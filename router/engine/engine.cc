@@ -171,6 +171,12 @@ ContactKey EngineImpl::KeyOf(const pb::Contact& contact, QueueIdx q, int64_t arr
           emergency ? arrived_ms : arrived_ms - level * cfg_.queue(q).aging_ms, seq};
 }
 
+validate::KnownNames EngineImpl::Known() const {
+  return {.queue = [this](std::string_view q) { return cfg_.FindQueue(q).has_value(); },
+          .skill = [this](std::string_view k) { return cfg_.FindSkill(k).has_value(); },
+          .domain = [this](std::string_view d) { return cfg_.FindDomain(d).has_value(); }};
+}
+
 Result<ContactIdx> EngineImpl::Admit(const pb::Contact& contact, int64_t arrived_ms, uint64_t seq) {
   auto queue = cfg_.FindQueue(contact.queue());
   if (!queue) return InvalidArgument("contact.queue: unknown queue " + Quote(contact.queue()));
@@ -206,7 +212,10 @@ Result<ContactIdx> EngineImpl::Admit(const pb::Contact& contact, int64_t arrived
 }
 
 Status EngineImpl::ContactArrived(const pb::Contact& contact, Decisions* out) {
-  if (contact.id().empty()) return InvalidArgument("contact.id: required");
+  // The rule every entry point applies (common/validate): the records on sb.contacts come from
+  // any producer, not only from gateways. (Admit also restores state: not checked again there.)
+  SB_RETURN_IF_ERROR(validate::CheckContactId(contact.id()));
+  SB_RETURN_IF_ERROR(validate::CheckContact(contact, Known(), validate::Source::kCluster));
   if (contact_index_.count(contact.id())) {
     return AlreadyExists("contact.id: contact " + Quote(contact.id()) + " is already being routed");
   }
@@ -446,7 +455,7 @@ Status EngineImpl::CheckSession(const AgentRec& a, std::string_view action,
 
 Status EngineImpl::Login(const pb::Agent& agent, bool ready, std::string_view session,
                          Decisions* out) {
-  if (agent.id().empty()) return InvalidArgument("agent.id: required");
+  SB_RETURN_IF_ERROR(validate::CheckAgent(agent, Known()));
   auto domain = cfg_.FindDomain(agent.domain());
   if (!domain) return InvalidArgument("agent.domain: unknown domain " + Quote(agent.domain()));
   std::vector<uint8_t> prof(cfg_.num_skills(), 0);

@@ -17,6 +17,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "common/clock.h"
+#include "common/validate/contact.h"
 #include "router/engine/engine.h"
 #include "router/engine/requirements.h"
 
@@ -337,6 +338,8 @@ class EngineImpl {
   // Validates a contact and files its record (not its queue place): identity, requirement extras,
   // queue order key, preferred agent. Shared by arrival and restore so both build the same record.
   Result<ContactIdx> Admit(const pb::Contact& contact, int64_t arrived_ms, uint64_t seq);
+  // The config's names for common/validate (valid while this engine lives).
+  validate::KnownNames Known() const;
   AgentIdx AgentSlot(const std::string& id);
 
   // Exported fields change only through the mutable accessors, so change tracking marks records

@@ -4,6 +4,7 @@
 #include "common/config/config.h"
 #include "common/config/text.h"
 #include "common/text.h"
+#include "common/validate/contact.h"
 #include "common/validate/followup_request.h"
 #include "common/zone.h"
 #include "router/gateway/followup_index.h"
@@ -14,7 +15,6 @@ namespace {
 constexpr size_t kMaxIdChars = 128;
 constexpr size_t kMaxNoteChars = 4096;
 constexpr size_t kMaxListItems = 64;
-constexpr size_t kMaxAttributes = 32;
 constexpr uint32_t kMaxPageSize = 1000;
 constexpr int64_t kMinTimeMs = 946684800000;   // 2000-01-01T00:00:00Z
 constexpr int64_t kMaxTimeMs = 4102444800000;  // 2100-01-01T00:00:00Z
@@ -62,11 +62,6 @@ Status Enum(const std::string& field, int value, IsValid is_valid, bool required
   return Status::Ok();
 }
 
-Status Proficiency(const std::string& field, uint32_t p) {
-  if (p < 1 || p > 5) return Bad(field, "must be 1..5, not " + std::to_string(p));
-  return Status::Ok();
-}
-
 }  // namespace
 
 Validator::Validator(pb::RoutingConfig config) : config_(std::move(config)) {
@@ -78,6 +73,12 @@ Validator::Validator(pb::RoutingConfig config) : config_(std::move(config)) {
 bool Validator::KnownQueue(const std::string& name) const { return queue_domain_.count(name) > 0; }
 bool Validator::KnownSkill(const std::string& name) const { return skills_.count(name) > 0; }
 bool Validator::KnownDomain(const std::string& name) const { return domains_.count(name) > 0; }
+
+validate::KnownNames Validator::Known() const {
+  return {.queue = [this](std::string_view q) { return queue_domain_.contains(q); },
+          .skill = [this](std::string_view s) { return skills_.contains(s); },
+          .domain = [this](std::string_view d) { return domains_.contains(d); }};
+}
 
 const std::string& Validator::DomainOfQueue(const std::string& queue) const {
   static const std::string kNone;
@@ -92,44 +93,8 @@ Status Validator::Check(const pb::SubmitContactRequest& r) const {
     return Bad("contact.id", "must be empty: the id is derived from the idempotency key");
   }
   SB_RETURN_IF_ERROR(Id("contact.idempotency_key", c.idempotency_key(), true));
-  SB_RETURN_IF_ERROR(Id("contact.queue", c.queue(), true));
-  if (!KnownQueue(c.queue())) {
-    return Bad("contact.queue", "unknown queue " + config::Quote(c.queue()));
-  }
-  SB_RETURN_IF_ERROR(Enum("contact.channel", c.channel(), pb::Channel_IsValid, true));
-  if (c.required_skills_size() > static_cast<int>(kMaxListItems)) {
-    return Bad("contact.required_skills", "more than 64 entries");
-  }
-  for (int i = 0; i < c.required_skills_size(); ++i) {
-    const std::string at = config::Field("contact.required_skills", i);
-    const auto& s = c.required_skills(i);
-    SB_RETURN_IF_ERROR(Id(at + ".skill", s.skill(), true));
-    if (!KnownSkill(s.skill()))
-      return Bad(at + ".skill", "unknown skill " + config::Quote(s.skill()));
-    SB_RETURN_IF_ERROR(Proficiency(at + ".min_proficiency", s.min_proficiency()));
-  }
-  SB_RETURN_IF_ERROR(Enum("contact.priority", c.priority(), pb::Priority_IsValid, false));
-  SB_RETURN_IF_ERROR(Enum("contact.origin", c.origin(), pb::Origin_IsValid, false));
-  SB_RETURN_IF_ERROR(Enum("contact.segment", c.segment(), pb::Segment_IsValid, false));
-  SB_RETURN_IF_ERROR(Id("contact.preferred_agent", c.preferred_agent(), false));
-  if (!c.language().empty() && !KnownSkill(c.language())) {
-    return Bad("contact.language", "unknown skill " + config::Quote(c.language()));
-  }
-  SB_RETURN_IF_ERROR(Id("contact.customer_id", c.customer_id(), false));
-  SB_RETURN_IF_ERROR(Time("contact.created_at_ms", c.created_at_ms()));
-  if (c.attributes_size() > static_cast<int>(kMaxAttributes)) {
-    return Bad("contact.attributes", "more than 32 entries");
-  }
-  for (const auto& [k, v] : c.attributes()) {
-    SB_RETURN_IF_ERROR(Id("contact.attributes", k, true));
-    if (k.starts_with(kReservedAttributePrefix)) {
-      return Bad("contact.attributes", "key " + config::Quote(k) + " is reserved (keys starting " +
-                                           config::Quote(kReservedAttributePrefix) +
-                                           " are the router's own)");
-    }
-    SB_RETURN_IF_ERROR(Text("contact.attributes[" + config::Quote(k) + "]", v, false));
-  }
-  return Status::Ok();
+  // The rule the engine applies too (common/validate), for a caller.
+  return validate::CheckContact(c, Known(), validate::Source::kCaller);
 }
 
 Status Validator::Check(const pb::GetContactRequest& r) const {
@@ -166,23 +131,7 @@ Status Validator::Check(const pb::AgentRequest& r) const {
     case pb::AgentRequest::kLogin: {
       const auto& l = r.login();
       if (!l.has_agent()) return Bad("login.agent", "required");
-      SB_RETURN_IF_ERROR(Id("login.agent.id", l.agent().id(), true));
-      SB_RETURN_IF_ERROR(Id("login.agent.domain", l.agent().domain(), true));
-      if (!KnownDomain(l.agent().domain())) {
-        return Bad("login.agent.domain", "unknown domain " + config::Quote(l.agent().domain()));
-      }
-      if (l.agent().skills_size() > static_cast<int>(kMaxListItems)) {
-        return Bad("login.agent.skills", "more than 64 entries");
-      }
-      for (int i = 0; i < l.agent().skills_size(); ++i) {
-        const std::string at = config::Field("login.agent.skills", i);
-        const auto& s = l.agent().skills(i);
-        SB_RETURN_IF_ERROR(Id(at + ".skill", s.skill(), true));
-        if (!KnownSkill(s.skill())) {
-          return Bad(at + ".skill", "unknown skill " + config::Quote(s.skill()));
-        }
-        SB_RETURN_IF_ERROR(Proficiency(at + ".proficiency", s.proficiency()));
-      }
+      SB_RETURN_IF_ERROR(validate::CheckAgent(l.agent(), Known(), "login.agent."));
       if (l.capacities_size() > 8) return Bad("login.capacities", "more than 8 entries");
       for (int i = 0; i < l.capacities_size(); ++i) {
         const std::string at = config::Field("login.capacities", i);

@@ -15,6 +15,7 @@
 
 #include "common/status.h"
 #include "common/text.h"
+#include "common/validate/contact.h"
 #include "switchboard/v1/config.pb.h"
 #include "switchboard/v1/services.pb.h"
 
@@ -53,6 +54,8 @@ class Validator {
   bool KnownQueue(const std::string& name) const;
   bool KnownSkill(const std::string& name) const;
   bool KnownDomain(const std::string& name) const;
+  // The names above for common/validate (valid while this validator lives).
+  validate::KnownNames Known() const;
 
   pb::RoutingConfig config_;
   std::map<std::string, std::string, std::less<>> queue_domain_;
