@@ -72,7 +72,7 @@ Status Gateway::Impl::Init() {
   if (!options_.no_auth) {
     auto loaded = TokenTable::LoadFile(options_.tokens_file);
     if (!loaded.ok()) return InvalidArgument("--auth-tokens: " + loaded.status().message());
-    WarnOfSelfDeclaredSkills(*loaded);
+    SB_RETURN_IF_ERROR(CheckProfiles(*loaded));
     tokens = std::move(*loaded);
   }
   admission_.emplace(std::move(tokens), validator_);
@@ -98,14 +98,22 @@ Status Gateway::Impl::Init() {
   return Status::Ok();
 }
 
-void Gateway::Impl::WarnOfSelfDeclaredSkills(const TokenTable& tokens) const {
-  if (const size_t n = tokens.agents_without_profile(); n > 0) {
+Status Gateway::Impl::CheckProfiles(const TokenTable& tokens) const {
+  const size_t n = tokens.agents_without_profile();
+  if (n > 0 && options_.require_agent_profiles) {
+    return InvalidArgument(
+        "--auth-tokens: " + std::to_string(n) +
+        " agent tokens have no profile, and --require-agent-profiles makes one "
+        "required (its domains, skills and capacity; see router/gateway/auth.h)");
+  }
+  if (n > 0) {
     SB_LOG_WARN("gateway",
                 "gateway %s: %zu agent tokens have no profile: those agents log in with the "
                 "skills, domain and capacity they declare themselves (give each a `profile` in "
-                "the token file)\n",
+                "the token file, or start with --require-agent-profiles)\n",
                 options_.node_id.c_str(), n);
   }
+  return Status::Ok();
 }
 
 Result<size_t> Gateway::Impl::ReloadTokens() {
@@ -116,7 +124,9 @@ Result<size_t> Gateway::Impl::ReloadTokens() {
                            " (the tokens loaded before stay in force)");
   }
   const size_t n = loaded->size();
-  WarnOfSelfDeclaredSkills(*loaded);
+  if (Status st = CheckProfiles(*loaded); !st.ok()) {
+    return InvalidArgument(st.message() + " (the tokens loaded before stay in force)");
+  }
   SB_RETURN_IF_ERROR(admission_->ReplaceTokens(std::move(*loaded)));
   return n;
 }

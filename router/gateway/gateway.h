@@ -36,6 +36,10 @@ struct GatewayOptions {
   // REQUIRES: exactly one of the two.
   std::string tokens_file;
   bool no_auth = false;
+  // Every agent token must carry a profile (what its logins may claim): a token file with one
+  // that does not is refused at start and on reload. Off: such agents declare their own skills
+  // (warned about).
+  bool require_agent_profiles = false;
   // TLS: cert and key (PEM files) turn it on; a client CA makes client certificates required.
   std::string tls_cert;
   std::string tls_key;

@@ -52,7 +52,8 @@ class Gateway::Impl {
   Status Init();
   void Stop();
   Result<size_t> ReloadTokens();
-  void WarnOfSelfDeclaredSkills(const TokenTable& tokens) const;
+  // Agent tokens without a profile: refused with --require-agent-profiles, else warned about.
+  [[nodiscard]] Status CheckProfiles(const TokenTable& tokens) const;
   bool KnowsToken(std::string_view token) const { return admission_->KnowsToken(token); }
   int port() const { return port_; }
   std::string address() const;

@@ -136,6 +136,9 @@ int RouterMain(int argc, char** argv) {
                                      "token in <data-dir>/admin.token");
   app.add_flag("--no-auth", g.no_auth, "serve the gRPC API without authentication")
       ->excludes(tokens_flag);
+  app.add_flag("--require-agent-profiles", g.require_agent_profiles,
+               "refuse a token file with an agent token without a profile (its domains, skills "
+               "and capacity): agents never declare their own skills");
   app.add_option("--tls-cert", g.tls_cert, "gRPC TLS certificate (PEM)");
   app.add_option("--tls-key", g.tls_key, "gRPC TLS private key (PEM)");
   app.add_option("--tls-client-ca", g.tls_client_ca, "CA of client certificates (mTLS required)");

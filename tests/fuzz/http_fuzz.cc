@@ -5,7 +5,9 @@
 //      is shut), and its answer read;
 //   1: the same against /metrics;
 //   2: the rest, as a JSON string in a snapshot, is inlined into the wallboard page (Page()).
-// Every kLivenessEvery inputs both servers must still answer a well-formed GET.
+//   3: the rest is sent to a second wallboard that takes a token (ServerOptions::authorize, as
+//      off loopback): it may answer 200 only to a request that carries the token.
+// Every kLivenessEvery inputs every server must still answer a well-formed GET.
 // Crashes, hangs, a server that stops answering, an answer that is not one of the documented
 // statuses (a 200 only for a GET of a wallboard path), and an inlined snapshot that can end or
 // unbalance the page's <script> element or does not read back as the same JSON are not fine.
@@ -37,9 +39,11 @@ constexpr int kIoTimeoutMs = 200;
 constexpr uint64_t kLivenessEvery = 64;
 constexpr size_t kMaxAnswerBytes = 1 << 20;
 constexpr char kSnapshot[] = R"({"queues":[],"domains":[],"followups":[],"totals":{}})";
+constexpr std::string_view kToken = "fuzz-wallboard-token";
 
 struct Servers {
   std::unique_ptr<sb::wallboard::Server> wallboard;
+  std::unique_ptr<sb::wallboard::Server> guarded;  // takes kToken
   std::unique_ptr<sb::metrics::Server> metrics;
 };
 
@@ -52,6 +56,10 @@ Servers& Started() {
     auto wallboard = sb::wallboard::Server::Start(options, [] { return std::string(kSnapshot); });
     if (!wallboard.ok()) sb::fuzz::Die(kTarget, "wallboard", wallboard.status().ToString());
     s->wallboard = std::move(*wallboard);
+    options.authorize = [](std::string_view token) { return token == kToken; };
+    auto guarded = sb::wallboard::Server::Start(options, [] { return std::string(kSnapshot); });
+    if (!guarded.ok()) sb::fuzz::Die(kTarget, "guarded wallboard", guarded.status().ToString());
+    s->guarded = std::move(*guarded);
     auto metrics = sb::metrics::Server::Start("127.0.0.1", 0);
     if (!metrics.ok()) sb::fuzz::Die(kTarget, "metrics", metrics.status().ToString());
     s->metrics = std::move(*metrics);
@@ -150,6 +158,16 @@ void CheckAlive() {
   if (StatusOf(page, "wallboard") != 200 || page.find("</html>") == std::string::npos) {
     sb::fuzz::Die(kTarget, "the wallboard page no longer answers", page.substr(0, 256));
   }
+  const std::string refused =
+      Exchange(s.guarded->port(), "GET /wallboard/data HTTP/1.1\r\nHost: localhost\r\n\r\n");
+  const std::string admitted =
+      Exchange(s.guarded->port(),
+               "GET /wallboard/data HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " +
+                   std::string(kToken) + "\r\n\r\n");
+  if (StatusOf(refused, "guarded") != 401 || StatusOf(admitted, "guarded") != 200) {
+    sb::fuzz::Die(kTarget, "the guarded wallboard no longer checks its token",
+                  refused.substr(0, 128) + " / " + admitted.substr(0, 128));
+  }
   const std::string metrics =
       Exchange(s.metrics->port(), "GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n");
   if (StatusOf(metrics, "metrics") != 200) {
@@ -169,6 +187,22 @@ void Wallboard(std::string_view request) {
   if (status == 200 &&
       (start == std::string_view::npos || !request.substr(start).starts_with("GET /wallboard"))) {
     sb::fuzz::Die(kTarget, "200 for a request that is not a GET of the wallboard",
+                  std::string(request.substr(0, 256)));
+  }
+}
+
+// Without the token nothing but a refusal: a 200 (or a session cookie) only for a request that
+// carries it, in whichever of its three places.
+void GuardedWallboard(std::string_view request) {
+  const std::string answer = Exchange(Started().guarded->port(), request);
+  static const std::set<int> kDocumented = {0, 200, 400, 401, 404, 405, 503};
+  const int status = StatusOf(answer, "guarded");
+  if (!kDocumented.count(status)) {
+    sb::fuzz::Die(kTarget, "undocumented guarded wallboard status", answer.substr(0, 256));
+  }
+  const bool carries = request.find(kToken) != std::string_view::npos;
+  if ((status == 200 || answer.find("Set-Cookie") != std::string::npos) && !carries) {
+    sb::fuzz::Die(kTarget, "the guarded wallboard served a request without its token",
                   std::string(request.substr(0, 256)));
   }
 }
@@ -214,15 +248,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (inputs++ % kLivenessEvery == 0) CheckAlive();
   if (size == 0 || size > sb::fuzz::kMaxInputBytes) return 0;
   const std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-  switch (data[0] % 3) {
+  switch (data[0] % 4) {
     case 0:
       Wallboard(rest);
       break;
     case 1:
       Metrics(rest);
       break;
-    default:
+    case 2:
       InlinedPage(rest);
+      break;
+    default:
+      GuardedWallboard(rest);
       break;
   }
   return 0;

@@ -181,12 +181,16 @@ start() {
     } >"$b/server.properties"
   done
   local t0; t0=$(date +%s%3N)
+  # Each format by its pid: `wait -n` may also return for another child of this shell, and a
+  # broker started on a half-formatted directory exits ("No readable meta.properties files").
+  local formats=()
   for i in $(seq 1 "$n"); do
     java_run kafka.tools.StorageTool format --ignore-formatted -t "$id" \
       -c "$dir/broker-$i/server.properties" >"$dir/broker-$i/format.log" 2>&1 &
+    formats+=("$!")
   done
   local rc=0
-  for _ in $(seq 1 "$n"); do wait -n || rc=$?; done
+  for p in "${formats[@]}"; do wait "$p" || rc=$?; done
   [ "$rc" -eq 0 ] || { cat "$dir"/broker-*/format.log >&2; die "formatting KRaft storage failed"; }
   echo "$bootstrap" >"$dir/bootstrap"
   echo "$n" >"$dir/brokers"

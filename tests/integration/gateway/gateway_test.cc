@@ -1427,6 +1427,32 @@ TEST_F(GatewayTest, BadOptionsFailNamingTheFlag) {
   EXPECT_NE(gw.status().message().find("--tls-"), std::string::npos) << gw.status().message();
 }
 
+// --require-agent-profiles: a token file with an agent token that carries no profile (the agent
+// would declare its own skills) is refused at start and on reload, naming the flag.
+TEST_F(GatewayTest, RequiredAgentProfilesRefuseATokenFileWithoutThem) {
+  GatewayOptions o = Options();
+  o.require_agent_profiles = true;
+  auto gw = Gateway::Start(o, config_);  // a1's token has no profile
+  ASSERT_FALSE(gw.ok());
+  EXPECT_NE(gw.status().message().find("--require-agent-profiles"), std::string::npos)
+      << gw.status().message();
+  const std::filesystem::path file = dir_.path() / "tokens.yaml";
+  const std::string without = ReadAll(file);
+  std::string with = without;
+  const std::string a1 = "agent_id: a1}";
+  ASSERT_NE(with.find(a1), std::string::npos);
+  with.replace(with.find(a1), a1.size(),
+               "agent_id: a1, profile: {skills: {general: 5}, capacity_units: 100}}");
+  WriteAll(file, with);
+  gw = Gateway::Start(o, config_);
+  ASSERT_TRUE(gw.ok()) << gw.status().ToString();
+  WriteAll(file, without);
+  auto reloaded = (*gw)->ReloadTokens();
+  ASSERT_FALSE(reloaded.ok());
+  EXPECT_NE(reloaded.status().message().find("stay in force"), std::string::npos)
+      << reloaded.status().message();
+}
+
 // The shards' outputs a gateway cannot read are kept in sb.dead-letter, counted, and skipped;
 // an unreadable input record is left to the shard of its partition (which dead-letters it).
 TEST_F(GatewayTest, OutputsTheGatewayCannotReadGoToTheDeadLetterTopic) {

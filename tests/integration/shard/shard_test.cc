@@ -311,11 +311,16 @@ TEST_F(ShardTest, ANodeWithNoLocalStateRestoresFromTheSnapshotAfterTheHeadIsGone
   ASSERT_TRUE(a.shard->OnInput(Input(kafka::kContactsTopic, 1, Arrive("c2"))).ok());  // waits
   Settle(a);
   // 7 MB of contacts that come and go: the broker drops the head, the claim with it.
-  const std::string big(50 * 1024, 'x');
+  // 50 KB each, as 25 attributes of 2 KB (a value is at most 4 KB: common/validate/contact.h).
+  const std::string big(2 * 1024, 'x');
   int64_t contacts = 2;
   for (int i = 0; i < 140; ++i) {
     pb::RoutingEvent arrive = Arrive("pad" + std::to_string(i));
-    (*arrive.mutable_contact_arrived()->mutable_contact()->mutable_attributes())["pad"] = big;
+    for (int k = 0; k < 25; ++k) {
+      (*arrive.mutable_contact_arrived()
+            ->mutable_contact()
+            ->mutable_attributes())["pad" + std::to_string(k)] = big;
+    }
     ASSERT_TRUE(a.shard->OnInput(Input(kafka::kContactsTopic, contacts++, arrive)).ok());
     Settle(a);
     pb::RoutingEvent cancel;
