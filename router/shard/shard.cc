@@ -263,8 +263,13 @@ Status Shard::OnFollowUpCommand(const kafka::Record& record, const pb::FollowUpC
     event.set_at_ms(clock_->NowMs());
     *event.mutable_contact_cancelled() = std::move(cancel);
     const size_t first = decisions_.size();
-    // Refused when the attempt was handled meanwhile (offered, connected): it ends as it goes.
-    if (ApplyToEngine(event).ok()) bridge_->AfterEngine(event, decisions_, first, &forwards_);
+    if (ApplyToEngine(event).ok()) {
+      bridge_->AfterEngine(event, decisions_, first, &forwards_);
+    } else {
+      // Refused when the attempt is past waiting (connected): it ends as it goes. Nobody sent
+      // this cancel, so nobody is answered (the engine's DECISION_REFUSED is dropped).
+      decisions_.erase(decisions_.begin() + static_cast<std::ptrdiff_t>(first), decisions_.end());
+    }
   }
   if (command.has_erase() && st.ok()) {
     SB_LOG_INFO("shard", "shard %d: %s@%lld: a customer's follow-ups erased (asked by %s)\n",

@@ -365,6 +365,29 @@ TEST_F(FollowUpShardTest, ErasureRemovesTheCustomersTasksFromStateLogAndQueue) {
   }
 }
 
+// An attempt already connected to an agent when its customer is erased stays with the agent (the
+// call is going on); the withdrawal the engine refuses is answered to nobody.
+TEST_F(FollowUpShardTest, ErasureLeavesAConnectedAttemptAndAnswersNobody) {
+  Owner a = MakeOwner("n1", home_, &settings_);
+  ASSERT_TRUE(a.shard->Claim().ok());
+  Feed(a, kafka::kAgentEventsTopic, Login("ag1"));
+  Feed(a, kafka::kContactsTopic, Callback("cb-1"));
+  Tick(a);
+  ASSERT_EQ(Offers("cb-1#1"), 1);
+  Feed(a, kafka::kAgentEventsTopic, Accept("cb-1#1"));
+  pb::RoutingEvent erase;
+  erase.mutable_follow_up()->mutable_erase()->set_customer_id("cust-1");
+  Feed(a, kafka::kContactsTopic, erase);
+  EXPECT_EQ(a.shard->followups()->core().Get("cb-1"), nullptr);
+  EXPECT_TRUE(a.shard->engine()->GetContact("cb-1#1").ok());
+  for (const kafka::Record& r : kafka_.ReadPartition(kafka::kAssignmentsTopic, home_)) {
+    pb::ShardOutput out;
+    ASSERT_TRUE(out.ParseFromString(*r.value));
+    EXPECT_NE(out.decision().type(), pb::DECISION_REFUSED) << out.ShortDebugString();
+  }
+  EXPECT_TRUE(DeadLetters(home_).empty());
+}
+
 TEST_F(FollowUpShardTest, OutageHoldsFiringUntilLifted) {
   Owner a = MakeOwner("n1", home_, &settings_);
   ASSERT_TRUE(a.shard->Claim().ok());
