@@ -155,8 +155,8 @@ Status FollowUps::OnCommand(const pb::FollowUpCommand& command) {
       const pb::FollowUpRequest& r = command.submit();
       const std::string& queue = r.queue().empty() ? settings_->DefaultQueue(r.kind()) : r.queue();
       if (!queue_domain_.contains(queue)) {
-        st =
-            InvalidArgument("submit.queue: \"" + queue + "\" is not a queue of the routing config");
+        st = InvalidArgument("submit.queue: " + config::Quote(queue) +
+                             " is not a queue of the routing config");
         break;
       }
       st = core_->Submit(r, &fx_).status();
